@@ -1,0 +1,38 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-restricted-imports': 'off',
+    },
+  },
+  {
+    // The domain core stays pure: no I/O, no clock, no randomness of its own.
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*', 'fs', 'fs/*', 'child_process', 'net', 'http', 'https', 'os', 'worker_threads'], message: 'src/core is pure: no I/O.' },
+            { group: ['better-sqlite3', 'kysely', 'pg', 'hono', '@octokit/*', 'execa'], message: 'src/core is pure: no I/O libraries.' },
+            { group: ['../engine/*', '../cli/*', '../server/*', '../store/*', '../agents/*', '../trackers/*', '../workspace/*'], message: 'src/core may not import an outer layer.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', { name: 'Date', message: 'Pass the clock in.' }],
+      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Pass the random source in.' }],
+    },
+  },
+  {
+    files: ['**/*.mjs', '**/*.js'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+  },
+);

@@ -1,0 +1,144 @@
+// The domain vocabulary of Orch. Every other layer speaks in these types; nothing here does I/O.
+
+export const TASK_STATES = [
+  'new',
+  'routed',
+  'running',
+  'judging',
+  'merging',
+  'done',
+  'blocked',
+  'needs_review',
+  'cancelled',
+] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+export const ROLES = ['implement', 'test', 'review', 'plan', 'fix'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const COMPLEXITIES = ['simple', 'medium', 'complex'] as const;
+export type Complexity = (typeof COMPLEXITIES)[number];
+
+/** Why a task sits in `blocked`. Only `dependencies` and `children` clear by themselves. */
+export const BLOCK_KINDS = ['dependencies', 'children', 'agent', 'manual'] as const;
+export type BlockKind = (typeof BLOCK_KINDS)[number];
+
+export const RUN_OUTCOMES = [
+  'succeeded',
+  'failed',
+  'timed_out',
+  'stalled',
+  'budget_exceeded',
+  'rate_limited',
+  'cancelled',
+  'crashed',
+] as const;
+export type RunOutcome = (typeof RUN_OUTCOMES)[number];
+
+export const MERGE_STRATEGIES = ['direct', 'pr'] as const;
+export type MergeStrategy = (typeof MERGE_STRATEGIES)[number];
+
+/** Milliseconds since the Unix epoch. The core never reads a clock: callers pass `now` in. */
+export type EpochMs = number;
+
+export interface Project {
+  name: string;
+  /** Absolute path of the user's repository, or null when Orch works from a remote only. */
+  repoPath: string | null;
+  remoteUrl: string | null;
+  defaultBranch: string;
+  paused: boolean;
+  pausedReason: string | null;
+  createdAt: EpochMs;
+  version: number;
+}
+
+export interface Task {
+  id: number;
+  project: string;
+  /** Identity in the tracker the task came from (`local` tasks have none). */
+  externalRef: string | null;
+  title: string;
+  body: string;
+  labels: string[];
+  /** Higher runs first. */
+  priority: number;
+  role: Role;
+  parentId: number | null;
+  dependsOn: number[];
+  state: TaskState;
+  blockKind: BlockKind | null;
+  blockedReason: string | null;
+  /** Routing decision; null until routed. */
+  agent: string | null;
+  model: string | null;
+  complexity: Complexity | null;
+  attempts: number;
+  nextAttemptAt: EpochMs | null;
+  costUsd: number;
+  createdAt: EpochMs;
+  updatedAt: EpochMs;
+  /** Compare-and-set counter: every write names the version it read. */
+  version: number;
+}
+
+export interface Run {
+  id: number;
+  taskId: number;
+  project: string;
+  attempt: number;
+  agent: string;
+  model: string | null;
+  worktree: string | null;
+  branch: string | null;
+  pid: number | null;
+  host: string | null;
+  sessionId: string | null;
+  startedAt: EpochMs;
+  endedAt: EpochMs | null;
+  outcome: RunOutcome | null;
+  exitCode: number | null;
+  tokensIn: number;
+  tokensOut: number;
+  costUsd: number;
+  logPath: string | null;
+  result: unknown;
+}
+
+export interface Claim {
+  taskId: number;
+  runId: number | null;
+  owner: string;
+  /** Fencing token: strictly increasing across all claims ever made. */
+  token: number;
+  leaseUntil: EpochMs;
+  claimedAt: EpochMs;
+}
+
+export interface OrchEvent {
+  id: number;
+  at: EpochMs;
+  type: string;
+  project: string | null;
+  taskId: number | null;
+  runId: number | null;
+  data: Record<string, unknown>;
+}
+
+export interface Job {
+  id: number;
+  name: string;
+  project: string;
+  schedule: string;
+  kind: 'task' | 'command';
+  spec: Record<string, unknown>;
+  enabled: boolean;
+  lastRunAt: EpochMs | null;
+  createdAt: EpochMs;
+}
+
+export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set(['done', 'cancelled']);
+/** States from which a task may be dispatched by the next tick. */
+export const DISPATCHABLE_STATES: ReadonlySet<TaskState> = new Set(['new', 'routed']);
+/** States in which a run holds (or should hold) a claim. */
+export const ACTIVE_STATES: ReadonlySet<TaskState> = new Set(['running', 'judging', 'merging']);

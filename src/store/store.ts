@@ -1,0 +1,238 @@
+import type {
+  BlockKind,
+  Claim,
+  EpochMs,
+  Job,
+  OrchEvent,
+  Project,
+  Role,
+  Run,
+  RunOutcome,
+  Task,
+  TaskState,
+} from '../core/types.js';
+
+/**
+ * The store port: every durable fact of Orch goes through this contract. Implementations: SQLite
+ * (embedded default) and, later, PostgreSQL. Both must pass the same test suite.
+ *
+ * Rules every implementation keeps:
+ * - Each mutating call runs in one transaction, and the event that describes the change is appended
+ *   in that same transaction (or none of it happens).
+ * - Task and project updates are compare-and-set on `version`: a stale version throws
+ *   VersionConflictError and writes nothing.
+ * - A write that names a fencing token is applied only while the task's live claim carries that
+ *   token; otherwise StaleFenceError, and nothing is written.
+ * - At most one claim per task, enforced by a unique key in the database.
+ */
+
+export interface NewEvent {
+  type: string;
+  data?: Record<string, unknown>;
+}
+
+export interface NewProject {
+  name: string;
+  repoPath: string | null;
+  remoteUrl: string | null;
+  defaultBranch: string;
+}
+
+export interface NewTask {
+  project: string;
+  externalRef?: string | null;
+  title: string;
+  body?: string;
+  labels?: string[];
+  priority?: number;
+  role?: Role;
+  parentId?: number | null;
+  dependsOn?: number[];
+  state?: TaskState;
+  blockKind?: BlockKind | null;
+  blockedReason?: string | null;
+}
+
+export type TaskPatch = Partial<
+  Pick<
+    Task,
+    | 'title'
+    | 'body'
+    | 'labels'
+    | 'priority'
+    | 'role'
+    | 'state'
+    | 'blockKind'
+    | 'blockedReason'
+    | 'agent'
+    | 'model'
+    | 'complexity'
+    | 'attempts'
+    | 'nextAttemptAt'
+    | 'costUsd'
+    | 'dependsOn'
+    | 'externalRef'
+  >
+>;
+
+export interface TaskFilter {
+  project?: string;
+  states?: TaskState[];
+  ids?: number[];
+  parentId?: number;
+  /** Tasks that list this id among their dependencies. */
+  dependsOn?: number;
+  limit?: number;
+}
+
+export interface NewRun {
+  taskId: number;
+  project: string;
+  attempt: number;
+  agent: string;
+  model?: string | null;
+  worktree?: string | null;
+  branch?: string | null;
+  pid?: number | null;
+  host?: string | null;
+  sessionId?: string | null;
+  startedAt: EpochMs;
+  logPath?: string | null;
+}
+
+export type RunPatch = Partial<
+  Pick<
+    Run,
+    | 'model'
+    | 'worktree'
+    | 'branch'
+    | 'pid'
+    | 'host'
+    | 'sessionId'
+    | 'endedAt'
+    | 'outcome'
+    | 'exitCode'
+    | 'tokensIn'
+    | 'tokensOut'
+    | 'costUsd'
+    | 'logPath'
+    | 'result'
+  >
+>;
+
+export interface RunFilter {
+  taskId?: number;
+  project?: string;
+  outcomes?: (RunOutcome | null)[];
+  /** Only runs that have not ended. */
+  open?: boolean;
+  limit?: number;
+}
+
+export interface ClaimRequest {
+  taskId: number;
+  owner: string;
+  leaseMs: number;
+  now: EpochMs;
+  runId?: number | null;
+}
+
+export interface EventFilter {
+  /** Events with an id greater than this (SSE `Last-Event-ID` resume). */
+  afterId?: number;
+  project?: string;
+  taskId?: number;
+  types?: string[];
+  limit?: number;
+}
+
+export interface NewJob {
+  name: string;
+  project: string;
+  schedule: string;
+  kind: Job['kind'];
+  spec: Record<string, unknown>;
+  enabled?: boolean;
+}
+
+export interface StoreOps {
+  // Projects
+  addProject(project: NewProject, now: EpochMs): Promise<Project>;
+  getProject(name: string): Promise<Project | undefined>;
+  listProjects(): Promise<Project[]>;
+  /** Removes the project with its tasks, runs and claims; its events stay (they are the audit trail). */
+  removeProject(name: string, now: EpochMs): Promise<boolean>;
+  setProjectPaused(
+    name: string,
+    paused: boolean,
+    reason: string | null,
+    now: EpochMs,
+    event?: NewEvent,
+  ): Promise<Project>;
+
+  // Tasks
+  createTask(task: NewTask, now: EpochMs, event?: NewEvent): Promise<Task>;
+  getTask(id: number): Promise<Task | undefined>;
+  listTasks(filter?: TaskFilter): Promise<Task[]>;
+  /**
+   * Compare-and-set update. `expectedVersion` must equal the stored version; `fence`, when given,
+   * must be the token of the task's live claim. The event is appended in the same transaction.
+   */
+  updateTask(
+    id: number,
+    guard: { expectedVersion?: number; fence?: number },
+    patch: TaskPatch,
+    now: EpochMs,
+    event: NewEvent,
+  ): Promise<Task>;
+  countTasksByState(project?: string): Promise<Partial<Record<TaskState, number>>>;
+
+  // Claims
+  /** Atomically claims a task. Returns null when it already has a claim (expired or not). */
+  claimTask(request: ClaimRequest): Promise<Claim | null>;
+  /** Extends a lease; false when the token is no longer the live one. */
+  renewClaim(taskId: number, token: number, leaseUntil: EpochMs): Promise<boolean>;
+  /** Releases a claim; false when the token is no longer the live one. */
+  releaseClaim(taskId: number, token: number, now: EpochMs, event?: NewEvent): Promise<boolean>;
+  getClaim(taskId: number): Promise<Claim | undefined>;
+  listClaims(project?: string): Promise<Claim[]>;
+  expiredClaims(now: EpochMs): Promise<Claim[]>;
+
+  // Runs
+  createRun(run: NewRun, fence: number, event?: NewEvent): Promise<Run>;
+  updateRun(id: number, fence: number | null, patch: RunPatch, event?: NewEvent): Promise<Run>;
+  getRun(id: number): Promise<Run | undefined>;
+  listRuns(filter?: RunFilter): Promise<Run[]>;
+
+  // Events
+  appendEvent(
+    event: NewEvent & { project?: string | null; taskId?: number | null; runId?: number | null },
+    now: EpochMs,
+  ): Promise<OrchEvent>;
+  listEvents(filter?: EventFilter): Promise<OrchEvent[]>;
+
+  // Jobs
+  addJob(job: NewJob, now: EpochMs): Promise<Job>;
+  getJob(name: string): Promise<Job | undefined>;
+  listJobs(project?: string): Promise<Job[]>;
+  removeJob(name: string): Promise<boolean>;
+  setJobEnabled(name: string, enabled: boolean): Promise<Job>;
+  markJobRun(name: string, at: EpochMs): Promise<void>;
+}
+
+export interface Store extends StoreOps {
+  /** Runs `fn` in one write transaction; everything it does commits or rolls back together. */
+  transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+export class NotFoundError extends StoreError {}
+export class AlreadyExistsError extends StoreError {}
+export class VersionConflictError extends StoreError {}
+export class StaleFenceError extends StoreError {}
