@@ -126,6 +126,8 @@ export interface RunFilter {
   outcomes?: (RunOutcome | null)[];
   /** Only runs that have not ended. */
   open?: boolean;
+  /** Only runs started at or after this time. */
+  startedAfter?: EpochMs;
   limit?: number;
 }
 

@@ -1,0 +1,36 @@
+import { InvalidArgumentError } from 'commander';
+import { ROLES, type Role } from '../core/types.js';
+
+/** A task id as typed: `12` or `#12`. */
+export function parseTaskId(value: string): number {
+  const id = Number(value.replace(/^#/, ''));
+  if (!Number.isSafeInteger(id) || id <= 0) throw new InvalidArgumentError(`"${value}" is not a task id (a whole number such as 12)`);
+  return id;
+}
+
+/** Comma-separated task ids; repeatable options collect into one list. */
+export function collectTaskIds(value: string, previous: number[] = []): number[] {
+  const ids = value.split(',').map((part) => part.trim()).filter(Boolean).map(parseTaskId);
+  if (ids.length === 0) throw new InvalidArgumentError('give at least one task id');
+  return [...previous, ...ids];
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((part) => part.trim()).filter(Boolean)];
+}
+
+export const PRIORITY_NAMES: Record<string, number> = { low: -1, normal: 0, high: 1, urgent: 2 };
+
+/** A priority as a whole number (higher runs first) or a name: low, normal, high, urgent. */
+export function parsePriority(value: string): number {
+  const named = PRIORITY_NAMES[value.toLowerCase()];
+  if (named !== undefined) return named;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`"${value}" is not a priority: use a whole number or low, normal, high, urgent`);
+  return n;
+}
+
+export function parseRole(value: string): Role {
+  if (!(ROLES as readonly string[]).includes(value)) throw new InvalidArgumentError(`"${value}" is not a role: use one of ${ROLES.join(', ')}`);
+  return value as Role;
+}

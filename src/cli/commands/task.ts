@@ -1,0 +1,188 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { OrchError } from '../../core/errors.js';
+import { TASK_STATES, type Role, type Task, type TaskState } from '../../core/types.js';
+import { projectForDirectory } from '../../engine/projects.js';
+import { addDependencies, addTask, cancelTask, getTask, retryTask, taskTree, unblockTask, type TaskTreeNode } from '../../engine/tasks.js';
+import { collect, collectTaskIds, parsePriority, parseRole, parseTaskId } from '../args.js';
+import { relativeTime, table } from '../output.js';
+import { command } from '../run.js';
+
+const when = (task: Task, now: number) => (task.nextAttemptAt !== null && task.nextAttemptAt > now ? ` (retry ${relativeTime(task.nextAttemptAt, now)})` : '');
+
+export function taskRows(tasks: Task[], now: number): string {
+  if (tasks.length === 0) return 'No tasks.';
+  return table(
+    tasks.map((t) => [`#${t.id}`, t.state + when(t, now), String(t.priority), t.project, t.role, t.title + (t.labels.length ? `  [${t.labels.join(', ')}]` : '')]),
+    ['ID', 'STATE', 'PRI', 'PROJECT', 'ROLE', 'TITLE'],
+  );
+}
+
+function taskDetail(task: Task, now: number): string {
+  const lines = [
+    `#${task.id} ${task.title}`,
+    `  state      ${task.state}${when(task, now)}${task.blockedReason ? ` — ${task.blockedReason}` : ''}`,
+    `  project    ${task.project}`,
+    `  role       ${task.role}    priority ${task.priority}`,
+    `  agent      ${task.agent ?? '(not routed yet)'}${task.model ? ` · ${task.model}` : ''}${task.complexity ? ` · ${task.complexity}` : ''}`,
+    `  attempts   ${task.attempts}    cost $${task.costUsd.toFixed(2)}`,
+  ];
+  if (task.labels.length) lines.push(`  labels     ${task.labels.join(', ')}`);
+  if (task.parentId !== null) lines.push(`  parent     #${task.parentId}`);
+  if (task.dependsOn.length) lines.push(`  depends on ${task.dependsOn.map((id) => `#${id}`).join(', ')}`);
+  if (task.externalRef) lines.push(`  tracker    ${task.externalRef}`);
+  lines.push(`  created    ${new Date(task.createdAt).toISOString()}`);
+  if (task.body.trim()) lines.push('', ...task.body.trimEnd().split('\n').map((l) => `  ${l}`));
+  return lines.join('\n');
+}
+
+const treeLabel = (t: Task) => `#${t.id} [${t.state}] ${t.title}${t.dependsOn.length ? `  (after ${t.dependsOn.map((id) => `#${id}`).join(', ')})` : ''}`;
+
+function treeText(nodes: TaskTreeNode[], prefix = '', top = true): string[] {
+  return nodes.flatMap((node, i) => {
+    const last = i === nodes.length - 1;
+    const branch = top ? '' : last ? '└─ ' : '├─ ';
+    const childPrefix = top ? '' : prefix + (last ? '   ' : '│  ');
+    return [`${prefix}${branch}${treeLabel(node.task)}`, ...treeText(node.children, childPrefix, false)];
+  });
+}
+
+function readBody(options: { body?: string; bodyFile?: string }): string | undefined {
+  if (options.body !== undefined && options.bodyFile !== undefined) throw new OrchError('invalid_input', 'give either --body or --body-file, not both');
+  if (options.bodyFile === undefined) return options.body;
+  try {
+    return readFileSync(options.bodyFile === '-' ? 0 : options.bodyFile, 'utf8');
+  } catch (error) {
+    throw new OrchError('invalid_input', `cannot read --body-file ${options.bodyFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+function parseStates(value: string | undefined): TaskState[] | undefined {
+  if (value === undefined) return undefined;
+  const states = value.split(',').map((s) => s.trim());
+  for (const s of states) {
+    if (!(TASK_STATES as readonly string[]).includes(s)) throw new OrchError('invalid_input', `unknown state "${s}": use ${TASK_STATES.join(', ')}`);
+  }
+  return states as TaskState[];
+}
+
+export function registerTaskCommands(program: Command): void {
+  const task = program.command('task').description('add, inspect and steer tasks');
+
+  task
+    .command('add')
+    .description('add a task to a project\'s local backlog')
+    .argument('<title...>', 'one-line title (quotes optional)')
+    .option('-p, --project <name>', 'project (default: the one holding the current directory, or the only one)')
+    .option('-b, --body <text>', 'details, context and acceptance criteria')
+    .option('--body-file <path>', 'read the body from a file (- for stdin)')
+    .option('-l, --label <label>', 'label (repeatable, or comma-separated)', collect)
+    .option('--priority <n>', 'whole number or low|normal|high|urgent; higher runs first', parsePriority)
+    .option('--role <role>', 'implement|test|review|plan|fix', parseRole)
+    .option('--parent <id>', 'make this a sub-task of another task', parseTaskId)
+    .option('--depends-on <ids>', 'task ids that must be done first (repeatable, or comma-separated)', collectTaskIds)
+    .option('--json', 'print JSON')
+    .action(
+      command(async (io, title: string[], options: { project?: string; body?: string; bodyFile?: string; label?: string[]; priority?: number; role?: Role; parent?: number; dependsOn?: number[] }) => {
+        const body = readBody(options);
+        const orch = await io.orch();
+        const project = options.project ?? (await projectForDirectory(orch, process.cwd()));
+        const created = await addTask(orch.store, { project, title: title.join(' '), body, labels: options.label, priority: options.priority, role: options.role, parentId: options.parent ?? null, dependsOn: options.dependsOn }, orch.now());
+        io.out.emit(created, () => `Added #${created.id} to ${created.project} (${created.state}${created.blockedReason ? `: ${created.blockedReason}` : ''}): ${created.title}`);
+      }),
+    );
+
+  task
+    .command('list')
+    .description('list tasks')
+    .option('-p, --project <name>', 'only this project')
+    .option('-s, --state <states>', 'only these states (comma-separated)')
+    .option('-l, --label <label>', 'only tasks with this label')
+    .option('--all', 'include done and cancelled tasks')
+    .option('--json', 'print JSON')
+    .action(
+      command(async (io, options: { project?: string; state?: string; label?: string; all?: boolean }) => {
+        const orch = await io.orch();
+        if (options.project && !(await orch.store.getProject(options.project))) throw new OrchError('not_found', `project "${options.project}" not found`);
+        const states = parseStates(options.state) ?? (options.all ? undefined : TASK_STATES.filter((s) => s !== 'done' && s !== 'cancelled'));
+        let tasks = await orch.store.listTasks({ project: options.project, states });
+        if (options.label) tasks = tasks.filter((t) => t.labels.includes(options.label!));
+        io.out.emit(tasks, () => taskRows(tasks, orch.now()));
+      }),
+    );
+
+  task
+    .command('get')
+    .description('show one task')
+    .argument('<id>', 'task id', parseTaskId)
+    .option('--json', 'print JSON')
+    .action(
+      command(async (io, id: number) => {
+        const orch = await io.orch();
+        const found = await getTask(orch.store, id);
+        const runs = await orch.store.listRuns({ taskId: id });
+        const claim = (await orch.store.getClaim(id)) ?? null;
+        io.out.emit({ ...found, runs, claim }, () => taskDetail(found, orch.now()));
+      }),
+    );
+
+  const move = (name: string, description: string) =>
+    task.command(name).description(description).argument('<id>', 'task id', parseTaskId).option('--json', 'print JSON');
+
+  move('cancel', 'cancel a task (a running agent is stopped by the daemon)')
+    .option('--reason <text>', 'why, for the audit trail')
+    .action(
+      command(async (io, id: number, options: { reason?: string }) => {
+        const orch = await io.orch();
+        const t = await cancelTask(orch.store, id, orch.now(), options.reason ?? 'cancelled by a person');
+        io.out.emit(t, () => `Cancelled #${t.id}: ${t.title}`);
+      }),
+    );
+
+  move('retry', 'queue a task that needs review, is blocked or was cancelled again; or end its backoff now')
+    .action(
+      command(async (io, id: number) => {
+        const orch = await io.orch();
+        const t = await retryTask(orch.store, id, orch.now());
+        io.out.emit(t, () => `Queued #${t.id} again (${t.state}${t.blockedReason ? `: ${t.blockedReason}` : ''}): ${t.title}`);
+      }),
+    );
+
+  move('unblock', 'lift a block set by an agent or a person')
+    .option('--force', 'for a task waiting on dependencies: drop the ones not done')
+    .action(
+      command(async (io, id: number, options: { force?: boolean }) => {
+        const orch = await io.orch();
+        const t = await unblockTask(orch.store, id, orch.now(), options);
+        io.out.emit(t, () => `Unblocked #${t.id} (${t.state}): ${t.title}`);
+      }),
+    );
+
+  task
+    .command('depend')
+    .description('make a task wait for other tasks')
+    .argument('<id>', 'task id', parseTaskId)
+    .requiredOption('--on <ids>', 'task ids it must wait for (comma-separated)', collectTaskIds)
+    .option('--json', 'print JSON')
+    .action(
+      command(async (io, id: number, options: { on: number[] }) => {
+        const orch = await io.orch();
+        const t = await addDependencies(orch.store, id, options.on, orch.now());
+        io.out.emit(t, () => `#${t.id} now depends on ${t.dependsOn.map((d) => `#${d}`).join(', ')} (${t.state})`);
+      }),
+    );
+
+  task
+    .command('tree')
+    .description('show tasks with their sub-tasks and dependencies')
+    .argument('[id]', 'root task id (default: every top-level task)', parseTaskId)
+    .option('-p, --project <name>', 'only this project')
+    .option('--json', 'print JSON')
+    .action(
+      command(async (io, id: number | undefined, options: { project?: string }) => {
+        const orch = await io.orch();
+        const nodes = await taskTree(orch.store, { id, project: options.project });
+        io.out.emit(nodes, () => (nodes.length ? treeText(nodes).join('\n') : 'No tasks.'));
+      }),
+    );
+}

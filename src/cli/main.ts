@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { registerClaimsCommand } from './commands/claims.js';
+import { registerConfigCommands } from './commands/config.js';
+import { registerInitCommand } from './commands/init.js';
+import { registerPlanCommand } from './commands/plan.js';
+import { registerProjectCommands } from './commands/project.js';
+import { registerStatusCommand } from './commands/status.js';
+import { registerTaskCommands } from './commands/task.js';
+import { orchVersion, registerVersionCommand } from './commands/version.js';
+import { EXIT } from './output.js';
+
+export function buildProgram(): Command {
+  const program = new Command('orch')
+    .description('Runs a team of AI coding agents on your backlog, each task in its own git worktree.')
+    .version(orchVersion(), '-V, --version')
+    .showSuggestionAfterError()
+    .configureOutput({ outputError: (text, write) => write(`orch: ${text.replace(/^error: /, '')}`) });
+  registerInitCommand(program);
+  registerProjectCommands(program);
+  registerTaskCommands(program);
+  registerPlanCommand(program);
+  registerClaimsCommand(program);
+  registerStatusCommand(program);
+  registerConfigCommands(program);
+  registerVersionCommand(program);
+  // Bad arguments are a usage error (exit 2), whichever sub-command they were given to.
+  const exitOnUsageError = (cmd: Command) => {
+    cmd.exitOverride();
+    cmd.commands.forEach(exitOnUsageError);
+  };
+  exitOnUsageError(program);
+  return program;
+}
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (error) {
+  if (!(error instanceof CommanderError)) throw error;
+  const benign = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code);
+  process.exitCode = benign || error.exitCode === 0 ? EXIT.ok : EXIT.invalid_input;
+}

@@ -1,0 +1,64 @@
+import { ConfigError } from '../config/errors.js';
+import { OrchError, type ErrorCode } from '../core/errors.js';
+import { IllegalTransitionError } from '../core/lifecycle.js';
+import { AlreadyExistsError, NotFoundError, StaleFenceError, VersionConflictError } from '../store/store.js';
+
+/** Exit codes: scripts can tell a typo from a missing task from a refused move. */
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  invalid_input: 2,
+  not_found: 3,
+  conflict: 4,
+  config: 5,
+  not_initialised: 5,
+} as const satisfies Record<ErrorCode | 'ok' | 'failure', number>;
+
+export interface Failure {
+  code: ErrorCode | 'failure';
+  message: string;
+}
+
+/** Names any error the way a person can act on it: a code and one line. */
+export function describeFailure(error: unknown): Failure {
+  const oneLine = (text: string) => text.split('\n')[0]!.trim();
+  if (error instanceof OrchError) return { code: error.code, message: oneLine(error.message) };
+  if (error instanceof ConfigError) return { code: 'config', message: oneLine(error.message) };
+  if (error instanceof NotFoundError) return { code: 'not_found', message: oneLine(error.message) };
+  if (error instanceof IllegalTransitionError || error instanceof AlreadyExistsError || error instanceof VersionConflictError || error instanceof StaleFenceError) {
+    return { code: 'conflict', message: oneLine(error.message) };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: 'failure', message: oneLine(message) };
+}
+
+export interface Output {
+  json: boolean;
+  /** Prints `data` as JSON, or the human text. */
+  emit(data: unknown, human: () => string): void;
+}
+
+export function makeOutput(json: boolean): Output {
+  return {
+    json,
+    emit(data, human) {
+      process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
+    },
+  };
+}
+
+/** Left-aligned columns separated by two spaces; the last column is not padded. */
+export function table(rows: string[][], header?: string[]): string {
+  const all = header ? [header, ...rows] : rows;
+  if (all.length === 0) return '';
+  const widths = all[0]!.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
+  return all.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+}
+
+/** "in 3m", "5s ago": times relative to now, as a person reads them in a terminal. */
+export function relativeTime(at: number, now: number): string {
+  const seconds = Math.round((at - now) / 1000);
+  const abs = Math.abs(seconds);
+  const text = abs < 60 ? `${abs}s` : abs < 3600 ? `${Math.round(abs / 60)}m` : abs < 86_400 ? `${Math.round(abs / 3600)}h` : `${Math.round(abs / 86_400)}d`;
+  return seconds >= 0 ? `in ${text}` : `${text} ago`;
+}

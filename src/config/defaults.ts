@@ -1,0 +1,55 @@
+// Built-in defaults: the bottom layer of every merge. Anything a user leaves out comes from here.
+
+import type {
+  AgentConfig,
+  AgentFile,
+  AgentKind,
+  ProjectSettings,
+  SchedulerConfig,
+  ServerConfig,
+} from './schema.js';
+
+export const DEFAULT_SCHEDULER: SchedulerConfig = { maxAgents: 4, tickIntervalS: 10, leaseS: 120 };
+
+/** Loopback only: the API can start agents, so exposing it is a deliberate act. */
+export const DEFAULT_SERVER: ServerConfig = { host: '127.0.0.1', port: 7878 };
+
+export const DEFAULT_PROJECT_SETTINGS: ProjectSettings = {
+  priority: 0,
+  maxAgents: 2,
+  agents: ['claude'],
+  tracker: { kind: 'local' },
+  mergeStrategy: 'direct',
+  maxAttempts: 3,
+  backoff: { baseS: 30, capS: 3600, jitter: 0.2 },
+  budget: { dailyUsd: null, taskUsd: null, runUsd: null },
+  backpressure: { maxQueued: null, maxOpenPrs: null, maxNeedsReview: null },
+  ports: { base: 41000, stride: 10, count: 10 },
+  judge: { test: null, lint: null, timeoutS: 900 },
+  hooks: { afterCreate: null, beforeRun: null, afterRun: null, beforeRemove: null, timeoutS: 120 },
+  copyFiles: [],
+  mode: 'push',
+};
+
+/** The executable each known CLI installs. `command` agents have none: they must name their own. */
+export const AGENT_EXECUTABLES: Record<Exclude<AgentKind, 'command'>, string> = {
+  claude: 'claude',
+  codex: 'codex',
+  opencode: 'opencode',
+  gemini: 'gemini',
+};
+
+/** Agents that exist without any config, in file form so a config's `agents:` entries merge over them. */
+export const BUILT_IN_AGENTS: Record<string, AgentFile> = {
+  claude: { kind: 'claude' },
+  codex: { kind: 'codex' },
+  opencode: { kind: 'opencode' },
+  gemini: { kind: 'gemini' },
+};
+
+export const DEFAULT_AGENT_SETTINGS: Pick<AgentConfig, 'model' | 'maxConcurrent' | 'env' | 'args'> = {
+  model: null,
+  maxConcurrent: 4,
+  env: [],
+  args: [],
+};

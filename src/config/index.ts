@@ -1,0 +1,34 @@
+// The config layer's public surface; other layers import from here.
+
+export { ConfigError } from './errors.js';
+export {
+  CONFIG_FILE_NAME,
+  PROJECT_FILE_NAME,
+  configPath,
+  loadConfig,
+  loadGlobalConfig,
+  loadProjectFile,
+  orchHome,
+  resolveProjectSettings,
+  type LoadedGlobalConfig,
+  type LoadedProjectFile,
+} from './load.js';
+export { addProjectToConfig, getConfigValue, removeProjectFromConfig, writeInitialConfig } from './edit.js';
+export {
+  AGENT_KINDS,
+  PROJECT_MODES,
+  type AgentConfig,
+  type AgentKind,
+  type Command,
+  type GlobalConfigFile,
+  type ModelPrice,
+  type OrchConfig,
+  type ProjectConfig,
+  type ProjectEntryFile,
+  type ProjectFile,
+  type ProjectMode,
+  type ProjectSettings,
+  type SchedulerConfig,
+  type ServerConfig,
+  type TrackerConfig,
+} from './schema.js';

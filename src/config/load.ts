@@ -1,0 +1,81 @@
+// Reading config files from disk. A missing file is not an error (its defaults apply); anything
+// unreadable, malformed or invalid is a ConfigError whose message is one line naming file and key.
+
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, configErrorMap, formatIssues, lowerFirst, yamlErrorDetail } from './errors.js';
+import { expandHome, resolveConfig, type LoadedGlobalConfig, type LoadedProjectFile } from './resolve.js';
+import { globalConfigFileSchema, projectFileSchema, type OrchConfig } from './schema.js';
+
+export { resolveProjectSettings, type LoadedGlobalConfig, type LoadedProjectFile } from './resolve.js';
+
+export const CONFIG_FILE_NAME = 'config.yaml';
+export const PROJECT_FILE_NAME = 'orch.yaml';
+
+/** `$ORCH_HOME`, or `~/.orch`. */
+export function orchHome(env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env.ORCH_HOME?.trim();
+  return fromEnv ? expandHome(fromEnv) : join(homedir(), '.orch');
+}
+
+export function configPath(home: string): string {
+  return join(home, CONFIG_FILE_NAME);
+}
+
+export function loadGlobalConfig(home: string): LoadedGlobalConfig {
+  const path = configPath(home);
+  const text = readOptionalFile(path);
+  const data = text === undefined ? {} : parseConfigText(path, text, globalConfigFileSchema);
+  return { home, path, data };
+}
+
+/** The repository's orch.yaml, or undefined when it has none. */
+export function loadProjectFile(repoPath: string): LoadedProjectFile | undefined {
+  const path = join(repoPath, PROJECT_FILE_NAME);
+  const text = readOptionalFile(path);
+  return text === undefined ? undefined : { path, data: parseConfigText(path, text, projectFileSchema) };
+}
+
+/**
+ * config.yaml plus every project's orch.yaml, resolved. A project's orch.yaml is read from its
+ * `path` (the checkout the user edits), or for a remote-only project from Orch's own clone.
+ */
+export function loadConfig(home: string): OrchConfig {
+  const global = loadGlobalConfig(home);
+  const projectFiles: Record<string, LoadedProjectFile | undefined> = {};
+  for (const [name, entry] of Object.entries(global.data.projects ?? {})) {
+    const repoPath = entry.path === undefined ? join(home, 'projects', name, 'repo') : expandHome(entry.path);
+    projectFiles[name] = loadProjectFile(repoPath);
+  }
+  return resolveConfig(global, projectFiles);
+}
+
+/** YAML text → validated data. `file` is only used to name the culprit in errors. */
+export function parseConfigText<T>(file: string, text: string, schema: z.ZodType<T>): T {
+  const document = parseDocument(text);
+  const syntaxError = document.errors[0];
+  if (syntaxError) throw new ConfigError(file, yamlErrorDetail(syntaxError));
+  let data: unknown;
+  try {
+    data = document.toJS();
+  } catch (error) {
+    // e.g. an alias to an anchor that does not exist, or an alias bomb.
+    throw new ConfigError(file, lowerFirst(error instanceof Error ? error.message : String(error)));
+  }
+  // An empty or comments-only file holds no settings, which is valid.
+  const result = schema.safeParse(data ?? {}, { error: configErrorMap });
+  if (!result.success) throw new ConfigError(file, formatIssues(result.error.issues));
+  return result.data;
+}
+
+function readOptionalFile(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ConfigError(path, `cannot read: ${(error as Error).message}`);
+  }
+}

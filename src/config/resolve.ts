@@ -1,0 +1,216 @@
+// From parsed files to the resolved config the rest of Orch reads. Merge order, later wins:
+// built-in defaults < config.yaml `defaults:` < config.yaml `projects.<name>:` < the repo's orch.yaml.
+// No file access here: the loader reads, this decides.
+
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import {
+  AGENT_EXECUTABLES,
+  BUILT_IN_AGENTS,
+  DEFAULT_AGENT_SETTINGS,
+  DEFAULT_PROJECT_SETTINGS,
+  DEFAULT_SCHEDULER,
+  DEFAULT_SERVER,
+} from './defaults.js';
+import { ConfigError, formatKeyPath } from './errors.js';
+import { deepMerge } from './merge.js';
+import type {
+  AgentConfig,
+  AgentFile,
+  GlobalConfigFile,
+  OrchConfig,
+  ProjectConfig,
+  ProjectFile,
+  ProjectSettings,
+  ProjectSettingsFile,
+} from './schema.js';
+import { AGENT_KINDS } from './schema.js';
+
+/** A parsed config.yaml and where it came from (errors name the file). */
+export interface LoadedGlobalConfig {
+  home: string;
+  path: string;
+  data: GlobalConfigFile;
+}
+
+/** A parsed orch.yaml and where it came from. */
+export interface LoadedProjectFile {
+  path: string;
+  data: ProjectFile;
+}
+
+/** One source of project settings, with the file and key path its errors should point at. */
+interface SettingsLayer {
+  file: string;
+  keyPath: (string | number)[];
+  settings: ProjectSettingsFile | undefined;
+}
+
+/**
+ * One project's settings. A name not registered under `projects:` still resolves (built-ins,
+ * `defaults:` and the given orch.yaml), e.g. to check an orch.yaml before `orch add`.
+ */
+export function resolveProjectSettings(
+  global: LoadedGlobalConfig,
+  projectName: string,
+  projectFile?: LoadedProjectFile,
+): ProjectSettings {
+  const entry = global.data.projects?.[projectName];
+  const layers: SettingsLayer[] = [defaultsLayer(global)];
+  if (entry) {
+    // path, remote and default_branch say where the project is; everything else is a setting.
+    const { path: _path, remote: _remote, default_branch: _branch, ...settings } = entry;
+    layers.push({ file: global.path, keyPath: ['projects', projectName], settings });
+  }
+  if (projectFile) layers.push({ file: projectFile.path, keyPath: [], settings: projectFile.data });
+  return resolveLayers(layers, agentNames(global));
+}
+
+/** Everything resolved. `projectFiles` holds each project's orch.yaml, when it has one. */
+export function resolveConfig(
+  global: LoadedGlobalConfig,
+  projectFiles: Readonly<Record<string, LoadedProjectFile | undefined>> = {},
+): OrchConfig {
+  const scheduler = global.data.scheduler ?? {};
+  const server = global.data.server ?? {};
+  const projects: Record<string, ProjectConfig> = {};
+  for (const [name, entry] of Object.entries(global.data.projects ?? {})) {
+    const projectFile = projectFiles[name];
+    projects[name] = {
+      name,
+      path: entry.path === undefined ? null : expandHome(entry.path),
+      remote: entry.remote ?? null,
+      defaultBranch: entry.default_branch ?? null,
+      projectFile: projectFile?.path ?? null,
+      ...resolveProjectSettings(global, name, projectFile),
+    };
+  }
+  return {
+    home: global.home,
+    configPath: global.path,
+    scheduler: {
+      maxAgents: scheduler.max_agents ?? DEFAULT_SCHEDULER.maxAgents,
+      tickIntervalS: scheduler.tick_interval_s ?? DEFAULT_SCHEDULER.tickIntervalS,
+      leaseS: scheduler.lease_s ?? DEFAULT_SCHEDULER.leaseS,
+    },
+    server: { host: server.host ?? DEFAULT_SERVER.host, port: server.port ?? DEFAULT_SERVER.port },
+    agents: resolveAgents(global),
+    prices: structuredClone(global.data.prices ?? {}),
+    defaults: resolveLayers([defaultsLayer(global)], agentNames(global)),
+    projects,
+  };
+}
+
+/** `~` and `~/…` → the user's home directory; anything else made absolute. */
+export function expandHome(path: string): string {
+  if (path === '~') return homedir();
+  if (path.startsWith('~/')) return join(homedir(), path.slice(2));
+  return resolve(path);
+}
+
+function defaultsLayer(global: LoadedGlobalConfig): SettingsLayer {
+  return { file: global.path, keyPath: ['defaults'], settings: global.data.defaults };
+}
+
+function resolveLayers(layers: readonly SettingsLayer[], knownAgents: ReadonlySet<string>): ProjectSettings {
+  for (const layer of layers) checkAgentReferences(layer, knownAgents);
+  const merged = layers.reduce<ProjectSettingsFile>((acc, layer) => deepMerge(acc, layer.settings), {});
+  return toProjectSettings(merged);
+}
+
+function checkAgentReferences(layer: SettingsLayer, knownAgents: ReadonlySet<string>): void {
+  layer.settings?.agents?.forEach((agent, index) => {
+    if (!knownAgents.has(agent)) {
+      const keyPath = formatKeyPath([...layer.keyPath, 'agents', index]);
+      const known = [...knownAgents].join(', ');
+      throw new ConfigError(layer.file, `${keyPath}: unknown agent "${agent}" (defined: ${known})`);
+    }
+  });
+}
+
+function agentNames(global: LoadedGlobalConfig): Set<string> {
+  return new Set([...Object.keys(BUILT_IN_AGENTS), ...Object.keys(global.data.agents ?? {})]);
+}
+
+/** Merged file settings → resolved settings; whatever no layer set comes from the built-in defaults. */
+function toProjectSettings(file: ProjectSettingsFile): ProjectSettings {
+  const d = DEFAULT_PROJECT_SETTINGS;
+  const settings: ProjectSettings = {
+    priority: file.priority ?? d.priority,
+    maxAgents: file.max_agents ?? d.maxAgents,
+    agents: file.agents ?? d.agents,
+    tracker: file.tracker
+      ? file.tracker.kind === 'github' || file.tracker.kind === 'linear'
+        ? { ...file.tracker, labels: file.tracker.labels ?? [] }
+        : file.tracker
+      : d.tracker,
+    mergeStrategy: file.merge_strategy ?? d.mergeStrategy,
+    maxAttempts: file.max_attempts ?? d.maxAttempts,
+    backoff: {
+      baseS: file.backoff?.base_s ?? d.backoff.baseS,
+      capS: file.backoff?.cap_s ?? d.backoff.capS,
+      jitter: file.backoff?.jitter ?? d.backoff.jitter,
+    },
+    budget: {
+      dailyUsd: orDefault(file.budget?.daily_usd, d.budget.dailyUsd),
+      taskUsd: orDefault(file.budget?.task_usd, d.budget.taskUsd),
+      runUsd: orDefault(file.budget?.run_usd, d.budget.runUsd),
+    },
+    backpressure: {
+      maxQueued: orDefault(file.backpressure?.max_queued, d.backpressure.maxQueued),
+      maxOpenPrs: orDefault(file.backpressure?.max_open_prs, d.backpressure.maxOpenPrs),
+      maxNeedsReview: orDefault(file.backpressure?.max_needs_review, d.backpressure.maxNeedsReview),
+    },
+    ports: {
+      base: file.ports?.base ?? d.ports.base,
+      stride: file.ports?.stride ?? d.ports.stride,
+      count: file.ports?.count ?? d.ports.count,
+    },
+    judge: {
+      test: orDefault(file.judge?.test, d.judge.test),
+      lint: orDefault(file.judge?.lint, d.judge.lint),
+      timeoutS: file.judge?.timeout_s ?? d.judge.timeoutS,
+    },
+    hooks: {
+      afterCreate: orDefault(file.hooks?.after_create, d.hooks.afterCreate),
+      beforeRun: orDefault(file.hooks?.before_run, d.hooks.beforeRun),
+      afterRun: orDefault(file.hooks?.after_run, d.hooks.afterRun),
+      beforeRemove: orDefault(file.hooks?.before_remove, d.hooks.beforeRemove),
+      timeoutS: file.hooks?.timeout_s ?? d.hooks.timeoutS,
+    },
+    copyFiles: file.copy_files ?? d.copyFiles,
+    mode: file.mode ?? d.mode,
+  };
+  // Callers own their copy: mutating it must not reach the defaults or the parsed files.
+  return structuredClone(settings);
+}
+
+/** Like `??`, but an explicit null is kept: null is how a layer switches an inherited setting off. */
+function orDefault<T>(value: T | null | undefined, fallback: T | null): T | null {
+  return value === undefined ? fallback : value;
+}
+
+function resolveAgents(global: LoadedGlobalConfig): Record<string, AgentConfig> {
+  const merged = deepMerge<Record<string, AgentFile>>(BUILT_IN_AGENTS, global.data.agents ?? {});
+  const agents: Record<string, AgentConfig> = {};
+  for (const [name, agent] of Object.entries(merged)) {
+    const keyPath = (key: string) => formatKeyPath(['agents', name, key]);
+    if (!agent.kind) {
+      throw new ConfigError(global.path, `${keyPath('kind')}: missing (expected one of ${AGENT_KINDS.join(', ')})`);
+    }
+    const command = agent.command ?? (agent.kind === 'command' ? undefined : AGENT_EXECUTABLES[agent.kind]);
+    if (!command) {
+      throw new ConfigError(global.path, `${keyPath('command')}: missing (a "command" agent must name its program)`);
+    }
+    agents[name] = {
+      name,
+      kind: agent.kind,
+      command,
+      model: agent.model ?? DEFAULT_AGENT_SETTINGS.model,
+      maxConcurrent: agent.max_concurrent ?? DEFAULT_AGENT_SETTINGS.maxConcurrent,
+      env: [...(agent.env ?? DEFAULT_AGENT_SETTINGS.env)],
+      args: [...(agent.args ?? DEFAULT_AGENT_SETTINGS.args)],
+    };
+  }
+  return agents;
+}

@@ -1,0 +1,325 @@
+// What Orch's config files may contain (zod, snake_case as written in YAML) and the resolved,
+// camelCase shape the rest of the code reads. File schemas make every key optional — built-in
+// defaults fill the gaps during resolution — and are strict, so a misspelt key is an error rather
+// than a silently ignored setting.
+
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { MERGE_STRATEGIES, type MergeStrategy } from '../core/types.js';
+import { expecting } from './errors.js';
+
+export const AGENT_KINDS = ['claude', 'codex', 'opencode', 'gemini', 'command'] as const;
+export type AgentKind = (typeof AGENT_KINDS)[number];
+
+export const PROJECT_MODES = ['push', 'pull'] as const;
+export type ProjectMode = (typeof PROJECT_MODES)[number];
+
+// ---------------------------------------------------------------- building blocks
+
+const integerAtLeast = (minimum: number) => expecting(z.int().min(minimum), `an integer >= ${minimum}`);
+const integerBetween = (minimum: number, maximum: number, what: string) =>
+  expecting(z.int().min(minimum).max(maximum), `${what} between ${minimum} and ${maximum}`);
+const positiveNumber = () => expecting(z.number().positive(), 'a number > 0');
+const nonNegativeNumber = () => expecting(z.number().min(0), 'a number >= 0');
+const nonEmptyString = () => expecting(z.string().min(1), 'a non-empty string');
+
+/** A key users may leave out, with the text editors show for it (from the JSON Schema). */
+const optional = <T extends z.ZodType>(schema: T, description: string) => schema.optional().describe(description);
+/** Like `optional`, and `null` switches off a value inherited from an earlier layer. */
+const switchable = <T extends z.ZodType>(schema: T, description: string) =>
+  schema.nullable().optional().describe(description);
+
+/** Project and agent names become directory names and URL segments, so they stay lowercase and plain. */
+export const nameSchema = expecting(
+  z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
+  'a name of lowercase letters, digits, ".", "_" or "-" starting with a letter or digit',
+);
+
+const absolutePath = expecting(
+  z.string().refine((path) => isAbsolute(path) || path === '~' || path.startsWith('~/')),
+  'an absolute path (or one starting with ~/)',
+);
+
+/** Paths inside a repository must stay inside it. */
+const repoRelativePath = expecting(
+  z.string().refine((path) => path.length > 0 && !isAbsolute(path) && !path.split(/[\\/]/).includes('..')),
+  'a path relative to the repository root, without ".."',
+);
+
+const argvSchema = expecting(z.array(nonEmptyString()).min(1), 'a non-empty list of strings');
+
+/**
+ * A command to run. An argv list runs the program directly; `{shell: "..."}` runs `sh -c`, and only
+ * when the config asks for it, so quoting and globbing never surprise anyone.
+ */
+export const commandSchema = expecting(
+  z.union([argvSchema, z.strictObject({ shell: nonEmptyString().describe('Script passed to `sh -c`.') })]),
+  'a command: a list of strings (argv) or {shell: "..."}',
+);
+
+const labelsSchema = expecting(z.array(nonEmptyString()), 'a list of labels');
+const labels = () => optional(labelsSchema, 'Only items carrying all these labels become tasks.');
+
+export const trackerSchema = z
+  .discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('local').describe("Tasks live in Orch's database only.") }),
+    z.strictObject({
+      kind: z.literal('markdown').describe('Tasks are Markdown files in the repository.'),
+      dir: repoRelativePath.describe('Directory of task files, relative to the repository root.'),
+    }),
+    z.strictObject({
+      kind: z.literal('github').describe('Tasks are GitHub issues.'),
+      repo: expecting(z.string().regex(/^[\w.-]+\/[\w.-]+$/), 'owner/name').describe('GitHub repository, owner/name.'),
+      labels: labels(),
+    }),
+    z.strictObject({
+      kind: z.literal('linear').describe('Tasks are Linear issues.'),
+      team: nonEmptyString().describe('Linear team key, e.g. ENG.'),
+      labels: labels(),
+    }),
+  ])
+  .describe('Where tasks come from and where their status is reported. Default {kind: local}.');
+
+// ---------------------------------------------------------------- project settings (files)
+
+const command = (description: string) =>
+  switchable(commandSchema, `${description} An argv list, or {shell: "..."}. null: none.`);
+
+const projectSettingsShape = {
+  priority: optional(z.int(), 'Higher-priority projects get free agent slots first. Default 0.'),
+  max_agents: optional(integerAtLeast(1), 'Agents running at once on this project. Default 2.'),
+  agents: optional(
+    expecting(z.array(nameSchema).min(1), 'a non-empty list of agent names'),
+    'Agents (by name) this project may use. Default [claude].',
+  ),
+  tracker: trackerSchema.optional(),
+  merge_strategy: optional(
+    z.enum(MERGE_STRATEGIES),
+    'direct: fast-forward the default branch; pr: push a branch and open a pull request. Default direct.',
+  ),
+  max_attempts: optional(integerAtLeast(1), 'Runs per task before it needs review. Default 3.'),
+  backoff: optional(
+    z.strictObject({
+      base_s: optional(positiveNumber(), 'Delay after the first failure, in seconds. Default 30.'),
+      cap_s: optional(positiveNumber(), 'Longest delay, in seconds. Default 3600.'),
+      jitter: optional(
+        expecting(z.number().min(0).max(1), 'a number between 0 and 1'),
+        'Random spread as a fraction of the delay. Default 0.2.',
+      ),
+    }),
+    'Retry delay: min(base_s * 2^(attempt-1), cap_s), jittered.',
+  ),
+  budget: optional(
+    z.strictObject({
+      daily_usd: switchable(positiveNumber(), 'Spend per day on this project. null: no limit.'),
+      task_usd: switchable(positiveNumber(), 'Spend per task over all its runs. null: no limit.'),
+      run_usd: switchable(positiveNumber(), 'Spend per run; the run is stopped beyond it. null: no limit.'),
+    }),
+    'Spending limits in USD. Default: none.',
+  ),
+  backpressure: optional(
+    z.strictObject({
+      max_queued: switchable(integerAtLeast(0), 'Hold new runs while this many tasks wait to merge.'),
+      max_open_prs: switchable(integerAtLeast(0), 'Hold new runs while this many pull requests are open.'),
+      max_needs_review: switchable(integerAtLeast(0), 'Hold new runs while this many tasks need review.'),
+    }),
+    'Pause new runs while finished work piles up. Default: no limits.',
+  ),
+  ports: optional(
+    z.strictObject({
+      base: optional(integerBetween(1024, 65535, 'a port number'), 'First port. Default 41000.'),
+      stride: optional(integerAtLeast(1), "Distance between two runs' port ranges. Default 10."),
+      count: optional(integerAtLeast(1), 'Ports each run gets (PORT, PORT_1, ...). Default 10.'),
+    }),
+    'Ports handed to each run so parallel dev servers do not collide.',
+  ),
+  judge: optional(
+    z.strictObject({
+      test: command('Test command; must exit 0 for a result to merge.'),
+      lint: command('Lint command; a run may not add lint failures.'),
+      timeout_s: optional(positiveNumber(), 'Limit for each judge command, in seconds. Default 900.'),
+    }),
+    "How a run's result is checked before it merges.",
+  ),
+  hooks: optional(
+    z.strictObject({
+      after_create: command('Runs in a new worktree, e.g. to install dependencies.'),
+      before_run: command('Runs before each agent run.'),
+      after_run: command('Runs after each agent run.'),
+      before_remove: command('Runs before a worktree is removed.'),
+      timeout_s: optional(positiveNumber(), 'Limit for each hook, in seconds. Default 120.'),
+    }),
+    'Commands run in the worktree at points of its life.',
+  ),
+  copy_files: optional(
+    expecting(z.array(repoRelativePath), 'a list of paths relative to the repository root'),
+    'Untracked files (e.g. .env) copied from the repository into every worktree.',
+  ),
+  mode: optional(
+    z.enum(PROJECT_MODES),
+    'push: the daemon starts ready tasks itself; pull: tasks wait until a worker asks for work. Default push.',
+  ),
+};
+
+export const projectSettingsFileSchema = z.strictObject(projectSettingsShape);
+export type ProjectSettingsFile = z.infer<typeof projectSettingsFileSchema>;
+
+/** A repository's own `orch.yaml`. */
+export const projectFileSchema = projectSettingsFileSchema.meta({
+  title: 'Orch project settings (orch.yaml)',
+  description: "One project's settings, kept at its repository root. They override the portfolio's config.yaml.",
+});
+export type ProjectFile = z.infer<typeof projectFileSchema>;
+
+// ---------------------------------------------------------------- global config.yaml
+
+export const projectEntrySchema = z
+  .strictObject({
+    path: optional(absolutePath, 'The repository on this machine.'),
+    remote: optional(nonEmptyString(), 'Git URL of the repository, when Orch works from a remote.'),
+    default_branch: optional(nonEmptyString(), "Branch results land on. Default: the repository's HEAD."),
+    ...projectSettingsShape,
+  })
+  .refine((entry) => entry.path !== undefined || entry.remote !== undefined, {
+    message: 'needs a path (a local repository) or a remote (a git URL)',
+  });
+export type ProjectEntryFile = z.infer<typeof projectEntrySchema>;
+
+const envEntrySchema = expecting(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(=.*)?$/s), 'a variable NAME or NAME=value');
+
+export const agentFileSchema = z
+  .strictObject({
+    kind: optional(z.enum(AGENT_KINDS), 'Which CLI this is; "command" runs any program. Required for new names.'),
+    command: optional(nonEmptyString(), "Executable to run. Default: the kind's usual CLI (claude, codex, ...)."),
+    model: switchable(nonEmptyString(), "Model to ask for. null: the CLI's own default."),
+    max_concurrent: optional(integerAtLeast(1), 'Runs of this agent at once, across projects. Default 4.'),
+    env: optional(
+      z.array(envEntrySchema),
+      "Agent environment: NAME passes Orch's variable through, NAME=value sets it. Default [].",
+    ),
+    args: optional(expecting(z.array(z.string()), 'a list of strings'), 'Extra command-line arguments. Default [].'),
+  })
+  .describe('An agent CLI Orch can run.');
+export type AgentFile = z.infer<typeof agentFileSchema>;
+
+export const modelPriceSchema = z
+  .strictObject({
+    input: nonNegativeNumber().describe('USD per million input tokens.'),
+    output: nonNegativeNumber().describe('USD per million output tokens.'),
+  })
+  .describe('Used to compute cost when the CLI does not report it.');
+
+export const globalConfigFileSchema = z
+  .strictObject({
+    scheduler: z
+      .strictObject({
+        max_agents: optional(integerAtLeast(1), 'Agents running at once across all projects. Default 4.'),
+        tick_interval_s: optional(positiveNumber(), 'Seconds between scheduling passes. Default 10.'),
+        lease_s: optional(positiveNumber(), 'A claim expires unless renewed within this many seconds. Default 120.'),
+      })
+      .optional(),
+    server: z
+      .strictObject({
+        host: optional(nonEmptyString(), 'Address the HTTP server listens on. Default 127.0.0.1.'),
+        port: optional(integerBetween(1, 65535, 'a port number'), 'Default 7878.'),
+      })
+      .optional(),
+    agents: optional(
+      z.record(nameSchema, agentFileSchema),
+      'Agents by name. claude, codex, opencode and gemini are built in; entries here refine or add to them.',
+    ),
+    prices: optional(z.record(nonEmptyString(), modelPriceSchema), 'Token prices by model name.'),
+    defaults: optional(projectSettingsFileSchema, 'Settings applied to every project.'),
+    projects: optional(z.record(nameSchema, projectEntrySchema), 'The portfolio: projects by name.'),
+  })
+  .meta({
+    title: 'Orch configuration (config.yaml)',
+    description: 'The portfolio of projects and defaults, kept in $ORCH_HOME/config.yaml.',
+  });
+export type GlobalConfigFile = z.infer<typeof globalConfigFileSchema>;
+
+// ---------------------------------------------------------------- resolved (what the code reads)
+
+export type Command = string[] | { shell: string };
+
+export type TrackerConfig =
+  | { kind: 'local' }
+  | { kind: 'markdown'; dir: string }
+  | { kind: 'github'; repo: string; labels: string[] }
+  | { kind: 'linear'; team: string; labels: string[] };
+
+/** A project's settings with every default filled in. `null` means "none" / "no limit". */
+export interface ProjectSettings {
+  priority: number;
+  maxAgents: number;
+  agents: string[];
+  tracker: TrackerConfig;
+  mergeStrategy: MergeStrategy;
+  maxAttempts: number;
+  backoff: { baseS: number; capS: number; jitter: number };
+  budget: { dailyUsd: number | null; taskUsd: number | null; runUsd: number | null };
+  backpressure: { maxQueued: number | null; maxOpenPrs: number | null; maxNeedsReview: number | null };
+  ports: { base: number; stride: number; count: number };
+  judge: { test: Command | null; lint: Command | null; timeoutS: number };
+  hooks: {
+    afterCreate: Command | null;
+    beforeRun: Command | null;
+    afterRun: Command | null;
+    beforeRemove: Command | null;
+    timeoutS: number;
+  };
+  copyFiles: string[];
+  mode: ProjectMode;
+}
+
+export interface ProjectConfig extends ProjectSettings {
+  name: string;
+  /** Absolute path of the user's repository (`~` expanded), or null for a remote-only project. */
+  path: string | null;
+  remote: string | null;
+  /** null: use the repository's HEAD branch. */
+  defaultBranch: string | null;
+  /** The orch.yaml that was merged in, or null when the repository has none. */
+  projectFile: string | null;
+}
+
+export interface AgentConfig {
+  name: string;
+  kind: AgentKind;
+  command: string;
+  /** null: the CLI's own default model. */
+  model: string | null;
+  maxConcurrent: number;
+  /** `NAME` (pass through from Orch's environment) or `NAME=value`. */
+  env: string[];
+  args: string[];
+}
+
+/** USD per million tokens. */
+export interface ModelPrice {
+  input: number;
+  output: number;
+}
+
+export interface SchedulerConfig {
+  maxAgents: number;
+  tickIntervalS: number;
+  leaseS: number;
+}
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+}
+
+export interface OrchConfig {
+  home: string;
+  configPath: string;
+  scheduler: SchedulerConfig;
+  server: ServerConfig;
+  agents: Record<string, AgentConfig>;
+  prices: Record<string, ModelPrice>;
+  /** Built-in defaults with the config's `defaults:` applied: what a project without overrides gets. */
+  defaults: ProjectSettings;
+  projects: Record<string, ProjectConfig>;
+}

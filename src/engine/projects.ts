@@ -1,0 +1,109 @@
+import { basename } from 'node:path';
+import { addProjectToConfig, removeProjectFromConfig } from '../config/edit.js';
+import { OrchError } from '../core/errors.js';
+import type { Project, TaskState } from '../core/types.js';
+import { defaultBranch, originUrl, repositoryRoot } from '../workspace/git.js';
+import type { Orch } from './context.js';
+import { startOfDayUtc } from './tick-input.js';
+
+const PROJECT_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+/** A project name from a directory name: lowercase, plain characters, at most 64 of them. */
+export function projectNameFor(dir: string): string {
+  const name = basename(dir)
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .slice(0, 64);
+  return name || 'project';
+}
+
+export interface AddProjectInput {
+  /** Any directory inside the repository. */
+  path: string;
+  name?: string;
+  defaultBranch?: string;
+}
+
+/**
+ * Registers a git repository as a project: written to config.yaml (the portfolio) and to the store.
+ * Orch never works in this checkout; it only reads where it is, its default branch and its remote.
+ */
+export async function addProject(orch: Orch, input: AddProjectInput): Promise<Project> {
+  const root = await repositoryRoot(input.path);
+  if (!root) throw new OrchError('invalid_input', `${input.path} is not inside a git repository: run \`git init\` there or pass the path of one`);
+  const name = input.name ?? projectNameFor(root);
+  if (!PROJECT_NAME.test(name)) {
+    throw new OrchError('invalid_input', `project name "${name}" must be lowercase letters, digits, ".", "_" or "-" (pass --name)`);
+  }
+  const same = (await orch.store.listProjects()).find((p) => p.repoPath === root);
+  if (same) throw new OrchError('conflict', `${root} is already registered as project "${same.name}"`);
+  if (await orch.store.getProject(name)) throw new OrchError('conflict', `project "${name}" already exists (pass --name to choose another)`);
+  const branch = input.defaultBranch ?? (await defaultBranch(root));
+  const remote = await originUrl(root);
+  // The config file first: if the store write then fails, the next start registers it from the file.
+  addProjectToConfig(orch.home, name, { path: root, default_branch: branch, ...(remote ? { remote } : {}) });
+  return orch.store.addProject({ name, repoPath: root, remoteUrl: remote, defaultBranch: branch }, orch.now());
+}
+
+async function requireProject(orch: Orch, name: string): Promise<Project> {
+  const project = await orch.store.getProject(name);
+  if (!project) throw new OrchError('not_found', `project "${name}" not found (see \`orch project list\`)`);
+  return project;
+}
+
+/** Removes a project from the portfolio. Refused while it has live claims unless forced. */
+export async function removeProject(orch: Orch, name: string, options: { force?: boolean } = {}): Promise<void> {
+  await requireProject(orch, name);
+  const claims = await orch.store.listClaims(name);
+  if (claims.length > 0 && !options.force) {
+    throw new OrchError('conflict', `project "${name}" has ${claims.length} running task(s): stop them first or pass --force`);
+  }
+  removeProjectFromConfig(orch.home, name);
+  await orch.store.removeProject(name, orch.now());
+}
+
+export async function setPaused(orch: Orch, name: string, paused: boolean, reason?: string): Promise<Project> {
+  const project = await requireProject(orch, name);
+  if (project.paused === paused) throw new OrchError('conflict', `project "${name}" is already ${paused ? 'paused' : 'running'}`);
+  return orch.store.setProjectPaused(name, paused, paused ? (reason ?? 'paused by a person') : null, orch.now(), {
+    type: paused ? 'project.paused' : 'project.resumed',
+    data: paused ? { reason: reason ?? 'paused by a person' } : {},
+  });
+}
+
+export interface ProjectStatus {
+  project: Project;
+  configured: boolean;
+  tasks: Partial<Record<TaskState, number>>;
+  running: number;
+  claims: number;
+  spentTodayUsd: number;
+  maxAgents: number | null;
+}
+
+export async function projectStatus(orch: Orch, name: string): Promise<ProjectStatus> {
+  const project = await requireProject(orch, name);
+  const settings = orch.config.projects[name];
+  const runs = await orch.store.listRuns({ project: name, startedAfter: startOfDayUtc(orch.now()) });
+  return {
+    project,
+    configured: settings !== undefined,
+    tasks: await orch.store.countTasksByState(name),
+    running: (await orch.store.listRuns({ project: name, open: true })).length,
+    claims: (await orch.store.listClaims(name)).length,
+    spentTodayUsd: runs.reduce((sum, run) => sum + run.costUsd, 0),
+    maxAgents: settings?.maxAgents ?? null,
+  };
+}
+
+/** The project a command means when none is named: the one whose repository holds `cwd`, or the only one. */
+export async function projectForDirectory(orch: Orch, cwd: string): Promise<string> {
+  const projects = await orch.store.listProjects();
+  if (projects.length === 0) throw new OrchError('invalid_input', 'no project is registered: run `orch init` in a git repository or `orch project add <path>`');
+  const root = await repositoryRoot(cwd);
+  const here = root ? projects.find((p) => p.repoPath === root) : undefined;
+  if (here) return here.name;
+  if (projects.length === 1) return projects[0]!.name;
+  throw new OrchError('invalid_input', `several projects are registered (${projects.map((p) => p.name).join(', ')}): pass --project`);
+}

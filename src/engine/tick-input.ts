@@ -1,0 +1,109 @@
+import type { OrchConfig } from '../config/schema.js';
+import { planTick, type SpawnPlan, type TickAgent, type TickInput, type TickProject } from '../core/plan-tick.js';
+import { blockChanges, readinessOf, type BlockChange } from '../core/readiness.js';
+import type { TaskState } from '../core/types.js';
+import type { Store } from '../store/store.js';
+import { loadWaitGraph } from './wait-graph.js';
+
+/** Midnight UTC of the day `now` falls in: budgets count spend per UTC day. */
+export function startOfDayUtc(now: number): number {
+  return now - (now % 86_400_000);
+}
+
+/**
+ * Gathers what the tick decides on: the dispatchable tasks with their readiness, the live claims, the
+ * running counts per project and agent, and each project's limits, budget spend and back-pressure.
+ * Only projects in config.yaml take part; a project known to the store alone is left out (its tasks
+ * then wait with `unknown_project`).
+ */
+export async function gatherTickInput(store: Store, config: OrchConfig, now: number): Promise<TickInput> {
+  return (await gather(store, config, now, ['new', 'routed'])).input;
+}
+
+async function gather(store: Store, config: OrchConfig, now: number, states: TaskState[]) {
+  const { graph, tasks } = await loadWaitGraph(store);
+  const candidates = await store.listTasks({ states });
+  const claims = await store.listClaims();
+  const openRuns = await store.listRuns({ open: true });
+  const todaysRuns = await store.listRuns({ startedAfter: startOfDayUtc(now) });
+  const stored = new Map((await store.listProjects()).map((p) => [p.name, p]));
+
+  const runningByProject = new Map<string, number>();
+  const runningByAgent = new Map<string, number>();
+  for (const run of openRuns) {
+    runningByProject.set(run.project, (runningByProject.get(run.project) ?? 0) + 1);
+    runningByAgent.set(run.agent, (runningByAgent.get(run.agent) ?? 0) + 1);
+  }
+  const spentToday = new Map<string, number>();
+  for (const run of todaysRuns) spentToday.set(run.project, (spentToday.get(run.project) ?? 0) + run.costUsd);
+
+  const projects = new Map<string, TickProject>();
+  for (const project of Object.values(config.projects)) {
+    const counts = await store.countTasksByState(project.name);
+    projects.set(project.name, {
+      name: project.name,
+      paused: stored.get(project.name)?.paused ?? false,
+      maxAgents: project.maxAgents,
+      agents: project.agents,
+      running: runningByProject.get(project.name) ?? 0,
+      budget: project.budget,
+      spentTodayUsd: spentToday.get(project.name) ?? 0,
+      backpressure: {
+        // Pull requests are counted once the pr strategy exists; until then none are open.
+        openPrs: 0,
+        maxOpenPrs: project.backpressure.maxOpenPrs,
+        needsReview: counts.needs_review ?? 0,
+        maxNeedsReview: project.backpressure.maxNeedsReview,
+      },
+    });
+  }
+  const agents = new Map<string, TickAgent>();
+  for (const agent of Object.values(config.agents)) {
+    agents.set(agent.name, { maxConcurrent: agent.maxConcurrent, running: runningByAgent.get(agent.name) ?? 0, coolingUntil: null });
+  }
+
+  const input: TickInput = {
+    now,
+    maxAgents: config.scheduler.maxAgents,
+    running: openRuns.length,
+    tasks: candidates.map((task) => {
+      const readiness = readinessOf(graph.byId.get(task.id) ?? task, graph);
+      return {
+        id: task.id,
+        project: task.project,
+        state: task.state,
+        priority: task.priority,
+        createdAt: task.createdAt,
+        agent: task.agent,
+        nextAttemptAt: task.nextAttemptAt,
+        costUsd: task.costUsd,
+        waitingOn: readiness.ready ? [] : readiness.waitingOn,
+        blockedReason: task.blockedReason,
+      };
+    }),
+    claimedTaskIds: new Set(claims.map((c) => c.taskId)),
+    projects,
+    agents,
+  };
+  return { input, graph, tasks };
+}
+
+export interface DryRun {
+  plan: SpawnPlan;
+  /** Block and unblock moves the next tick would make first. */
+  pendingWaits: BlockChange[];
+  slots: { max: number; running: number };
+}
+
+/** What the next tick would do, and why every other ready task waits, without changing anything. */
+export async function dryRunTick(store: Store, config: OrchConfig, now: number, project?: string): Promise<DryRun> {
+  // Blocked tasks never start, but a dry run says why they wait too.
+  const { input, graph, tasks } = await gather(store, config, now, ['new', 'routed', 'blocked']);
+  const plan = planTick(input, { explain: true });
+  const inProject = <T extends { project: string }>(items: T[]) => (project ? items.filter((i) => i.project === project) : items);
+  return {
+    plan: { starts: inProject(plan.starts), waiting: inProject(plan.waiting) },
+    pendingWaits: blockChanges(graph).filter((c) => !project || tasks.get(c.id)?.project === project),
+    slots: { max: input.maxAgents, running: input.running },
+  };
+}

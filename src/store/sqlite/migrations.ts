@@ -1,0 +1,216 @@
+import { sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { StoreError } from '../store.js';
+import type { Database } from './schema.js';
+
+/**
+ * One step of the schema. Applied migrations are recorded in `schema_migrations` and never edited:
+ * a change to the schema is a new migration appended at the end with the next version.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  /** Receives a connection already inside the migration transaction. */
+  up(db: Kysely<unknown>): Promise<void>;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    async up(db) {
+      await db.schema
+        .createTable('projects')
+        .addColumn('name', 'text', (col) => col.primaryKey())
+        .addColumn('repo_path', 'text')
+        .addColumn('remote_url', 'text')
+        .addColumn('default_branch', 'text', (col) => col.notNull())
+        .addColumn('paused', 'integer', (col) => col.notNull().defaultTo(0))
+        .addColumn('paused_reason', 'text')
+        .addColumn('created_at', 'integer', (col) => col.notNull())
+        .addColumn('version', 'integer', (col) => col.notNull().defaultTo(1))
+        .execute();
+
+      await db.schema
+        .createTable('tasks')
+        .addColumn('id', 'integer', (col) => col.primaryKey().autoIncrement())
+        .addColumn('project', 'text', (col) =>
+          col.notNull().references('projects.name').onDelete('cascade'),
+        )
+        .addColumn('external_ref', 'text')
+        .addColumn('title', 'text', (col) => col.notNull())
+        .addColumn('body', 'text', (col) => col.notNull().defaultTo(''))
+        .addColumn('labels', 'text', (col) => col.notNull().defaultTo('[]'))
+        .addColumn('priority', 'integer', (col) => col.notNull().defaultTo(0))
+        .addColumn('role', 'text', (col) => col.notNull())
+        .addColumn('parent_id', 'integer', (col) => col.references('tasks.id').onDelete('set null'))
+        .addColumn('state', 'text', (col) => col.notNull())
+        .addColumn('block_kind', 'text')
+        .addColumn('blocked_reason', 'text')
+        .addColumn('agent', 'text')
+        .addColumn('model', 'text')
+        .addColumn('complexity', 'text')
+        .addColumn('attempts', 'integer', (col) => col.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'integer')
+        .addColumn('cost_usd', 'real', (col) => col.notNull().defaultTo(0))
+        .addColumn('created_at', 'integer', (col) => col.notNull())
+        .addColumn('updated_at', 'integer', (col) => col.notNull())
+        .addColumn('version', 'integer', (col) => col.notNull().defaultTo(1))
+        .execute();
+      await db.schema
+        .createIndex('tasks_project_state')
+        .on('tasks')
+        .columns(['project', 'state'])
+        .execute();
+      await db.schema.createIndex('tasks_parent_id').on('tasks').column('parent_id').execute();
+
+      await db.schema
+        .createTable('task_deps')
+        .addColumn('task_id', 'integer', (col) =>
+          col.notNull().references('tasks.id').onDelete('cascade'),
+        )
+        .addColumn('depends_on', 'integer', (col) =>
+          col.notNull().references('tasks.id').onDelete('cascade'),
+        )
+        .addPrimaryKeyConstraint('task_deps_pk', ['task_id', 'depends_on'])
+        .execute();
+      await db.schema
+        .createIndex('task_deps_depends_on')
+        .on('task_deps')
+        .column('depends_on')
+        .execute();
+
+      await db.schema
+        .createTable('runs')
+        .addColumn('id', 'integer', (col) => col.primaryKey().autoIncrement())
+        .addColumn('task_id', 'integer', (col) =>
+          col.notNull().references('tasks.id').onDelete('cascade'),
+        )
+        .addColumn('project', 'text', (col) =>
+          col.notNull().references('projects.name').onDelete('cascade'),
+        )
+        .addColumn('attempt', 'integer', (col) => col.notNull())
+        .addColumn('agent', 'text', (col) => col.notNull())
+        .addColumn('model', 'text')
+        .addColumn('worktree', 'text')
+        .addColumn('branch', 'text')
+        .addColumn('pid', 'integer')
+        .addColumn('host', 'text')
+        .addColumn('session_id', 'text')
+        .addColumn('started_at', 'integer', (col) => col.notNull())
+        .addColumn('ended_at', 'integer')
+        .addColumn('outcome', 'text')
+        .addColumn('exit_code', 'integer')
+        .addColumn('tokens_in', 'integer', (col) => col.notNull().defaultTo(0))
+        .addColumn('tokens_out', 'integer', (col) => col.notNull().defaultTo(0))
+        .addColumn('cost_usd', 'real', (col) => col.notNull().defaultTo(0))
+        .addColumn('log_path', 'text')
+        .addColumn('result', 'text')
+        .execute();
+      await db.schema.createIndex('runs_task_id').on('runs').column('task_id').execute();
+
+      // The primary key on task_id is what forbids two live claims on one task.
+      await db.schema
+        .createTable('claims')
+        .addColumn('task_id', 'integer', (col) =>
+          col.primaryKey().references('tasks.id').onDelete('cascade'),
+        )
+        .addColumn('run_id', 'integer', (col) => col.references('runs.id').onDelete('set null'))
+        .addColumn('owner', 'text', (col) => col.notNull())
+        .addColumn('token', 'integer', (col) => col.notNull().unique())
+        .addColumn('lease_until', 'integer', (col) => col.notNull())
+        .addColumn('claimed_at', 'integer', (col) => col.notNull())
+        .execute();
+      await db.schema
+        .createIndex('claims_lease_until')
+        .on('claims')
+        .column('lease_until')
+        .execute();
+
+      await db.schema
+        .createTable('fence_counter')
+        .addColumn('id', 'integer', (col) => col.primaryKey().check(sql`id = 1`))
+        .addColumn('last_token', 'integer', (col) => col.notNull())
+        .execute();
+      await sql`insert into fence_counter (id, last_token) values (1, 0)`.execute(db);
+
+      // No foreign keys: events are the audit trail and outlive the projects and tasks they name.
+      await db.schema
+        .createTable('events')
+        .addColumn('id', 'integer', (col) => col.primaryKey().autoIncrement())
+        .addColumn('at', 'integer', (col) => col.notNull())
+        .addColumn('type', 'text', (col) => col.notNull())
+        .addColumn('project', 'text')
+        .addColumn('task_id', 'integer')
+        .addColumn('run_id', 'integer')
+        .addColumn('data', 'text', (col) => col.notNull().defaultTo('{}'))
+        .execute();
+      await db.schema
+        .createIndex('events_task_id')
+        .on('events')
+        .columns(['task_id', 'id'])
+        .execute();
+      await db.schema
+        .createIndex('events_project')
+        .on('events')
+        .columns(['project', 'id'])
+        .execute();
+
+      await db.schema
+        .createTable('jobs')
+        .addColumn('id', 'integer', (col) => col.primaryKey().autoIncrement())
+        .addColumn('name', 'text', (col) => col.notNull().unique())
+        .addColumn('project', 'text', (col) =>
+          col.notNull().references('projects.name').onDelete('cascade'),
+        )
+        .addColumn('schedule', 'text', (col) => col.notNull())
+        .addColumn('kind', 'text', (col) => col.notNull())
+        .addColumn('spec', 'text', (col) => col.notNull().defaultTo('{}'))
+        .addColumn('enabled', 'integer', (col) => col.notNull().defaultTo(1))
+        .addColumn('last_run_at', 'integer')
+        .addColumn('created_at', 'integer', (col) => col.notNull())
+        .execute();
+      await db.schema.createIndex('jobs_project').on('jobs').column('project').execute();
+    },
+  },
+];
+
+/**
+ * Applies the migrations `db` has not seen yet, in version order, and records each one. Must run
+ * inside a write transaction, so that processes opening the same file at once apply each step once.
+ * Returns the versions it applied.
+ */
+export async function applyMigrations(
+  db: Kysely<Database>,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<number[]> {
+  await db.schema
+    .createTable('schema_migrations')
+    .ifNotExists()
+    .addColumn('version', 'integer', (col) => col.primaryKey())
+    .addColumn('name', 'text', (col) => col.notNull())
+    .execute();
+
+  const applied = await db.selectFrom('schema_migrations').select('version').execute();
+  const appliedVersions = new Set(applied.map((row) => row.version));
+  const newest = Math.max(0, ...appliedVersions);
+  const known = Math.max(0, ...migrations.map((migration) => migration.version));
+  if (newest > known) {
+    throw new StoreError(
+      `database schema is at version ${newest}, newer than this Orch knows (${known}); ` +
+        'upgrade Orch',
+    );
+  }
+
+  const pending = migrations
+    .filter((migration) => !appliedVersions.has(migration.version))
+    .sort((a, b) => a.version - b.version);
+  for (const migration of pending) {
+    await migration.up(db as Kysely<unknown>);
+    await db
+      .insertInto('schema_migrations')
+      .values({ version: migration.version, name: migration.name })
+      .execute();
+  }
+  return pending.map((migration) => migration.version);
+}

@@ -1,0 +1,126 @@
+import type { Kysely } from 'kysely';
+import type { Run } from '../../core/types.js';
+import { NotFoundError } from '../store.js';
+import type { StoreOps } from '../store.js';
+import { requireFence } from './claim-ops.js';
+import { appendEvent } from './event-ops.js';
+import { runPatchColumns, toRun } from './rows.js';
+import type { Database } from './schema.js';
+
+export type RunOps = Pick<StoreOps, 'createRun' | 'updateRun' | 'getRun' | 'listRuns'>;
+
+export function runOps(db: Kysely<Database>): RunOps {
+  return {
+    async createRun(run, fence, event) {
+      await requireFence(db, run.taskId, fence);
+      const row = await db
+        .insertInto('runs')
+        .values({
+          task_id: run.taskId,
+          project: run.project,
+          attempt: run.attempt,
+          agent: run.agent,
+          model: run.model ?? null,
+          worktree: run.worktree ?? null,
+          branch: run.branch ?? null,
+          pid: run.pid ?? null,
+          host: run.host ?? null,
+          session_id: run.sessionId ?? null,
+          started_at: run.startedAt,
+          ended_at: null,
+          outcome: null,
+          exit_code: null,
+          tokens_in: 0,
+          tokens_out: 0,
+          cost_usd: 0,
+          log_path: run.logPath ?? null,
+          result: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      // The claim that fenced the run now names it: recovery finds the run of an expired claim.
+      await db
+        .updateTable('claims')
+        .set({ run_id: row.id })
+        .where('task_id', '=', run.taskId)
+        .where('token', '=', fence)
+        .execute();
+      await appendEvent(
+        db,
+        {
+          type: 'run.created',
+          data: { attempt: run.attempt, agent: run.agent },
+          ...event,
+          project: run.project,
+          taskId: run.taskId,
+          runId: row.id,
+        },
+        run.startedAt,
+      );
+      return toRun(row);
+    },
+
+    async updateRun(id, fence, patch, event) {
+      const existing = await findRun(db, id);
+      if (!existing) throw new NotFoundError(`run ${id} not found`);
+      // A null fence is recovery closing the run of a claim that is already gone.
+      if (fence !== null) await requireFence(db, existing.taskId, fence);
+
+      const updated = toRun(
+        await db
+          .updateTable('runs')
+          .set(runPatchColumns(patch))
+          .where('id', '=', id)
+          .returningAll()
+          .executeTakeFirstOrThrow(),
+      );
+      // updateRun is given no clock reading; the run's own latest timestamp is the closest
+      // truthful time the store has for the event.
+      const at = updated.endedAt ?? updated.startedAt;
+      await appendEvent(
+        db,
+        {
+          type: 'run.updated',
+          data: { fields: Object.keys(patch), outcome: updated.outcome },
+          ...event,
+          project: updated.project,
+          taskId: updated.taskId,
+          runId: id,
+        },
+        at,
+      );
+      return updated;
+    },
+
+    getRun: (id) => findRun(db, id),
+
+    async listRuns(filter = {}) {
+      const outcomes = filter.outcomes;
+      if (outcomes?.length === 0) return [];
+      let query = db.selectFrom('runs').selectAll().orderBy('id');
+      if (filter.taskId !== undefined) query = query.where('task_id', '=', filter.taskId);
+      if (filter.project !== undefined) query = query.where('project', '=', filter.project);
+      if (outcomes) {
+        const named = outcomes.filter((outcome) => outcome !== null);
+        const includesUnset = named.length < outcomes.length;
+        query = query.where((eb) =>
+          eb.or([
+            ...(named.length > 0 ? [eb('outcome', 'in', named)] : []),
+            ...(includesUnset ? [eb('outcome', 'is', null)] : []),
+          ]),
+        );
+      }
+      if (filter.open) query = query.where('ended_at', 'is', null);
+      if (filter.startedAfter !== undefined) {
+        query = query.where('started_at', '>=', filter.startedAfter);
+      }
+      if (filter.limit !== undefined) query = query.limit(filter.limit);
+      return (await query.execute()).map(toRun);
+    },
+  };
+}
+
+async function findRun(db: Kysely<Database>, id: number): Promise<Run | undefined> {
+  const row = await db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && toRun(row);
+}

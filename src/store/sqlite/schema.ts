@@ -1,0 +1,125 @@
+import type { Generated } from 'kysely';
+
+// Row shapes of the SQLite database as Kysely sees them. Columns are snake_case; booleans are 0/1
+// integers, timestamps epoch milliseconds, JSON columns text. Mapping to domain types: rows.ts.
+
+export interface SchemaMigrationsTable {
+  version: number;
+  name: string;
+}
+
+export interface ProjectsTable {
+  name: string;
+  repo_path: string | null;
+  remote_url: string | null;
+  default_branch: string;
+  paused: number;
+  paused_reason: string | null;
+  created_at: number;
+  version: number;
+}
+
+export interface TasksTable {
+  id: Generated<number>;
+  project: string;
+  external_ref: string | null;
+  title: string;
+  body: string;
+  /** JSON array of strings. */
+  labels: string;
+  priority: number;
+  role: string;
+  parent_id: number | null;
+  state: string;
+  block_kind: string | null;
+  blocked_reason: string | null;
+  agent: string | null;
+  model: string | null;
+  complexity: string | null;
+  attempts: number;
+  next_attempt_at: number | null;
+  cost_usd: number;
+  created_at: number;
+  updated_at: number;
+  version: number;
+}
+
+export interface TaskDepsTable {
+  task_id: number;
+  depends_on: number;
+}
+
+export interface RunsTable {
+  id: Generated<number>;
+  task_id: number;
+  project: string;
+  attempt: number;
+  agent: string;
+  model: string | null;
+  worktree: string | null;
+  branch: string | null;
+  pid: number | null;
+  host: string | null;
+  session_id: string | null;
+  started_at: number;
+  ended_at: number | null;
+  outcome: string | null;
+  exit_code: number | null;
+  tokens_in: number;
+  tokens_out: number;
+  cost_usd: number;
+  log_path: string | null;
+  /** JSON, or NULL when the run has no structured result. */
+  result: string | null;
+}
+
+export interface ClaimsTable {
+  task_id: number;
+  run_id: number | null;
+  owner: string;
+  token: number;
+  lease_until: number;
+  claimed_at: number;
+}
+
+/** One row (id = 1) holding the last fencing token handed out. */
+export interface FenceCounterTable {
+  id: number;
+  last_token: number;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  at: number;
+  type: string;
+  project: string | null;
+  task_id: number | null;
+  run_id: number | null;
+  /** JSON object. */
+  data: string;
+}
+
+export interface JobsTable {
+  id: Generated<number>;
+  name: string;
+  project: string;
+  schedule: string;
+  kind: string;
+  /** JSON object. */
+  spec: string;
+  enabled: number;
+  last_run_at: number | null;
+  created_at: number;
+}
+
+export interface Database {
+  schema_migrations: SchemaMigrationsTable;
+  projects: ProjectsTable;
+  tasks: TasksTable;
+  task_deps: TaskDepsTable;
+  runs: RunsTable;
+  claims: ClaimsTable;
+  fence_counter: FenceCounterTable;
+  events: EventsTable;
+  jobs: JobsTable;
+}

@@ -1,0 +1,207 @@
+import { sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import type { Task, TaskState } from '../../core/types.js';
+import { NotFoundError, VersionConflictError } from '../store.js';
+import type { StoreOps } from '../store.js';
+import { findClaim, staleFence } from './claim-ops.js';
+import { appendEvent } from './event-ops.js';
+import { requireProject } from './project-ops.js';
+import { taskPatchColumns, toTask } from './rows.js';
+import type { Database } from './schema.js';
+
+export type TaskOps = Pick<
+  StoreOps,
+  'createTask' | 'getTask' | 'listTasks' | 'updateTask' | 'countTasksByState'
+>;
+
+type TaskGuard = { expectedVersion?: number; fence?: number };
+
+export function taskOps(db: Kysely<Database>): TaskOps {
+  return {
+    async createTask(task, now, event) {
+      await requireProject(db, task.project);
+      const parentId = task.parentId ?? null;
+      if (parentId !== null) await requireTasks(db, [parentId], 'parent task');
+      const dependsOn = unique(task.dependsOn ?? []);
+      await requireTasks(db, dependsOn, 'dependency task');
+
+      const { id } = await db
+        .insertInto('tasks')
+        .values({
+          project: task.project,
+          external_ref: task.externalRef ?? null,
+          title: task.title,
+          body: task.body ?? '',
+          labels: JSON.stringify(task.labels ?? []),
+          priority: task.priority ?? 0,
+          role: task.role ?? 'implement',
+          parent_id: parentId,
+          state: task.state ?? 'new',
+          block_kind: task.blockKind ?? null,
+          blocked_reason: task.blockedReason ?? null,
+          agent: null,
+          model: null,
+          complexity: null,
+          attempts: 0,
+          next_attempt_at: null,
+          cost_usd: 0,
+          created_at: now,
+          updated_at: now,
+          version: 1,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await writeDependencies(db, id, dependsOn);
+      const created = await requireTask(db, id);
+      await appendEvent(
+        db,
+        {
+          type: 'task.created',
+          data: { title: created.title, state: created.state },
+          ...event,
+          project: created.project,
+          taskId: id,
+        },
+        now,
+      );
+      return created;
+    },
+
+    getTask: (id) => findTask(db, id),
+
+    async listTasks(filter = {}) {
+      if (filter.states?.length === 0 || filter.ids?.length === 0) return [];
+      let query = selectTasks(db).orderBy('tasks.id');
+      if (filter.project !== undefined) query = query.where('tasks.project', '=', filter.project);
+      if (filter.states) query = query.where('tasks.state', 'in', filter.states);
+      if (filter.ids) query = query.where('tasks.id', 'in', filter.ids);
+      if (filter.parentId !== undefined) {
+        query = query.where('tasks.parent_id', '=', filter.parentId);
+      }
+      const dependsOn = filter.dependsOn;
+      if (dependsOn !== undefined) {
+        query = query.where((eb) =>
+          eb.exists(
+            eb
+              .selectFrom('task_deps')
+              .select('task_deps.task_id')
+              .whereRef('task_deps.task_id', '=', 'tasks.id')
+              .where('task_deps.depends_on', '=', dependsOn),
+          ),
+        );
+      }
+      if (filter.limit !== undefined) query = query.limit(filter.limit);
+      return (await query.execute()).map(toTask);
+    },
+
+    async updateTask(id, guard, patch, now, event) {
+      const dependsOn = patch.dependsOn && unique(patch.dependsOn);
+      if (dependsOn) await requireTasks(db, dependsOn, 'dependency task');
+
+      // The guards sit in the UPDATE itself, so the check and the write are one statement.
+      let update = db
+        .updateTable('tasks')
+        .set({ ...taskPatchColumns(patch), updated_at: now, version: sql`version + 1` })
+        .where('id', '=', id);
+      const { expectedVersion, fence } = guard;
+      if (expectedVersion !== undefined) update = update.where('version', '=', expectedVersion);
+      if (fence !== undefined) {
+        update = update.where((eb) =>
+          eb.exists(
+            eb
+              .selectFrom('claims')
+              .select('claims.task_id')
+              .where('claims.task_id', '=', id)
+              .where('claims.token', '=', fence),
+          ),
+        );
+      }
+      const { numUpdatedRows } = await update.executeTakeFirst();
+      if (numUpdatedRows === 0n) throw await refusedUpdate(db, id, guard);
+
+      if (dependsOn) await writeDependencies(db, id, dependsOn);
+      const updated = await requireTask(db, id);
+      await appendEvent(db, { ...event, project: updated.project, taskId: id }, now);
+      return updated;
+    },
+
+    async countTasksByState(project) {
+      let query = db
+        .selectFrom('tasks')
+        .select(['state', (eb) => eb.fn.countAll<number>().as('count')])
+        .groupBy('state');
+      if (project !== undefined) query = query.where('project', '=', project);
+      const counts: Partial<Record<TaskState, number>> = {};
+      for (const row of await query.execute()) counts[row.state as TaskState] = row.count;
+      return counts;
+    },
+  };
+}
+
+export async function requireTask(db: Kysely<Database>, id: number): Promise<Task> {
+  const task = await findTask(db, id);
+  if (!task) throw new NotFoundError(`task ${id} not found`);
+  return task;
+}
+
+async function findTask(db: Kysely<Database>, id: number): Promise<Task | undefined> {
+  const row = await selectTasks(db).where('tasks.id', '=', id).executeTakeFirst();
+  return row && toTask(row);
+}
+
+/** Tasks with their dependency ids, aggregated in the same statement so a list costs one query. */
+function selectTasks(db: Kysely<Database>) {
+  return db
+    .selectFrom('tasks')
+    .selectAll('tasks')
+    .select(
+      sql<string>`(
+        select json_group_array(depends_on order by depends_on)
+        from task_deps where task_deps.task_id = tasks.id
+      )`.as('depends_on'),
+    );
+}
+
+/** Throws NotFoundError naming the first of `ids` that is not a task, described as `what`. */
+async function requireTasks(db: Kysely<Database>, ids: number[], what: string): Promise<void> {
+  if (ids.length === 0) return;
+  const rows = await db.selectFrom('tasks').select('id').where('id', 'in', ids).execute();
+  const found = new Set(rows.map((row) => row.id));
+  const missing = ids.find((id) => !found.has(id));
+  if (missing !== undefined) throw new NotFoundError(`${what} ${missing} not found`);
+}
+
+async function writeDependencies(
+  db: Kysely<Database>,
+  taskId: number,
+  dependsOn: number[],
+): Promise<void> {
+  await db.deleteFrom('task_deps').where('task_id', '=', taskId).execute();
+  if (dependsOn.length === 0) return;
+  await db
+    .insertInto('task_deps')
+    .values(dependsOn.map((dependency) => ({ task_id: taskId, depends_on: dependency })))
+    .execute();
+}
+
+/** Works out why a guarded task update matched no row. */
+async function refusedUpdate(db: Kysely<Database>, id: number, guard: TaskGuard): Promise<Error> {
+  const current = await db
+    .selectFrom('tasks')
+    .select('version')
+    .where('id', '=', id)
+    .executeTakeFirst();
+  if (!current) return new NotFoundError(`task ${id} not found`);
+  if (guard.fence !== undefined) {
+    const claim = await findClaim(db, id);
+    if (claim?.token !== guard.fence) return staleFence(id, guard.fence, claim);
+  }
+  return new VersionConflictError(
+    `task ${id} changed since it was read ` +
+      `(version ${guard.expectedVersion}, now ${current.version})`,
+  );
+}
+
+function unique(ids: number[]): number[] {
+  return [...new Set(ids)];
+}

@@ -1,0 +1,48 @@
+// One contender of the claim race (claim-race.test.ts), run as its own OS process against the
+// compiled store. Protocol over the IPC channel: it sends `ready` once the store is open, waits for
+// `go`, makes its claim attempts, then sends `done` with what it saw.
+//
+// Usage: node claim-race-worker.mjs <db path> <owner> <attempts> <task ids, comma-separated>
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { openSqliteStore } from '../../dist/store/sqlite/sqlite-store.js';
+
+const [dbPath, owner, attemptsArg, taskIdsArg] = process.argv.slice(2);
+const attempts = Number(attemptsArg);
+const taskIds = taskIdsArg.split(',').map(Number);
+
+const store = await openSqliteStore(dbPath);
+const go = new Promise((resolve) => process.once('message', resolve));
+process.send({ type: 'ready' });
+await go;
+
+/** Each successful claim: which task, with which token, at which local attempt. */
+const holds = [];
+let refused = 0;
+for (let attempt = 0; attempt < attempts; attempt++) {
+  const taskId = taskIds[Math.floor(Math.random() * taskIds.length)];
+  const now = Date.now();
+  const claim = await store.claimTask({ taskId, owner, leaseMs: 60_000, now });
+  if (!claim) {
+    refused++;
+    continue;
+  }
+  // Read, let time pass, then write back through the fence: a second holder of the same task
+  // would turn this read-modify-write into a lost update or a version conflict.
+  const task = await store.getTask(taskId);
+  await yieldToLoop();
+  await store.updateTask(
+    taskId,
+    { fence: claim.token, expectedVersion: task.version },
+    { attempts: task.attempts + 1 },
+    Date.now(),
+    { type: 'race.held', data: { owner, token: claim.token } },
+  );
+  const released = await store.releaseClaim(taskId, claim.token, Date.now());
+  if (!released) {
+    throw new Error(`${owner} could not release task ${taskId} (token ${claim.token})`);
+  }
+  holds.push({ taskId, token: claim.token, attempt });
+}
+
+await store.close();
+process.send({ type: 'done', owner, attempts, refused, holds }, () => process.disconnect());

@@ -1,0 +1,154 @@
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StoreError } from '../../src/store/store.js';
+import { MIGRATIONS, applyMigrations } from '../../src/store/sqlite/migrations.js';
+import type { Migration } from '../../src/store/sqlite/migrations.js';
+import type { Database } from '../../src/store/sqlite/schema.js';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { inImmediateTransaction } from '../../src/store/sqlite/transaction.js';
+import { T0, addProject, makeTempDir } from './fixtures.js';
+
+let dir: string;
+
+beforeEach(() => {
+  dir = makeTempDir();
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function inspect<T>(path: string, query: (db: BetterSqlite3.Database) => T): T {
+  const db = new BetterSqlite3(path, { readonly: true });
+  try {
+    return query(db);
+  } finally {
+    db.close();
+  }
+}
+
+describe('migrations', () => {
+  it('creates the parent directory and applies every migration once', async () => {
+    const path = join(dir, 'nested', 'deeper', 'orch.db');
+    const store = await openSqliteStore(path);
+    await store.close();
+
+    expect(existsSync(path)).toBe(true);
+    const applied = inspect(path, (db) =>
+      db.prepare('select version, name from schema_migrations order by version').all(),
+    );
+    expect(applied).toEqual(MIGRATIONS.map(({ version, name }) => ({ version, name })));
+    const tables = inspect(path, (db) =>
+      db
+        .prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%'")
+        .pluck()
+        .all(),
+    );
+    expect(tables).toEqual(
+      expect.arrayContaining([
+        'projects',
+        'tasks',
+        'task_deps',
+        'runs',
+        'claims',
+        'fence_counter',
+        'events',
+        'jobs',
+        'schema_migrations',
+      ]),
+    );
+    expect(inspect(path, (db) => db.pragma('journal_mode', { simple: true }))).toBe('wal');
+  });
+
+  it('applies nothing at reopen and keeps the data', async () => {
+    const path = join(dir, 'orch.db');
+    const first = await openSqliteStore(path);
+    await addProject(first);
+    await first.close();
+
+    const second = (await openSqliteStore(path)) as SqliteStore;
+    expect(await second.migrate()).toEqual([]);
+    expect(await second.getProject('web')).toMatchObject({ name: 'web', createdAt: T0 });
+    await second.close();
+
+    const count = inspect(path, (db) =>
+      db.prepare('select count(*) from schema_migrations').pluck().get(),
+    );
+    expect(count).toBe(MIGRATIONS.length);
+  });
+
+  it('declares versions in strictly increasing order', () => {
+    const versions = MIGRATIONS.map((migration) => migration.version);
+    expect(versions).toEqual([...versions].sort((a, b) => a - b));
+    expect(new Set(versions).size).toBe(versions.length);
+  });
+
+  describe('with a hand-made migration list', () => {
+    let sqlite: BetterSqlite3.Database;
+    let db: Kysely<Database>;
+
+    beforeEach(() => {
+      sqlite = new BetterSqlite3(join(dir, 'custom.db'));
+      db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    });
+    afterEach(async () => {
+      await db.destroy();
+    });
+
+    const migrateWith = (list: Migration[]) =>
+      inImmediateTransaction(db, sqlite, (conn) => applyMigrations(conn, list));
+
+    const createWidgets: Migration = {
+      version: 1,
+      name: 'widgets',
+      async up(conn) {
+        await sql`create table widgets (id integer primary key)`.execute(conn);
+      },
+    };
+
+    it('rolls a failing migration back entirely', async () => {
+      const failing: Migration = {
+        version: 2,
+        name: 'half done',
+        async up(conn) {
+          await sql`create table gadgets (id integer primary key)`.execute(conn);
+          throw new Error('boom');
+        },
+      };
+      await expect(migrateWith([createWidgets, failing])).rejects.toThrow('boom');
+
+      const tables = sqlite
+        .prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%'")
+        .pluck()
+        .all();
+      expect(tables).toEqual([]);
+    });
+
+    it('applies only the pending migrations, in version order', async () => {
+      const addColour: Migration = {
+        version: 2,
+        name: 'widget colour',
+        async up(conn) {
+          await sql`alter table widgets add column colour text`.execute(conn);
+        },
+      };
+      expect(await migrateWith([createWidgets])).toEqual([1]);
+      expect(await migrateWith([addColour, createWidgets])).toEqual([2]);
+      expect(await migrateWith([createWidgets, addColour])).toEqual([]);
+    });
+
+    it('refuses a database newer than the code', async () => {
+      const later: Migration = { ...createWidgets, version: 7, name: 'from the future' };
+      await migrateWith([later]);
+
+      const error: unknown = await migrateWith([createWidgets]).catch((thrown: unknown) => thrown);
+      expect(error).toBeInstanceOf(StoreError);
+      expect((error as Error).message).toBe(
+        'database schema is at version 7, newer than this Orch knows (1); upgrade Orch',
+      );
+    });
+  });
+});
