@@ -93,7 +93,16 @@ export interface SpawnPlan {
   waiting: Waiting[];
 }
 
-type Verdict = { reason: WaitReason; detail: string } | { agent: string; runCapUsd: number | null };
+type Wait = { reason: WaitReason; detail: string };
+
+/** What the tick knows of a project before looking at any task: a reason it waits, or its usable agents. */
+interface ProjectView {
+  project: TickProject;
+  wait: Wait | null;
+  /** The project's allowed agents that are configured and not cooling down, in preference order. */
+  agents: readonly string[];
+  agentProblems: string;
+}
 
 /**
  * Decides which tasks start now and with which agent. Pure and deterministic: the same input in any
@@ -101,11 +110,64 @@ type Verdict = { reason: WaitReason; detail: string } | { agent: string; runCapU
  * start is skipped, never allowed to hold back the ones behind it, except that once the global slots
  * are full nothing else starts. Never exceeds the global, per-project or per-agent limits, and never
  * plans a claimed, waiting, backing-off, paused, over-budget or back-pressured task.
+ *
+ * Two passes keep it fast at any queue length: a cheap linear pass drops every task that cannot start
+ * whatever else happens (claims, readiness, backoff, pause, budget, back-pressure, cooldowns, all
+ * judged once per project and agent, not per task); only the tasks left are ordered, lazily, and
+ * walked against the slot counters until nothing more can start.
  */
 export function planTick(input: TickInput, options: { explain?: boolean } = {}): SpawnPlan {
   const explain = options.explain ?? false;
+  const agentWait = new Map<string, string | null>();
+  for (const [name, agent] of input.agents) {
+    agentWait.set(
+      name,
+      agent.coolingUntil !== null && agent.coolingUntil > input.now
+        ? `agent ${name} is cooling down`
+        : agent.maxConcurrent <= 0
+          ? `agent ${name} may run nothing (max_concurrent 0)`
+          : null,
+    );
+  }
+  const usable = (names: readonly string[]) => {
+    const problems: string[] = [];
+    const agents = names.filter((name) => {
+      const problem = agentWait.has(name) ? agentWait.get(name)! : `agent ${name} is not configured`;
+      if (problem !== null) problems.push(problem);
+      return problem === null;
+    });
+    return { agents, agentProblems: problems.join('; ') };
+  };
+  const projects = new Map<string, ProjectView>();
+  for (const [name, project] of input.projects) {
+    const daily = checkBudget({ dailyUsd: project.budget.dailyUsd }, { todayUsd: project.spentTodayUsd, taskUsd: 0 });
+    const pressure = backpressureOf(project);
+    const wait: Wait | null = project.paused
+      ? { reason: 'project_paused', detail: `project ${name} is paused` }
+      : !daily.ok
+        ? { reason: daily.reason, detail: daily.detail }
+        : pressure
+          ? { reason: 'backpressure', detail: pressure }
+          : null;
+    projects.set(name, { project, wait, ...usable(project.agents) });
+  }
+  const routedTo = new Map<string, ReturnType<typeof usable>>();
+  const agentsFor = (task: TickTask, view: ProjectView) => {
+    if (task.agent === null) return view;
+    let found = routedTo.get(task.agent);
+    if (!found) routedTo.set(task.agent, (found = usable([task.agent])));
+    return found;
+  };
+
+  const waits = new Map<TickTask, Wait>();
+  const candidates: TickTask[] = [];
+  for (const task of input.tasks) {
+    const wait = staticWait(task, input, projects, agentsFor);
+    if (wait === null) candidates.push(task);
+    else if (explain) waits.set(task, wait);
+  }
+
   const starts: PlannedStart[] = [];
-  const waiting: Waiting[] = [];
   let globalFree = input.maxAgents - input.running;
   const projectRunning = new Map<string, number>();
   const agentRunning = new Map<string, number>();
@@ -121,64 +183,69 @@ export function planTick(input: TickInput, options: { explain?: boolean } = {}):
     if (agent.running < agent.maxConcurrent) agentsWithRoom++;
   }
 
-  const agentAvailable = (name: string): string | null => {
-    const agent = input.agents.get(name);
-    if (!agent) return `agent ${name} is not configured`;
-    if (agent.coolingUntil !== null && agent.coolingUntil > input.now) return `agent ${name} is cooling down`;
-    if ((agentRunning.get(name) ?? 0) >= agent.maxConcurrent) return `agent ${name} is at its limit of ${agent.maxConcurrent}`;
-    return null;
-  };
-
-  const judge = (task: TickTask): Verdict => {
-    if (task.state === 'blocked') return { reason: 'blocked', detail: task.blockedReason ?? 'blocked' };
-    if (task.state !== 'new' && task.state !== 'routed') return { reason: 'not_dispatchable', detail: `task is ${task.state}` };
-    if (input.claimedTaskIds.has(task.id)) return { reason: 'claimed', detail: 'already claimed by a run' };
-    if (task.waitingOn.length > 0) {
-      return { reason: 'waiting_on_dependencies', detail: `waits on ${task.waitingOn.map((id) => `#${id}`).join(', ')}` };
-    }
-    if (task.nextAttemptAt !== null && task.nextAttemptAt > input.now) {
-      return { reason: 'backoff', detail: `retry in ${Math.ceil((task.nextAttemptAt - input.now) / 1000)}s` };
-    }
-    const project = input.projects.get(task.project);
-    if (!project) return { reason: 'unknown_project', detail: `project ${task.project} is not registered` };
-    if (project.paused) return { reason: 'project_paused', detail: `project ${project.name} is paused` };
-    const budget = checkBudget(project.budget, { todayUsd: project.spentTodayUsd, taskUsd: task.costUsd });
-    if (!budget.ok) return { reason: budget.reason, detail: budget.detail };
-    const pressure = backpressureOf(project);
-    if (pressure) return { reason: 'backpressure', detail: pressure };
-    if (globalFree <= 0) return { reason: 'global_full', detail: `all ${input.maxAgents} global slots are taken` };
-    if ((projectRunning.get(project.name) ?? 0) >= project.maxAgents) {
-      return { reason: 'project_full', detail: `project ${project.name} runs its maximum of ${project.maxAgents}` };
-    }
-    const candidates = task.agent !== null ? [task.agent] : project.agents;
-    const problems: string[] = [];
-    for (const name of candidates) {
-      const problem = agentAvailable(name);
-      if (problem === null) return { agent: name, runCapUsd: budget.runCapUsd };
-      problems.push(problem);
-    }
-    return { reason: 'agent_unavailable', detail: problems.join('; ') || `project ${project.name} allows no agent` };
-  };
-
-  // Explaining visits every task, where one sort beats a heap; planning usually stops early.
-  const ordered = explain ? sortForDispatch(input.tasks) : inDispatchOrder(input.tasks);
-  for (const task of ordered) {
+  for (const task of inDispatchOrder(candidates)) {
     if (!explain && (globalFree <= 0 || projectsWithRoom <= 0 || agentsWithRoom <= 0)) break;
-    const verdict = judge(task);
-    if ('agent' in verdict) {
-      starts.push({ taskId: task.id, project: task.project, agent: verdict.agent, runCapUsd: verdict.runCapUsd });
-      globalFree--;
-      const projectNow = (projectRunning.get(task.project) ?? 0) + 1;
-      projectRunning.set(task.project, projectNow);
-      if (projectNow === input.projects.get(task.project)!.maxAgents) projectsWithRoom--;
-      const agentNow = (agentRunning.get(verdict.agent) ?? 0) + 1;
-      agentRunning.set(verdict.agent, agentNow);
-      if (agentNow === input.agents.get(verdict.agent)!.maxConcurrent) agentsWithRoom--;
-    } else if (explain) {
-      waiting.push({ taskId: task.id, project: task.project, reason: verdict.reason, detail: verdict.detail });
+    const view = projects.get(task.project)!;
+    const { project } = view;
+    if (globalFree <= 0) {
+      waits.set(task, { reason: 'global_full', detail: `all ${input.maxAgents} global slots are taken` });
+      continue;
     }
+    if ((projectRunning.get(project.name) ?? 0) >= project.maxAgents) {
+      waits.set(task, { reason: 'project_full', detail: `project ${project.name} runs its maximum of ${project.maxAgents}` });
+      continue;
+    }
+    const { agents } = agentsFor(task, view);
+    const agent = agents.find((name) => (agentRunning.get(name) ?? 0) < input.agents.get(name)!.maxConcurrent);
+    if (agent === undefined) {
+      const limits = agents.map((name) => `agent ${name} is at its limit of ${input.agents.get(name)!.maxConcurrent}`);
+      waits.set(task, { reason: 'agent_unavailable', detail: limits.join('; ') });
+      continue;
+    }
+    const budget = checkBudget(project.budget, { todayUsd: project.spentTodayUsd, taskUsd: task.costUsd });
+    starts.push({ taskId: task.id, project: task.project, agent, runCapUsd: budget.ok ? budget.runCapUsd : 0 });
+    globalFree--;
+    const projectNow = (projectRunning.get(project.name) ?? 0) + 1;
+    projectRunning.set(project.name, projectNow);
+    if (projectNow === project.maxAgents) projectsWithRoom--;
+    const agentNow = (agentRunning.get(agent) ?? 0) + 1;
+    agentRunning.set(agent, agentNow);
+    if (agentNow === input.agents.get(agent)!.maxConcurrent) agentsWithRoom--;
   }
+
+  if (!explain) return { starts, waiting: [] };
+  const waiting = sortForDispatch([...waits.keys()]).map((task) => ({ taskId: task.id, project: task.project, ...waits.get(task)! }));
   return { starts, waiting };
+}
+
+/** Why a task cannot start whatever else this tick starts, or null when it may. */
+function staticWait(
+  task: TickTask,
+  input: TickInput,
+  projects: ReadonlyMap<string, ProjectView>,
+  agentsFor: (task: TickTask, view: ProjectView) => { agents: readonly string[]; agentProblems: string },
+): Wait | null {
+  if (task.state === 'blocked') return { reason: 'blocked', detail: task.blockedReason ?? 'blocked' };
+  if (task.state !== 'new' && task.state !== 'routed') return { reason: 'not_dispatchable', detail: `task is ${task.state}` };
+  if (input.claimedTaskIds.has(task.id)) return { reason: 'claimed', detail: 'already claimed by a run' };
+  if (task.waitingOn.length > 0) {
+    return { reason: 'waiting_on_dependencies', detail: `waits on ${task.waitingOn.map((id) => `#${id}`).join(', ')}` };
+  }
+  if (task.nextAttemptAt !== null && task.nextAttemptAt > input.now) {
+    return { reason: 'backoff', detail: `retry in ${Math.ceil((task.nextAttemptAt - input.now) / 1000)}s` };
+  }
+  const view = projects.get(task.project);
+  if (!view) return { reason: 'unknown_project', detail: `project ${task.project} is not registered` };
+  if (view.wait) return view.wait;
+  const taskCap = view.project.budget.taskUsd;
+  if (taskCap != null && task.costUsd >= taskCap) {
+    return { reason: 'task_budget_exhausted', detail: `task spent $${task.costUsd.toFixed(2)} of $${taskCap.toFixed(2)}` };
+  }
+  const { agents, agentProblems } = agentsFor(task, view);
+  if (agents.length === 0) {
+    return { reason: 'agent_unavailable', detail: agentProblems || `project ${view.project.name} allows no agent` };
+  }
+  return null;
 }
 
 function backpressureOf(project: TickProject): string | null {

@@ -7,6 +7,7 @@ export interface GraphTask {
   parentId: number | null;
   dependsOn: readonly number[];
   blockKind?: BlockKind | null;
+  blockedReason?: string | null;
 }
 
 export type Readiness =
@@ -51,6 +52,13 @@ export interface BlockChange {
   transition: 'block' | 'unblock';
   kind: 'dependencies' | 'children';
   waitingOn: number[];
+  /** The blocked reason to record ("waits on #3, #4"); null on unblock. */
+  reason: string | null;
+}
+
+/** How a wait reads to a person, in events, `orch task get` and the dashboard. */
+export function waitReason(waitingOn: readonly number[]): string {
+  return `waits on ${waitingOn.map((id) => `#${id}`).join(', ')}`;
 }
 
 /**
@@ -65,13 +73,14 @@ export function blockChanges(graph: TaskGraph): BlockChange[] {
     const autoBlocked = task.state === 'blocked' && (task.blockKind === 'dependencies' || task.blockKind === 'children');
     if (!canWait && !autoBlocked) continue;
     const readiness = readinessOf(task, graph);
-    if (canWait && !readiness.ready) {
-      changes.push({ id: task.id, transition: 'block', kind: readiness.kind, waitingOn: readiness.waitingOn });
-    } else if (autoBlocked && readiness.ready) {
-      changes.push({ id: task.id, transition: 'unblock', kind: task.blockKind as 'dependencies' | 'children', waitingOn: [] });
-    } else if (autoBlocked && !readiness.ready && readiness.kind !== task.blockKind) {
-      // Still waiting, but on something else now (dependencies done, children not): say so.
-      changes.push({ id: task.id, transition: 'block', kind: readiness.kind, waitingOn: readiness.waitingOn });
+    if (readiness.ready) {
+      if (autoBlocked) changes.push({ id: task.id, transition: 'unblock', kind: task.blockKind as BlockChange['kind'], waitingOn: [], reason: null });
+      continue;
+    }
+    const reason = waitReason(readiness.waitingOn);
+    // A blocked task still waiting, but on something else now, gets its reason brought up to date.
+    if (canWait || readiness.kind !== task.blockKind || reason !== task.blockedReason) {
+      changes.push({ id: task.id, transition: 'block', kind: readiness.kind, waitingOn: readiness.waitingOn, reason });
     }
   }
   return changes.sort((a, b) => a.id - b.id);

@@ -1,5 +1,5 @@
 import { OrchError } from '../core/errors.js';
-import { buildTaskGraph, findWaitCycle, readinessOf, type GraphTask } from '../core/readiness.js';
+import { buildTaskGraph, findWaitCycle, readinessOf, waitReason, type GraphTask } from '../core/readiness.js';
 import { ROLES, TERMINAL_STATES, type Role, type Task } from '../core/types.js';
 import type { Store, StoreOps } from '../store/store.js';
 import { applyTransition } from './transitions.js';
@@ -74,7 +74,7 @@ export async function addTask(store: Store, input: AddTaskInput, now: number): P
     if (cycle) throw new OrchError('conflict', `dependency cycle: ${cycleText(cycle)}`);
 
     const readiness = readinessOf(draft, withDraft);
-    const waits = readiness.ready ? null : `waits on ${readiness.waitingOn.map((id) => `#${id}`).join(', ')}`;
+    const waits = readiness.ready ? null : waitReason(readiness.waitingOn);
     const task = await tx.createTask(
       {
         project: input.project,

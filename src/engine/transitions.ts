@@ -7,7 +7,7 @@ import type { StoreOps, TaskPatch } from '../store/store.js';
  * move), the store writes it compare-and-set on the version that was read, with its event in the same
  * transaction. `fence` is the claim token when a run makes the move.
  */
-export function applyTransition(
+export async function applyTransition(
   store: StoreOps,
   task: Task,
   name: TransitionName,

@@ -30,13 +30,12 @@ export async function settleWaits(store: StoreOps, now: number): Promise<Task[]>
   const moved: Task[] = [];
   for (const change of blockChanges(graph)) {
     const task = tasks.get(change.id)!;
-    const waitingOn = change.waitingOn.map((id) => `#${id}`).join(', ');
     if (change.transition === 'unblock') {
       moved.push(await applyTransition(store, task, 'unblock', { now, reason: `no longer waits on its ${change.kind}`, patch: { blockKind: null, blockedReason: null } }));
     } else if (task.state === 'blocked') {
       // Already blocked, now on something else: update the reason without a state change.
       moved.push(
-        await store.updateTask(task.id, { expectedVersion: task.version }, { blockKind: change.kind, blockedReason: `waits on ${waitingOn}` }, now, {
+        await store.updateTask(task.id, { expectedVersion: task.version }, { blockKind: change.kind, blockedReason: change.reason }, now, {
           type: 'task.waits',
           data: { kind: change.kind, waitingOn: change.waitingOn },
         }),
@@ -45,8 +44,8 @@ export async function settleWaits(store: StoreOps, now: number): Promise<Task[]>
       moved.push(
         await applyTransition(store, task, 'block', {
           now,
-          reason: `waits on ${waitingOn}`,
-          patch: { blockKind: change.kind, blockedReason: `waits on ${waitingOn}` },
+          reason: change.reason!,
+          patch: { blockKind: change.kind, blockedReason: change.reason },
         }),
       );
     }

@@ -202,7 +202,7 @@ export interface StoreOps {
 
   // Runs
   createRun(run: NewRun, fence: number, event?: NewEvent): Promise<Run>;
-  updateRun(id: number, fence: number | null, patch: RunPatch, event?: NewEvent): Promise<Run>;
+  updateRun(id: number, fence: number | null, patch: RunPatch, now: EpochMs, event?: NewEvent): Promise<Run>;
   getRun(id: number): Promise<Run | undefined>;
   listRuns(filter?: RunFilter): Promise<Run[]>;
 
@@ -217,8 +217,8 @@ export interface StoreOps {
   addJob(job: NewJob, now: EpochMs): Promise<Job>;
   getJob(name: string): Promise<Job | undefined>;
   listJobs(project?: string): Promise<Job[]>;
-  removeJob(name: string): Promise<boolean>;
-  setJobEnabled(name: string, enabled: boolean): Promise<Job>;
+  removeJob(name: string, now: EpochMs): Promise<boolean>;
+  setJobEnabled(name: string, enabled: boolean, now: EpochMs): Promise<Job>;
   markJobRun(name: string, at: EpochMs): Promise<void>;
 }
 

@@ -24,9 +24,14 @@ describe('readiness', () => {
 
   it('blocks waiting tasks and unblocks them once the wait is over', () => {
     const before = buildTaskGraph([t(1, 'running'), t(2, 'new', { dependsOn: [1] }), t(3, 'blocked', { blockKind: 'agent' })]);
-    expect(blockChanges(before)).toEqual([{ id: 2, transition: 'block', kind: 'dependencies', waitingOn: [1] }]);
+    expect(blockChanges(before)).toEqual([{ id: 2, transition: 'block', kind: 'dependencies', waitingOn: [1], reason: 'waits on #1' }]);
     const after = buildTaskGraph([t(1, 'done'), t(2, 'blocked', { dependsOn: [1], blockKind: 'dependencies' }), t(3, 'blocked', { blockKind: 'agent' })]);
-    expect(blockChanges(after)).toEqual([{ id: 2, transition: 'unblock', kind: 'dependencies', waitingOn: [] }]);
+    expect(blockChanges(after)).toEqual([{ id: 2, transition: 'unblock', kind: 'dependencies', waitingOn: [], reason: null }]);
+    // A blocked task whose reason is current is left alone; one whose wait changed gets the new reason.
+    const current = buildTaskGraph([t(1, 'running'), t(2, 'blocked', { dependsOn: [1], blockKind: 'dependencies', blockedReason: 'waits on #1' })]);
+    expect(blockChanges(current)).toEqual([]);
+    const stale = buildTaskGraph([t(1, 'running'), t(2, 'blocked', { dependsOn: [1], blockKind: 'dependencies', blockedReason: 'waits on #1, #5' })]);
+    expect(blockChanges(stale)).toEqual([{ id: 2, transition: 'block', kind: 'dependencies', waitingOn: [1], reason: 'waits on #1' }]);
   });
 
   it('finds a dependency cycle, including one through a parent and its child', () => {

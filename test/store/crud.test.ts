@@ -306,7 +306,7 @@ describe('runs', () => {
       tokensOut: 300,
       costUsd: 0.42,
       result: { summary: 'done', files: ['a.ts'] },
-    });
+    }, T0 + 500);
     expect(ended).toMatchObject({
       pid: 4242,
       sessionId: 'sess-1',
@@ -342,7 +342,7 @@ describe('runs', () => {
 
   it('refuses to update an unknown run', async () => {
     await expectRejection(
-      ctx.store.updateRun(7, null, { outcome: 'crashed' }),
+      ctx.store.updateRun(7, null, { outcome: 'crashed' }, T0),
       NotFoundError,
       'run 7 not found',
     );
@@ -416,12 +416,12 @@ describe('jobs', () => {
     expect((await store.listJobs('web')).map((j) => j.name)).toEqual(['audit', 'nightly-deps']);
     expect(await store.listJobs('api')).toEqual([]);
 
-    expect((await store.setJobEnabled('audit', true)).enabled).toBe(true);
+    expect((await store.setJobEnabled('audit', true, T0 + 4)).enabled).toBe(true);
     await store.markJobRun('nightly-deps', T0 + 5);
     expect((await store.getJob('nightly-deps'))?.lastRunAt).toBe(T0 + 5);
 
-    expect(await store.removeJob('audit')).toBe(true);
-    expect(await store.removeJob('audit')).toBe(false);
+    expect(await store.removeJob('audit', T0 + 6)).toBe(true);
+    expect(await store.removeJob('audit', T0 + 6)).toBe(false);
     expect((await store.listJobs()).map((j) => j.name)).toEqual(['nightly-deps']);
 
     const events = await store.listEvents({ project: 'web', types: ['job.added', 'job.ran'] });
@@ -450,7 +450,7 @@ describe('jobs', () => {
       'job "nightly" already exists',
     );
     await expectRejection(
-      store.setJobEnabled('ghost', false),
+      store.setJobEnabled('ghost', false, T0),
       NotFoundError,
       'job "ghost" not found',
     );

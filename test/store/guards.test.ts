@@ -263,7 +263,7 @@ describe('fencing', () => {
       refusal,
     );
     await expectRejection(
-      store.updateRun(run.id, first.token, { outcome: 'succeeded', endedAt: T0 + 3 }),
+      store.updateRun(run.id, first.token, { outcome: 'succeeded', endedAt: T0 + 3 }, T0 + 3),
       StaleFenceError,
       refusal,
     );
@@ -287,6 +287,7 @@ describe('fencing', () => {
       run.id,
       null,
       { outcome: 'crashed', endedAt: T0 + 2 },
+      T0 + 2,
       { type: 'run.recovered' },
     );
     expect(closed).toMatchObject({ outcome: 'crashed', endedAt: T0 + 2 });
@@ -324,7 +325,7 @@ describe('fencing', () => {
         holder.updateTask(task.id, { fence: stale.token }, { state: 'judging' }, later, edited),
       ).rejects.toBeInstanceOf(StaleFenceError);
       await expect(
-        holder.updateRun(run.id, stale.token, { outcome: 'succeeded' }),
+        holder.updateRun(run.id, stale.token, { outcome: 'succeeded' }, later),
       ).rejects.toBeInstanceOf(StaleFenceError);
       await expect(
         holder.createRun(

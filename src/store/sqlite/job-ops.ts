@@ -12,8 +12,6 @@ export type JobOps = Pick<
   'addJob' | 'getJob' | 'listJobs' | 'removeJob' | 'setJobEnabled' | 'markJobRun'
 >;
 
-// removeJob and setJobEnabled append no event: the contract passes them no time to stamp one with.
-
 export function jobOps(db: Kysely<Database>): JobOps {
   return {
     async addJob(job, now) {
@@ -55,15 +53,14 @@ export function jobOps(db: Kysely<Database>): JobOps {
       return (await query.execute()).map(toJob);
     },
 
-    async removeJob(name) {
-      const { numDeletedRows } = await db
-        .deleteFrom('jobs')
-        .where('name', '=', name)
-        .executeTakeFirst();
-      return numDeletedRows > 0n;
+    async removeJob(name, now) {
+      const removed = await db.deleteFrom('jobs').where('name', '=', name).returning('project').executeTakeFirst();
+      if (!removed) return false;
+      await appendEvent(db, { type: 'job.removed', project: removed.project, data: { name } }, now);
+      return true;
     },
 
-    async setJobEnabled(name, enabled) {
+    async setJobEnabled(name, enabled, now) {
       const row = await db
         .updateTable('jobs')
         .set({ enabled: enabled ? 1 : 0 })
@@ -71,6 +68,7 @@ export function jobOps(db: Kysely<Database>): JobOps {
         .returningAll()
         .executeTakeFirst();
       if (!row) throw new NotFoundError(`job "${name}" not found`);
+      await appendEvent(db, { type: enabled ? 'job.enabled' : 'job.disabled', project: row.project, data: { name } }, now);
       return toJob(row);
     },
 

@@ -60,7 +60,7 @@ export function runOps(db: Kysely<Database>): RunOps {
       return toRun(row);
     },
 
-    async updateRun(id, fence, patch, event) {
+    async updateRun(id, fence, patch, now, event) {
       const existing = await findRun(db, id);
       if (!existing) throw new NotFoundError(`run ${id} not found`);
       // A null fence is recovery closing the run of a claim that is already gone.
@@ -74,9 +74,6 @@ export function runOps(db: Kysely<Database>): RunOps {
           .returningAll()
           .executeTakeFirstOrThrow(),
       );
-      // updateRun is given no clock reading; the run's own latest timestamp is the closest
-      // truthful time the store has for the event.
-      const at = updated.endedAt ?? updated.startedAt;
       await appendEvent(
         db,
         {
@@ -87,7 +84,7 @@ export function runOps(db: Kysely<Database>): RunOps {
           taskId: updated.taskId,
           runId: id,
         },
-        at,
+        now,
       );
       return updated;
     },

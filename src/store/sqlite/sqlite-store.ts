@@ -204,8 +204,8 @@ export class SqliteStore implements Store {
     return this.write((ops) => ops.createRun(run, fence, event));
   }
 
-  updateRun(id: number, fence: number | null, patch: RunPatch, event?: NewEvent): Promise<Run> {
-    return this.write((ops) => ops.updateRun(id, fence, patch, event));
+  updateRun(id: number, fence: number | null, patch: RunPatch, now: EpochMs, event?: NewEvent): Promise<Run> {
+    return this.write((ops) => ops.updateRun(id, fence, patch, now, event));
   }
 
   getRun(id: number): Promise<Run | undefined> {
@@ -243,12 +243,12 @@ export class SqliteStore implements Store {
     return this.read((ops) => ops.listJobs(project));
   }
 
-  removeJob(name: string): Promise<boolean> {
-    return this.write((ops) => ops.removeJob(name));
+  removeJob(name: string, now: EpochMs): Promise<boolean> {
+    return this.write((ops) => ops.removeJob(name, now));
   }
 
-  setJobEnabled(name: string, enabled: boolean): Promise<Job> {
-    return this.write((ops) => ops.setJobEnabled(name, enabled));
+  setJobEnabled(name: string, enabled: boolean, now: EpochMs): Promise<Job> {
+    return this.write((ops) => ops.setJobEnabled(name, enabled, now));
   }
 
   markJobRun(name: string, at: EpochMs): Promise<void> {
