@@ -56,7 +56,7 @@ export function starterConfigText(schemaPath: string): string {
 #   copy_files: [.env]
 #   mode: push                 # push | pull
 
-# The portfolio. \`orch add\` writes entries here.
+# The portfolio. \`orch init\` and \`orch project add\` write entries here.
 #   web:
 #     path: ~/code/web                   # or remote: git@github.com:org/web.git
 #     default_branch: main
