@@ -137,6 +137,14 @@ export interface Job {
   createdAt: EpochMs;
 }
 
+/** An agent (`claude`) or one of its models (`claude/opus`) resting after a rate limit. */
+export interface Cooldown {
+  key: string;
+  until: EpochMs;
+  reason: string;
+  setAt: EpochMs;
+}
+
 export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set(['done', 'cancelled']);
 /** States from which a task may be dispatched by the next tick. */
 export const DISPATCHABLE_STATES: ReadonlySet<TaskState> = new Set(['new', 'routed']);

@@ -1,6 +1,7 @@
 import type {
   BlockKind,
   Claim,
+  Cooldown,
   EpochMs,
   Job,
   OrchEvent,
@@ -220,6 +221,12 @@ export interface StoreOps {
   removeJob(name: string, now: EpochMs): Promise<boolean>;
   setJobEnabled(name: string, enabled: boolean, now: EpochMs): Promise<Job>;
   markJobRun(name: string, at: EpochMs): Promise<void>;
+
+  // Cooldowns
+  /** Puts an agent (or agent/model) in cooldown until `until`; a longer existing one is kept. */
+  setCooldown(key: string, until: EpochMs, reason: string, now: EpochMs): Promise<Cooldown>;
+  /** Cooldowns still in force at `now`. */
+  activeCooldowns(now: EpochMs): Promise<Cooldown[]>;
 }
 
 export interface Store extends StoreOps {

@@ -457,3 +457,21 @@ describe('jobs', () => {
     await expectRejection(store.markJobRun('ghost', T0), NotFoundError, 'job "ghost" not found');
   });
 });
+
+describe('cooldowns', () => {
+  const ctx = useTempStore();
+
+  it('keeps the longest cooldown per key and lists only those in force', async () => {
+    const { store } = ctx;
+    await store.setCooldown('claude', T0 + 60_000, 'HTTP 429', T0);
+    await store.setCooldown('claude', T0 + 30_000, 'HTTP 429 again', T0 + 1);
+    await store.setCooldown('codex/gpt-5', T0 + 10_000, 'quota', T0);
+    expect((await store.activeCooldowns(T0 + 5_000)).map((c) => [c.key, c.until, c.reason])).toEqual([
+      ['claude', T0 + 60_000, 'HTTP 429'],
+      ['codex/gpt-5', T0 + 10_000, 'quota'],
+    ]);
+    expect((await store.activeCooldowns(T0 + 20_000)).map((c) => c.key)).toEqual(['claude']);
+    const events = await store.listEvents({ types: ['agent.cooldown'] });
+    expect(events.map((e) => e.data.key)).toEqual(['claude', 'codex/gpt-5']);
+  });
+});

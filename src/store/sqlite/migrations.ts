@@ -173,6 +173,19 @@ export const MIGRATIONS: readonly Migration[] = [
       await db.schema.createIndex('jobs_project').on('jobs').column('project').execute();
     },
   },
+  {
+    version: 2,
+    name: 'agent cooldowns',
+    async up(db) {
+      await db.schema
+        .createTable('cooldowns')
+        .addColumn('key', 'text', (col) => col.primaryKey())
+        .addColumn('until', 'integer', (col) => col.notNull())
+        .addColumn('reason', 'text', (col) => col.notNull())
+        .addColumn('set_at', 'integer', (col) => col.notNull())
+        .execute();
+    },
+  },
 ];
 
 /**

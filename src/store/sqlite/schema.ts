@@ -112,6 +112,13 @@ export interface JobsTable {
   created_at: number;
 }
 
+export interface CooldownsTable {
+  key: string;
+  until: number;
+  reason: string;
+  set_at: number;
+}
+
 export interface Database {
   schema_migrations: SchemaMigrationsTable;
   projects: ProjectsTable;
@@ -122,4 +129,5 @@ export interface Database {
   fence_counter: FenceCounterTable;
   events: EventsTable;
   jobs: JobsTable;
+  cooldowns: CooldownsTable;
 }

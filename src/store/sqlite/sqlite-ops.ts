@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { StoreOps } from '../store.js';
 import { claimOps } from './claim-ops.js';
+import { cooldownOps } from './cooldown-ops.js';
 import { eventOps } from './event-ops.js';
 import { jobOps } from './job-ops.js';
 import { projectOps } from './project-ops.js';
@@ -22,5 +23,6 @@ export function sqliteOps(db: Kysely<Database>): StoreOps {
     ...runOps(db),
     ...eventOps(db),
     ...jobOps(db),
+    ...cooldownOps(db),
   };
 }

@@ -5,6 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type {
   Claim,
+  Cooldown,
   EpochMs,
   Job,
   OrchEvent,
@@ -253,5 +254,15 @@ export class SqliteStore implements Store {
 
   markJobRun(name: string, at: EpochMs): Promise<void> {
     return this.write((ops) => ops.markJobRun(name, at));
+  }
+
+  // Cooldowns
+
+  setCooldown(key: string, until: EpochMs, reason: string, now: EpochMs): Promise<Cooldown> {
+    return this.write((ops) => ops.setCooldown(key, until, reason, now));
+  }
+
+  activeCooldowns(now: EpochMs): Promise<Cooldown[]> {
+    return this.read((ops) => ops.activeCooldowns(now));
   }
 }

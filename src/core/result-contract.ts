@@ -1,0 +1,174 @@
+// The result contract: every prompt asks the agent to end with a fenced JSON block saying whether it
+// finished. Orch reads that block and nothing else — free text is never guessed at — so a run
+// without a valid block simply has no structured result.
+
+import { z } from 'zod';
+
+export const RESULT_STATUSES = ['done', 'blocked', 'needs_review'] as const;
+export type ResultStatus = (typeof RESULT_STATUSES)[number];
+
+export interface AgentResult {
+  status: ResultStatus;
+  summary: string;
+  /** What is left to do, in the agent's words ('' when nothing). */
+  remaining: string;
+  followUps: string[];
+}
+
+export type ResultBlockParse = { ok: true; result: AgentResult } | { ok: false; reason: string };
+
+export const RESULT_CONTRACT_PROMPT = `When you are finished, end your final message with exactly one fenced JSON block in this form:
+
+\`\`\`json
+{
+  "status": "done",
+  "summary": "One or two sentences on what you changed and why.",
+  "remaining": "What is still left to do, or an empty string.",
+  "follow_ups": ["A separate task worth doing later, one per entry."]
+}
+\`\`\`
+
+"status" is one of:
+- "done": the task is complete and your changes are ready to be checked and merged.
+- "blocked": you cannot continue without something outside your control; say what in "remaining".
+- "needs_review": you finished, but a person should look before it is merged; say why in "summary".
+
+The block must be valid JSON and the last fenced block of your message.`;
+
+const textList = z.array(z.string());
+
+/** Keys as the prompt asks for them; unknown keys are ignored, missing optional ones default. */
+const resultBlockSchema = z.object({
+  status: z.enum(RESULT_STATUSES),
+  summary: z.string(),
+  remaining: z.union([z.string(), textList]).nullish(),
+  follow_ups: textList.nullish(),
+});
+
+/**
+ * The agent's result from its final message: the last fenced block (```json or a bare ```) that
+ * parses and carries a valid status. Tolerates comments and trailing commas. Never throws.
+ */
+export function parseResultBlock(text: string): ResultBlockParse {
+  const blocks = fencedBlocks(text);
+  if (blocks.length === 0) return { ok: false, reason: 'no fenced JSON block in the final message' };
+  let lastProblem = '';
+  for (const block of blocks.reverse()) {
+    const value = parseLenientJson(block);
+    if (value === undefined) {
+      lastProblem ||= 'the last fenced block is not valid JSON';
+      continue;
+    }
+    const parsed = resultBlockSchema.safeParse(value);
+    if (!parsed.success) {
+      lastProblem ||= `the last JSON block is not a result: ${describeIssue(parsed.error.issues[0])}`;
+      continue;
+    }
+    const { status, summary, remaining, follow_ups } = parsed.data;
+    const remainingText = Array.isArray(remaining) ? remaining.join('\n') : (remaining ?? '');
+    return { ok: true, result: { status, summary, remaining: remainingText, followUps: follow_ups ?? [] } };
+  }
+  return { ok: false, reason: lastProblem };
+}
+
+function describeIssue(issue: z.core.$ZodIssue | undefined): string {
+  if (issue === undefined) return 'invalid';
+  const where = issue.path.length > 0 ? issue.path.join('.') : 'block';
+  return `${where}: ${issue.message}`;
+}
+
+/**
+ * Bodies of the fenced blocks that may hold JSON: ```json, ```jsonc, ```json5 or an unlabelled fence.
+ * A block the agent left unclosed at the very end still counts.
+ */
+function fencedBlocks(text: string): string[] {
+  const blocks: string[] = [];
+  const lines = text.split(/\r?\n/);
+  let body: string[] | null = null;
+  let fence = '';
+  let wanted = false;
+  for (const line of lines) {
+    if (body === null) {
+      const open = /^\s*(`{3,}|~{3,})\s*([\w-]*)\s*$/.exec(line);
+      if (open) {
+        fence = open[1]!;
+        wanted = /^(json5?|jsonc|)$/i.test(open[2]!);
+        body = [];
+      }
+      continue;
+    }
+    const trimmed = line.trim();
+    if (trimmed.startsWith(fence) && /^(`{3,}|~{3,})$/.test(trimmed) && trimmed[0] === fence[0]) {
+      if (wanted) blocks.push(body.join('\n'));
+      body = null;
+    } else {
+      body.push(line);
+    }
+  }
+  if (body !== null && wanted) blocks.push(body.join('\n'));
+  return blocks;
+}
+
+/** JSON.parse after removing comments and trailing commas (outside strings); undefined if it fails. */
+function parseLenientJson(source: string): unknown {
+  try {
+    return JSON.parse(source);
+  } catch {
+    try {
+      return JSON.parse(stripCommentsAndTrailingCommas(source));
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function stripCommentsAndTrailingCommas(source: string): string {
+  let out = '';
+  let i = 0;
+  while (i < source.length) {
+    const char = source[i]!;
+    if (char === '"') {
+      const end = endOfString(source, i);
+      out += source.slice(i, end);
+      i = end;
+    } else if (char === '/' && source[i + 1] === '/') {
+      while (i < source.length && source[i] !== '\n') i++;
+    } else if (char === '/' && source[i + 1] === '*') {
+      const close = source.indexOf('*/', i + 2);
+      i = close === -1 ? source.length : close + 2;
+    } else if (char === ',' && ['}', ']'].includes(nextSignificantChar(source, i + 1))) {
+      i++;
+    } else {
+      out += char;
+      i++;
+    }
+  }
+  return out;
+}
+
+/** Index just past the string literal that starts at `start` (a `"`). */
+function endOfString(source: string, start: number): number {
+  let i = start + 1;
+  while (i < source.length) {
+    if (source[i] === '\\') i += 2;
+    else if (source[i] === '"') return i + 1;
+    else i++;
+  }
+  return source.length;
+}
+
+/** The first character at or after `from` that is neither whitespace nor inside a comment ('' at the end). */
+function nextSignificantChar(source: string, from: number): string {
+  let i = from;
+  while (i < source.length) {
+    if (/\s/.test(source[i]!)) i++;
+    else if (source.startsWith('//', i)) {
+      const newline = source.indexOf('\n', i);
+      i = newline === -1 ? source.length : newline + 1;
+    } else if (source.startsWith('/*', i)) {
+      const close = source.indexOf('*/', i + 2);
+      i = close === -1 ? source.length : close + 2;
+    } else return source[i]!;
+  }
+  return '';
+}

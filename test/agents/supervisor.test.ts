@@ -1,0 +1,160 @@
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AgentConfig, AgentEvent, RunSpec } from '../../src/agents/agent.js';
+import { agentBaseEnvironment } from '../../src/agents/environment.js';
+import { groupAlive } from '../../src/agents/process-group.js';
+import { adapterFor } from '../../src/agents/registry.js';
+import { superviseRun, type SuperviseOptions } from '../../src/agents/supervisor.js';
+import { tempDir } from '../helpers/git.js';
+
+let scratch: { path: string; cleanup: () => void };
+beforeEach(() => {
+  scratch = tempDir('orch-supervisor-');
+});
+afterEach(() => scratch.cleanup());
+
+/** A `command` agent backed by a shell script written for the test. */
+function scriptAgent(body: string): AgentConfig {
+  const path = join(scratch.path, `agent-${Math.random().toString(36).slice(2)}.sh`);
+  writeFileSync(path, `#!/bin/sh\n${body}\n`);
+  chmodSync(path, 0o755);
+  return { name: 'script', kind: 'command', command: path, model: null, maxConcurrent: 1, env: [], args: [] };
+}
+
+function spec(overrides: Partial<RunSpec> = {}): RunSpec {
+  return {
+    prompt: 'do the thing',
+    systemPromptAppend: null,
+    model: null,
+    tools: { mode: 'edit', allowedTools: [], deniedTools: [], writableDirs: [] },
+    budgetUsd: null,
+    maxTurns: null,
+    resumeSessionId: null,
+    cwd: scratch.path,
+    runHome: join(scratch.path, 'run-home'),
+    env: agentBaseEnvironment(process.env, []),
+    ...overrides,
+  };
+}
+
+function run(agent: AgentConfig, extra: Partial<SuperviseOptions> = {}) {
+  const events: AgentEvent[] = [];
+  let pid: number | null = null;
+  const report = superviseRun({
+    adapter: adapterFor('command'),
+    agent,
+    spec: spec(),
+    logPath: join(scratch.path, 'runs', '1', 'agent.jsonl'),
+    timeoutMs: 20_000,
+    stallMs: null,
+    budgetUsd: null,
+    prices: {},
+    graceMs: 500,
+    onEvent: (event) => {
+      events.push(event);
+    },
+    onSpawn: (p) => {
+      pid = p;
+    },
+    ...extra,
+  });
+  return { report, events, pid: () => pid };
+}
+
+const json = (value: unknown) => `echo '${JSON.stringify(value)}'`;
+
+describe('the supervisor', () => {
+  it('runs a command to success, keeps its output and folds its usage and cost', async () => {
+    const agent = scriptAgent(
+      [
+        json({ type: 'session_started', sessionId: 's-1' }),
+        'echo "working on: $1"',
+        json({ type: 'usage', inputTokens: 100, outputTokens: 20, cumulative: false }),
+        json({ type: 'cost', usd: 0.25, cumulative: true }),
+        'echo "ok" > done.txt',
+      ].join('\n'),
+    );
+    const { report, events } = run(agent);
+    const r = await report;
+    expect(r).toMatchObject({ outcome: 'succeeded', exitCode: 0, sessionId: 's-1', costUsd: 0.25, killedFor: null });
+    expect(r.totals).toMatchObject({ inputTokens: 100, outputTokens: 20 });
+    expect(events.map((e) => e.type)).toEqual(['session_started', 'assistant_text', 'usage', 'cost']);
+    expect(events[1]).toEqual({ type: 'assistant_text', text: 'working on: do the thing' });
+    expect(readFileSync(join(scratch.path, 'done.txt'), 'utf8')).toBe('ok\n');
+    expect(readFileSync(join(scratch.path, 'runs', '1', 'agent.jsonl'), 'utf8').split('\n')).toHaveLength(5);
+  });
+
+  it('names a non-zero exit `failed` and keeps the end of stderr', async () => {
+    const r = await run(scriptAgent('echo "no API key" >&2\nexit 3')).report;
+    expect(r).toMatchObject({ outcome: 'failed', exitCode: 3 });
+    expect(r.stderrTail).toContain('no API key');
+    expect(existsSync(join(scratch.path, 'runs', '1', 'agent.stderr.log'))).toBe(true);
+  });
+
+  it('stops a run that passes its time limit, with the tools it started', async () => {
+    const { report, pid } = run(scriptAgent('sleep 300 &\nsleep 300'), { timeoutMs: 300 });
+    const r = await report;
+    expect(r).toMatchObject({ outcome: 'timed_out', killedFor: 'timeout' });
+    expect(groupAlive(pid()!)).toBe(false);
+  });
+
+  it('stops a run that goes quiet', async () => {
+    const { report, pid } = run(scriptAgent('echo started\nsleep 300'), { stallMs: 400 });
+    const r = await report;
+    expect(r).toMatchObject({ outcome: 'stalled', killedFor: 'stall' });
+    expect(groupAlive(pid()!)).toBe(false);
+  });
+
+  it('stops a run whose cost passes its budget, priced from tokens when the CLI reports none', async () => {
+    const loop = `while true; do ${json({ type: 'usage', inputTokens: 100_000, outputTokens: 10_000, model: 'm', cumulative: false })}; sleep 0.05; done`;
+    const { report, pid } = run(scriptAgent(loop), { budgetUsd: 1, prices: { m: { input: 3, output: 15 } } });
+    const r = await report;
+    expect(r).toMatchObject({ outcome: 'budget_exceeded', killedFor: 'budget' });
+    expect(r.costUsd).toBeGreaterThan(1);
+    expect(r.costUsd).toBeLessThan(1.5);
+    expect(groupAlive(pid()!)).toBe(false);
+  });
+
+  it('cancels a run on request, SIGKILLing a group that ignores SIGTERM', async () => {
+    const controller = new AbortController();
+    const { report, pid } = run(scriptAgent("trap '' TERM\necho ready\nsleep 300 &\nwhile true; do sleep 1; done"), { signal: controller.signal });
+    setTimeout(() => controller.abort(), 300);
+    const r = await report;
+    expect(r).toMatchObject({ outcome: 'cancelled', killedFor: 'cancel' });
+    expect(groupAlive(pid()!)).toBe(false);
+  });
+
+  it('leaves no process behind when the CLI exits before its tools', async () => {
+    const { report, pid } = run(scriptAgent('sleep 300 &\necho bye'));
+    expect((await report).outcome).toBe('succeeded');
+    expect(groupAlive(pid()!)).toBe(false);
+  });
+
+  it('names a CLI that cannot start `crashed`', async () => {
+    const agent: AgentConfig = { name: 'x', kind: 'command', command: join(scratch.path, 'missing'), model: null, maxConcurrent: 1, env: [], args: [] };
+    const r = await run(agent).report;
+    expect(r.outcome).toBe('crashed');
+    expect(r.reason).toContain('could not start');
+  });
+
+  it('gives the agent only the allow-listed environment and what its config names', async () => {
+    process.env.ORCH_SECRET_FOR_TEST = 'leak';
+    process.env.ALLOWED_FOR_TEST = 'yes';
+    try {
+      const env = agentBaseEnvironment(process.env, ['ALLOWED_FOR_TEST', 'SET_HERE=1']);
+      const agent = scriptAgent('echo "secret=${ORCH_SECRET_FOR_TEST:-none} allowed=$ALLOWED_FOR_TEST set=$SET_HERE home=$HOME"');
+      const { report, events } = run(agent, { spec: spec({ env }) });
+      await report;
+      expect(events[0]).toEqual({ type: 'assistant_text', text: `secret=none allowed=yes set=1 home=${join(scratch.path, 'run-home')}` });
+    } finally {
+      delete process.env.ORCH_SECRET_FOR_TEST;
+      delete process.env.ALLOWED_FOR_TEST;
+    }
+  });
+
+  it('closes stdin so a CLI waiting on it does not hang', async () => {
+    const r = await run(scriptAgent('cat > /dev/null\necho read-all'), { timeoutMs: 5000 }).report;
+    expect(r.outcome).toBe('succeeded');
+  });
+});
