@@ -39,7 +39,7 @@ export interface RunReport extends RunVerdict {
   totals: RunTotals;
   /** The CLI's reported cost, else tokens priced from the table; null when neither is known. */
   costUsd: number | null;
-  /** The last assistant text, where the result contract block is looked for. */
+  /** The agent's final message (its text after its last tool use), where the result block is looked for. */
   finalText: string | null;
   durationMs: number;
   /** The last lines the CLI wrote to stderr, for failure reasons. */
@@ -117,7 +117,9 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
         summary = addRunEvent(summary, event);
         totals = addToTotals(totals, event);
         if (event.type === 'session_started') sessionId = event.sessionId;
-        if (event.type === 'assistant_text') finalText = event.text;
+        // The final message is the text after the agent's last tool use; the CLI's own result text wins.
+        if (event.type === 'tool_call' || event.type === 'tool_result') finalText = null;
+        if (event.type === 'assistant_text') finalText = finalText === null ? event.text : `${finalText}\n${event.text}`;
         if (event.type === 'result' && event.text) finalText = event.text;
         const cost = costSoFar();
         await options.onEvent?.(event, cost);

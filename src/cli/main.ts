@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { registerAgentCommands } from './commands/agents.js';
 import { registerClaimsCommand } from './commands/claims.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerInitCommand } from './commands/init.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerProjectCommands(program);
   registerTaskCommands(program);
   registerPlanCommand(program);
+  registerAgentCommands(program);
   registerClaimsCommand(program);
   registerStatusCommand(program);
   registerConfigCommands(program);

@@ -27,6 +27,7 @@ export const DEFAULT_PROJECT_SETTINGS: ProjectSettings = {
   ports: { base: 41000, stride: 10, count: 10 },
   judge: { test: null, lint: null, timeoutS: 900 },
   hooks: { afterCreate: null, beforeRun: null, afterRun: null, beforeRemove: null, timeoutS: 120 },
+  run: { timeoutS: 3600, stallS: 600, maxTurns: null, cooldownS: 60 },
   copyFiles: [],
   mode: 'push',
 };

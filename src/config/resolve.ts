@@ -178,6 +178,12 @@ function toProjectSettings(file: ProjectSettingsFile): ProjectSettings {
       beforeRemove: orDefault(file.hooks?.before_remove, d.hooks.beforeRemove),
       timeoutS: file.hooks?.timeout_s ?? d.hooks.timeoutS,
     },
+    run: {
+      timeoutS: file.run?.timeout_s ?? d.run.timeoutS,
+      stallS: file.run?.stall_s ?? d.run.stallS,
+      maxTurns: orDefault(file.run?.max_turns, d.run.maxTurns),
+      cooldownS: file.run?.cooldown_s ?? d.run.cooldownS,
+    },
     copyFiles: file.copy_files ?? d.copyFiles,
     mode: file.mode ?? d.mode,
   };

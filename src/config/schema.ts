@@ -151,6 +151,15 @@ const projectSettingsShape = {
     }),
     'Commands run in the worktree at points of its life.',
   ),
+  run: optional(
+    z.strictObject({
+      timeout_s: optional(positiveNumber(), 'An agent run is stopped (timed_out) after this many seconds. Default 3600.'),
+      stall_s: optional(positiveNumber(), 'A run that prints nothing for this many seconds is stopped (stalled). Default 600.'),
+      max_turns: switchable(integerAtLeast(1), 'Turn limit passed to CLIs that have one. null: none.'),
+      cooldown_s: optional(positiveNumber(), 'How long a rate-limited agent rests when the API does not say. Default 60.'),
+    }),
+    "Limits of each agent run; Orch enforces them for every CLI.",
+  ),
   copy_files: optional(
     expecting(z.array(repoRelativePath), 'a list of paths relative to the repository root'),
     'Untracked files (e.g. .env) copied from the repository into every worktree.',
@@ -268,6 +277,7 @@ export interface ProjectSettings {
     beforeRemove: Command | null;
     timeoutS: number;
   };
+  run: { timeoutS: number; stallS: number; maxTurns: number | null; cooldownS: number };
   copyFiles: string[];
   mode: ProjectMode;
 }

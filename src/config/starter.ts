@@ -53,6 +53,7 @@ export function starterConfigText(schemaPath: string): string {
 #   hooks:
 #     after_create: [npm, ci]
 #     timeout_s: 120
+#   run: { timeout_s: 3600, stall_s: 600, max_turns: null, cooldown_s: 60 }
 #   copy_files: [.env]
 #   mode: push                 # push | pull
 

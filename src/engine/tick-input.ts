@@ -27,6 +27,7 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
   const openRuns = await store.listRuns({ open: true });
   const todaysRuns = await store.listRuns({ startedAfter: startOfDayUtc(now) });
   const stored = new Map((await store.listProjects()).map((p) => [p.name, p]));
+  const coolingUntil = new Map((await store.activeCooldowns(now)).map((c) => [c.key, c.until]));
 
   const runningByProject = new Map<string, number>();
   const runningByAgent = new Map<string, number>();
@@ -59,7 +60,11 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
   }
   const agents = new Map<string, TickAgent>();
   for (const agent of Object.values(config.agents)) {
-    agents.set(agent.name, { maxConcurrent: agent.maxConcurrent, running: runningByAgent.get(agent.name) ?? 0, coolingUntil: null });
+    agents.set(agent.name, {
+      maxConcurrent: agent.maxConcurrent,
+      running: runningByAgent.get(agent.name) ?? 0,
+      coolingUntil: coolingUntil.get(agent.name) ?? null,
+    });
   }
 
   const input: TickInput = {
