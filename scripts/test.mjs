@@ -11,6 +11,15 @@ function step(name, command, args) {
   return result.status === 0;
 }
 
+// The real agent CLIs the end-to-end tests drive live in a test-only package; install it when missing.
+// (`npm install`, not `npm ci`: the registry lacks some of opencode's optional platform packages.)
+if (!existsSync('test/agent-clis/node_modules/.bin/claude')) {
+  if (!step('agent CLIs', 'npm', ['install', '--prefix', 'test/agent-clis', '--no-audit', '--no-fund'])) {
+    console.log('\n0 passed, 1 failed');
+    process.exit(1);
+  }
+}
+
 const checks = [
   ['type-check', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']],
   ['lint', 'npx', ['eslint', '.', '--max-warnings', '0']],

@@ -55,6 +55,8 @@ function settingsJson(spec: RunSpec): string {
     security: { auth: { selectedType: 'gemini-api-key' } },
     privacy: { usageStatisticsEnabled: false },
     telemetry: { enabled: false },
+    // An agent run must not update itself or phone home mid-task.
+    general: { enableAutoUpdate: false, enableAutoUpdateNotification: false },
   };
   if (spec.tools.deniedTools.length > 0) settings.tools = { exclude: spec.tools.deniedTools };
   if (spec.maxTurns !== null) settings.model = { maxSessionTurns: spec.maxTurns };

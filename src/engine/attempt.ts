@@ -102,6 +102,7 @@ export async function runAttempt(orch: Orch, taskId: number, options: AttemptOpt
     await store.appendEvent({ type: `agent.${event.type}`, project: task.project, taskId, runId: run.id, data: { ...event } }, orch.now());
   };
 
+  const budgetUsd = await runBudget(orch, task);
   let report: RunReport;
   try {
     report = await superviseRun({
@@ -112,7 +113,7 @@ export async function runAttempt(orch: Orch, taskId: number, options: AttemptOpt
         systemPromptAppend,
         model,
         tools: options.tools ?? DEFAULT_TOOLS,
-        budgetUsd: null,
+        budgetUsd,
         maxTurns: project.run.maxTurns,
         resumeSessionId: null,
         cwd: options.cwd,
@@ -122,7 +123,7 @@ export async function runAttempt(orch: Orch, taskId: number, options: AttemptOpt
       logPath: run.logPath!,
       timeoutMs: project.run.timeoutS * 1000,
       stallMs: project.run.stallS * 1000,
-      budgetUsd: await runBudget(orch, task),
+      budgetUsd,
       prices: config.prices,
       signal,
       onEvent: record,
