@@ -14,6 +14,8 @@ export interface AfterRunInput {
   taskState: TaskState;
   /** Whether the task's total cost has reached its cap. */
   taskBudgetExhausted: boolean;
+  /** Whether the run left changes in its working directory; null when that is unknown. */
+  changedFiles: boolean | null;
 }
 
 /** What happens to the task after a run, by name. */
@@ -39,7 +41,10 @@ export function decideAfterRun(input: AfterRunInput): AfterRun {
     if (input.result?.status === 'needs_review') {
       return { next: 'escalate', reason: `the agent asks for review: ${input.result.remaining || input.result.summary}` };
     }
-    return { next: 'judge', reason: input.result ? input.result.summary : 'the agent exited successfully' };
+    if (input.result) return { next: 'judge', reason: input.result.summary };
+    // No result block: the exit code and the diff decide, never the agent's free text.
+    if (input.changedFiles === false) return failed(input, 'the agent exited 0 without a result block and changed nothing');
+    return { next: 'judge', reason: 'the agent exited successfully and left changes' };
   }
   if (input.outcome === 'cancelled') return { next: 'escalate', reason: 'the run was cancelled' };
   if (input.outcome === 'rate_limited') {
@@ -48,21 +53,13 @@ export function decideAfterRun(input: AfterRunInput): AfterRun {
   if (input.outcome === 'budget_exceeded' && input.taskBudgetExhausted) {
     return { next: 'escalate', reason: `the task's budget is spent: ${input.reason}` };
   }
-  if (input.attempts >= input.maxAttempts) {
-    return { next: 'escalate', reason: `${input.attempts} of ${input.maxAttempts} attempts failed; the last: ${input.reason}` };
-  }
-  return { next: 'retry', reason: input.reason, backoff: true, countsAsAttempt: true, changeAgent: false };
+  return failed(input, input.reason);
 }
 
-/**
- * The agent to try after `current` was rate-limited: the next one in the chain that is not cooling
- * down, wrapping around; null when every other agent is cooling too.
- */
-export function fallbackAgent(chain: readonly string[], current: string, cooling: ReadonlySet<string>): string | null {
-  const start = chain.indexOf(current);
-  for (let step = 1; step <= chain.length; step++) {
-    const candidate = chain[(start + step + chain.length) % chain.length]!;
-    if (candidate !== current && !cooling.has(candidate)) return candidate;
+/** A failed attempt: another one after a backoff, or a person once attempts run out. */
+function failed(input: AfterRunInput, reason: string): AfterRun {
+  if (input.attempts >= input.maxAttempts) {
+    return { next: 'escalate', reason: `${input.attempts} of ${input.maxAttempts} attempts failed; the last: ${reason}` };
   }
-  return null;
+  return { next: 'retry', reason, backoff: true, countsAsAttempt: true, changeAgent: false };
 }

@@ -13,6 +13,7 @@ import { buildAgentPrompt, type PreviousAttempt } from '../core/prompt.js';
 import { parseResultBlock, type AgentResult } from '../core/result-contract.js';
 import type { Run, Task } from '../core/types.js';
 import type { Orch } from './context.js';
+import { git } from '../workspace/git.js';
 import { startOfDayUtc } from './tick-input.js';
 import { applyTransition } from './transitions.js';
 import { settleWaits } from './wait-graph.js';
@@ -138,6 +139,7 @@ export async function runAttempt(orch: Orch, taskId: number, options: AttemptOpt
   const parsed = report.finalText ? parseResultBlock(report.finalText) : null;
   const result = parsed?.ok ? parsed.result : null;
   const costUsd = report.costUsd ?? 0;
+  const changedFiles = result === null && report.outcome === 'succeeded' ? await hasChanges(options.cwd) : null;
   const totals = report.totals;
 
   const outcome = await store.transaction(async (tx) => {
@@ -168,6 +170,7 @@ export async function runAttempt(orch: Orch, taskId: number, options: AttemptOpt
       maxAttempts: project.maxAttempts,
       taskState: current.state,
       taskBudgetExhausted: project.budget.taskUsd !== null && spent >= project.budget.taskUsd,
+      changedFiles,
     });
     const fence = claim.token;
     switch (decision.next) {
@@ -207,6 +210,15 @@ export async function runAttempt(orch: Orch, taskId: number, options: AttemptOpt
     return { run: ended, task: current, decision };
   });
   return { ...outcome, report, result };
+}
+
+/** Whether the working directory differs from its HEAD; null when it is not a git work tree. */
+async function hasChanges(cwd: string): Promise<boolean | null> {
+  try {
+    return (await git(cwd, ['status', '--porcelain'])) !== '';
+  } catch {
+    return null;
+  }
 }
 
 /** The most this run may spend: the smallest of the per-run cap and what is left today and for the task. */

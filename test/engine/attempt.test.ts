@@ -36,6 +36,7 @@ beforeEach(async () => {
     limited: script('limited', `${line({ type: 'rate_limit', message: 'HTTP 429 Too Many Requests', retryAfterMs: 30000 })}\nexit 1`),
     stuck: script('stuck', contract('blocked', 'needs a database URL')),
     slow: script('slow', 'echo working\nsleep 300'),
+    idle: script('idle', 'echo "I had a look and all seems fine."'),
   };
   writeFileSync(
     join(home, 'config.yaml'),
@@ -103,6 +104,14 @@ describe('one attempt of an agent on a task', () => {
     expect(plan.starts).toEqual([expect.objectContaining({ taskId: task.id, agent: 'good' })]);
     const retried = await runAttempt(orch, task.id, { cwd: repo, agent: plan.starts[0]!.agent });
     expect(retried.task.state).toBe('judging');
+  });
+
+  it('does not take a run that changed nothing and gave no result block for success', async () => {
+    const task = await newTask();
+    const { run, task: after, decision } = await runAttempt(orch, task.id, { cwd: repo, agent: 'idle' });
+    expect(run.outcome).toBe('succeeded');
+    expect(decision).toMatchObject({ next: 'retry', reason: 'the agent exited 0 without a result block and changed nothing' });
+    expect(after.state).toBe('routed');
   });
 
   it('blocks the task when the agent says it is blocked', async () => {
