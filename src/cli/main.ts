@@ -3,10 +3,13 @@ import { Command, CommanderError } from 'commander';
 import { registerAgentCommands } from './commands/agents.js';
 import { registerClaimsCommand } from './commands/claims.js';
 import { registerConfigCommands } from './commands/config.js';
+import { registerDemoCommand } from './commands/demo.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerPlanCommand } from './commands/plan.js';
 import { registerProjectCommands } from './commands/project.js';
 import { registerStatusCommand } from './commands/status.js';
+import { registerLogCommand } from './commands/log.js';
+import { registerRunCommands } from './commands/run.js';
 import { registerTaskCommands } from './commands/task.js';
 import { orchVersion, registerVersionCommand } from './commands/version.js';
 import { EXIT } from './output.js';
@@ -17,9 +20,12 @@ export function buildProgram(): Command {
     .version(orchVersion(), '-V, --version')
     .showSuggestionAfterError()
     .configureOutput({ outputError: (text, write) => write(`orch: ${text.replace(/^error: /, '')}`) });
+  registerDemoCommand(program);
   registerInitCommand(program);
   registerProjectCommands(program);
-  registerTaskCommands(program);
+  const task = registerTaskCommands(program);
+  registerRunCommands(program, task);
+  registerLogCommand(program);
   registerPlanCommand(program);
   registerAgentCommands(program);
   registerClaimsCommand(program);

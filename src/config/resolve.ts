@@ -170,6 +170,11 @@ function toProjectSettings(file: ProjectSettingsFile): ProjectSettings {
       test: orDefault(file.judge?.test, d.judge.test),
       lint: orDefault(file.judge?.lint, d.judge.lint),
       timeoutS: file.judge?.timeout_s ?? d.judge.timeoutS,
+      scope: {
+        maxFiles: orDefault(file.judge?.scope?.max_files, d.judge.scope.maxFiles),
+        allowedPaths: orDefault(file.judge?.scope?.allowed_paths, d.judge.scope.allowedPaths),
+        forbiddenPaths: file.judge?.scope?.forbidden_paths ?? d.judge.scope.forbiddenPaths,
+      },
     },
     hooks: {
       afterCreate: orDefault(file.hooks?.after_create, d.hooks.afterCreate),

@@ -5,6 +5,7 @@
 
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import type { ScopeRules } from '../core/scope.js';
 import { MERGE_STRATEGIES, type MergeStrategy } from '../core/types.js';
 import { expecting } from './errors.js';
 
@@ -82,6 +83,9 @@ export const trackerSchema = z
 
 // ---------------------------------------------------------------- project settings (files)
 
+/** Globs over repository paths, e.g. `src/**` (core/scope.ts says what they match). */
+const globList = expecting(z.array(nonEmptyString()), 'a list of globs');
+
 const command = (description: string) =>
   switchable(commandSchema, `${description} An argv list, or {shell: "..."}. null: none.`);
 
@@ -138,6 +142,14 @@ const projectSettingsShape = {
       test: command('Test command; must exit 0 for a result to merge.'),
       lint: command('Lint command; a run may not add lint failures.'),
       timeout_s: optional(positiveNumber(), 'Limit for each judge command, in seconds. Default 900.'),
+      scope: optional(
+        z.strictObject({
+          max_files: switchable(integerAtLeast(1), 'A change may touch at most this many files. null: no limit.'),
+          allowed_paths: switchable(globList, 'Every changed file must match one of these globs. null: anywhere.'),
+          forbidden_paths: optional(globList, 'No changed file may match these globs, e.g. [".github/**", "**/*.lock"]. Default [].'),
+        }),
+        'Which files a change may touch (globs: * within a directory, ** across directories, {a,b}). Default: any.',
+      ),
     }),
     "How a run's result is checked before it merges.",
   ),
@@ -269,7 +281,7 @@ export interface ProjectSettings {
   budget: { dailyUsd: number | null; taskUsd: number | null; runUsd: number | null };
   backpressure: { maxQueued: number | null; maxOpenPrs: number | null; maxNeedsReview: number | null };
   ports: { base: number; stride: number; count: number };
-  judge: { test: Command | null; lint: Command | null; timeoutS: number };
+  judge: { test: Command | null; lint: Command | null; timeoutS: number; scope: ScopeRules };
   hooks: {
     afterCreate: Command | null;
     beforeRun: Command | null;

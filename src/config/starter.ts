@@ -50,6 +50,7 @@ export function starterConfigText(schemaPath: string): string {
 #     test: [npm, test]              # an argv list, or { shell: "npm test && npm run e2e" }
 #     lint: [npx, eslint, .]
 #     timeout_s: 900
+#     scope: { max_files: 50, forbidden_paths: [".github/**", "**/*.lock"] }   # default: any files
 #   hooks:
 #     after_create: [npm, ci]
 #     timeout_s: 120

@@ -43,7 +43,7 @@ export function decideAfterRun(input: AfterRunInput): AfterRun {
     }
     if (input.result) return { next: 'judge', reason: input.result.summary };
     // No result block: the exit code and the diff decide, never the agent's free text.
-    if (input.changedFiles === false) return failed(input, 'the agent exited 0 without a result block and changed nothing');
+    if (input.changedFiles === false) return afterFailure(input.attempts, input.maxAttempts, 'the agent exited 0 without a result block and changed nothing');
     return { next: 'judge', reason: 'the agent exited successfully and left changes' };
   }
   if (input.outcome === 'cancelled') return { next: 'escalate', reason: 'the run was cancelled' };
@@ -53,13 +53,13 @@ export function decideAfterRun(input: AfterRunInput): AfterRun {
   if (input.outcome === 'budget_exceeded' && input.taskBudgetExhausted) {
     return { next: 'escalate', reason: `the task's budget is spent: ${input.reason}` };
   }
-  return failed(input, input.reason);
+  return afterFailure(input.attempts, input.maxAttempts, input.reason);
 }
 
-/** A failed attempt: another one after a backoff, or a person once attempts run out. */
-function failed(input: AfterRunInput, reason: string): AfterRun {
-  if (input.attempts >= input.maxAttempts) {
-    return { next: 'escalate', reason: `${input.attempts} of ${input.maxAttempts} attempts failed; the last: ${reason}` };
+/** A failed attempt (the agent's, the judge's or the merge's): another one after a backoff, or a person once attempts run out. */
+export function afterFailure(attempts: number, maxAttempts: number, reason: string): AfterRun {
+  if (attempts >= maxAttempts) {
+    return { next: 'escalate', reason: `${attempts} of ${maxAttempts} attempts failed; the last: ${reason}` };
   }
   return { next: 'retry', reason, backoff: true, countsAsAttempt: true, changeAgent: false };
 }

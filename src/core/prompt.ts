@@ -19,7 +19,12 @@ export interface AgentPrompt {
  * The prompt of one attempt: the task as written, what earlier attempts ended with, and the result
  * contract. Task text is data here: it only ever travels as one argv element or a file, never through a shell.
  */
-export function buildAgentPrompt(task: Pick<Task, 'id' | 'title' | 'body' | 'labels' | 'role'>, previous: readonly PreviousAttempt[]): AgentPrompt {
+export function buildAgentPrompt(
+  task: Pick<Task, 'id' | 'title' | 'body' | 'labels' | 'role'>,
+  previous: readonly PreviousAttempt[],
+  /** What the judge found wrong with the last attempt's work (failing test output), to fix this time. */
+  lastFailure: string | null = null,
+): AgentPrompt {
   const lines = [`# Task #${task.id}: ${task.title}`, ''];
   if (task.body.trim()) lines.push(task.body.trim(), '');
   if (task.labels.length) lines.push(`Labels: ${task.labels.join(', ')}`, '');
@@ -27,6 +32,9 @@ export function buildAgentPrompt(task: Pick<Task, 'id' | 'title' | 'body' | 'lab
     lines.push('## Earlier attempts', '');
     for (const p of previous) lines.push(`- Attempt ${p.attempt} ended ${p.outcome}: ${p.reason}${p.summary ? ` — ${p.summary}` : ''}`);
     lines.push('', 'Learn from them: do not repeat what failed.', '');
+  }
+  if (lastFailure) {
+    lines.push('## What was wrong with the last attempt', '', lastFailure.trim(), '', 'The branch still holds that attempt: fix it.', '');
   }
   const systemPromptAppend = [
     `You are working on task #${task.id} as its ${task.role === 'implement' ? 'implementer' : task.role} in a git worktree of your own.`,

@@ -81,7 +81,7 @@ function describeIssue(issue: z.core.$ZodIssue | undefined): string {
  * Bodies of the fenced blocks that may hold JSON: ```json, ```jsonc, ```json5 or an unlabelled fence.
  * A block the agent left unclosed at the very end still counts.
  */
-function fencedBlocks(text: string): string[] {
+export function fencedBlocks(text: string): string[] {
   const blocks: string[] = [];
   const lines = text.split(/\r?\n/);
   let body: string[] | null = null;
@@ -110,7 +110,7 @@ function fencedBlocks(text: string): string[] {
 }
 
 /** JSON.parse after removing comments and trailing commas (outside strings); undefined if it fails. */
-function parseLenientJson(source: string): unknown {
+export function parseLenientJson(source: string): unknown {
   try {
     return JSON.parse(source);
   } catch {

@@ -5,52 +5,47 @@ import type { AgentEvent, ToolPolicy } from '../agents/agent.js';
 import { agentBaseEnvironment } from '../agents/environment.js';
 import { adapterFor } from '../agents/registry.js';
 import { superviseRun, type RunReport } from '../agents/supervisor.js';
-import { decideAfterRun, type AfterRun } from '../core/after-run.js';
+import type { AgentConfig, ProjectConfig } from '../config/schema.js';
+import { afterFailure, decideAfterRun, type AfterRun } from '../core/after-run.js';
 import { backoffDelay } from '../core/backoff.js';
 import { checkBudget } from '../core/budget.js';
 import { OrchError } from '../core/errors.js';
-import { buildAgentPrompt, type PreviousAttempt } from '../core/prompt.js';
+import { buildAgentPrompt, type AgentPrompt, type PreviousAttempt } from '../core/prompt.js';
 import { parseResultBlock, type AgentResult } from '../core/result-contract.js';
 import type { Run, Task } from '../core/types.js';
-import type { Orch } from './context.js';
+import type { StoreOps } from '../store/store.js';
 import { git } from '../workspace/git.js';
+import type { Orch } from './context.js';
 import { startOfDayUtc } from './tick-input.js';
 import { applyTransition } from './transitions.js';
 import { settleWaits } from './wait-graph.js';
 
-export interface AttemptOptions {
-  /** The directory the agent works in (the task's worktree). */
-  cwd: string;
-  /** The agent to run; default: the task's routed agent, else the project's first. */
-  agent?: string;
-  tools?: ToolPolicy;
-  /** Aborting it cancels the run. */
-  signal?: AbortSignal;
-  /** The environment agents start from (default: this process's), reduced to the allow-list. */
-  sourceEnv?: NodeJS.ProcessEnv;
-  random?: () => number;
-}
-
-export interface AttemptResult {
-  run: Run;
-  task: Task;
-  report: RunReport;
-  decision: AfterRun;
-  result: AgentResult | null;
-}
-
-const DEFAULT_TOOLS: ToolPolicy = { mode: 'edit', allowedTools: [], deniedTools: [], writableDirs: [] };
-
 /** `runs/<run>/`: the audit trail of one run (prompt, agent log, verdict). */
 export const runDirectory = (home: string, runId: number) => join(home, 'runs', String(runId));
 
+/** Who holds a claim: this host and process, so recovery can tell a dead owner from a live one. */
+export const claimOwner = () => `${hostname()}:${process.pid}`;
+
+/** A claimed, started attempt: everything later steps need, and the lease kept alive meanwhile. */
+export interface Attempt {
+  task: Task;
+  run: Run;
+  /** The claim's fencing token: every write of this attempt presents it. */
+  token: number;
+  agentName: string;
+  agent: AgentConfig;
+  project: ProjectConfig;
+  runDir: string;
+  /** Aborted when the lease is lost to another owner: stop working on the task. */
+  lost: AbortSignal;
+  stopHeartbeat(): void;
+}
+
 /**
- * One attempt of one agent on one task: claim, start, supervise the agent, record what it did, and
- * move the task on (to the judge, back to the queue, blocked or to a person). Every step is an event;
- * every write after the claim carries its fencing token, so a run whose lease was taken over can no
- * longer change the task.
+ * Claims the task, routes and starts it, and opens its run: all in one transaction, so a task is
+ * either started with a claim and a run, or not touched. Then keeps the lease alive until the attempt ends.
  */
-export async function runAttempt(orch: Orch, taskId: number, options: AttemptOptions): Promise<AttemptResult> {
+export async function beginAttempt(orch: Orch, taskId: number, options: { agent?: string } = {}): Promise<Attempt> {
   const { store, config } = orch;
   const task = await store.getTask(taskId);
   if (!task) throw new OrchError('not_found', `task ${taskId} not found`);
@@ -59,94 +54,122 @@ export async function runAttempt(orch: Orch, taskId: number, options: AttemptOpt
   const agentName = options.agent ?? task.agent ?? project.agents[0]!;
   const agent = config.agents[agentName];
   if (!agent) throw new OrchError('config', `agent "${agentName}" is not configured`);
-  const model = agent.model;
   const leaseMs = config.scheduler.leaseS * 1000;
-  const owner = `${hostname()}:${process.pid}`;
 
-  const previous: PreviousAttempt[] = (await store.listRuns({ taskId }))
-    .filter((r) => r.outcome !== null)
-    .map((r) => ({ attempt: r.attempt, outcome: r.outcome!, reason: resultReason(r), summary: resultSummary(r) }));
-  const { prompt, systemPromptAppend } = buildAgentPrompt(task, previous);
-
-  const { claim, run } = await store.transaction(async (tx) => {
+  const started = await store.transaction(async (tx) => {
     const now = orch.now();
-    const claim = await tx.claimTask({ taskId, owner, leaseMs, now });
+    const claim = await tx.claimTask({ taskId, owner: claimOwner(), leaseMs, now });
     if (!claim) throw new OrchError('conflict', `task ${taskId} is already claimed by another run`);
     let current = (await tx.getTask(taskId))!;
-    const routing = { agent: agentName, model };
+    const routing = { agent: agentName, model: agent.model };
     if (current.state === 'new') current = await applyTransition(tx, current, 'route', { now, patch: routing, fence: claim.token, reason: `agent ${agentName}` });
     current = await applyTransition(tx, current, 'start', { now, fence: claim.token, patch: { ...routing, attempts: current.attempts + 1, nextAttemptAt: null } });
-    const created = await tx.createRun({ taskId, project: task.project, attempt: current.attempts, agent: agentName, model, host: hostname(), startedAt: now }, claim.token);
+    const created = await tx.createRun({ taskId, project: task.project, attempt: current.attempts, agent: agentName, model: agent.model, host: hostname(), startedAt: now }, claim.token);
     const logPath = join(runDirectory(orch.home, created.id), 'agent.jsonl');
     const run = await tx.updateRun(created.id, claim.token, { logPath }, now, { type: 'run.started', data: { agent: agentName, attempt: current.attempts } });
-    return { claim, run };
+    return { task: current, run, token: claim.token };
   });
 
-  const runDir = runDirectory(orch.home, run.id);
+  const runDir = runDirectory(orch.home, started.run.id);
   mkdirSync(runDir, { recursive: true });
-  writeFileSync(join(runDir, 'prompt.md'), `${prompt}\n\n---\n\n${systemPromptAppend}\n`);
-
-  // Renew the lease while the agent works; losing it means another owner took the task: stop.
   const lost = new AbortController();
   const heartbeat = setInterval(() => {
-    void store.renewClaim(taskId, claim.token, orch.now() + leaseMs).then(
+    void store.renewClaim(taskId, started.token, orch.now() + leaseMs).then(
       (held) => held || lost.abort(),
       () => undefined,
     );
   }, Math.max(1000, leaseMs / 3));
-  const signal = options.signal ? AbortSignal.any([options.signal, lost.signal]) : lost.signal;
+  return { ...started, agentName, agent, project, runDir, lost: lost.signal, stopHeartbeat: () => clearInterval(heartbeat) };
+}
 
+/** The prompt of an attempt, from the task and how its earlier runs ended; kept as `prompt.md`. */
+export async function promptFor(orch: Orch, attempt: Attempt, extra: { failure?: string | null } = {}): Promise<AgentPrompt> {
+  const previous: PreviousAttempt[] = (await orch.store.listRuns({ taskId: attempt.task.id }))
+    .filter((r) => r.outcome !== null && r.id !== attempt.run.id)
+    .map((r) => ({ attempt: r.attempt, outcome: r.outcome!, reason: resultField(r, 'failure') ?? resultField(r, 'reason') ?? 'no reason recorded', summary: resultSummary(r) }));
+  const prompt = buildAgentPrompt(attempt.task, previous, extra.failure ?? null);
+  writeFileSync(join(attempt.runDir, 'prompt.md'), `${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`);
+  return prompt;
+}
+
+export interface AgentRunOptions {
+  cwd: string;
+  prompt: AgentPrompt;
+  tools?: ToolPolicy;
+  signal?: AbortSignal;
+  /** The environment agents start from (default: this process's), reduced to the allow-list. */
+  sourceEnv?: NodeJS.ProcessEnv;
+  /** Set on top of the agent's environment (ports of the slot, ORCH_RUN_ID). */
+  extraEnv?: Record<string, string>;
+}
+
+export interface AgentRunOutcome {
+  report: RunReport;
+  result: AgentResult | null;
+  retryAfterMs: number | null;
+  /** Whether the working directory changed; only looked at when the agent gave no result block. */
+  changedFiles: boolean | null;
+}
+
+const DEFAULT_TOOLS: ToolPolicy = { mode: 'edit', allowedTools: [], deniedTools: [], writableDirs: [] };
+
+/** Runs the attempt's agent under supervision, storing each event as it arrives. */
+export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOptions): Promise<AgentRunOutcome> {
+  const { store } = orch;
+  const { task, run, project, agent } = attempt;
   let retryAfterMs: number | null = null;
   const record = async (event: AgentEvent) => {
     if (event.type === 'rate_limit' && event.retryAfterMs !== null) retryAfterMs = event.retryAfterMs;
     if (event.type === 'unparsed') return; // kept in agent.jsonl; not worth an event
-    await store.appendEvent({ type: `agent.${event.type}`, project: task.project, taskId, runId: run.id, data: { ...event } }, orch.now());
+    await store.appendEvent({ type: `agent.${event.type}`, project: task.project, taskId: task.id, runId: run.id, data: { ...event } }, orch.now());
   };
-
   const budgetUsd = await runBudget(orch, task);
-  let report: RunReport;
-  try {
-    report = await superviseRun({
-      adapter: adapterFor(agent.kind),
-      agent,
-      spec: {
-        prompt,
-        systemPromptAppend,
-        model,
-        tools: options.tools ?? DEFAULT_TOOLS,
-        budgetUsd,
-        maxTurns: project.run.maxTurns,
-        resumeSessionId: null,
-        cwd: options.cwd,
-        runHome: join(runDir, 'home'),
-        env: agentBaseEnvironment(options.sourceEnv ?? process.env, agent.env),
-      },
-      logPath: run.logPath!,
-      timeoutMs: project.run.timeoutS * 1000,
-      stallMs: project.run.stallS * 1000,
+  const signal = options.signal ? AbortSignal.any([options.signal, attempt.lost]) : attempt.lost;
+  const report = await superviseRun({
+    adapter: adapterFor(agent.kind),
+    agent,
+    spec: {
+      prompt: options.prompt.prompt,
+      systemPromptAppend: options.prompt.systemPromptAppend,
+      model: agent.model,
+      tools: options.tools ?? DEFAULT_TOOLS,
       budgetUsd,
-      prices: config.prices,
-      signal,
-      onEvent: record,
-      onSpawn: async (pid) => {
-        await store.updateRun(run.id, claim.token, { pid }, orch.now(), { type: 'run.spawned', data: { pid } });
-      },
-    });
-  } finally {
-    clearInterval(heartbeat);
-  }
-
+      maxTurns: project.run.maxTurns,
+      resumeSessionId: null,
+      cwd: options.cwd,
+      runHome: join(attempt.runDir, 'home'),
+      env: { ...agentBaseEnvironment(options.sourceEnv ?? process.env, agent.env), ...options.extraEnv, ORCH_RUN_ID: String(run.id), ORCH_TASK_ID: String(task.id) },
+    },
+    logPath: run.logPath!,
+    timeoutMs: project.run.timeoutS * 1000,
+    stallMs: project.run.stallS * 1000,
+    budgetUsd,
+    prices: orch.config.prices,
+    signal,
+    onEvent: record,
+    onSpawn: async (pid) => {
+      await store.updateRun(run.id, attempt.token, { pid }, orch.now(), { type: 'run.spawned', data: { pid } });
+    },
+  });
   const parsed = report.finalText ? parseResultBlock(report.finalText) : null;
   const result = parsed?.ok ? parsed.result : null;
-  const costUsd = report.costUsd ?? 0;
   const changedFiles = result === null && report.outcome === 'succeeded' ? await hasChanges(options.cwd) : null;
-  const totals = report.totals;
+  return { report, result, retryAfterMs, changedFiles };
+}
 
-  const outcome = await store.transaction(async (tx) => {
+/**
+ * Records how the agent run ended and moves the task on by `decideAfterRun`: to `judging`, back to the
+ * queue (cooling a rate-limited agent down), blocked, or to a person. Returns the decision.
+ */
+export async function settleAgentRun(orch: Orch, attempt: Attempt, outcome: AgentRunOutcome, random: () => number = Math.random): Promise<{ task: Task; run: Run; decision: AfterRun }> {
+  const { report, result } = outcome;
+  const costUsd = report.costUsd ?? 0;
+  const totals = report.totals;
+  return orch.store.transaction(async (tx) => {
     const now = orch.now();
-    const ended = await tx.updateRun(
-      run.id,
-      claim.token,
+    const run = await tx.updateRun(
+      attempt.run.id,
+      attempt.token,
       {
         endedAt: now,
         outcome: report.outcome,
@@ -160,56 +183,113 @@ export async function runAttempt(orch: Orch, taskId: number, options: AttemptOpt
       now,
       { type: 'run.ended', data: { outcome: report.outcome, reason: report.reason, costUsd, exitCode: report.exitCode } },
     );
-    let current = (await tx.getTask(taskId))!;
-    const spent = current.costUsd + costUsd;
+    const current = await tx.updateTask(attempt.task.id, { fence: attempt.token }, { costUsd: (await tx.getTask(attempt.task.id))!.costUsd + costUsd }, now, {
+      type: 'task.cost',
+      data: { addedUsd: costUsd },
+    });
     const decision = decideAfterRun({
       outcome: report.outcome,
       reason: report.reason,
       result,
       attempts: current.attempts,
-      maxAttempts: project.maxAttempts,
+      maxAttempts: attempt.project.maxAttempts,
       taskState: current.state,
-      taskBudgetExhausted: project.budget.taskUsd !== null && spent >= project.budget.taskUsd,
-      changedFiles,
+      taskBudgetExhausted: attempt.project.budget.taskUsd !== null && current.costUsd >= attempt.project.budget.taskUsd,
+      changedFiles: outcome.changedFiles,
     });
-    const fence = claim.token;
-    switch (decision.next) {
-      case 'judge':
-        current = await applyTransition(tx, current, 'judge', { now, fence, reason: decision.reason, patch: { costUsd: spent } });
-        break;
-      case 'retry': {
-        const attempts = decision.countsAsAttempt ? current.attempts : current.attempts - 1;
-        const delay = decision.backoff
-          ? backoffDelay(current.attempts, { baseMs: project.backoff.baseS * 1000, capMs: project.backoff.capS * 1000, jitter: project.backoff.jitter }, options.random ?? Math.random)
-          : 0;
-        if (decision.changeAgent) {
-          const until = now + (retryAfterMs ?? project.run.cooldownS * 1000);
-          await tx.setCooldown(agentName, until, decision.reason, now);
-        }
-        current = await applyTransition(tx, current, 'retry', {
-          now,
-          fence,
-          reason: decision.reason,
-          // A rate-limited task is routed afresh, so the tick hands it to the next agent not cooling down.
-          patch: { costUsd: spent, attempts, nextAttemptAt: delay > 0 ? now + delay : null, ...(decision.changeAgent ? { agent: null, model: null } : {}) },
-        });
-        break;
-      }
-      case 'block':
-        current = await applyTransition(tx, current, 'block', { now, fence, reason: decision.reason, patch: { costUsd: spent, blockKind: 'agent', blockedReason: decision.reason } });
-        break;
-      case 'escalate':
-        current = await applyTransition(tx, current, 'escalate', { now, fence, reason: decision.reason, patch: { costUsd: spent, blockedReason: decision.reason } });
-        break;
-      case 'none':
-        current = await tx.updateTask(taskId, { fence }, { costUsd: spent }, now, { type: 'task.cost', data: { costUsd: spent } });
-        break;
+    if (decision.next === 'retry' && decision.changeAgent) {
+      await tx.setCooldown(attempt.agentName, now + (outcome.retryAfterMs ?? attempt.project.run.cooldownS * 1000), decision.reason, now);
     }
-    await tx.releaseClaim(taskId, fence, now);
-    await settleWaits(tx, now);
-    return { run: ended, task: current, decision };
+    const task = await applyDecision(tx, attempt, current, decision, now, random);
+    return { task, run, decision };
   });
-  return { ...outcome, report, result };
+}
+
+/** Carries a decision out on the task (with the attempt's fence). */
+export async function applyDecision(tx: StoreOps, attempt: Attempt, task: Task, decision: AfterRun, now: number, random: () => number = Math.random): Promise<Task> {
+  const fence = attempt.token;
+  const { project } = attempt;
+  switch (decision.next) {
+    case 'judge':
+      return applyTransition(tx, task, 'judge', { now, fence, reason: decision.reason });
+    case 'retry': {
+      const attempts = decision.countsAsAttempt ? task.attempts : task.attempts - 1;
+      const policy = { baseMs: project.backoff.baseS * 1000, capMs: project.backoff.capS * 1000, jitter: project.backoff.jitter };
+      const delay = decision.backoff ? backoffDelay(task.attempts, policy, random) : 0;
+      return applyTransition(tx, task, 'retry', {
+        now,
+        fence,
+        reason: decision.reason,
+        // A rate-limited task is routed afresh, so the tick hands it to the next agent not cooling down.
+        patch: { attempts, nextAttemptAt: delay > 0 ? now + delay : null, ...(decision.changeAgent ? { agent: null, model: null } : {}) },
+      });
+    }
+    case 'block':
+      return applyTransition(tx, task, 'block', { now, fence, reason: decision.reason, patch: { blockKind: 'agent', blockedReason: decision.reason } });
+    case 'escalate':
+      return applyTransition(tx, task, 'escalate', { now, fence, reason: decision.reason, patch: { blockedReason: decision.reason } });
+    case 'none':
+      return task;
+  }
+}
+
+/** A step after the agent failed (a hook, the judge, the merge): retry with backoff, or a person. */
+export async function failAttempt(orch: Orch, attempt: Attempt, reason: string, options: { escalate?: boolean; random?: () => number } = {}): Promise<Task> {
+  return orch.store.transaction(async (tx) => {
+    const now = orch.now();
+    const task = (await tx.getTask(attempt.task.id))!;
+    if (task.state === 'cancelled' || task.state === 'done') return task;
+    const decision: AfterRun = options.escalate ? { next: 'escalate', reason } : afterFailure(task.attempts, attempt.project.maxAttempts, reason);
+    const run = (await tx.getRun(attempt.run.id))!;
+    const recorded = run.result as Record<string, unknown> | null;
+    // A step before the agent (a hook) may fail too: the run is closed either way.
+    await tx.updateRun(attempt.run.id, attempt.token, { endedAt: run.endedAt ?? now, outcome: run.outcome ?? 'failed', result: { ...recorded, failure: reason } }, now, {
+      type: 'run.failed',
+      data: { reason },
+    });
+    return applyDecision(tx, attempt, task, decision, now, options.random);
+  });
+}
+
+/** Ends the attempt: stops the heartbeat, releases the claim and lets waiting tasks move. */
+export async function endAttempt(orch: Orch, attempt: Attempt): Promise<void> {
+  attempt.stopHeartbeat();
+  await orch.store.transaction(async (tx) => {
+    const now = orch.now();
+    await tx.releaseClaim(attempt.task.id, attempt.token, now);
+    await settleWaits(tx, now);
+  });
+}
+
+export interface AttemptOptions extends Omit<AgentRunOptions, 'prompt'> {
+  /** The agent to run; default: the task's routed agent, else the project's first. */
+  agent?: string;
+  random?: () => number;
+}
+
+export interface AttemptResult {
+  run: Run;
+  task: Task;
+  report: RunReport;
+  decision: AfterRun;
+  result: AgentResult | null;
+}
+
+/**
+ * One attempt of one agent on one task, in a directory the caller provides: claim, start, supervise
+ * the agent, record what it did, and move the task on (to the judge, back to the queue, blocked or to
+ * a person). Every step is an event; every write after the claim carries its fencing token.
+ */
+export async function runAttempt(orch: Orch, taskId: number, options: AttemptOptions): Promise<AttemptResult> {
+  const attempt = await beginAttempt(orch, taskId, { agent: options.agent });
+  try {
+    const prompt = await promptFor(orch, attempt);
+    const outcome = await runAgent(orch, attempt, { ...options, prompt });
+    const settled = await settleAgentRun(orch, attempt, outcome, options.random);
+    return { ...settled, report: outcome.report, result: outcome.result };
+  } finally {
+    await endAttempt(orch, attempt);
+  }
 }
 
 /** Whether the working directory differs from its HEAD; null when it is not a git work tree. */
@@ -236,7 +316,6 @@ const resultField = (run: Run, key: string): string | null => {
   const value = (run.result as Record<string, unknown> | null)?.[key];
   return typeof value === 'string' ? value : null;
 };
-const resultReason = (run: Run) => resultField(run, 'reason') ?? 'no reason recorded';
 const resultSummary = (run: Run) => {
   const contract = (run.result as { contract?: AgentResult | null } | null)?.contract;
   return contract ? contract.summary : null;

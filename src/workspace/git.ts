@@ -1,12 +1,85 @@
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 
-const run = promisify(execFile);
+/**
+ * Variables a git hook sets for the commands it runs. Inherited by Orch (started from a hook, or from
+ * inside a repository's tooling), they would point every git call below at that other repository.
+ */
+const REPOSITORY_OVERRIDES = [
+  'GIT_DIR',
+  'GIT_WORK_TREE',
+  'GIT_INDEX_FILE',
+  'GIT_OBJECT_DIRECTORY',
+  'GIT_ALTERNATE_OBJECT_DIRECTORIES',
+  'GIT_COMMON_DIR',
+  'GIT_NAMESPACE',
+  'GIT_PREFIX',
+];
+
+/** The environment Orch runs git with: its own, minus repository overrides, never prompting. */
+export function gitEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of REPOSITORY_OVERRIDES) delete env[name];
+  // A remote asking for a password must fail at once: nobody is at a terminal to answer it.
+  env.GIT_TERMINAL_PROMPT = '0';
+  return { ...env, ...extra };
+}
+
+export interface GitOptions {
+  /** Kill git after this long (network operations). Default: no limit. */
+  timeoutMs?: number;
+  env?: Record<string, string>;
+}
+
+export interface GitOutcome {
+  ok: boolean;
+  /** null when git was killed (time limit) or could not start. */
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export class GitError extends Error {
+  constructor(
+    readonly args: readonly string[],
+    readonly exitCode: number | null,
+    readonly stderr: string,
+  ) {
+    const detail = stderr.trim().split('\n').filter(Boolean).slice(-3).join(' / ') || `exit code ${exitCode}`;
+    super(`git ${args.join(' ')} failed: ${detail}`);
+    this.name = 'GitError';
+  }
+}
+
+/** Runs git with an argument vector (never through a shell); a failure is an outcome, not a throw. */
+export function tryGit(cwd: string, args: string[], options: GitOptions = {}): Promise<GitOutcome> {
+  return new Promise((resolve) => {
+    execFile(
+      'git',
+      args,
+      { cwd, env: gitEnvironment(options.env), maxBuffer: 16 * 1024 * 1024, timeout: options.timeoutMs ?? 0, killSignal: 'SIGKILL' },
+      (error, stdout, stderr) => {
+        const exitCode = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+        const spawnFailure = error !== null && typeof error.code === 'string' ? `${error.message}\n` : '';
+        resolve({ ok: error === null, exitCode, stdout, stderr: spawnFailure + stderr });
+      },
+    );
+  });
+}
 
 /** Runs git with an argument vector (never through a shell) and returns its trimmed stdout. */
-export async function git(cwd: string, args: string[]): Promise<string> {
-  const { stdout } = await run('git', args, { cwd, maxBuffer: 16 * 1024 * 1024 });
-  return stdout.trim();
+export async function git(cwd: string, args: string[], options: GitOptions = {}): Promise<string> {
+  const outcome = await tryGit(cwd, args, options);
+  if (!outcome.ok) throw new GitError(args, outcome.exitCode, outcome.stderr);
+  return outcome.stdout.trim();
+}
+
+/**
+ * Whether `name` may be used as a branch name on git's command line: a valid ref name under
+ * refs/heads, and not starting with `-`, which git would read as an option.
+ */
+export async function isValidBranchName(name: string): Promise<boolean> {
+  if (name.length === 0 || name.startsWith('-') || name === 'HEAD') return false;
+  return (await tryGit(process.cwd(), ['check-ref-format', `refs/heads/${name}`])).ok;
 }
 
 /** The top of the git work tree that contains `dir`, or null when `dir` is not inside one. */

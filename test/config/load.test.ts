@@ -137,7 +137,12 @@ projects:
     expect(web?.agents).toEqual(['reviewer']); // lists replace
     expect(web?.backoff).toEqual({ baseS: 10, capS: 600, jitter: 0 }); // one key from each layer
     expect(web?.budget).toEqual({ dailyUsd: 50, taskUsd: null, runUsd: null }); // null switches off
-    expect(web?.judge).toEqual({ test: { shell: 'npm test && npm run e2e' }, lint: null, timeoutS: 900 });
+    expect(web?.judge).toEqual({
+      test: { shell: 'npm test && npm run e2e' },
+      lint: null,
+      timeoutS: 900,
+      scope: { maxFiles: null, allowedPaths: null, forbiddenPaths: [] },
+    });
     expect(web?.copyFiles).toEqual(['.env']);
     expect(web?.tracker).toEqual({ kind: 'github', repo: 'org/web', labels: ['orch'] }); // same kind merges
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { OrchError } from '../../core/errors.js';
-import { TASK_STATES, type Role, type Task, type TaskState } from '../../core/types.js';
+import { TASK_STATES, type Role, type Run, type Task, type TaskState } from '../../core/types.js';
 import { projectForDirectory } from '../../engine/projects.js';
 import { addDependencies, addTask, cancelTask, getTask, retryTask, taskTree, unblockTask, type TaskTreeNode } from '../../engine/tasks.js';
 import { collect, collectTaskIds, parsePriority, parseRole, parseTaskId } from '../args.js';
@@ -47,6 +47,16 @@ function treeText(nodes: TaskTreeNode[], prefix = '', top = true): string[] {
   });
 }
 
+function attemptsText(runs: Run[]): string {
+  if (runs.length === 0) return '';
+  const rows = runs.map((r) => {
+    const seconds = r.endedAt === null ? 'running' : `${Math.round((r.endedAt - r.startedAt) / 1000)}s`;
+    const reason = (r.result as { failure?: string; reason?: string } | null)?.failure ?? (r.result as { reason?: string } | null)?.reason ?? '';
+    return [`  ${r.attempt}.`, `run ${r.id}`, r.agent, r.outcome ?? 'running', seconds, `$${r.costUsd.toFixed(2)}`, reason.split('\n')[0]!.slice(0, 100)];
+  });
+  return `\n\n  Attempts:\n${table(rows)}`;
+}
+
 function readBody(options: { body?: string; bodyFile?: string }): string | undefined {
   if (options.body !== undefined && options.bodyFile !== undefined) throw new OrchError('invalid_input', 'give either --body or --body-file, not both');
   if (options.bodyFile === undefined) return options.body;
@@ -66,7 +76,7 @@ function parseStates(value: string | undefined): TaskState[] | undefined {
   return states as TaskState[];
 }
 
-export function registerTaskCommands(program: Command): void {
+export function registerTaskCommands(program: Command): Command {
   const task = program.command('task').description('add, inspect and steer tasks');
 
   task
@@ -122,7 +132,7 @@ export function registerTaskCommands(program: Command): void {
         const found = await getTask(orch.store, id);
         const runs = await orch.store.listRuns({ taskId: id });
         const claim = (await orch.store.getClaim(id)) ?? null;
-        io.out.emit({ ...found, runs, claim }, () => taskDetail(found, orch.now()));
+        io.out.emit({ ...found, runs, claim }, () => [taskDetail(found, orch.now()), attemptsText(runs), claim ? `\n  claimed by ${claim.owner} (token ${claim.token})` : ''].join('').trimEnd());
       }),
     );
 
@@ -185,4 +195,5 @@ export function registerTaskCommands(program: Command): void {
         io.out.emit(nodes, () => (nodes.length ? treeText(nodes).join('\n') : 'No tasks.'));
       }),
     );
+  return task;
 }

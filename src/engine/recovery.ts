@@ -1,0 +1,96 @@
+import { hostname } from 'node:os';
+import { groupAlive, terminateGroup } from '../agents/process-group.js';
+import { afterFailure } from '../core/after-run.js';
+import type { Claim } from '../core/types.js';
+import { clonePath } from '../workspace/layout.js';
+import type { Orch } from './context.js';
+import { isAncestor } from './refinery.js';
+import { applyTransition } from './transitions.js';
+import { settleWaits } from './wait-graph.js';
+
+export interface Recovered {
+  taskId: number;
+  runId: number | null;
+  /** What became of the task: done (its merge had landed), requeued, or left to a person. */
+  action: 'finished' | 'retry' | 'escalate' | 'released';
+  reason: string;
+}
+
+/** Whether a claim's owner is a process of this host that no longer runs. */
+function ownerGone(claim: Claim): boolean {
+  const [host, pid] = [claim.owner.slice(0, claim.owner.lastIndexOf(':')), Number(claim.owner.slice(claim.owner.lastIndexOf(':') + 1))];
+  if (host !== hostname() || !Number.isSafeInteger(pid)) return false;
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Reconciles what a crash left behind, before anything new starts: each claim whose owner died (on this
+ * host) or whose lease expired loses its claim; its agent, if still running, is stopped; its run is
+ * marked `crashed`; and its task continues — `done` when its merge had already landed (so it is never
+ * merged twice), else back to the queue as a failed attempt.
+ */
+export async function recover(orch: Orch): Promise<Recovered[]> {
+  const now = orch.now();
+  const expired = new Set((await orch.store.expiredClaims(now)).map((c) => c.taskId));
+  const stale = (await orch.store.listClaims()).filter((c) => expired.has(c.taskId) || ownerGone(c));
+  const recovered: Recovered[] = [];
+  for (const claim of stale) {
+    const run = claim.runId !== null ? await orch.store.getRun(claim.runId) : undefined;
+    if (run?.pid && run.host === hostname() && run.endedAt === null && groupAlive(run.pid)) await terminateGroup(run.pid, 2000);
+    const landed = run?.branch ? await branchLanded(orch, run.project, run.branch) : false;
+    recovered.push(
+      await orch.store.transaction(async (tx) => {
+        const at = orch.now();
+        if (run && run.endedAt === null) {
+          await tx.updateRun(run.id, null, { endedAt: at, outcome: 'crashed', result: { ...(run.result as object | null), reason: 'Orch stopped while the run was in progress' } }, at, {
+            type: 'run.recovered',
+            data: { owner: claim.owner },
+          });
+        }
+        const task = await tx.getTask(claim.taskId);
+        let action: Recovered['action'] = 'released';
+        let reason = 'claim released';
+        if (task && (task.state === 'running' || task.state === 'judging' || task.state === 'merging')) {
+          const project = orch.config.projects[task.project];
+          if (task.state === 'merging' && landed) {
+            await applyTransition(tx, task, 'finish', { now: at, reason: 'its merge had landed before Orch stopped' });
+            action = 'finished';
+            reason = 'merge had landed';
+          } else {
+            const decision = afterFailure(task.attempts, project?.maxAttempts ?? 1, `Orch stopped during the attempt (${task.state})`);
+            if (decision.next === 'escalate') {
+              await applyTransition(tx, task, 'escalate', { now: at, reason: decision.reason, patch: { blockedReason: decision.reason } });
+            } else {
+              await applyTransition(tx, task, 'retry', { now: at, reason: decision.reason, patch: { nextAttemptAt: null } });
+            }
+            action = decision.next === 'escalate' ? 'escalate' : 'retry';
+            reason = decision.reason;
+          }
+        }
+        await tx.releaseClaim(claim.taskId, claim.token, at, { type: 'claim.recovered', data: { owner: claim.owner, action } });
+        await settleWaits(tx, at);
+        return { taskId: claim.taskId, runId: run?.id ?? null, action, reason };
+      }),
+    );
+  }
+  return recovered;
+}
+
+/** Whether a task branch's commits are already on the project's default branch in Orch's clone. */
+async function branchLanded(orch: Orch, projectName: string, branch: string): Promise<boolean> {
+  const project = orch.config.projects[projectName];
+  if (!project) return false;
+  const clone = clonePath(orch.home, projectName);
+  const defaultBranch = project.defaultBranch ?? (await orch.store.getProject(projectName))?.defaultBranch ?? 'main';
+  try {
+    return await isAncestor(clone, `refs/heads/${branch}`, `refs/heads/${defaultBranch}`);
+  } catch {
+    return false;
+  }
+}

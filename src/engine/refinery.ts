@@ -1,0 +1,81 @@
+import { git, tryGit } from '../workspace/git.js';
+
+/**
+ * The refinery: lands a judged task branch on the project's default branch in Orch's own clone, one
+ * merge at a time per project, fast-forward only. The branch is rebased onto the current tip and its
+ * tests run again on the rebased tree, so the default branch only ever moves to a commit whose tests
+ * passed on top of everything merged before it.
+ */
+
+export type MergeAttempt =
+  | { kind: 'merged'; commit: string; rebased: boolean }
+  /** The rebase stopped on conflicts; the worktree is left mid-rebase for a resolution attempt. */
+  | { kind: 'conflict'; files: string[] }
+  | { kind: 'tests_failed'; detail: string }
+  /** The default branch kept moving under us (other Orch processes merging); try again later. */
+  | { kind: 'busy' };
+
+export interface MergeInput {
+  clonePath: string;
+  worktree: string;
+  defaultBranch: string;
+  /** Brings the clone's default branch up to date with the user's repository (a fetch). */
+  refresh: () => Promise<void>;
+  /** Runs the project's tests in the worktree after a rebase; null when none are configured. */
+  retest: (() => Promise<{ passed: boolean; detail: string }>) | null;
+}
+
+const MAX_ROUNDS = 3;
+
+/** Rebases the task branch onto the default branch's tip, tests again, and fast-forwards the default branch. */
+export async function mergeBranch(input: MergeInput): Promise<MergeAttempt> {
+  const ref = `refs/heads/${input.defaultBranch}`;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    await input.refresh();
+    const tip = await git(input.clonePath, ['rev-parse', '--verify', `${ref}^{commit}`]);
+    let rebased = false;
+    if (!(await isAncestor(input.worktree, tip, 'HEAD'))) {
+      const rebase = await tryGit(input.worktree, ['-c', 'core.editor=true', 'rebase', '--no-autosquash', tip]);
+      if (!rebase.ok) {
+        const files = await conflictedFiles(input.worktree);
+        if (files.length === 0) {
+          await tryGit(input.worktree, ['rebase', '--abort']);
+          throw new Error(`rebase onto ${input.defaultBranch} failed: ${lastLines(rebase.stderr)}`);
+        }
+        return { kind: 'conflict', files };
+      }
+      rebased = true;
+    }
+    if (rebased && input.retest) {
+      const tests = await input.retest();
+      if (!tests.passed) return { kind: 'tests_failed', detail: `after rebasing onto ${input.defaultBranch}: ${tests.detail}` };
+    }
+    const head = await git(input.worktree, ['rev-parse', '--verify', 'HEAD^{commit}']);
+    // Compare-and-swap: only if the default branch is still at the tip we rebased onto.
+    const moved = await tryGit(input.clonePath, ['update-ref', '-m', 'orch: fast-forward', ref, head, tip]);
+    if (moved.ok) return { kind: 'merged', commit: head, rebased };
+  }
+  return { kind: 'busy' };
+}
+
+/** Finishes a rebase whose conflicts were resolved in the worktree; false when it stops on new ones. */
+export async function continueRebase(worktree: string): Promise<boolean> {
+  await git(worktree, ['add', '-A']);
+  return (await tryGit(worktree, ['-c', 'core.editor=true', 'rebase', '--continue'])).ok;
+}
+
+/** Gives up a rebase in progress, leaving the branch as it was. */
+export async function abortRebase(worktree: string): Promise<void> {
+  await tryGit(worktree, ['rebase', '--abort']);
+}
+
+export async function conflictedFiles(worktree: string): Promise<string[]> {
+  const out = await tryGit(worktree, ['diff', '--name-only', '--diff-filter=U']);
+  return out.stdout.split('\n').filter(Boolean);
+}
+
+export async function isAncestor(cwd: string, ancestor: string, descendant: string): Promise<boolean> {
+  return (await tryGit(cwd, ['merge-base', '--is-ancestor', ancestor, descendant])).ok;
+}
+
+const lastLines = (text: string) => text.trim().split('\n').slice(-3).join(' / ');

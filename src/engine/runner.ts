@@ -1,0 +1,251 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { agentBaseEnvironment } from '../agents/environment.js';
+import type { ProjectConfig } from '../config/schema.js';
+import { branchName } from '../core/branch-name.js';
+import type { Task } from '../core/types.js';
+import { failureForPrompt, renderVerdictMarkdown, type Verdict } from '../core/verdict.js';
+import { ensureClone } from '../workspace/clone.js';
+import { commandPassed, describeCommand, runCommand } from '../workspace/commands.js';
+import { deliverBranch, type DeliveryResult } from '../workspace/deliver.js';
+import { git, tryGit } from '../workspace/git.js';
+import { runHook, type HookName } from '../workspace/hooks.js';
+import { worktreesDir } from '../workspace/layout.js';
+import { copyUntrackedFiles, slotEnvironment } from '../workspace/setup.js';
+import { createWorktree, removeWorktree } from '../workspace/worktrees.js';
+import { beginAttempt, endAttempt, failAttempt, promptFor, runAgent, settleAgentRun, type Attempt } from './attempt.js';
+import type { Orch } from './context.js';
+import { judgeBranch } from './judge.js';
+import { withLock } from './locks.js';
+import { abortRebase, continueRebase, mergeBranch, type MergeAttempt } from './refinery.js';
+import { addTask } from './tasks.js';
+import { applyTransition } from './transitions.js';
+
+export interface RunTaskOptions {
+  agent?: string;
+  /** The slot this run occupies: it decides the ports handed to the agent. */
+  slot?: number;
+  signal?: AbortSignal;
+  /** The environment agents, hooks and judge commands start from (default: this process's). */
+  sourceEnv?: NodeJS.ProcessEnv;
+  random?: () => number;
+}
+
+/** How the pipeline left the task. */
+export interface TaskRunSummary {
+  task: Task;
+  runId: number;
+  /** The step the pipeline stopped at and why, in a person's words. */
+  note: string;
+  merged: string | null;
+  delivery: DeliveryResult | null;
+}
+
+/**
+ * One task from claim to merged commit: worktree (Orch's clone, never the user's checkout) → hooks →
+ * agent → commit of what it left → judge → refinery (rebase, test again, fast-forward) → delivery to
+ * the user's repository → clean-up. Every step is an event; any failure becomes a retry with backoff
+ * or a reason for a person to look, never an exception that leaves a claim behind.
+ */
+export async function runTask(orch: Orch, taskId: number, options: RunTaskOptions = {}): Promise<TaskRunSummary> {
+  const attempt = await beginAttempt(orch, taskId, { agent: options.agent });
+  const summary = (task: Task, note: string, merged: string | null = null, delivery: DeliveryResult | null = null): TaskRunSummary => ({
+    task,
+    runId: attempt.run.id,
+    note,
+    merged,
+    delivery,
+  });
+  try {
+    return await pipeline(orch, attempt, options, summary);
+  } catch (error) {
+    // An unexpected failure (git, disk) is the attempt's failure: retried, never lost.
+    const reason = `Orch could not finish the attempt: ${(error as Error).message.split('\n')[0]}`;
+    return summary(await failAttempt(orch, attempt, reason, { random: options.random }), reason);
+  } finally {
+    await endAttempt(orch, attempt);
+  }
+}
+
+type Summarize = (task: Task, note: string, merged?: string | null, delivery?: DeliveryResult | null) => TaskRunSummary;
+
+async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, summary: Summarize): Promise<TaskRunSummary> {
+  const { project, task } = attempt;
+  const event = (type: string, data: Record<string, unknown>) =>
+    orch.store.appendEvent({ type, project: project.name, taskId: task.id, runId: attempt.run.id, data }, orch.now());
+  const baseEnv = agentBaseEnvironment(options.sourceEnv ?? process.env, []);
+  const slotEnv = slotEnvironment(options.slot ?? 0, project.ports);
+
+  const refreshClone = () => withLock(`clone:${project.name}`, () => ensureClone(orch.home, { name: project.name, path: project.path, remote: project.remote, defaultBranch: project.defaultBranch }));
+  const clone = await refreshClone();
+  const branch = branchName(task.id, task.title);
+  const worktree = await createWorktree(clone.path, worktreesDir(orch.home, project.name), task.id, branch, clone.defaultBranch);
+  await event('workspace.ready', { worktree: worktree.path, branch, from: worktree.from });
+  await orch.store.updateRun(attempt.run.id, attempt.token, { worktree: worktree.path, branch }, orch.now());
+
+  const hook = async (name: HookName) => {
+    const command = { after_create: project.hooks.afterCreate, before_run: project.hooks.beforeRun, after_run: project.hooks.afterRun, before_remove: project.hooks.beforeRemove }[name];
+    const result = await runHook(name, command, {
+      cwd: worktree.path,
+      env: { ...baseEnv, ...slotEnv },
+      timeoutMs: project.hooks.timeoutS * 1000,
+      task: { id: task.id, title: task.title, branch, worktree: worktree.path },
+    });
+    if (result.ran) await event('hook.ran', { name, passed: result.passed, exitCode: result.exitCode, timedOut: result.timedOut, output: result.outputTail.slice(-2000) });
+    return result;
+  };
+  if (worktree.from === 'new_branch') {
+    if (project.path && project.copyFiles.length > 0) {
+      const copied = await copyUntrackedFiles(project.path, worktree.path, project.copyFiles);
+      await event('workspace.copied', { copied: copied.copied, skipped: copied.skipped });
+    }
+    const created = await hook('after_create');
+    if (!created.passed) return summary(await failAttempt(orch, attempt, `the after_create hook failed: ${created.outputTail.slice(-500)}`), 'after_create hook failed');
+  }
+  const beforeRun = await hook('before_run');
+  if (!beforeRun.passed) return summary(await failAttempt(orch, attempt, `the before_run hook failed: ${beforeRun.outputTail.slice(-500)}`), 'before_run hook failed');
+
+  const prompt = await promptFor(orch, attempt, { failure: await lastFailure(orch, attempt) });
+  const outcome = await runAgent(orch, attempt, { cwd: worktree.path, prompt, signal: options.signal, sourceEnv: options.sourceEnv, extraEnv: slotEnv });
+  await hook('after_run');
+  const committed = await commitLeftovers(worktree.path, task);
+  if (committed) await event('workspace.committed', { commit: committed });
+  const settled = await settleAgentRun(orch, attempt, { ...outcome, changedFiles: outcome.changedFiles ?? (committed !== null || (await branchAhead(worktree.path, clone.defaultBranch))) }, options.random);
+  if (settled.task.state !== 'judging') return summary(settled.task, `agent run ${settled.run.outcome}: ${settled.decision.reason}`);
+
+  // The judge looks at the branch against the default branch it will land on.
+  const judge = async (): Promise<Verdict> => {
+    const base = await git(worktree.path, ['merge-base', `refs/heads/${clone.defaultBranch}`, 'HEAD']);
+    const head = await git(worktree.path, ['rev-parse', 'HEAD']);
+    const verdict = await judgeBranch({ worktree: worktree.path, baseSha: base, headSha: head, settings: project.judge, role: task.role, env: { ...baseEnv, ...slotEnv }, task });
+    const diffStat = (await tryGit(worktree.path, ['diff', '--stat', `${base}..${head}`])).stdout;
+    writeFileSync(join(attempt.runDir, 'verdict.md'), renderVerdictMarkdown(verdict, { taskId: task.id, title: task.title, branch, base, diffStat }));
+    writeFileSync(join(attempt.runDir, 'diffstat.txt'), diffStat);
+    await event('judge.verdict', { passed: verdict.passed, summary: verdict.summary, checks: verdict.checks.map((c) => ({ name: c.name, passed: c.passed, skipped: c.skipped ?? false, detail: c.detail })) });
+    return verdict;
+  };
+  const verdict = await judge();
+  if (!verdict.passed) {
+    const failed = await failAttempt(orch, attempt, failureForPrompt(verdict), { random: options.random });
+    return summary(failed, `judge: ${verdict.summary}`);
+  }
+
+  let task2 = await transition(orch, attempt, 'merge', verdict.summary);
+  const merged = await withLock(`merge:${project.name}`, () =>
+    mergeWithResolution(orch, attempt, {
+      clonePath: clone.path,
+      worktree: worktree.path,
+      defaultBranch: clone.defaultBranch,
+      refresh: async () => {
+        await refreshClone();
+      },
+      retest: project.judge.test
+        ? async () => {
+            const run = await runCommand(project.judge.test!, { cwd: worktree.path, env: { ...baseEnv, ...slotEnv }, timeoutMs: project.judge.timeoutS * 1000 });
+            return { passed: commandPassed(run), detail: `${describeCommand(project.judge.test!)} ${run.timedOut ? 'timed out' : `exited ${run.exitCode}`}\n${run.output.slice(-2000)}` };
+          }
+        : null,
+    }, options, judge),
+  );
+  if (merged.kind !== 'merged') {
+    if (merged.kind === 'conflict') {
+      const reason = `merge conflict in ${merged.files.join(', ')} that the resolution attempt could not settle; the branch ${branch} and its worktree are kept`;
+      task2 = await failAttempt(orch, attempt, reason, { escalate: true });
+      return summary(task2, reason);
+    }
+    const reason = merged.kind === 'tests_failed' ? merged.detail : 'the default branch kept moving; will try again';
+    return summary(await failAttempt(orch, attempt, reason, { random: options.random }), reason);
+  }
+  await event('merge.done', { commit: merged.commit, rebased: merged.rebased, branch: clone.defaultBranch });
+
+  const delivery = await deliver(orch, project, clone.path, clone.defaultBranch);
+  await event(delivery.delivered ? 'delivery.done' : 'delivery.pending', delivery.delivered ? { branch: clone.defaultBranch } : { reason: delivery.reason, message: delivery.message });
+  await createFollowUps(orch, attempt, settled.run.result);
+  task2 = await transition(orch, attempt, 'finish', `merged as ${merged.commit.slice(0, 12)}`);
+  await hook('before_remove');
+  await removeWorktree(clone.path, worktree.path, { deleteBranch: true });
+  await event('workspace.removed', { worktree: worktree.path, branch });
+  return summary(task2, `merged as ${merged.commit.slice(0, 12)}`, merged.commit, delivery);
+}
+
+/** Rebase, test and fast-forward; on a conflict, one agent attempt to resolve it, judged again. */
+async function mergeWithResolution(
+  orch: Orch,
+  attempt: Attempt,
+  input: Parameters<typeof mergeBranch>[0],
+  options: RunTaskOptions,
+  judge: () => Promise<Verdict>,
+): Promise<MergeAttempt> {
+  const first = await mergeBranch(input);
+  if (first.kind !== 'conflict') return first;
+  await orch.store.appendEvent({ type: 'merge.conflict', project: attempt.project.name, taskId: attempt.task.id, runId: attempt.run.id, data: { files: first.files } }, orch.now());
+  const prompt = {
+    prompt: [
+      `# Resolve a rebase conflict for task #${attempt.task.id}: ${attempt.task.title}`,
+      '',
+      `The task's branch is being rebased onto the latest ${input.defaultBranch}, and git stopped on conflicts in:`,
+      ...first.files.map((f) => `- ${f}`),
+      '',
+      'Edit those files so they keep both the intent of this task and the changes already on the default branch, and remove every conflict marker. Do not run git commands: Orch continues the rebase.',
+    ].join('\n'),
+    systemPromptAppend: 'You are resolving merge conflicts in a git worktree. Change only what the conflict needs.',
+  };
+  const outcome = await runAgent(orch, attempt, { cwd: input.worktree, prompt, signal: options.signal, sourceEnv: options.sourceEnv });
+  await orch.store.appendEvent({ type: 'merge.resolution', project: attempt.project.name, taskId: attempt.task.id, runId: attempt.run.id, data: { outcome: outcome.report.outcome, costUsd: outcome.report.costUsd } }, orch.now());
+  const markersLeft = (await tryGit(input.worktree, ['grep', '-l', '-E', '^(<<<<<<<|>>>>>>>) ', '--', ...first.files])).stdout.trim() !== '';
+  if (outcome.report.outcome !== 'succeeded' || markersLeft || !(await continueRebase(input.worktree))) {
+    await abortRebase(input.worktree);
+    return first;
+  }
+  const verdict = await judge();
+  if (!verdict.passed) return { kind: 'tests_failed', detail: `after resolving the conflict: ${failureForPrompt(verdict)}` };
+  return mergeBranch(input);
+}
+
+/** Delivers the default branch to the user's repository (or remote) as a fast-forward git accepts. */
+async function deliver(orch: Orch, project: ProjectConfig, clonePath: string, branch: string): Promise<DeliveryResult> {
+  const target = project.path ? { repoPath: project.path } : project.remote ? { remote: project.remote } : null;
+  if (!target) return { delivered: false, reason: 'other', message: 'the project has neither a path nor a remote' };
+  return deliverBranch(clonePath, target, branch);
+}
+
+async function transition(orch: Orch, attempt: Attempt, name: 'merge' | 'finish', reason: string): Promise<Task> {
+  return orch.store.transaction(async (tx) => {
+    const task = (await tx.getTask(attempt.task.id))!;
+    return applyTransition(tx, task, name, { now: orch.now(), fence: attempt.token, reason });
+  });
+}
+
+/** Commits whatever the agent left uncommitted, with a message naming the task (task text as one argv value). */
+async function commitLeftovers(worktree: string, task: Task): Promise<string | null> {
+  if ((await git(worktree, ['status', '--porcelain'])) === '') return null;
+  await git(worktree, ['add', '-A']);
+  const title = task.title.replace(/\s+/g, ' ').slice(0, 200);
+  await git(worktree, ['-c', 'user.name=Orch', '-c', 'user.email=orch@localhost', 'commit', '--quiet', '--no-verify', '-m', `${title}\n\nOrch task #${task.id}`]);
+  return git(worktree, ['rev-parse', 'HEAD']);
+}
+
+/** Whether the branch holds commits its default branch lacks (the agent committed them itself). */
+async function branchAhead(worktree: string, defaultBranch: string): Promise<boolean> {
+  const count = await tryGit(worktree, ['rev-list', '--count', `refs/heads/${defaultBranch}..HEAD`]);
+  return count.ok && Number(count.stdout.trim()) > 0;
+}
+
+/** What the judge or the merge found wrong with the previous attempt, for this attempt's prompt. */
+async function lastFailure(orch: Orch, attempt: Attempt): Promise<string | null> {
+  const runs = (await orch.store.listRuns({ taskId: attempt.task.id })).filter((r) => r.id !== attempt.run.id && r.endedAt !== null);
+  const last = runs.at(-1);
+  const failure = (last?.result as { failure?: unknown } | null)?.failure;
+  return typeof failure === 'string' ? failure : null;
+}
+
+/** The agent's follow-ups become new tasks, children of this one. */
+async function createFollowUps(orch: Orch, attempt: Attempt, runResult: unknown): Promise<void> {
+  const followUps = (runResult as { contract?: { followUps?: string[] } | null } | null)?.contract?.followUps ?? [];
+  for (const text of followUps) {
+    const [first = '', ...rest] = text.trim().split('\n');
+    const title = first.trim().slice(0, 300);
+    if (!title) continue;
+    await addTask(orch.store, { project: attempt.project.name, title, body: [rest.join('\n').trim(), `Follow-up from task #${attempt.task.id}.`].filter(Boolean).join('\n\n'), parentId: attempt.task.id }, orch.now());
+  }
+}

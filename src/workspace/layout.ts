@@ -1,0 +1,20 @@
+import { join } from 'node:path';
+
+// Where a project's git state lives under ORCH_HOME. Directory names come from validated project
+// names and numeric task ids only, never from task text.
+
+/** Orch's own clone of a project (a bare repository that hosts the task worktrees). */
+export function clonePath(home: string, project: string): string {
+  return join(home, 'projects', project, 'repo');
+}
+
+/** The directory holding one worktree per task. */
+export function worktreesDir(home: string, project: string): string {
+  return join(home, 'projects', project, 'worktrees');
+}
+
+/** The worktree of one task. */
+export function worktreePath(worktrees: string, taskId: number): string {
+  if (!Number.isSafeInteger(taskId) || taskId < 0) throw new RangeError(`a task id is a whole number >= 0, got ${taskId}`);
+  return join(worktrees, String(taskId));
+}

@@ -1,0 +1,218 @@
+import { existsSync, realpathSync } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { BRANCH_PREFIX, taskIdOfBranch } from '../core/branch-name.js';
+import { OrchError } from '../core/errors.js';
+import { git, isValidBranchName, tryGit } from './git.js';
+import { worktreePath } from './layout.js';
+
+// One worktree per task, all hanging off Orch's clone, each under `<worktrees>/<taskId>`. Everything
+// in that directory and every `orch/*` branch of the clone is Orch's own, which is what lets the sweep
+// delete what no live task claims.
+
+/** A linked worktree of the clone, as `git worktree list` reports it. */
+export interface WorktreeInfo {
+  path: string;
+  /** The commit checked out; null before the first commit exists. */
+  head: string | null;
+  /** Full ref name (`refs/heads/...`), or null when HEAD is detached. */
+  branch: string | null;
+  locked: boolean;
+  /** Its directory is gone; `git worktree prune` will forget it. */
+  prunable: boolean;
+}
+
+export interface TaskWorktree {
+  path: string;
+  branch: string;
+  /**
+   * `new_branch`: a first attempt, branched from the base. `existing_branch`: a retry whose worktree
+   * was removed; its branch is checked out again. `existing_worktree`: a retry reusing the worktree.
+   */
+  from: 'new_branch' | 'existing_branch' | 'existing_worktree';
+}
+
+/**
+ * The worktree of a task on `branch`, made from `baseRef` the first time. A retry continues where the
+ * last attempt stopped: the same worktree when it still exists, else the same branch checked out anew.
+ */
+export async function createWorktree(
+  clonePath: string,
+  worktreesDir: string,
+  taskId: number,
+  branch: string,
+  baseRef: string,
+): Promise<TaskWorktree> {
+  if (!(await isValidBranchName(branch))) throw new OrchError('invalid_input', `"${branch}" is not a valid branch name`);
+  if (baseRef.startsWith('-')) throw new OrchError('invalid_input', `"${baseRef}" is not a valid base`);
+  const dir = worktreePath(worktreesDir, taskId);
+  await git(clonePath, ['worktree', 'prune']);
+
+  const existing = (await listWorktrees(clonePath)).find((worktree) => samePath(worktree.path, dir));
+  if (existing) {
+    if (existing.branch === `refs/heads/${branch}`) return { path: dir, branch, from: 'existing_worktree' };
+    throw new OrchError(
+      'conflict',
+      `the worktree of task ${taskId} (${dir}) is on ${existing.branch ?? 'a detached HEAD'}, not ${branch}`,
+    );
+  }
+  // Not registered, yet present: left by an add that was interrupted. The directory is Orch's own.
+  if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
+  await mkdir(worktreesDir, { recursive: true });
+
+  if (await branchExists(clonePath, branch)) {
+    await git(clonePath, ['worktree', 'add', '--quiet', '--', dir, branch]);
+    return { path: dir, branch, from: 'existing_branch' };
+  }
+  await git(clonePath, ['worktree', 'add', '--quiet', '-b', branch, '--', dir, baseRef]);
+  return { path: dir, branch, from: 'new_branch' };
+}
+
+export interface RemovedWorktree {
+  removed: boolean;
+  /** The branch deleted with it (short name), or null. */
+  deletedBranch: string | null;
+}
+
+/**
+ * Removes a worktree, uncommitted changes and all (whatever should survive has been committed by
+ * then), and with `deleteBranch` the branch it had checked out — only an `orch/` branch, never one
+ * Orch did not name.
+ */
+export async function removeWorktree(
+  clonePath: string,
+  dir: string,
+  options: { deleteBranch: boolean },
+): Promise<RemovedWorktree> {
+  await git(clonePath, ['worktree', 'prune']);
+  const entry = (await listWorktrees(clonePath)).find((worktree) => samePath(worktree.path, dir));
+  if (!entry) return { removed: false, deletedBranch: null };
+  await forceRemove(clonePath, entry.path);
+  const branch = entry.branch === null ? null : shortBranch(entry.branch);
+  if (!options.deleteBranch || branch === null || !branch.startsWith(BRANCH_PREFIX)) {
+    return { removed: true, deletedBranch: null };
+  }
+  await git(clonePath, ['branch', '--quiet', '-D', branch]);
+  return { removed: true, deletedBranch: branch };
+}
+
+/** The clone's linked worktrees (the clone itself, being bare, is not one). */
+export async function listWorktrees(clonePath: string): Promise<WorktreeInfo[]> {
+  const output = await git(clonePath, ['worktree', 'list', '--porcelain', '-z']);
+  const worktrees: (WorktreeInfo & { bare: boolean })[] = [];
+  let current: (typeof worktrees)[number] | null = null;
+  // Each attribute ends with NUL; an empty field ends a worktree's record.
+  for (const field of output.split('\0')) {
+    const [key = '', ...rest] = field.split(' ');
+    const value = rest.join(' ');
+    if (key === 'worktree') {
+      current = { path: value, head: null, branch: null, locked: false, prunable: false, bare: false };
+      worktrees.push(current);
+    } else if (current !== null) {
+      if (key === 'HEAD') current.head = /^0+$/.test(value) ? null : value;
+      else if (key === 'branch') current.branch = value;
+      else if (key === 'locked') current.locked = true;
+      else if (key === 'prunable') current.prunable = true;
+      else if (key === 'bare') current.bare = true;
+    }
+  }
+  return worktrees.filter((worktree) => !worktree.bare).map(({ bare: _bare, ...worktree }) => worktree);
+}
+
+export interface SweepReport {
+  /** Worktrees removed (paths). */
+  worktrees: string[];
+  /** Leftover directories under the worktrees directory that git no longer knew (paths). */
+  directories: string[];
+  /** `orch/` branches deleted (short names). */
+  branches: string[];
+}
+
+/**
+ * Removes the worktrees, leftover directories and `orch/*` branches of every task not in
+ * `liveTaskIds` — "live" meaning any task whose work must survive: running, queued for a retry, or
+ * kept for a person to look at. Worktrees outside `worktreesDir` and branches Orch did not name are
+ * never touched, nor is the branch the clone's HEAD names.
+ */
+export async function sweepOrphans(
+  clonePath: string,
+  worktreesDir: string,
+  liveTaskIds: ReadonlySet<number>,
+): Promise<SweepReport> {
+  const report: SweepReport = { worktrees: [], directories: [], branches: [] };
+  await git(clonePath, ['worktree', 'prune']);
+  const isOrphan = (taskId: number | null) => taskId !== null && !liveTaskIds.has(taskId);
+
+  const kept: WorktreeInfo[] = [];
+  for (const worktree of await listWorktrees(clonePath)) {
+    if (isOrphan(taskIdOfWorktree(worktree.path, worktreesDir))) {
+      await forceRemove(clonePath, worktree.path);
+      report.worktrees.push(worktree.path);
+    } else {
+      kept.push(worktree);
+    }
+  }
+
+  if (existsSync(worktreesDir)) {
+    for (const name of await readdir(worktreesDir)) {
+      const dir = join(worktreesDir, name);
+      if (!isOrphan(taskIdOfName(name)) || report.worktrees.some((path) => samePath(path, dir))) continue;
+      await rm(dir, { recursive: true, force: true });
+      report.directories.push(dir);
+    }
+  }
+  await git(clonePath, ['worktree', 'prune']);
+
+  const checkedOut = new Set(kept.map((worktree) => worktree.branch).filter((branch) => branch !== null));
+  const head = await tryGit(clonePath, ['symbolic-ref', '--quiet', 'HEAD']);
+  if (head.ok) checkedOut.add(head.stdout.trim());
+  const refs = await git(clonePath, ['for-each-ref', '--format=%(refname)', `refs/heads/${BRANCH_PREFIX}`]);
+  for (const ref of refs.split('\n').filter(Boolean)) {
+    const branch = shortBranch(ref);
+    if (!isOrphan(taskIdOfBranch(branch)) || checkedOut.has(ref)) continue;
+    await git(clonePath, ['branch', '--quiet', '-D', branch]);
+    report.branches.push(branch);
+  }
+  for (const list of Object.values(report)) list.sort();
+  return report;
+}
+
+/** `--force` twice: removes the worktree even when it has changes or is locked. */
+async function forceRemove(clonePath: string, dir: string): Promise<void> {
+  await git(clonePath, ['worktree', 'remove', '--force', '--force', dir]);
+}
+
+async function branchExists(clonePath: string, branch: string): Promise<boolean> {
+  return (await tryGit(clonePath, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`])).ok;
+}
+
+const shortBranch = (ref: string) => ref.replace(/^refs\/heads\//, '');
+
+function taskIdOfName(name: string): number | null {
+  if (!/^\d+$/.test(name)) return null;
+  const id = Number(name);
+  return Number.isSafeInteger(id) ? id : null;
+}
+
+/** The task a worktree belongs to, when it sits directly in the worktrees directory. */
+function taskIdOfWorktree(path: string, worktreesDir: string): number | null {
+  return samePath(dirname(path), worktreesDir) ? taskIdOfName(basename(path)) : null;
+}
+
+/** Paths compared after resolving symbolic links (git may report `/private/tmp` for `/tmp`). */
+function samePath(a: string, b: string): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    // Gone (a prunable worktree): resolve what can be resolved, its parent.
+    try {
+      return join(realpathSync(dirname(path)), basename(path));
+    } catch {
+      return resolve(path);
+    }
+  }
+}

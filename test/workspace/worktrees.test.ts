@@ -1,0 +1,142 @@
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { OrchError } from '../../src/core/errors.js';
+import { diskUsage } from '../../src/workspace/disk-usage.js';
+import { ensureClone } from '../../src/workspace/clone.js';
+import { worktreesDir } from '../../src/workspace/layout.js';
+import { createWorktree, listWorktrees, removeWorktree, sweepOrphans } from '../../src/workspace/worktrees.js';
+import { git, makeRepo, tempDir } from '../helpers/git.js';
+import { commitFile } from './fixtures.js';
+
+let scratch: { path: string; cleanup: () => void };
+let clone: string;
+let worktrees: string;
+
+beforeEach(async () => {
+  scratch = tempDir('orch-worktrees-');
+  const home = join(scratch.path, 'home');
+  const user = makeRepo(scratch.path, 'user');
+  commitFile(user, 'README.md', '# app\n');
+  clone = (await ensureClone(home, { name: 'app', path: user, remote: null, defaultBranch: 'main' })).path;
+  worktrees = worktreesDir(home, 'app');
+});
+afterEach(() => scratch.cleanup());
+
+const branches = () => git(clone, ['for-each-ref', '--format=%(refname:short)', 'refs/heads/']).split('\n').filter(Boolean).sort();
+
+describe('createWorktree', () => {
+  it('branches a new worktree from the base, named by the task id', async () => {
+    const worktree = await createWorktree(clone, worktrees, 7, 'orch/7-fix-it', 'main');
+    expect(worktree).toEqual({ path: join(worktrees, '7'), branch: 'orch/7-fix-it', from: 'new_branch' });
+    expect(git(worktree.path, ['branch', '--show-current'])).toBe('orch/7-fix-it');
+    expect(git(worktree.path, ['rev-parse', 'HEAD'])).toBe(git(clone, ['rev-parse', 'main']));
+    expect(readFileSync(join(worktree.path, 'README.md'), 'utf8')).toBe('# app\n');
+    expect(git(worktree.path, ['status', '--porcelain'])).toBe('');
+  });
+
+  it('reuses the worktree of a retry, uncommitted work included', async () => {
+    const first = await createWorktree(clone, worktrees, 7, 'orch/7-fix-it', 'main');
+    writeFileSync(join(first.path, 'wip.txt'), 'half done\n');
+    const again = await createWorktree(clone, worktrees, 7, 'orch/7-fix-it', 'main');
+    expect(again).toEqual({ ...first, from: 'existing_worktree' });
+    expect(readFileSync(join(again.path, 'wip.txt'), 'utf8')).toBe('half done\n');
+  });
+
+  it('checks the same branch out again when the worktree was removed', async () => {
+    const first = await createWorktree(clone, worktrees, 7, 'orch/7-fix-it', 'main');
+    const work = commitFile(first.path, 'done.txt', 'first attempt\n');
+    await removeWorktree(clone, first.path, { deleteBranch: false });
+    const again = await createWorktree(clone, worktrees, 7, 'orch/7-fix-it', 'main');
+    expect(again.from).toBe('existing_branch');
+    expect(git(again.path, ['rev-parse', 'HEAD'])).toBe(work);
+  });
+
+  it('replaces a leftover directory git does not know, and refuses a worktree on another branch', async () => {
+    mkdirSync(join(worktrees, '8'), { recursive: true });
+    writeFileSync(join(worktrees, '8', 'junk'), 'from a crash\n');
+    const worktree = await createWorktree(clone, worktrees, 8, 'orch/8-a', 'main');
+    expect(worktree.from).toBe('new_branch');
+    expect(existsSync(join(worktree.path, 'junk'))).toBe(false);
+    await expect(createWorktree(clone, worktrees, 8, 'orch/8-renamed', 'main')).rejects.toMatchObject({ code: 'conflict' });
+  });
+
+  it('refuses branch names and bases git would misread', async () => {
+    for (const branch of ['-x', 'a..b', 'HEAD', 'x.lock', 'a b']) {
+      await expect(createWorktree(clone, worktrees, 9, branch, 'main')).rejects.toBeInstanceOf(OrchError);
+    }
+    await expect(createWorktree(clone, worktrees, 9, 'orch/9-x', '--orphan')).rejects.toBeInstanceOf(OrchError);
+    expect(existsSync(join(worktrees, '9'))).toBe(false);
+  });
+});
+
+describe('removeWorktree and listWorktrees', () => {
+  it('lists linked worktrees and removes one with its changes, deleting its branch when asked', async () => {
+    const a = await createWorktree(clone, worktrees, 1, 'orch/1-a', 'main');
+    const b = await createWorktree(clone, worktrees, 2, 'orch/2-b', 'main');
+    const listed = await listWorktrees(clone);
+    expect(listed.map((worktree) => [worktree.path, worktree.branch])).toEqual([
+      [a.path, 'refs/heads/orch/1-a'],
+      [b.path, 'refs/heads/orch/2-b'],
+    ]);
+    expect(listed[0]?.head).toBe(git(clone, ['rev-parse', 'main']));
+
+    writeFileSync(join(a.path, 'README.md'), 'changed\n');
+    expect(await removeWorktree(clone, a.path, { deleteBranch: false })).toEqual({ removed: true, deletedBranch: null });
+    expect(await removeWorktree(clone, b.path, { deleteBranch: true })).toEqual({ removed: true, deletedBranch: 'orch/2-b' });
+    expect(existsSync(a.path) || existsSync(b.path)).toBe(false);
+    expect(branches()).toEqual(['main', 'orch/1-a']);
+    expect(await listWorktrees(clone)).toEqual([]);
+    expect(await removeWorktree(clone, a.path, { deleteBranch: true })).toEqual({ removed: false, deletedBranch: null });
+  });
+});
+
+describe('sweepOrphans', () => {
+  it("removes the worktrees, directories and orch branches of tasks that are not live, and nothing else", async () => {
+    const live = await createWorktree(clone, worktrees, 1, 'orch/1-live', 'main');
+    writeFileSync(join(live.path, 'wip.txt'), 'keep\n');
+    const orphanA = await createWorktree(clone, worktrees, 2, 'orch/2-orphan', 'main');
+    commitFile(orphanA.path, 'a.txt', 'a\n');
+    await createWorktree(clone, worktrees, 3, 'orch/3-orphan', 'main');
+    git(clone, ['branch', 'orch/4-branch-only', 'main']);
+    git(clone, ['branch', 'orch/1-older-name-of-live', 'main']);
+    git(clone, ['branch', 'feature', 'main']);
+    mkdirSync(join(worktrees, '5'));
+    mkdirSync(join(worktrees, 'notes'));
+    const elsewhere = join(scratch.path, 'elsewhere', '6');
+    git(clone, ['worktree', 'add', '-q', '-b', 'orch/6-elsewhere', elsewhere, 'main']);
+
+    const report = await sweepOrphans(clone, worktrees, new Set([1]));
+    expect(report).toEqual({
+      worktrees: [join(worktrees, '2'), join(worktrees, '3')],
+      directories: [join(worktrees, '5')],
+      branches: ['orch/2-orphan', 'orch/3-orphan', 'orch/4-branch-only'],
+    });
+    expect(readFileSync(join(live.path, 'wip.txt'), 'utf8')).toBe('keep\n');
+    expect(existsSync(join(worktrees, 'notes')) && existsSync(elsewhere)).toBe(true);
+    expect(branches()).toEqual(['feature', 'main', 'orch/1-live', 'orch/1-older-name-of-live', 'orch/6-elsewhere']);
+    expect((await listWorktrees(clone)).map((worktree) => worktree.path).sort()).toEqual([elsewhere, live.path].sort());
+    expect(await sweepOrphans(clone, worktrees, new Set([1]))).toEqual({ worktrees: [], directories: [], branches: [] });
+  });
+
+  it('forgets worktrees whose directory was deleted behind git', async () => {
+    const gone = await createWorktree(clone, worktrees, 2, 'orch/2-gone', 'main');
+    rmSync(gone.path, { recursive: true });
+    const report = await sweepOrphans(clone, worktrees, new Set());
+    expect(report).toEqual({ worktrees: [], directories: [], branches: ['orch/2-gone'] });
+    expect(await listWorktrees(clone)).toEqual([]);
+  });
+});
+
+describe('diskUsage', () => {
+  it('adds up allocated bytes, each hard-linked file once; 0 for a missing directory', async () => {
+    const dir = join(scratch.path, 'usage');
+    mkdirSync(join(dir, 'nested'), { recursive: true });
+    writeFileSync(join(dir, 'nested', 'big.bin'), Buffer.alloc(256 * 1024, 1));
+    const once = await diskUsage(dir);
+    expect(once).toBeGreaterThanOrEqual(256 * 1024);
+    linkSync(join(dir, 'nested', 'big.bin'), join(dir, 'link.bin'));
+    expect(await diskUsage(dir)).toBeLessThan(once + 64 * 1024);
+    expect(await diskUsage(join(scratch.path, 'missing'))).toBe(0);
+  });
+});
