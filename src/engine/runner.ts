@@ -112,6 +112,11 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   if (committed) await event('workspace.committed', { commit: committed });
   const settled = await settleAgentRun(orch, attempt, { ...outcome, changedFiles: outcome.changedFiles ?? (committed !== null || (await branchAhead(worktree.path, clone.defaultBranch))) }, options.random);
   if (settled.task.state !== 'judging') return summary(settled.task, `agent run ${settled.run.outcome}: ${settled.decision.reason}`);
+  // Work that should change the code and did not is no success, whatever the agent said.
+  if (task.role !== 'review' && task.role !== 'plan' && !(await branchAhead(worktree.path, clone.defaultBranch))) {
+    const reason = 'the agent reported the task done, but its branch holds no change';
+    return summary(await failAttempt(orch, attempt, reason, { random: options.random }), reason);
+  }
 
   // The judge looks at the branch against the default branch it will land on.
   const judge = async (): Promise<Verdict> => {

@@ -24,16 +24,17 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
   const { graph, tasks } = await loadWaitGraph(store);
   const candidates = await store.listTasks({ states });
   const claims = await store.listClaims();
-  const openRuns = await store.listRuns({ open: true });
+  // A slot is taken from claim to release: the agent run, the judge and the merge of a task all hold it.
+  const busy = claims.length > 0 ? await store.listTasks({ ids: claims.map((c) => c.taskId) }) : [];
   const todaysRuns = await store.listRuns({ startedAfter: startOfDayUtc(now) });
   const stored = new Map((await store.listProjects()).map((p) => [p.name, p]));
   const coolingUntil = new Map((await store.activeCooldowns(now)).map((c) => [c.key, c.until]));
 
   const runningByProject = new Map<string, number>();
   const runningByAgent = new Map<string, number>();
-  for (const run of openRuns) {
-    runningByProject.set(run.project, (runningByProject.get(run.project) ?? 0) + 1);
-    runningByAgent.set(run.agent, (runningByAgent.get(run.agent) ?? 0) + 1);
+  for (const task of busy) {
+    runningByProject.set(task.project, (runningByProject.get(task.project) ?? 0) + 1);
+    if (task.agent !== null) runningByAgent.set(task.agent, (runningByAgent.get(task.agent) ?? 0) + 1);
   }
   const spentToday = new Map<string, number>();
   for (const run of todaysRuns) spentToday.set(run.project, (spentToday.get(run.project) ?? 0) + run.costUsd);
@@ -70,7 +71,7 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
   const input: TickInput = {
     now,
     maxAgents: config.scheduler.maxAgents,
-    running: openRuns.length,
+    running: claims.length,
     tasks: candidates.map((task) => {
       const readiness = readinessOf(graph.byId.get(task.id) ?? task, graph);
       return {

@@ -54,3 +54,15 @@ describe('orch agents and orch agent test', () => {
     expect(orch('agent', 'test', 'nobody').stderr.trim()).toBe('orch: agent "nobody" is not configured (see `orch agents`)');
   });
 });
+
+describe('orch demo', () => {
+  it('runs the sample backlog end to end with the offline demo agent', () => {
+    const demo = runOrch(['demo', '--json'], { cwd: scratch.path, home });
+    expect(demo.code, demo.stdout + demo.stderr).toBe(0);
+    const lines = demo.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const result = lines.at(-1) as { tasks: { state: string }[]; log: string[] };
+    expect(result.tasks.map((t) => t.state)).toEqual(['done', 'done', 'done', 'done']);
+    expect(result.log).toHaveLength(5);
+    expect(lines.filter((l) => l.type === 'started')).toHaveLength(4);
+  });
+});

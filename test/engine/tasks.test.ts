@@ -116,7 +116,8 @@ describe('gathering the tick', () => {
         },
       },
     });
-    const running = await addTask(store, { project: 'web', title: 'running' }, T0);
+    const added = await addTask(store, { project: 'web', title: 'running' }, T0);
+    const running = await applyTransition(store, added, 'route', { now: T0, patch: { agent: 'claude' } });
     const claim = (await store.claimTask({ taskId: running.id, owner: 'test', leaseMs: 60_000, now: T0 }))!;
     const run = await store.createRun({ taskId: running.id, project: 'web', attempt: 1, agent: 'claude', startedAt: T0 }, claim.token);
     await store.updateRun(run.id, claim.token, { costUsd: 2.5 }, T0);

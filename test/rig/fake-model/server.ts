@@ -35,6 +35,11 @@ export interface FakeModelServerOptions {
   sideText?: string;
   /** Resolves relative script paths when a request names no working directory. */
   workingDirectory?: string;
+  /**
+   * Picks the script for a request from its texts (system prompt, messages), so one server can play a
+   * different script per task; undefined falls back to the server's script.
+   */
+  scriptFor?: (texts: readonly string[]) => Script | undefined;
 }
 
 /**
@@ -91,7 +96,7 @@ export async function startFakeModelServer(options: FakeModelServerOptions = {})
 
   async function answerModelRequest(api: ModelApi, request: ModelRequest, entry: RecordedRequest, response: ServerResponse): Promise<void> {
     const isSide = request.tools.length === 0;
-    const turn = isSide ? null : turnAt(script, request.completedTurns);
+    const turn = isSide ? null : turnAt(options.scriptFor?.(request.texts) ?? script, request.completedTurns);
     const knobs = isSide ? serverKnobs : effectiveKnobs(serverKnobs, turn);
     entry.kind = isSide ? 'side' : 'turn';
     entry.turn = isSide ? null : request.completedTurns;
