@@ -25,7 +25,7 @@ export const DEFAULT_PROJECT_SETTINGS: ProjectSettings = {
   budget: { dailyUsd: null, taskUsd: null, runUsd: null },
   backpressure: { maxQueued: null, maxOpenPrs: null, maxNeedsReview: null },
   ports: { base: 41000, stride: 10, count: 10 },
-  judge: { test: null, lint: null, timeoutS: 900, scope: { maxFiles: null, allowedPaths: null, forbiddenPaths: [] } },
+  judge: { test: null, lint: null, timeoutS: 900, scope: { maxFiles: null, allowedPaths: null, forbiddenPaths: [] }, review: { agent: null, rounds: 2 } },
   hooks: { afterCreate: null, beforeRun: null, afterRun: null, beforeRemove: null, timeoutS: 120 },
   run: { timeoutS: 3600, stallS: 600, maxTurns: null, cooldownS: 60 },
   copyFiles: [],

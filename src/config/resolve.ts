@@ -119,13 +119,14 @@ function resolveLayers(layers: readonly SettingsLayer[], knownAgents: ReadonlySe
 }
 
 function checkAgentReferences(layer: SettingsLayer, knownAgents: ReadonlySet<string>): void {
-  layer.settings?.agents?.forEach((agent, index) => {
-    if (!knownAgents.has(agent)) {
-      const keyPath = formatKeyPath([...layer.keyPath, 'agents', index]);
-      const known = [...knownAgents].join(', ');
-      throw new ConfigError(layer.file, `${keyPath}: unknown agent "${agent}" (defined: ${known})`);
-    }
-  });
+  const check = (agent: string, path: (string | number)[]) => {
+    if (knownAgents.has(agent)) return;
+    const known = [...knownAgents].join(', ');
+    throw new ConfigError(layer.file, `${formatKeyPath([...layer.keyPath, ...path])}: unknown agent "${agent}" (defined: ${known})`);
+  };
+  layer.settings?.agents?.forEach((agent, index) => check(agent, ['agents', index]));
+  const reviewer = layer.settings?.judge?.review?.agent;
+  if (reviewer) check(reviewer, ['judge', 'review', 'agent']);
 }
 
 function agentNames(global: LoadedGlobalConfig): Set<string> {
@@ -174,6 +175,10 @@ function toProjectSettings(file: ProjectSettingsFile): ProjectSettings {
         maxFiles: orDefault(file.judge?.scope?.max_files, d.judge.scope.maxFiles),
         allowedPaths: orDefault(file.judge?.scope?.allowed_paths, d.judge.scope.allowedPaths),
         forbiddenPaths: file.judge?.scope?.forbidden_paths ?? d.judge.scope.forbiddenPaths,
+      },
+      review: {
+        agent: orDefault(file.judge?.review?.agent, d.judge.review.agent),
+        rounds: file.judge?.review?.rounds ?? d.judge.review.rounds,
       },
     },
     hooks: {

@@ -150,6 +150,13 @@ const projectSettingsShape = {
         }),
         'Which files a change may touch (globs: * within a directory, ** across directories, {a,b}). Default: any.',
       ),
+      review: optional(
+        z.strictObject({
+          agent: switchable(nameSchema, 'The agent that reviews each change (read-only). null: no review.'),
+          rounds: optional(integerAtLeast(1), 'Times a change may come back from review before a person looks. Default 2.'),
+        }),
+        'An AI review of each change that passed the tests, answering {passed, reasoning, issues}. Default: none.',
+      ),
     }),
     "How a run's result is checked before it merges.",
   ),
@@ -281,7 +288,7 @@ export interface ProjectSettings {
   budget: { dailyUsd: number | null; taskUsd: number | null; runUsd: number | null };
   backpressure: { maxQueued: number | null; maxOpenPrs: number | null; maxNeedsReview: number | null };
   ports: { base: number; stride: number; count: number };
-  judge: { test: Command | null; lint: Command | null; timeoutS: number; scope: ScopeRules };
+  judge: { test: Command | null; lint: Command | null; timeoutS: number; scope: ScopeRules; review: { agent: string | null; rounds: number } };
   hooks: {
     afterCreate: Command | null;
     beforeRun: Command | null;

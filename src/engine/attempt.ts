@@ -234,7 +234,12 @@ export async function applyDecision(tx: StoreOps, attempt: Attempt, task: Task, 
 }
 
 /** A step after the agent failed (a hook, the judge, the merge): retry with backoff, or a person. */
-export async function failAttempt(orch: Orch, attempt: Attempt, reason: string, options: { escalate?: boolean; random?: () => number } = {}): Promise<Task> {
+export async function failAttempt(
+  orch: Orch,
+  attempt: Attempt,
+  reason: string,
+  options: { escalate?: boolean; random?: () => number; record?: Record<string, unknown> } = {},
+): Promise<Task> {
   return orch.store.transaction(async (tx) => {
     const now = orch.now();
     const task = (await tx.getTask(attempt.task.id))!;
@@ -243,7 +248,7 @@ export async function failAttempt(orch: Orch, attempt: Attempt, reason: string, 
     const run = (await tx.getRun(attempt.run.id))!;
     const recorded = run.result as Record<string, unknown> | null;
     // A step before the agent (a hook) may fail too: the run is closed either way.
-    await tx.updateRun(attempt.run.id, attempt.token, { endedAt: run.endedAt ?? now, outcome: run.outcome ?? 'failed', result: { ...recorded, failure: reason } }, now, {
+    await tx.updateRun(attempt.run.id, attempt.token, { endedAt: run.endedAt ?? now, outcome: run.outcome ?? 'failed', result: { ...recorded, ...options.record, failure: reason } }, now, {
       type: 'run.failed',
       data: { reason },
     });

@@ -2,7 +2,7 @@ import { lowestFreeSlot } from '../core/ports.js';
 import { planTick } from '../core/plan-tick.js';
 import type { Task } from '../core/types.js';
 import type { Orch } from './context.js';
-import { recover, type Recovered } from './recovery.js';
+import { recover, sweepWorkspaces, type Recovered } from './recovery.js';
 import { runTask, type TaskRunSummary } from './runner.js';
 import { gatherTickInput } from './tick-input.js';
 import { settleWaits } from './wait-graph.js';
@@ -34,6 +34,7 @@ export async function runCycle(orch: Orch, options: CycleOptions = {}): Promise<
   const progress = options.onProgress ?? (() => undefined);
   const recovered = await recover(orch);
   if (recovered.length > 0) progress({ type: 'recovered', recovered });
+  await sweepWorkspaces(orch);
   const running = new Map<number, { promise: Promise<void>; slot: number }>();
   const results: TaskRunSummary[] = [];
   const pollMs = options.pollMs ?? orch.config.scheduler.tickIntervalS * 1000;

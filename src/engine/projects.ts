@@ -1,4 +1,5 @@
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
+import { diskUsage } from '../workspace/disk-usage.js';
 import { addProjectToConfig, removeProjectFromConfig } from '../config/edit.js';
 import { OrchError } from '../core/errors.js';
 import type { Project, TaskState } from '../core/types.js';
@@ -80,6 +81,8 @@ export interface ProjectStatus {
   claims: number;
   spentTodayUsd: number;
   maxAgents: number | null;
+  /** Bytes Orch keeps for the project: its clone and worktrees. */
+  diskBytes: number;
 }
 
 export async function projectStatus(orch: Orch, name: string): Promise<ProjectStatus> {
@@ -94,6 +97,7 @@ export async function projectStatus(orch: Orch, name: string): Promise<ProjectSt
     claims: (await orch.store.listClaims(name)).length,
     spentTodayUsd: runs.reduce((sum, run) => sum + run.costUsd, 0),
     maxAgents: settings?.maxAgents ?? null,
+    diskBytes: await diskUsage(join(orch.home, 'projects', name)),
   };
 }
 

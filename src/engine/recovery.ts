@@ -2,7 +2,9 @@ import { hostname } from 'node:os';
 import { groupAlive, terminateGroup } from '../agents/process-group.js';
 import { afterFailure } from '../core/after-run.js';
 import type { Claim } from '../core/types.js';
-import { clonePath } from '../workspace/layout.js';
+import { clonePath, worktreesDir } from '../workspace/layout.js';
+import { sweepOrphans, type SweepReport } from '../workspace/worktrees.js';
+import { existsSync } from 'node:fs';
 import type { Orch } from './context.js';
 import { isAncestor } from './refinery.js';
 import { applyTransition } from './transitions.js';
@@ -80,6 +82,25 @@ export async function recover(orch: Orch): Promise<Recovered[]> {
     );
   }
   return recovered;
+}
+
+/**
+ * Removes worktrees and `orch/` branches that no open task owns any more (left by a crash between a
+ * merge and its clean-up, or by a task cancelled mid-run). Worktrees of tasks waiting for a person stay.
+ */
+export async function sweepWorkspaces(orch: Orch): Promise<Record<string, SweepReport>> {
+  const reports: Record<string, SweepReport> = {};
+  for (const name of Object.keys(orch.config.projects)) {
+    const clone = clonePath(orch.home, name);
+    if (!existsSync(clone)) continue;
+    const open = await orch.store.listTasks({ project: name, states: ['new', 'routed', 'running', 'judging', 'merging', 'blocked', 'needs_review'] });
+    const report = await sweepOrphans(clone, worktreesDir(orch.home, name), new Set(open.map((t) => t.id)));
+    if (report.worktrees.length + report.branches.length + report.directories.length > 0) {
+      await orch.store.appendEvent({ type: 'workspace.swept', project: name, data: { ...report } }, orch.now());
+    }
+    reports[name] = report;
+  }
+  return reports;
 }
 
 /** Whether a task branch's commits are already on the project's default branch in Orch's clone. */

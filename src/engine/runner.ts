@@ -1,6 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentBaseEnvironment } from '../agents/environment.js';
+import { adapterFor } from '../agents/registry.js';
+import { superviseRun } from '../agents/supervisor.js';
 import type { ProjectConfig } from '../config/schema.js';
 import { branchName } from '../core/branch-name.js';
 import type { Task } from '../core/types.js';
@@ -15,7 +17,7 @@ import { copyUntrackedFiles, slotEnvironment } from '../workspace/setup.js';
 import { createWorktree, removeWorktree } from '../workspace/worktrees.js';
 import { beginAttempt, endAttempt, failAttempt, promptFor, runAgent, settleAgentRun, type Attempt } from './attempt.js';
 import type { Orch } from './context.js';
-import { judgeBranch } from './judge.js';
+import { judgeBranch, type ReviewRunner } from './judge.js';
 import { withLock } from './locks.js';
 import { abortRebase, continueRebase, mergeBranch, type MergeAttempt } from './refinery.js';
 import { addTask } from './tasks.js';
@@ -122,7 +124,16 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   const judge = async (): Promise<Verdict> => {
     const base = await git(worktree.path, ['merge-base', `refs/heads/${clone.defaultBranch}`, 'HEAD']);
     const head = await git(worktree.path, ['rev-parse', 'HEAD']);
-    const verdict = await judgeBranch({ worktree: worktree.path, baseSha: base, headSha: head, settings: project.judge, role: task.role, env: { ...baseEnv, ...slotEnv }, task });
+    const verdict = await judgeBranch({
+      worktree: worktree.path,
+      baseSha: base,
+      headSha: head,
+      settings: project.judge,
+      role: task.role,
+      env: { ...baseEnv, ...slotEnv },
+      task,
+      review: reviewer(orch, attempt, worktree.path, options),
+    });
     const diffStat = (await tryGit(worktree.path, ['diff', '--stat', `${base}..${head}`])).stdout;
     writeFileSync(join(attempt.runDir, 'verdict.md'), renderVerdictMarkdown(verdict, { taskId: task.id, title: task.title, branch, base, diffStat }));
     writeFileSync(join(attempt.runDir, 'diffstat.txt'), diffStat);
@@ -131,7 +142,14 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   };
   const verdict = await judge();
   if (!verdict.passed) {
-    const failed = await failAttempt(orch, attempt, failureForPrompt(verdict), { random: options.random });
+    // A change the reviewer keeps rejecting goes to a person after `rounds` tries, whatever attempts remain.
+    const rejected = verdict.checks.every((c) => c.passed || c.name === 'review');
+    const rounds = (await orch.store.listRuns({ taskId: task.id })).filter((r) => (r.result as { reviewRejected?: boolean } | null)?.reviewRejected).length + (rejected ? 1 : 0);
+    const failed = await failAttempt(orch, attempt, failureForPrompt(verdict), {
+      random: options.random,
+      record: { reviewRejected: rejected },
+      escalate: rejected && rounds >= project.judge.review.rounds,
+    });
     return summary(failed, `judge: ${verdict.summary}`);
   }
 
@@ -173,6 +191,41 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   return summary(task2, `merged as ${merged.commit.slice(0, 12)}`, merged.commit, delivery);
 }
 
+/** The review agent of the project, run read-only in the worktree; null when the project has none. */
+function reviewer(orch: Orch, attempt: Attempt, worktree: string, options: RunTaskOptions): ReviewRunner | null {
+  const name = attempt.project.judge.review.agent;
+  const agent = name ? orch.config.agents[name] : undefined;
+  if (!name || !agent) return null;
+  return {
+    run: async (prompt) => {
+      const report = await superviseRun({
+        adapter: adapterFor(agent.kind),
+        agent,
+        spec: {
+          prompt,
+          systemPromptAppend: null,
+          model: agent.model,
+          tools: { mode: 'read-only', allowedTools: [], deniedTools: [], writableDirs: [] },
+          budgetUsd: null,
+          maxTurns: attempt.project.run.maxTurns,
+          resumeSessionId: null,
+          cwd: worktree,
+          runHome: join(attempt.runDir, 'review-home'),
+          env: agentBaseEnvironment(options.sourceEnv ?? process.env, agent.env),
+        },
+        logPath: join(attempt.runDir, 'review.jsonl'),
+        timeoutMs: attempt.project.run.timeoutS * 1000,
+        stallMs: attempt.project.run.stallS * 1000,
+        budgetUsd: null,
+        prices: orch.config.prices,
+        signal: options.signal,
+      });
+      await addCost(orch, attempt, report.costUsd ?? 0, 'judge.review', { agent: name, outcome: report.outcome });
+      return report.finalText;
+    },
+  };
+}
+
 /** Rebase, test and fast-forward; on a conflict, one agent attempt to resolve it, judged again. */
 async function mergeWithResolution(
   orch: Orch,
@@ -196,7 +249,7 @@ async function mergeWithResolution(
     systemPromptAppend: 'You are resolving merge conflicts in a git worktree. Change only what the conflict needs.',
   };
   const outcome = await runAgent(orch, attempt, { cwd: input.worktree, prompt, signal: options.signal, sourceEnv: options.sourceEnv });
-  await orch.store.appendEvent({ type: 'merge.resolution', project: attempt.project.name, taskId: attempt.task.id, runId: attempt.run.id, data: { outcome: outcome.report.outcome, costUsd: outcome.report.costUsd } }, orch.now());
+  await addCost(orch, attempt, outcome.report.costUsd ?? 0, 'merge.resolution', { outcome: outcome.report.outcome });
   const markersLeft = (await tryGit(input.worktree, ['grep', '-l', '-E', '^(<<<<<<<|>>>>>>>) ', '--', ...first.files])).stdout.trim() !== '';
   if (outcome.report.outcome !== 'succeeded' || markersLeft || !(await continueRebase(input.worktree))) {
     await abortRebase(input.worktree);
@@ -205,6 +258,14 @@ async function mergeWithResolution(
   const verdict = await judge();
   if (!verdict.passed) return { kind: 'tests_failed', detail: `after resolving the conflict: ${failureForPrompt(verdict)}` };
   return mergeBranch(input);
+}
+
+/** Adds what a helper run (review, conflict resolution) cost to the task, with an event saying what it was. */
+async function addCost(orch: Orch, attempt: Attempt, usd: number, type: string, data: Record<string, unknown>): Promise<void> {
+  await orch.store.transaction(async (tx) => {
+    const task = (await tx.getTask(attempt.task.id))!;
+    await tx.updateTask(task.id, { fence: attempt.token }, { costUsd: task.costUsd + usd }, orch.now(), { type, data: { ...data, costUsd: usd } });
+  });
 }
 
 /** Delivers the default branch to the user's repository (or remote) as a fast-forward git accepts. */

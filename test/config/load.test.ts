@@ -1,4 +1,5 @@
-import { homedir } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PROJECT_SETTINGS } from '../../src/config/defaults.js';
@@ -142,6 +143,7 @@ projects:
       lint: null,
       timeoutS: 900,
       scope: { maxFiles: null, allowedPaths: null, forbiddenPaths: [] },
+      review: { agent: null, rounds: 2 },
     });
     expect(web?.copyFiles).toEqual(['.env']);
     expect(web?.tracker).toEqual({ kind: 'github', repo: 'org/web', labels: ['orch'] }); // same kind merges
@@ -273,5 +275,17 @@ describe('errors are one line naming the file, the key path and the expectation'
   it('rejects a file that is not a mapping', () => {
     const error = loadError('- just\n- a list\n');
     expect(error.message).toBe(`${error.file}: expected a mapping, got a list`);
+  });
+});
+
+describe('the review agent', () => {
+  it('must name a configured agent', () => {
+    const home = mkdtempSync(join(tmpdir(), 'orch-review-'));
+    try {
+      writeFileSync(join(home, 'config.yaml'), 'defaults:\n  judge:\n    review: { agent: ghost }\n');
+      expect(() => loadConfig(home)).toThrow(/defaults\.judge\.review\.agent: unknown agent "ghost"/);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

@@ -61,7 +61,7 @@ function branch(name: string, files: Record<string, string>, remove: string[] = 
 }
 
 function settings(overrides: Partial<ProjectSettings['judge']> = {}): ProjectSettings['judge'] {
-  return { test: node('test.mjs'), lint: node('lint.mjs'), timeoutS: 60, scope: NO_SCOPE_RULES, ...overrides };
+  return { test: node('test.mjs'), lint: node('lint.mjs'), timeoutS: 60, scope: NO_SCOPE_RULES, review: { agent: null, rounds: 2 }, ...overrides };
 }
 
 function judge(at: { worktree: string; headSha: string }, overrides: Partial<JudgeInput> = {}): Promise<Verdict> {

@@ -37,6 +37,9 @@ beforeEach(async () => {
     adder: script('adder', `echo "added by $ORCH_TASK_ID" > "src/task-$ORCH_TASK_ID.txt"\n${block}`),
     breaker: script('breaker', `echo BUG > src/broken.txt\n${block}`),
     editor: script('editor', `echo "two from $ORCH_TASK_ID" > src/a.txt\n${block}`),
+    planner: script('planner', `echo "x" > src/planned.txt\nprintf '%s\\n' '\`\`\`json' '{"status":"done","summary":"ok","remaining":"","follow_ups":["Write the docs for it","Add a benchmark"]}' '\`\`\`'`),
+    strict: script('strict', `echo '{"passed": false, "reasoning": "no tests for the new file", "issues": ["add a test"]}'`),
+    lenient: script('lenient', `echo '{"passed": true, "reasoning": "fine", "issues": []}'`),
   };
   writeFileSync(
     join(home, 'config.yaml'),
@@ -103,6 +106,49 @@ describe('the pipeline, task to merged commit', () => {
     expect(results.map((r) => r.task.state).sort()).toEqual(['done', 'done', 'done', 'done']);
     for (const id of ids) expect(existsSync(join(repo, 'src', `task-${id}.txt`))).toBe(true);
     expect(Number(git(repo, ['rev-list', '--count', 'main']))).toBe(2 + 4);
+  });
+
+  it('sweeps worktrees no open task owns when a cycle starts, and keeps those waiting for a person', async () => {
+    const broken = await addTask(orch.store, { project: 'app', title: 'Break things' }, orch.now());
+    orch.config.projects.app!.maxAttempts = 1;
+    expect((await runTask(orch, broken.id, { agent: 'breaker', sourceEnv: env })).task.state).toBe('needs_review');
+    const cancelled = await addTask(orch.store, { project: 'app', title: 'Also breaks' }, orch.now());
+    await runTask(orch, cancelled.id, { agent: 'breaker', sourceEnv: env });
+    await orch.store.transaction(async (tx) => {
+      const t = (await tx.getTask(cancelled.id))!;
+      await tx.updateTask(t.id, { expectedVersion: t.version }, { state: 'cancelled' }, orch.now(), { type: 'test.cancel' });
+    });
+    const worktrees = join(orch.home, 'projects', 'app', 'worktrees');
+    expect(readdirSync(worktrees).sort()).toEqual([String(broken.id), String(cancelled.id)].sort());
+    await runCycle(orch, { once: true, pollMs: 20, sourceEnv: env });
+    expect(readdirSync(worktrees)).toEqual([String(broken.id)]);
+  });
+
+  it('turns the agent\'s follow-ups into new tasks under the finished one', async () => {
+    const task = await addTask(orch.store, { project: 'app', title: 'Build the feature' }, orch.now());
+    const summary = await runTask(orch, task.id, { agent: 'planner', sourceEnv: env });
+    expect(summary.task.state).toBe('done');
+    const children = await orch.store.listTasks({ parentId: task.id });
+    expect(children.map((c) => [c.title, c.state])).toEqual([
+      ['Write the docs for it', 'new'],
+      ['Add a benchmark', 'new'],
+    ]);
+    expect(children[0]!.body).toContain(`Follow-up from task #${task.id}`);
+  });
+
+  it('sends a change the reviewer rejects back with its issues, and to a person after the review rounds', async () => {
+    orch.config.projects.app!.judge.review = { agent: 'strict', rounds: 2 };
+    orch.config.projects.app!.maxAttempts = 5;
+    const task = await addTask(orch.store, { project: 'app', title: 'Add a file' }, orch.now());
+    const first = await runTask(orch, task.id, { agent: 'adder', sourceEnv: env });
+    expect(first.task.state).toBe('routed');
+    await new Promise((r) => setTimeout(r, 120));
+    const second = await runTask(orch, task.id, { agent: 'adder', sourceEnv: env });
+    expect(readFileSync(join(orch.home, 'runs', String(second.runId), 'prompt.md'), 'utf8')).toContain('add a test');
+    expect(second.task.state).toBe('needs_review');
+    orch.config.projects.app!.judge.review = { agent: 'lenient', rounds: 2 };
+    const other = await addTask(orch.store, { project: 'app', title: 'Add another file' }, orch.now());
+    expect((await runTask(orch, other.id, { agent: 'adder', sourceEnv: env })).task.state).toBe('done');
   });
 
   it('keeps hostile titles out of shells and branch names', async () => {
