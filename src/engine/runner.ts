@@ -9,7 +9,7 @@ import type { Task } from '../core/types.js';
 import { failureForPrompt, renderVerdictMarkdown, type Verdict } from '../core/verdict.js';
 import { ensureClone } from '../workspace/clone.js';
 import { commandPassed, describeCommand, runCommand } from '../workspace/commands.js';
-import { deliverBranch, type DeliveryResult } from '../workspace/deliver.js';
+import { deliverBranch, pushBranch, type DeliveryResult } from '../workspace/deliver.js';
 import { git, tryGit } from '../workspace/git.js';
 import { runHook, type HookName } from '../workspace/hooks.js';
 import { worktreesDir } from '../workspace/layout.js';
@@ -154,6 +154,15 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   }
 
   let task2 = await transition(orch, attempt, 'merge', verdict.summary);
+  if (project.mergeStrategy === 'pr' && project.remote) {
+    // The pr strategy: the judged branch goes to the remote for a pull request; a person (or the
+    // tracker, once it opens and watches pull requests) takes it from there. Without a remote, direct.
+    const pushed = await pushBranch(clone.path, project.remote, branch, { force: true });
+    if (!pushed.delivered) return summary(await failAttempt(orch, attempt, `pushing ${branch} failed: ${pushed.message}`, { random: options.random }), 'push failed');
+    await event('merge.pushed', { remote: project.remote, branch });
+    const reason = `branch ${branch} pushed to ${project.remote}: open a pull request from it (no tracker of this project opens one)`;
+    return summary(await failAttempt(orch, attempt, reason, { escalate: true }), reason);
+  }
   const merged = await withLock(`merge:${project.name}`, () =>
     mergeWithResolution(orch, attempt, {
       clonePath: clone.path,

@@ -124,6 +124,19 @@ describe('the pipeline, task to merged commit', () => {
     expect(readdirSync(worktrees)).toEqual([String(broken.id)]);
   });
 
+  it('with the pr strategy, pushes the judged branch to the remote instead of merging', async () => {
+    const remote = join(scratch.path, 'remote.git');
+    git(scratch.path, ['init', '-q', '--bare', remote]);
+    Object.assign(orch.config.projects.app!, { mergeStrategy: 'pr', remote });
+    const task = await addTask(orch.store, { project: 'app', title: 'Propose a file' }, orch.now());
+    const summary = await runTask(orch, task.id, { agent: 'adder', sourceEnv: env });
+    expect(summary.task.state).toBe('needs_review');
+    expect(summary.note).toContain('pushed to');
+    const branch = git(remote, ['for-each-ref', '--format=%(refname:short)', 'refs/heads/orch/']);
+    expect(branch).toBe(`orch/${task.id}-propose-a-file`);
+    expect(git(repo, ['log', '--oneline', 'main'])).not.toContain('Propose a file');
+  });
+
   it('turns the agent\'s follow-ups into new tasks under the finished one', async () => {
     const task = await addTask(orch.store, { project: 'app', title: 'Build the feature' }, orch.now());
     const summary = await runTask(orch, task.id, { agent: 'planner', sourceEnv: env });
