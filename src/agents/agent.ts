@@ -1,5 +1,6 @@
 import type { AgentConfig, AgentKind, ModelPrice } from '../config/schema.js';
 import type { AgentErrorKind } from '../core/outcome.js';
+import type { CostReport, UsageReport } from '../core/usage.js';
 
 /**
  * The agent port: how Orch drives one coding-agent CLI headless. An adapter is pure translation —
@@ -57,21 +58,10 @@ export type AgentEvent =
   | { type: 'assistant_text'; text: string }
   | { type: 'tool_call'; id: string | null; name: string; input: unknown }
   | { type: 'tool_result'; id: string | null; output: string; isError: boolean }
-  /**
-   * Token counts. `cumulative` says whether the numbers are totals so far (replace) or a step's
-   * own (add), since CLIs differ.
-   */
-  | {
-      type: 'usage';
-      inputTokens: number;
-      outputTokens: number;
-      cacheReadTokens: number;
-      cacheWriteTokens: number;
-      model: string | null;
-      cumulative: boolean;
-    }
+  /** Token counts, totals so far or a step's own (see UsageReport). */
+  | ({ type: 'usage' } & UsageReport)
   /** Cost the CLI itself reported, in USD; same `cumulative` meaning as usage. */
-  | { type: 'cost'; usd: number; cumulative: boolean }
+  | ({ type: 'cost' } & CostReport)
   | { type: 'rate_limit'; message: string; retryAfterMs: number | null }
   | { type: 'error'; kind: AgentErrorKind; message: string; status: number | null }
   /** The CLI's own final word. `ok` false when it reports failure (is_error, turn.failed, …). */
