@@ -28,22 +28,19 @@ export async function openOrch(home: string, now: () => number = Date.now): Prom
   const config = loadConfig(home);
   const store = await openSqliteStore(databasePath(home));
   try {
-    const known = new Set((await store.listProjects()).map((p) => p.name));
-    for (const project of Object.values(config.projects)) {
-      if (known.has(project.name)) continue;
-      await store.addProject(
-        {
-          name: project.name,
-          repoPath: project.path,
-          remoteUrl: project.remote,
-          defaultBranch: project.defaultBranch ?? 'main',
-        },
-        now(),
-      );
-    }
+    await registerConfiguredProjects(store, config, now());
   } catch (error) {
     await store.close();
     throw error;
   }
   return { home, config, store, now, close: () => store.close() };
+}
+
+/** Adds to the store every project config.yaml lists that it does not know yet. */
+export async function registerConfiguredProjects(store: Store, config: OrchConfig, now: number): Promise<void> {
+  const known = new Set((await store.listProjects()).map((p) => p.name));
+  for (const project of Object.values(config.projects)) {
+    if (known.has(project.name)) continue;
+    await store.addProject({ name: project.name, repoPath: project.path, remoteUrl: project.remote, defaultBranch: project.defaultBranch ?? 'main' }, now);
+  }
 }

@@ -37,10 +37,10 @@ function ownerGone(claim: Claim): boolean {
  * marked `crashed`; and its task continues — `done` when its merge had already landed (so it is never
  * merged twice), else back to the queue as a failed attempt.
  */
-export async function recover(orch: Orch): Promise<Recovered[]> {
+export async function recover(orch: Orch, options: { skip?: ReadonlySet<number> } = {}): Promise<Recovered[]> {
   const now = orch.now();
   const expired = new Set((await orch.store.expiredClaims(now)).map((c) => c.taskId));
-  const stale = (await orch.store.listClaims()).filter((c) => expired.has(c.taskId) || ownerGone(c));
+  const stale = (await orch.store.listClaims()).filter((c) => !options.skip?.has(c.taskId) && (expired.has(c.taskId) || ownerGone(c)));
   const recovered: Recovered[] = [];
   for (const claim of stale) {
     const run = claim.runId !== null ? await orch.store.getRun(claim.runId) : undefined;

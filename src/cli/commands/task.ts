@@ -6,6 +6,7 @@ import { projectForDirectory } from '../../engine/projects.js';
 import { addDependencies, addTask, cancelTask, getTask, retryTask, taskTree, unblockTask, type TaskTreeNode } from '../../engine/tasks.js';
 import { collect, collectTaskIds, parsePriority, parseRole, parseTaskId } from '../args.js';
 import { relativeTime, table } from '../output.js';
+import { nudgeDaemon } from '../daemon-client.js';
 import { command } from '../run.js';
 
 const when = (task: Task, now: number) => (task.nextAttemptAt !== null && task.nextAttemptAt > now ? ` (retry ${relativeTime(task.nextAttemptAt, now)})` : '');
@@ -98,6 +99,7 @@ export function registerTaskCommands(program: Command): Command {
         const orch = await io.orch();
         const project = options.project ?? (await projectForDirectory(orch, process.cwd()));
         const created = await addTask(orch.store, { project, title: title.join(' '), body, labels: options.label, priority: options.priority, role: options.role, parentId: options.parent ?? null, dependsOn: options.dependsOn }, orch.now());
+        await nudgeDaemon(io.home);
         io.out.emit(created, () => `Added #${created.id} to ${created.project} (${created.state}${created.blockedReason ? `: ${created.blockedReason}` : ''}): ${created.title}`);
       }),
     );
@@ -145,6 +147,7 @@ export function registerTaskCommands(program: Command): Command {
       command(async (io, id: number, options: { reason?: string }) => {
         const orch = await io.orch();
         const t = await cancelTask(orch.store, id, orch.now(), options.reason ?? 'cancelled by a person');
+        await nudgeDaemon(io.home);
         io.out.emit(t, () => `Cancelled #${t.id}: ${t.title}`);
       }),
     );
@@ -154,6 +157,7 @@ export function registerTaskCommands(program: Command): Command {
       command(async (io, id: number) => {
         const orch = await io.orch();
         const t = await retryTask(orch.store, id, orch.now());
+        await nudgeDaemon(io.home);
         io.out.emit(t, () => `Queued #${t.id} again (${t.state}${t.blockedReason ? `: ${t.blockedReason}` : ''}): ${t.title}`);
       }),
     );
@@ -164,6 +168,7 @@ export function registerTaskCommands(program: Command): Command {
       command(async (io, id: number, options: { force?: boolean }) => {
         const orch = await io.orch();
         const t = await unblockTask(orch.store, id, orch.now(), options);
+        await nudgeDaemon(io.home);
         io.out.emit(t, () => `Unblocked #${t.id} (${t.state}): ${t.title}`);
       }),
     );

@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { OrchError } from '../../core/errors.js';
+import { startDaemon } from '../../engine/daemon.js';
+import { runningDaemon } from '../daemon-client.js';
+import { command } from '../run.js';
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new OrchError('invalid_input', `"${value}" is not a port number`);
+  return port;
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('run the daemon in the foreground: scheduler, cron jobs, patrol, HTTP API and live events')
+    .option('--host <host>', 'address to listen on (default: config server.host, 127.0.0.1)')
+    .option('--port <port>', 'port to listen on (default: config server.port, 7878; 0 picks one)', parsePort)
+    .option('--grace <seconds>', 'on SIGTERM, how long running tasks may finish before Orch exits (the rest is recovered at the next start)', (v) => Number(v), 30)
+    .action(
+      command(async (io, options: { host?: string; port?: number; grace: number }) => {
+        const orch = await io.orch();
+        const other = runningDaemon(orch.home);
+        if (other && other.pid !== process.pid) throw new OrchError('conflict', `a daemon already runs for ${orch.home} (pid ${other.pid}, ${other.url})`);
+        const logger = pino({ base: { pid: process.pid } });
+        const daemon = await startDaemon(orch, { host: options.host, port: options.port, logger });
+        const shutdown = (signal: string) => {
+          logger.info(`${signal}: no new work starts; running tasks have ${options.grace}s to finish`);
+          void daemon.stop(options.grace * 1000);
+        };
+        process.once('SIGTERM', () => shutdown('SIGTERM'));
+        process.once('SIGINT', () => shutdown('SIGINT'));
+        await daemon.stopped;
+      }),
+    );
+}

@@ -1,0 +1,134 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { ensureApiToken } from '../config/token.js';
+import { createApp } from '../server/app.js';
+import { startServer, type RunningServer } from '../server/serve.js';
+import { watchConfig } from './config-watch.js';
+import type { Orch } from './context.js';
+import { JobScheduler } from './jobs.js';
+import { patrol } from './patrol.js';
+import { Scheduler } from './scheduler.js';
+
+/** Where a running daemon says how to reach it, so the CLI can ask it for an immediate tick. */
+export const daemonFile = (home: string) => join(home, 'daemon.json');
+
+export interface DaemonInfo {
+  pid: number;
+  url: string;
+  startedAt: number;
+}
+
+export interface DaemonOptions {
+  host?: string;
+  port?: number;
+  logger: Logger;
+  /** How often patrol makes its rounds; default 30 s. */
+  patrolMs?: number;
+  sourceEnv?: NodeJS.ProcessEnv;
+}
+
+export interface Daemon {
+  url: string;
+  token: string;
+  scheduler: Scheduler;
+  /** Stops dispatching, lets running tasks finish within `graceMs`, then closes everything. */
+  stop(graceMs: number): Promise<void>;
+  /** Resolves when the daemon has stopped. */
+  stopped: Promise<void>;
+}
+
+/**
+ * `orch serve`: recovery first, then the scheduler loop, cron jobs, patrol, config hot reload and the
+ * HTTP API on loopback with a bearer token — one process keeping a portfolio moving.
+ */
+export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<Daemon> {
+  const { logger } = options;
+  const token = ensureApiToken(orch.home);
+  const scheduler = new Scheduler(orch, {
+    sourceEnv: options.sourceEnv,
+    onProgress: (p) => {
+      if (p.type === 'started') logger.info({ task: p.taskId, agent: p.agent, slot: p.slot }, `started #${p.taskId} ${p.title}`);
+      else if (p.type === 'finished') logger.info({ task: p.summary.task.id, state: p.summary.task.state, elapsedMs: p.elapsedMs }, `#${p.summary.task.id} ${p.summary.task.state}: ${p.summary.note}`);
+      else if (p.type === 'failed') logger.error({ task: p.taskId }, p.message);
+      else if (p.type === 'recovered') for (const r of p.recovered) logger.warn({ task: r.taskId, action: r.action }, `recovered #${r.taskId}: ${r.reason}`);
+      else if (p.type === 'cancelling') logger.info({ task: p.taskId }, `stopping #${p.taskId}: cancelled elsewhere`);
+    },
+  });
+  await scheduler.recover();
+
+  const jobs = new JobScheduler(orch, {
+    sourceEnv: options.sourceEnv,
+    onNotice: (notice) => {
+      if (notice.type === 'failed') logger.error({ job: notice.job }, notice.error);
+      else logger.info({ job: notice.job }, `job ${notice.job} ${notice.type}`);
+      scheduler.requestTick();
+    },
+  });
+  await jobs.start();
+
+  const app = createApp({ orch, token, requestTick: () => scheduler.requestTick(), tickStats: () => scheduler.stats });
+  let server: RunningServer;
+  try {
+    server = await startServer(app, { host: options.host ?? orch.config.server.host, port: options.port ?? orch.config.server.port });
+  } catch (error) {
+    await jobs.stop();
+    throw error;
+  }
+  const info: DaemonInfo = { pid: process.pid, url: server.url, startedAt: orch.now() };
+  writeFileSync(daemonFile(orch.home), `${JSON.stringify(info)}\n`, { mode: 0o600 });
+  logger.info({ url: server.url }, `listening on ${server.url} (token in ${join(orch.home, 'token')})`);
+
+  const stopWatching = watchConfig(orch, (result) => {
+    if (result.ok) {
+      logger.info('config reloaded');
+      void jobs.reload();
+      scheduler.requestTick();
+    } else {
+      logger.error(`config change refused, keeping the last good config: ${result.error}`);
+    }
+  });
+
+  let patrols = 0;
+  const patrolTimer = setInterval(() => {
+    patrols++;
+    patrol(orch, new Set(scheduler.running()), { checkDisk: patrols % 20 === 1 }).then(
+      (report) => {
+        for (const p of report.paused) logger.warn({ project: p.project }, p.reason);
+        for (const w of report.diskWarnings) logger.warn({ project: w.project, bytes: w.bytes }, `project ${w.project} uses ${(w.bytes / 1024 ** 3).toFixed(1)} GB`);
+        if (report.recovered.length > 0) scheduler.requestTick();
+      },
+      (error: Error) => logger.error(`patrol failed: ${error.message}`),
+    );
+  }, options.patrolMs ?? 30_000);
+
+  const controller = new AbortController();
+  let graceMs = 0;
+  const loop = scheduler.run({
+    signal: controller.signal,
+    get graceMs() {
+      return graceMs;
+    },
+  });
+
+  const stopped = loop.then(async () => {
+    clearInterval(patrolTimer);
+    stopWatching();
+    await jobs.stop();
+    await server.close();
+    rmSync(daemonFile(orch.home), { force: true });
+    logger.info('stopped');
+  });
+
+  return {
+    url: server.url,
+    token,
+    scheduler,
+    stop: async (grace: number) => {
+      graceMs = grace;
+      controller.abort();
+      await stopped;
+    },
+    stopped,
+  };
+}

@@ -1,0 +1,198 @@
+import { lowestFreeSlot } from '../core/ports.js';
+import { planTick } from '../core/plan-tick.js';
+import type { Orch } from './context.js';
+import { recover, sweepWorkspaces, type Recovered } from './recovery.js';
+import { runTask, type TaskRunSummary } from './runner.js';
+import { gatherTickInput } from './tick-input.js';
+import { settleWaits } from './wait-graph.js';
+
+export type SchedulerProgress =
+  | { type: 'recovered'; recovered: Recovered[] }
+  | { type: 'started'; taskId: number; title: string; agent: string; slot: number }
+  | { type: 'finished'; summary: TaskRunSummary; elapsedMs: number }
+  | { type: 'failed'; taskId: number; message: string }
+  | { type: 'cancelling'; taskId: number }
+  | { type: 'waiting'; untilMs: number; pending: number };
+
+export interface SchedulerOptions {
+  /** Only this project's tasks. */
+  project?: string;
+  onProgress?: (progress: SchedulerProgress) => void;
+  /** How often to tick when nothing asks for one; default the scheduler's tick interval. */
+  pollMs?: number;
+  sourceEnv?: NodeJS.ProcessEnv;
+}
+
+export interface TickStats {
+  ticks: number;
+  lastTickMs: number | null;
+  lastTickAt: number | null;
+}
+
+interface InFlight {
+  promise: Promise<void>;
+  slot: number;
+  controller: AbortController;
+}
+
+/**
+ * The one owner of dispatch in a process: it ticks on an interval and at once on request (requests
+ * arriving during a tick are coalesced into one more tick), reconciles what is running against the
+ * store before it plans, asks planTick what to start and starts it. `orch run` and `orch serve` both
+ * drive it.
+ */
+export class Scheduler {
+  readonly stats: TickStats = { ticks: 0, lastTickMs: null, lastTickAt: null };
+  private readonly inFlight = new Map<number, InFlight>();
+  private readonly results: TaskRunSummary[] = [];
+  private wake: () => void = () => undefined;
+  private tickRequested = false;
+  private dispatching = true;
+
+  constructor(
+    private readonly orch: Orch,
+    private readonly options: SchedulerOptions = {},
+  ) {}
+
+  private progress(event: SchedulerProgress): void {
+    this.options.onProgress?.(event);
+  }
+
+  /** Asks for a tick as soon as possible (a webhook, the CLI, a finished run). */
+  requestTick(): void {
+    this.tickRequested = true;
+    this.wake();
+  }
+
+  /** Tasks this process is working on now. */
+  running(): number[] {
+    return [...this.inFlight.keys()];
+  }
+
+  /** Reclaims what a crash left behind and sweeps orphaned worktrees; call once before ticking. */
+  async recover(): Promise<void> {
+    const recovered = await recover(this.orch);
+    if (recovered.length > 0) this.progress({ type: 'recovered', recovered });
+    await sweepWorkspaces(this.orch);
+  }
+
+  /** One pass: reconcile, settle waits, plan, dispatch. Returns how many tasks it started. */
+  async tick(): Promise<number> {
+    const began = Date.now();
+    this.tickRequested = false;
+    await this.reconcile();
+    const { store, config } = this.orch;
+    await store.transaction((tx) => settleWaits(tx, this.orch.now()));
+    if (!this.dispatching) return this.finishTick(began, 0);
+    const input = await gatherTickInput(store, config, this.orch.now());
+    const project = this.options.project;
+    const plan = planTick(project ? { ...input, tasks: input.tasks.filter((t) => t.project === project) } : input);
+    let started = 0;
+    for (const start of plan.starts) {
+      if (this.inFlight.has(start.taskId)) continue;
+      const task = await store.getTask(start.taskId);
+      if (!task) continue;
+      const slot = lowestFreeSlot([...this.inFlight.values()].map((r) => r.slot));
+      const controller = new AbortController();
+      this.progress({ type: 'started', taskId: task.id, title: task.title, agent: start.agent, slot });
+      const began = Date.now();
+      const promise = runTask(this.orch, task.id, { agent: start.agent, slot, signal: controller.signal, sourceEnv: this.options.sourceEnv })
+        .then(
+          (summary) => {
+            this.results.push(summary);
+            this.progress({ type: 'finished', summary, elapsedMs: Date.now() - began });
+          },
+          (error: Error) => this.progress({ type: 'failed', taskId: task.id, message: error.message.split('\n')[0]! }),
+        )
+        .finally(() => {
+          this.inFlight.delete(task.id);
+          this.requestTick();
+        });
+      this.inFlight.set(task.id, { promise, slot, controller });
+      started++;
+    }
+    return this.finishTick(began, started);
+  }
+
+  private finishTick(began: number, started: number): number {
+    this.stats.ticks++;
+    this.stats.lastTickMs = Date.now() - began;
+    this.stats.lastTickAt = this.orch.now();
+    return started;
+  }
+
+  /** A task cancelled (or otherwise moved on) elsewhere while this process runs it: stop its run. */
+  private async reconcile(): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    const tasks = await this.orch.store.listTasks({ ids: [...this.inFlight.keys()] });
+    for (const task of tasks) {
+      const flight = this.inFlight.get(task.id);
+      if (!flight || flight.controller.signal.aborted) continue;
+      if (task.state === 'cancelled' || task.state === 'done') {
+        this.progress({ type: 'cancelling', taskId: task.id });
+        flight.controller.abort();
+      }
+    }
+  }
+
+  /**
+   * Ticks until `signal` aborts (or, with `drain`, until no task runs and none is left that could start
+   * without a person, waiting out backoffs and cooldowns), then waits for running tasks — at most
+   * `graceMs` when given. Returns the summaries of finished tasks.
+   */
+  async run(options: { signal?: AbortSignal; drain?: boolean; graceMs?: number } = {}): Promise<TaskRunSummary[]> {
+    const pollMs = this.options.pollMs ?? this.orch.config.scheduler.tickIntervalS * 1000;
+    options.signal?.addEventListener('abort', () => this.wake(), { once: true });
+    while (!options.signal?.aborted) {
+      const started = await this.tick();
+      let delay = this.tickRequested ? 0 : pollMs;
+      if (options.drain && this.inFlight.size === 0) {
+        const next = await this.nextDue(started);
+        if (next === null) break;
+        delay = next;
+      }
+      if (delay > 0) await this.sleep(delay);
+    }
+    // Stopped: nothing new starts; running tasks get until the grace period ends, then are left to recovery.
+    this.stopDispatching();
+    await this.drainInFlight(options.graceMs);
+    return this.results;
+  }
+
+  /** How long until something pending may start; null when nothing ever will without a person. */
+  private async nextDue(started: number): Promise<number | null> {
+    const { store } = this.orch;
+    const pending = await store.listTasks({ project: this.options.project, states: ['new', 'routed'] });
+    if (pending.length === 0) return null;
+    const now = this.orch.now();
+    const due = pending.map((t) => t.nextAttemptAt ?? 0).filter((at) => at > now);
+    const cooldowns = (await store.activeCooldowns(now)).map((c) => c.until);
+    const soonest = Math.min(...due, ...cooldowns);
+    if (!Number.isFinite(soonest)) return started > 0 ? 0 : null;
+    const delay = Math.max(50, soonest - now);
+    this.progress({ type: 'waiting', untilMs: now + delay, pending: pending.length });
+    return delay;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** Stops starting new work; running tasks carry on. */
+  stopDispatching(): void {
+    this.dispatching = false;
+  }
+
+  /** Waits for the tasks in flight; with a deadline, gives up waiting then (they are left to recovery). */
+  async drainInFlight(deadlineMs?: number): Promise<boolean> {
+    const all = Promise.all([...this.inFlight.values()].map((r) => r.promise)).then(() => true);
+    if (deadlineMs === undefined) return all;
+    return Promise.race([all, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), deadlineMs).unref())]);
+  }
+}

@@ -1,0 +1,24 @@
+import type { Orch } from '../engine/context.js';
+
+/** What the daemon's scheduler reports about its ticks, for /metrics. */
+export interface TickStats {
+  /** How long the last tick took, in milliseconds; null before the first one. */
+  lastTickMs: number | null;
+  /** When the last tick ended (epoch ms); null before the first one. */
+  lastTickAt: number | null;
+  ticks: number;
+}
+
+/** Everything the HTTP face needs from the daemon that hosts it. */
+export interface ServerDeps {
+  orch: Orch;
+  /** The bearer token every route but /healthz requires. */
+  token: string;
+  /** Asks the scheduler for a tick as soon as it can (a change may let work start). */
+  requestTick: () => void;
+  tickStats: () => TickStats;
+  /** The clock; defaults to the Orch's. */
+  now?: () => number;
+  /** How often /events polls the store and how often it sends a heartbeat; tests shorten them. */
+  events?: { pollMs?: number; heartbeatMs?: number };
+}

@@ -1,0 +1,29 @@
+import { Hono } from 'hono';
+import { OrchError } from '../../core/errors.js';
+import type { ServerDeps } from '../deps.js';
+import { listLimit, optionalWholeNumber, wholeNumber } from '../validation.js';
+
+/** Agent attempts and the claims live ones hold. */
+export function runRoutes({ orch }: ServerDeps): Hono {
+  const app = new Hono();
+
+  app.get('/runs', async (c) => {
+    const runs = await orch.store.listRuns({
+      taskId: optionalWholeNumber(c, 'task'),
+      project: c.req.query('project') || undefined,
+      limit: listLimit(c),
+    });
+    return c.json(runs);
+  });
+
+  app.get('/runs/:id', async (c) => {
+    const id = wholeNumber(c.req.param('id'), 'id');
+    const run = await orch.store.getRun(id);
+    if (!run) throw new OrchError('not_found', `run ${id} not found`);
+    return c.json(run);
+  });
+
+  app.get('/claims', async (c) => c.json(await orch.store.listClaims(c.req.query('project') || undefined)));
+
+  return app;
+}

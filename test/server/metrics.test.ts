@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import type { Task } from '../../src/core/types.js';
+import { histogramSamples, renderExposition } from '../../src/server/prometheus.js';
+import { json, useServer } from './harness.js';
+
+const h = useServer();
+
+/** A sample line of the text exposition format: name, optional labels, value, optional timestamp. */
+const SAMPLE_LINE = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"(,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")*\})? (NaN|[+-]Inf|[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)( -?\d+)?$/;
+const COMMENT_LINE = /^# (HELP [a-zA-Z_:][a-zA-Z0-9_:]* .*|TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (counter|gauge|histogram|summary|untyped))$/;
+
+function expectWellFormed(text: string): string[] {
+  expect(text.endsWith('\n')).toBe(true);
+  const lines = text.trimEnd().split('\n');
+  for (const line of lines) {
+    if (line.startsWith('#')) expect(line).toMatch(COMMENT_LINE);
+    else expect(line).toMatch(SAMPLE_LINE);
+  }
+  return lines;
+}
+
+async function createTask(title: string): Promise<Task> {
+  return json<Task>(await h.call('/tasks', { body: { project: 'app', title } }));
+}
+
+/** A run through the store: claimed, started, and (unless `open`) ended with an outcome and usage. */
+async function recordRun(task: Task, agent: string, end?: { outcome: 'succeeded' | 'failed'; seconds: number; tokensIn: number; tokensOut: number; costUsd: number }) {
+  const { store } = h.orch;
+  const startedAt = Date.now();
+  const claim = (await store.claimTask({ taskId: task.id, owner: 'metrics-test', leaseMs: 60_000, now: startedAt }))!;
+  const run = await store.createRun({ taskId: task.id, project: task.project, attempt: 1, agent, startedAt }, claim.token);
+  if (!end) return;
+  const { seconds, ...usage } = end;
+  await store.updateRun(run.id, claim.token, { endedAt: startedAt + seconds * 1000, exitCode: 0, ...usage }, startedAt);
+  await store.releaseClaim(task.id, claim.token, startedAt);
+}
+
+describe('GET /metrics', () => {
+  it('requires the token and serves the Prometheus text format', async () => {
+    expect((await h.call('/metrics', { token: null })).status).toBe(401);
+    const response = await h.call('/metrics');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const lines = expectWellFormed(await response.text());
+    expect(lines).toContain('orch_tasks{project="app",state="new"} 0');
+    expect(lines).toContain('orch_ticks_total 0');
+    expect(lines.some((line) => line.startsWith('orch_tick_duration_seconds '))).toBe(false);
+  });
+
+  it('reports tasks, queue, runs, durations, cost, tokens, claims and ticks', async () => {
+    const [a, b, c] = [await createTask('A'), await createTask('B'), await createTask('C')];
+    await h.call(`/tasks/${c.id}/cancel`, { method: 'POST' });
+    await recordRun(a, 'claude', { outcome: 'succeeded', seconds: 42, tokensIn: 1000, tokensOut: 200, costUsd: 0.25 });
+    await recordRun(b, 'claude', { outcome: 'failed', seconds: 5, tokensIn: 10, tokensOut: 2, costUsd: 0.5 });
+    await recordRun(b, 'codex', { outcome: 'succeeded', seconds: 700, tokensIn: 1, tokensOut: 1, costUsd: 0 });
+    await recordRun(a, 'claude'); // still running, and holding a claim
+    h.tickStats = { lastTickMs: 12.5, lastTickAt: 1_700_000_000_000, ticks: 7 };
+
+    const lines = expectWellFormed(await (await h.call('/metrics')).text());
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        '# TYPE orch_tasks gauge',
+        'orch_tasks{project="app",state="new"} 2',
+        'orch_tasks{project="app",state="cancelled"} 1',
+        'orch_queue_depth{project="app"} 2',
+        '# TYPE orch_runs_total counter',
+        'orch_runs_total{project="app",agent="claude",outcome="succeeded"} 1',
+        'orch_runs_total{project="app",agent="claude",outcome="failed"} 1',
+        'orch_runs_total{project="app",agent="codex",outcome="succeeded"} 1',
+        '# TYPE orch_run_duration_seconds histogram',
+        'orch_run_duration_seconds_bucket{agent="claude",le="10"} 1',
+        'orch_run_duration_seconds_bucket{agent="claude",le="60"} 2',
+        'orch_run_duration_seconds_bucket{agent="claude",le="+Inf"} 2',
+        'orch_run_duration_seconds_sum{agent="claude"} 47',
+        'orch_run_duration_seconds_count{agent="claude"} 2',
+        'orch_run_duration_seconds_bucket{agent="codex",le="600"} 0',
+        'orch_run_duration_seconds_bucket{agent="codex",le="1200"} 1',
+        'orch_cost_usd_total{project="app",agent="claude"} 0.75',
+        'orch_tokens_total{project="app",agent="claude",direction="in"} 1010',
+        'orch_tokens_total{project="app",agent="claude",direction="out"} 202',
+        'orch_claims 1',
+        'orch_claims_expired 0',
+        'orch_tick_duration_seconds 0.0125',
+        'orch_last_tick_timestamp_seconds 1700000000',
+        'orch_ticks_total 7',
+      ]),
+    );
+    // the open run has no outcome yet: it is not counted as ended
+    expect(lines.filter((line) => line.startsWith('orch_runs_total{'))).toHaveLength(3);
+  });
+});
+
+describe('renderExposition', () => {
+  it('escapes label values and help text', () => {
+    const text = renderExposition([
+      { name: 'x_total', type: 'counter', help: 'back\\slash\nnewline', samples: [{ labels: { project: 'a"b\\c\nd' }, value: 3 }] },
+      { name: 'y', type: 'gauge', help: 'special values', samples: [{ value: Number.NaN }, { value: Infinity }, { value: -Infinity }] },
+    ]);
+    expect(text).toBe(
+      ['# HELP x_total back\\\\slash\\nnewline', '# TYPE x_total counter', 'x_total{project="a\\"b\\\\c\\nd"} 3', '# HELP y special values', '# TYPE y gauge', 'y NaN', 'y +Inf', 'y -Inf', ''].join('\n'),
+    );
+    expectWellFormed(text);
+  });
+
+  it('builds cumulative histogram buckets', () => {
+    const samples = histogramSamples({ agent: 'a' }, [1, 5, 5, 50], [1, 10]);
+    expect(samples.map((s) => [s.suffix, s.labels, s.value])).toEqual([
+      ['_bucket', { agent: 'a', le: '1' }, 1],
+      ['_bucket', { agent: 'a', le: '10' }, 3],
+      ['_bucket', { agent: 'a', le: '+Inf' }, 4],
+      ['_sum', { agent: 'a' }, 61],
+      ['_count', { agent: 'a' }, 4],
+    ]);
+  });
+});
