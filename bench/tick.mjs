@@ -23,6 +23,7 @@ function makeInput({ tasks: taskCount, claims: claimCount, projects: projectCoun
   for (let p = 0; p < projectCount; p++) {
     projects.set(`project-${p}`, {
       name: `project-${p}`,
+      priority: p % 3,
       paused: p % 17 === 16,
       maxAgents: 4,
       agents: AGENTS.slice(0, 1 + (p % AGENTS.length)),

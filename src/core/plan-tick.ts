@@ -21,6 +21,8 @@ export interface TickTask {
 
 export interface TickProject {
   name: string;
+  /** Weight in the fair share of the global slots: higher gets more (1 + priority, at least 1). */
+  priority: number;
   paused: boolean;
   maxAgents: number;
   /** Agents the project may use, in order of preference. */
@@ -183,39 +185,80 @@ export function planTick(input: TickInput, options: { explain?: boolean } = {}):
     if (agent.running < agent.maxConcurrent) agentsWithRoom++;
   }
 
-  for (const task of inDispatchOrder(candidates)) {
-    if (!explain && (globalFree <= 0 || projectsWithRoom <= 0 || agentsWithRoom <= 0)) break;
+  // Fair share: a project may take more than its weighted share of the free slots only once every
+  // other project with startable work has had its share (the deferred tasks get a second pass).
+  const share = fairShares(input, candidates, projects);
+  const shareBound = (name: string) => Math.min(share.get(name)!, projects.get(name)!.project.maxAgents);
+  // Projects that may still start within their share; once none may, the first pass is over.
+  let underShare = [...share.keys()].filter((name) => (projectRunning.get(name) ?? 0) < shareBound(name)).length;
+  const deferred: TickTask[] = [];
+  const consider = (task: TickTask, enforceShare: boolean): void => {
     const view = projects.get(task.project)!;
     const { project } = view;
     if (globalFree <= 0) {
       waits.set(task, { reason: 'global_full', detail: `all ${input.maxAgents} global slots are taken` });
-      continue;
+      return;
     }
-    if ((projectRunning.get(project.name) ?? 0) >= project.maxAgents) {
+    const projectNow = projectRunning.get(project.name) ?? 0;
+    if (projectNow >= project.maxAgents) {
       waits.set(task, { reason: 'project_full', detail: `project ${project.name} runs its maximum of ${project.maxAgents}` });
-      continue;
+      return;
+    }
+    if (enforceShare && projectNow >= share.get(project.name)!) {
+      deferred.push(task);
+      return;
     }
     const { agents } = agentsFor(task, view);
     const agent = agents.find((name) => (agentRunning.get(name) ?? 0) < input.agents.get(name)!.maxConcurrent);
     if (agent === undefined) {
       const limits = agents.map((name) => `agent ${name} is at its limit of ${input.agents.get(name)!.maxConcurrent}`);
       waits.set(task, { reason: 'agent_unavailable', detail: limits.join('; ') });
-      continue;
+      return;
     }
     const budget = checkBudget(project.budget, { todayUsd: project.spentTodayUsd, taskUsd: task.costUsd });
     starts.push({ taskId: task.id, project: task.project, agent, runCapUsd: budget.ok ? budget.runCapUsd : 0 });
     globalFree--;
-    const projectNow = (projectRunning.get(project.name) ?? 0) + 1;
-    projectRunning.set(project.name, projectNow);
-    if (projectNow === project.maxAgents) projectsWithRoom--;
+    projectRunning.set(project.name, projectNow + 1);
+    if (projectNow + 1 === project.maxAgents) projectsWithRoom--;
+    if (projectNow + 1 === shareBound(project.name)) underShare--;
     const agentNow = (agentRunning.get(agent) ?? 0) + 1;
     agentRunning.set(agent, agentNow);
     if (agentNow === input.agents.get(agent)!.maxConcurrent) agentsWithRoom--;
+  };
+  const exhausted = () => globalFree <= 0 || projectsWithRoom <= 0 || agentsWithRoom <= 0;
+  const ordered = inDispatchOrder(candidates);
+  let next = ordered.next();
+  for (; !next.done; next = ordered.next()) {
+    if (!explain && exhausted()) break;
+    if (underShare <= 0) break;
+    consider(next.value, true);
+  }
+  // Second pass, still in dispatch order: the deferred tasks (all ahead of the rest), then the rest.
+  const rest = function* (): Generator<TickTask> {
+    yield* deferred.splice(0);
+    for (; !next.done; next = ordered.next()) yield next.value;
+  };
+  for (const task of rest()) {
+    if (!explain && exhausted()) break;
+    consider(task, false);
   }
 
   if (!explain) return { starts, waiting: [] };
   const waiting = sortForDispatch([...waits.keys()]).map((task) => ({ taskId: task.id, project: task.project, ...waits.get(task)! }));
   return { starts, waiting };
+}
+
+/**
+ * Each project's share of the global slots: proportional to its weight (1 + priority, at least 1) among
+ * the projects that have work to start, and never less than one slot.
+ */
+function fairShares(input: TickInput, candidates: readonly TickTask[], projects: ReadonlyMap<string, ProjectView>): Map<string, number> {
+  const weight = (name: string) => Math.max(1, 1 + (projects.get(name)?.project.priority ?? 0));
+  const contenders = new Set(candidates.map((t) => t.project));
+  const total = [...contenders].reduce((sum, name) => sum + weight(name), 0);
+  const shares = new Map<string, number>();
+  for (const name of contenders) shares.set(name, Math.max(1, Math.floor((input.maxAgents * weight(name)) / total)));
+  return shares;
 }
 
 /** Why a task cannot start whatever else this tick starts, or null when it may. */

@@ -44,6 +44,7 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
     const counts = await store.countTasksByState(project.name);
     projects.set(project.name, {
       name: project.name,
+      priority: project.priority,
       paused: stored.get(project.name)?.paused ?? false,
       maxAgents: project.maxAgents,
       agents: project.agents,

@@ -11,6 +11,7 @@ const PROJECTS = ['api', 'web', 'docs', 'infra'];
 const projectArb = (name: string) =>
   fc.record({
     name: fc.constant(name),
+    priority: fc.integer({ min: -1, max: 3 }),
     paused: fc.boolean(),
     maxAgents: fc.integer({ min: 1, max: 4 }),
     agents: fc.subarray(AGENTS, { minLength: 0 }),
@@ -70,9 +71,34 @@ const inputArb: fc.Arbitrary<TickInput> = fc
   );
 
 describe('planTick', () => {
+  const fairProject = (name: string, priority: number): TickProject => ({
+    name, priority, paused: false, maxAgents: 10, agents: ['claude'], running: 0, budget: {}, spentTodayUsd: 0, backpressure: { openPrs: 0, needsReview: 0 },
+  });
+  const queue = (project: string, from: number, count: number, createdAt: number): TickTask[] =>
+    Array.from({ length: count }, (_, i) => ({
+      id: from + i, project, state: 'new', priority: 0, createdAt: createdAt + i, agent: null, nextAttemptAt: null, costUsd: 0, waitingOn: [],
+    }));
+  const fairInput = (projects: TickProject[], tasks: TickTask[], maxAgents: number): TickInput => ({
+    now: NOW, maxAgents, running: 0, tasks, claimedTaskIds: new Set(),
+    projects: new Map(projects.map((p) => [p.name, p])),
+    agents: new Map([['claude', { maxConcurrent: 100, running: 0, coolingUntil: null }]]),
+  });
+
+  it('gives every project with work its fair share of the slots, weighted by project priority', () => {
+    // api's ten tasks are all older, yet web gets its share.
+    const even = planTick(fairInput([fairProject('api', 0), fairProject('web', 0)], [...queue('api', 1, 10, 0), ...queue('web', 100, 10, 1000)], 4));
+    expect(even.starts.map((s) => s.project).sort()).toEqual(['api', 'api', 'web', 'web']);
+    const weighted = planTick(fairInput([fairProject('api', 1), fairProject('web', 0)], [...queue('api', 1, 10, 0), ...queue('web', 100, 10, 1000)], 6));
+    expect(weighted.starts.filter((s) => s.project === 'api')).toHaveLength(4);
+    expect(weighted.starts.filter((s) => s.project === 'web')).toHaveLength(2);
+    // Shares are not caps: slots nobody else wants go to whoever has work.
+    const alone = planTick(fairInput([fairProject('api', 0), fairProject('web', 0)], [...queue('api', 1, 10, 0), ...queue('web', 100, 1, 1000)], 4));
+    expect(alone.starts.map((s) => s.project).sort()).toEqual(['api', 'api', 'api', 'web']);
+  });
+
   it('starts tasks in order until the slots are full and says why the rest wait', () => {
     const project: TickProject = {
-      name: 'api', paused: false, maxAgents: 2, agents: ['claude'], running: 0,
+      name: 'api', priority: 0, paused: false, maxAgents: 2, agents: ['claude'], running: 0,
       budget: {}, spentTodayUsd: 0, backpressure: { openPrs: 0, needsReview: 0 },
     };
     const task = (id: number, extra: Partial<TickTask> = {}): TickTask => ({
@@ -153,17 +179,20 @@ describe('planTick', () => {
     );
   });
 
-  it('honours the ordering: starts come in dispatch order and nothing ahead waits only for a slot', () => {
+  it('honours the ordering within each project, and nothing ahead of a start waits only for a slot', () => {
     fc.assert(
       fc.property(inputArb, (input) => {
         const plan = planTick(input, { explain: true });
         const byId = new Map(input.tasks.map((t) => [t.id, t]));
         const started = plan.starts.map((s) => byId.get(s.taskId)!);
-        for (let i = 1; i < started.length; i++) expect(compareForDispatch(started[i - 1]!, started[i]!)).toBeLessThan(0);
-        const lastStart = started.at(-1);
-        for (const w of plan.waiting) {
-          if (w.reason !== 'global_full' || !lastStart) continue;
-          expect(compareForDispatch(lastStart, byId.get(w.taskId)!)).toBeLessThan(0);
+        for (const project of PROJECTS) {
+          const mine = started.filter((t) => t.project === project);
+          for (let i = 1; i < mine.length; i++) expect(compareForDispatch(mine[i - 1]!, mine[i]!)).toBeLessThan(0);
+          const lastStart = mine.at(-1);
+          for (const w of plan.waiting) {
+            if (w.reason !== 'global_full' || w.project !== project || !lastStart) continue;
+            expect(compareForDispatch(lastStart, byId.get(w.taskId)!)).toBeLessThan(0);
+          }
         }
         // Every task is accounted for exactly once, and explaining does not change the decision.
         expect(plan.starts.length + plan.waiting.length).toBe(input.tasks.length);
