@@ -1,0 +1,130 @@
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { watchConfig, type ConfigReload } from '../../src/engine/config-watch.js';
+import { openOrch, type Orch } from '../../src/engine/context.js';
+import { PAUSE_AFTER_FAILURES, patrol } from '../../src/engine/patrol.js';
+import { Scheduler } from '../../src/engine/scheduler.js';
+import { setPaused } from '../../src/engine/projects.js';
+import { addTask } from '../../src/engine/tasks.js';
+import { makeRepo, tempDir } from '../helpers/git.js';
+
+let scratch: { path: string; cleanup: () => void };
+let orch: Orch;
+let home: string;
+let configText: string;
+
+function script(name: string, body: string): string {
+  const path = join(scratch.path, 'bin', name);
+  mkdirSync(join(scratch.path, 'bin'), { recursive: true });
+  writeFileSync(path, `#!/bin/sh\n${body}\n`);
+  chmodSync(path, 0o755);
+  return path;
+}
+
+beforeEach(async () => {
+  scratch = tempDir('orch-daemon-parts-');
+  const repo = makeRepo(scratch.path, 'app');
+  home = join(scratch.path, 'home');
+  mkdirSync(home);
+  configText = JSON.stringify({
+    agents: {
+      slow: { kind: 'command', command: script('slow', 'echo working\nsleep 30') },
+      failing: { kind: 'command', command: script('failing', 'exit 3') },
+    },
+    projects: { app: { path: repo, agents: ['slow'], max_attempts: 20, backoff: { base_s: 0.01, cap_s: 0.01, jitter: 0 } } },
+  });
+  writeFileSync(join(home, 'config.yaml'), configText);
+  orch = await openOrch(home);
+});
+afterEach(async () => {
+  await orch.close();
+  scratch.cleanup();
+});
+
+const env = { PATH: process.env.PATH };
+
+describe('the scheduler', () => {
+  it('coalesces tick requests made while it sleeps, and stops a run whose task was cancelled elsewhere', async () => {
+    const scheduler = new Scheduler(orch, { pollMs: 60_000, sourceEnv: env });
+    const controller = new AbortController();
+    const loop = scheduler.run({ signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 200));
+    const ticksBefore = scheduler.stats.ticks;
+    for (let i = 0; i < 20; i++) scheduler.requestTick();
+    await new Promise((r) => setTimeout(r, 300));
+    // Twenty requests while idle made one or two ticks, not twenty.
+    expect(scheduler.stats.ticks - ticksBefore).toBeGreaterThanOrEqual(1);
+    expect(scheduler.stats.ticks - ticksBefore).toBeLessThanOrEqual(2);
+
+    const task = await addTask(orch.store, { project: 'app', title: 'Slow work' }, orch.now());
+    scheduler.requestTick();
+    const deadline = Date.now() + 10_000;
+    while (!(await orch.store.listRuns({ taskId: task.id })).some((r) => r.pid !== null) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(scheduler.running()).toEqual([task.id]);
+    // Cancelled by another process (the CLI): the next tick stops the run.
+    await orch.store.transaction(async (tx) => {
+      const t = (await tx.getTask(task.id))!;
+      await tx.updateTask(t.id, { expectedVersion: t.version }, { state: 'cancelled' }, orch.now(), { type: 'task.cancel', data: {} });
+    });
+    scheduler.requestTick();
+    while (scheduler.running().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(scheduler.running()).toEqual([]);
+    const [run] = await orch.store.listRuns({ taskId: task.id });
+    expect(run!.outcome).toBe('cancelled');
+    controller.abort();
+    await loop;
+    expect(await orch.store.listClaims()).toEqual([]);
+  });
+});
+
+describe('patrol', () => {
+  it('pauses a project after consecutive failed attempts, with a reason, and lets a resume stick', async () => {
+    orch.config.projects.app!.agents = ['failing'];
+    const scheduler = new Scheduler(orch, { pollMs: 20, sourceEnv: env });
+    await addTask(orch.store, { project: 'app', title: 'Always fails' }, orch.now());
+    const controller = new AbortController();
+    const loop = scheduler.run({ signal: controller.signal });
+    const deadline = Date.now() + 15_000;
+    while ((await orch.store.listRuns({ project: 'app' })).filter((r) => r.endedAt !== null).length < PAUSE_AFTER_FAILURES && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    controller.abort();
+    await loop;
+    const report = await patrol(orch, new Set());
+    expect(report.paused).toEqual([expect.objectContaining({ project: 'app' })]);
+    const project = (await orch.store.getProject('app'))!;
+    expect(project.paused).toBe(true);
+    expect(project.pausedReason).toMatch(/last 5 attempts failed/);
+    await setPaused(orch, 'app', false);
+    expect((await patrol(orch, new Set())).paused).toEqual([]);
+    expect((await orch.store.getProject('app'))!.paused).toBe(false);
+  });
+});
+
+describe('config hot reload', () => {
+  it('applies a valid change and refuses an invalid one, keeping the last good config', async () => {
+    const results: ConfigReload[] = [];
+    const stop = watchConfig(orch, (r) => results.push(r), 50);
+    try {
+      const waitFor = async (n: number) => {
+        const deadline = Date.now() + 5000;
+        while (results.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      };
+      const next = JSON.parse(configText) as { scheduler?: { max_agents: number } };
+      next.scheduler = { max_agents: 9 };
+      writeFileSync(join(home, 'config.yaml'), JSON.stringify(next));
+      await waitFor(1);
+      expect(results[0]).toEqual({ ok: true });
+      expect(orch.config.scheduler.maxAgents).toBe(9);
+      writeFileSync(join(home, 'config.yaml'), readFileSync(join(home, 'config.yaml'), 'utf8').replace('"max_agents":9', '"max_agents":"lots"'));
+      await waitFor(2);
+      expect(results[1]).toMatchObject({ ok: false, error: expect.stringMatching(/scheduler\.max_agents/) });
+      expect(orch.config.scheduler.maxAgents).toBe(9);
+      const types = (await orch.store.listEvents({ types: ['config.reloaded', 'config.rejected'] })).map((e) => e.type);
+      expect(types).toEqual(['config.reloaded', 'config.rejected']);
+    } finally {
+      stop();
+    }
+  });
+});
