@@ -3,9 +3,11 @@ import { Command, CommanderError } from 'commander';
 import { registerAgentCommands } from './commands/agents.js';
 import { registerClaimsCommand } from './commands/claims.js';
 import { registerConfigCommands } from './commands/config.js';
+import { registerCostCommand } from './commands/cost.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerJobCommands } from './commands/job.js';
+import { registerKillCommand } from './commands/kill.js';
 import { registerPlanCommand } from './commands/plan.js';
 import { registerProjectCommands } from './commands/project.js';
 import { registerServeCommand } from './commands/serve.js';
@@ -14,6 +16,7 @@ import { registerLogCommand } from './commands/log.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerTaskCommands } from './commands/task.js';
 import { orchVersion, registerVersionCommand } from './commands/version.js';
+import { registerWatchCommands } from './commands/watch.js';
 import { EXIT } from './output.js';
 
 export function buildProgram(): Command {
@@ -27,7 +30,10 @@ export function buildProgram(): Command {
   registerProjectCommands(program);
   const task = registerTaskCommands(program);
   registerRunCommands(program, task);
+  registerWatchCommands(program, task);
+  registerKillCommand(task);
   registerLogCommand(program);
+  registerCostCommand(program);
   registerJobCommands(program);
   registerPlanCommand(program);
   registerAgentCommands(program);
