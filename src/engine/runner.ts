@@ -293,8 +293,9 @@ async function transition(orch: Orch, attempt: Attempt, name: 'merge' | 'finish'
 
 /** Commits whatever the agent left uncommitted, with a message naming the task (task text as one argv value). */
 async function commitLeftovers(worktree: string, task: Task): Promise<string | null> {
-  if ((await git(worktree, ['status', '--porcelain'])) === '') return null;
+  // One scan of the tree: stage everything, then ask whether anything is staged.
   await git(worktree, ['add', '-A']);
+  if ((await tryGit(worktree, ['diff', '--cached', '--quiet'])).ok) return null;
   const title = task.title.replace(/\s+/g, ' ').slice(0, 200);
   await git(worktree, ['-c', 'user.name=Orch', '-c', 'user.email=orch@localhost', 'commit', '--quiet', '--no-verify', '-m', `${title}\n\nOrch task #${task.id}`]);
   return git(worktree, ['rev-parse', 'HEAD']);
