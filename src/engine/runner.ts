@@ -81,7 +81,9 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   const refreshClone = () => withLock(`clone:${project.name}`, () => ensureClone(orch.home, { name: project.name, path: project.path, remote: project.remote, defaultBranch: project.defaultBranch }));
   const clone = await refreshClone();
   const branch = branchName(task.id, task.title);
-  const worktree = await createWorktree(clone.path, worktreesDir(orch.home, project.name), task.id, branch, clone.defaultBranch);
+  // Worktree changes and fetches into the same clone must not interleave (a fetch can trip over a
+  // half-made worktree's HEAD): both hold the clone's lock.
+  const worktree = await withLock(`clone:${project.name}`, () => createWorktree(clone.path, worktreesDir(orch.home, project.name), task.id, branch, clone.defaultBranch));
   await event('workspace.ready', { worktree: worktree.path, branch, from: worktree.from });
   await orch.store.updateRun(attempt.run.id, attempt.token, { worktree: worktree.path, branch }, orch.now());
 
@@ -195,7 +197,7 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   await createFollowUps(orch, attempt, settled.run.result);
   task2 = await transition(orch, attempt, 'finish', `merged as ${merged.commit.slice(0, 12)}`);
   await hook('before_remove');
-  await removeWorktree(clone.path, worktree.path, { deleteBranch: true });
+  await withLock(`clone:${project.name}`, () => removeWorktree(clone.path, worktree.path, { deleteBranch: true }));
   await event('workspace.removed', { worktree: worktree.path, branch });
   return summary(task2, `merged as ${merged.commit.slice(0, 12)}`, merged.commit, delivery);
 }
