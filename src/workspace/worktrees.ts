@@ -48,7 +48,13 @@ export async function createWorktree(
   const dir = worktreePath(worktreesDir, taskId);
   await git(clonePath, ['worktree', 'prune']);
 
-  const existing = (await listWorktrees(clonePath)).find((worktree) => samePath(worktree.path, dir));
+  let existing = (await listWorktrees(clonePath)).find((worktree) => samePath(worktree.path, dir));
+  if (existing && existing.branch === null && (await rebaseInProgress(dir))) {
+    // A rebase interrupted by a crash (Orch killed mid-merge) leaves HEAD detached: undo it, and the
+    // worktree is back on its branch as the last attempt left it.
+    await tryGit(dir, ['rebase', '--abort']);
+    existing = (await listWorktrees(clonePath)).find((worktree) => samePath(worktree.path, dir));
+  }
   if (existing) {
     if (existing.branch === `refs/heads/${branch}`) return { path: dir, branch, from: 'existing_worktree' };
     throw new OrchError(
@@ -215,4 +221,13 @@ function canonical(path: string): string {
       return resolve(path);
     }
   }
+}
+
+/** Whether git is in the middle of a rebase in this worktree (its rebase state directory exists). */
+async function rebaseInProgress(dir: string): Promise<boolean> {
+  for (const state of ['rebase-merge', 'rebase-apply']) {
+    const path = await tryGit(dir, ['rev-parse', '--git-path', state]);
+    if (path.ok && existsSync(resolve(dir, path.stdout.trim()))) return true;
+  }
+  return false;
 }

@@ -140,3 +140,41 @@ describe('diskUsage', () => {
     expect(await diskUsage(join(scratch.path, 'missing'))).toBe(0);
   });
 });
+
+describe('a worktree left mid-rebase by a crash', () => {
+  it('is put back on its branch when the task is tried again', async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { execFileSync } = await import('node:child_process');
+    const { join } = await import('node:path');
+    const { createWorktree } = await import('../../src/workspace/worktrees.js');
+    const dir = mkdtempSync(join(tmpdir(), 'orch-midrebase-'));
+    const run = (cwd: string, ...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, encoding: 'utf8' }).trim();
+    try {
+      const clone = join(dir, 'repo.git');
+      run(dir, 'init', '-q', '--bare', '-b', 'main', clone);
+      const seed = join(dir, 'seed');
+      run(dir, 'init', '-q', '-b', 'main', seed);
+      writeFileSync(join(seed, 'f.txt'), 'one\n');
+      run(seed, 'add', '-A');
+      run(seed, 'commit', '-q', '-m', 'one');
+      run(seed, 'push', '-q', clone, 'main');
+      const worktrees = join(dir, 'worktrees');
+      const first = await createWorktree(clone, worktrees, 7, 'orch/7-x', 'main');
+      writeFileSync(join(first.path, 'f.txt'), 'task\n');
+      run(first.path, 'commit', '-q', '-am', 'task');
+      writeFileSync(join(seed, 'f.txt'), 'main moved\n');
+      run(seed, 'commit', '-q', '-am', 'moved');
+      run(seed, 'push', '-q', clone, 'main');
+      // The rebase stops on the conflict, as when Orch was killed during a merge.
+      expect(() => run(first.path, 'rebase', 'main')).toThrow();
+      const again = await createWorktree(clone, worktrees, 7, 'orch/7-x', 'main');
+      expect(again.from).toBe('existing_worktree');
+      expect(run(first.path, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('orch/7-x');
+      expect(run(first.path, 'log', '-1', '--format=%s')).toBe('task');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
