@@ -1,0 +1,98 @@
+import type { EpochMs, Role, TaskState } from '../core/types.js';
+
+/**
+ * The tracker port: where a project's work comes from and where Orch reports what it is doing.
+ * One file per implementation (github.ts, linear.ts, markdown-queue.ts); local tasks need none.
+ * A tracker never touches Orch's store: the engine (engine/tracker-sync.ts) mirrors what `sync`
+ * returns into tasks and calls `report` as tasks move. Every method may throw TrackerError; a
+ * failure is retried on a later tick and never loses a task.
+ */
+
+/** One issue as its tracker shows it, already reduced to what Orch needs. */
+export interface TrackedIssue {
+  /** Stable identity in the tracker, unique across trackers: `github:owner/name#12`, `linear:ENG-12`, `queue:0007-fix-login.md`. */
+  ref: string;
+  title: string;
+  body: string;
+  labels: string[];
+  /** Higher runs first. */
+  priority: number;
+  /** From the tracker's own field or a `role:<name>` label; null: the default (implement). */
+  role: Role | null;
+  /** Refs of issues this one waits for (dependencies, or sub-issues of a parent). */
+  dependsOn: string[];
+  /** Ref of the parent issue, when the tracker has sub-issues. */
+  parent: string | null;
+  /** Whether the tracker considers it open and ready for work (not blocked, not a pull request, allowed author). */
+  ready: boolean;
+  /** Closed, deleted or moved out of Orch's reach: a running attempt should stop. */
+  closed: boolean;
+  url: string | null;
+  updatedAt: EpochMs;
+}
+
+/** What one sync found. */
+export interface SyncResult {
+  /** Issues new or changed since the cursor (all of them on a first sync). */
+  issues: TrackedIssue[];
+  /** Pass back on the next sync for an incremental one. */
+  cursor: string | null;
+  /** Set when the tracker asked Orch to slow down: do not sync again before this time. */
+  notBefore: EpochMs | null;
+}
+
+/** What Orch tells the tracker about a task. */
+export interface StatusReport {
+  state: TaskState;
+  /** One or two sentences for people: what happened, what is next. */
+  summary: string;
+  agent: string | null;
+  complexity: string | null;
+  attempts: number;
+  costUsd: number;
+  /** A pull request opened for the task, if any. */
+  pullRequestUrl: string | null;
+}
+
+export interface PullRequestRequest {
+  ref: string;
+  branch: string;
+  base: string;
+  title: string;
+  body: string;
+}
+
+export interface PullRequestInfo {
+  url: string;
+  number: number;
+  merged: boolean;
+  closed: boolean;
+}
+
+export interface Tracker {
+  readonly kind: 'github' | 'linear' | 'markdown';
+  /** Ready and changed issues since `cursor`. */
+  sync(cursor: string | null, signal?: AbortSignal): Promise<SyncResult>;
+  /**
+   * Takes the issue for Orch where the tracker has a notion of it (the markdown queue moves the file
+   * to claimed/). false: someone else has it; leave the task alone.
+   */
+  claim(ref: string): Promise<boolean>;
+  /** Mirrors the task's status: labels, one marker comment updated in place, the issue's state. */
+  report(ref: string, status: StatusReport): Promise<void>;
+  /** Opens (or finds the already open) pull request for a task's branch. Trackers without PRs throw. */
+  openPullRequest?(request: PullRequestRequest): Promise<PullRequestInfo>;
+  /** The pull request's current state, so a merged PR can finish its task. */
+  pullRequest?(number: number): Promise<PullRequestInfo>;
+}
+
+/** A tracker call that failed; `retryAfterMs` set when the tracker said when to come back. */
+export class TrackerError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number | null = null,
+  ) {
+    super(message);
+    this.name = 'TrackerError';
+  }
+}
