@@ -82,6 +82,11 @@ export interface AgentAdapter {
    * command), exit 0 alone means success: pass this to classifyRunEnd as `resultExpected`.
    */
   readonly reportsResult: boolean;
+  /**
+   * Whether a run given `resumeSessionId` continues that session (the CLI replays the conversation
+   * from its state under the run's HOME). Orch resumes a session its own crash interrupted.
+   */
+  readonly resumes: boolean;
 }
 
 // KillReason, AgentErrorKind and RunTotals live in the pure core, which classifies outcomes and folds

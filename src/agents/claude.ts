@@ -26,6 +26,7 @@ export const claudeAdapter: AgentAdapter = {
   kind: 'claude',
   versionArgs: ['--version'],
   reportsResult: true,
+  resumes: true,
   invocation: claudeInvocation,
   createParser: createClaudeParser,
 };

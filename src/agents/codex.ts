@@ -35,6 +35,7 @@ export const codexAdapter: AgentAdapter = {
   kind: 'codex',
   versionArgs: ['--version'],
   reportsResult: true,
+  resumes: true,
   invocation: codexInvocation,
   createParser: createCodexParser,
 };

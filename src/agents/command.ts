@@ -16,6 +16,7 @@ export const commandAdapter: AgentAdapter = {
   // An arbitrary program has no known way to print its version.
   versionArgs: [],
   reportsResult: false,
+  resumes: false,
   invocation: commandInvocation,
   createParser: createCommandParser,
 };

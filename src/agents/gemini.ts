@@ -29,6 +29,8 @@ export const geminiAdapter: AgentAdapter = {
   kind: 'gemini',
   versionArgs: ['--version'],
   reportsResult: true,
+  // `--resume ID` exists, but resuming from a run's copied HOME is not verified with this CLI yet.
+  resumes: false,
   invocation: geminiInvocation,
   createParser: createGeminiParser,
 };

@@ -26,6 +26,8 @@ export const opencodeAdapter: AgentAdapter = {
   kind: 'opencode',
   versionArgs: ['--version'],
   reportsResult: true,
+  // `--session ID` exists, but resuming from a run's copied HOME is not verified with this CLI yet.
+  resumes: false,
   invocation: opencodeInvocation,
   createParser: createOpencodeParser,
 };

@@ -63,3 +63,18 @@ export function afterFailure(attempts: number, maxAttempts: number, reason: stri
   }
   return { next: 'retry', reason, backoff: true, countsAsAttempt: true, changeAgent: false };
 }
+
+/**
+ * Orch's own death interrupted an attempt: the task goes back to the queue at once, and the attempt is
+ * not the task's failure, so it does not use one up. Only a task that Orch died under again and again
+ * (`crashes` runs named `crashed`, this one included) goes to a person: it may be what kills Orch.
+ */
+export function afterCrash(crashes: number, crashLimit: number, reason: string): AfterRun {
+  if (crashes >= crashLimit) {
+    return { next: 'escalate', reason: `Orch stopped during ${crashes} attempts of this task; the last: ${reason}` };
+  }
+  return { next: 'retry', reason, backoff: false, countsAsAttempt: false, changeAgent: false };
+}
+
+/** Interrupted attempts of one task after which a person looks (see afterCrash). */
+export const CRASH_LIMIT = 10;

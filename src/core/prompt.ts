@@ -44,3 +44,15 @@ export function buildAgentPrompt(
   ].join('\n');
   return { prompt: lines.join('\n').trimEnd(), systemPromptAppend };
 }
+
+/**
+ * The prompt that continues an interrupted session: the CLI replays the conversation so far, so it
+ * needs only to be told why it stopped and what is still expected of it.
+ */
+export function buildResumePrompt(task: Pick<Task, 'id' | 'title' | 'role'>): AgentPrompt {
+  const prompt = [
+    `Orch, which runs you, stopped while you were working on task #${task.id} (${task.title}), and has restarted.`,
+    'Your work so far is still in this working directory. Check where you got to, finish the task, and end with the result block as before.',
+  ].join(' ');
+  return { prompt, systemPromptAppend: buildAgentPrompt({ ...task, body: '', labels: [] }, []).systemPromptAppend };
+}

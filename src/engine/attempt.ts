@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { AgentEvent, ToolPolicy } from '../agents/agent.js';
@@ -10,7 +10,8 @@ import { afterFailure, decideAfterRun, type AfterRun } from '../core/after-run.j
 import { backoffDelay } from '../core/backoff.js';
 import { checkBudget } from '../core/budget.js';
 import { OrchError } from '../core/errors.js';
-import { buildAgentPrompt, type AgentPrompt, type PreviousAttempt } from '../core/prompt.js';
+import { buildAgentPrompt, buildResumePrompt, type AgentPrompt, type PreviousAttempt } from '../core/prompt.js';
+import { sessionToResume } from '../core/resume.js';
 import { parseResultBlock, type AgentResult } from '../core/result-contract.js';
 import type { Run, Task } from '../core/types.js';
 import type { StoreOps } from '../store/store.js';
@@ -82,8 +83,30 @@ export async function beginAttempt(orch: Orch, taskId: number, options: { agent?
   return { ...started, agentName, agent, project, runDir, lost: lost.signal, stopHeartbeat: () => clearInterval(heartbeat) };
 }
 
-/** The prompt of an attempt, from the task and how its earlier runs ended; kept as `prompt.md`. */
-export async function promptFor(orch: Orch, attempt: Attempt, extra: { failure?: string | null } = {}): Promise<AgentPrompt> {
+/** The agent session an attempt continues (see sessionToResume), and the run whose HOME holds it. */
+export interface SessionResume {
+  sessionId: string;
+  fromRunId: number;
+}
+
+/** Whether this attempt resumes the session of the run Orch's crash interrupted. */
+export async function sessionResumeFor(orch: Orch, attempt: Attempt): Promise<SessionResume | null> {
+  const runs = (await orch.store.listRuns({ taskId: attempt.task.id })).filter((r) => r.id !== attempt.run.id);
+  const found = sessionToResume(runs, attempt.agentName, adapterFor(attempt.agent.kind).resumes);
+  if (!found || !existsSync(join(runDirectory(orch.home, found.id), 'home'))) return null;
+  return { sessionId: found.sessionId!, fromRunId: found.id };
+}
+
+/**
+ * The prompt of an attempt, from the task and how its earlier runs ended (or, resuming a session, why
+ * it stopped); kept as `prompt.md`.
+ */
+export async function promptFor(orch: Orch, attempt: Attempt, extra: { failure?: string | null; resume?: SessionResume | null } = {}): Promise<AgentPrompt> {
+  if (extra.resume) {
+    const prompt = buildResumePrompt(attempt.task);
+    writeFileSync(join(attempt.runDir, 'prompt.md'), `(resuming session ${extra.resume.sessionId} of run ${extra.resume.fromRunId})\n\n${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`);
+    return prompt;
+  }
   const previous: PreviousAttempt[] = (await orch.store.listRuns({ taskId: attempt.task.id }))
     .filter((r) => r.outcome !== null && r.id !== attempt.run.id)
     .map((r) => ({ attempt: r.attempt, outcome: r.outcome!, reason: resultField(r, 'failure') ?? resultField(r, 'reason') ?? 'no reason recorded', summary: resultSummary(r) }));
@@ -101,6 +124,8 @@ export interface AgentRunOptions {
   sourceEnv?: NodeJS.ProcessEnv;
   /** Set on top of the agent's environment (ports of the slot, ORCH_RUN_ID). */
   extraEnv?: Record<string, string>;
+  /** Continue this session instead of starting one. */
+  resume?: SessionResume | null;
 }
 
 export interface AgentRunOutcome {
@@ -121,10 +146,16 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
   const record = async (event: AgentEvent) => {
     if (event.type === 'rate_limit' && event.retryAfterMs !== null) retryAfterMs = event.retryAfterMs;
     if (event.type === 'unparsed') return; // kept in agent.jsonl; not worth an event
+    // Stored at once, not when the run ends: a crash before then must not lose the session to resume.
+    if (event.type === 'session_started') await store.updateRun(run.id, attempt.token, { sessionId: event.sessionId }, orch.now());
     await store.appendEvent({ type: `agent.${event.type}`, project: task.project, taskId: task.id, runId: run.id, data: { ...event } }, orch.now());
   };
   const budgetUsd = await runBudget(orch, task);
   const signal = options.signal ? AbortSignal.any([options.signal, attempt.lost]) : attempt.lost;
+  const runHome = join(attempt.runDir, 'home');
+  // The CLI keeps its sessions under its HOME: the resumed run starts from a copy of the old run's,
+  // so each run's directory stays its own record.
+  if (options.resume) cpSync(join(runDirectory(orch.home, options.resume.fromRunId), 'home'), runHome, { recursive: true });
   const report = await superviseRun({
     adapter: adapterFor(agent.kind),
     agent,
@@ -135,9 +166,9 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
       tools: options.tools ?? DEFAULT_TOOLS,
       budgetUsd,
       maxTurns: project.run.maxTurns,
-      resumeSessionId: null,
+      resumeSessionId: options.resume?.sessionId ?? null,
       cwd: options.cwd,
-      runHome: join(attempt.runDir, 'home'),
+      runHome,
       env: { ...agentBaseEnvironment(options.sourceEnv ?? process.env, agent.env), ...options.extraEnv, ORCH_RUN_ID: String(run.id), ORCH_TASK_ID: String(task.id) },
     },
     logPath: run.logPath!,
@@ -288,8 +319,9 @@ export interface AttemptResult {
 export async function runAttempt(orch: Orch, taskId: number, options: AttemptOptions): Promise<AttemptResult> {
   const attempt = await beginAttempt(orch, taskId, { agent: options.agent });
   try {
-    const prompt = await promptFor(orch, attempt);
-    const outcome = await runAgent(orch, attempt, { ...options, prompt });
+    const resume = await sessionResumeFor(orch, attempt);
+    const prompt = await promptFor(orch, attempt, { resume });
+    const outcome = await runAgent(orch, attempt, { ...options, prompt, resume });
     const settled = await settleAgentRun(orch, attempt, outcome, options.random);
     return { ...settled, report: outcome.report, result: outcome.result };
   } finally {

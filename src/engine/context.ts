@@ -4,7 +4,7 @@ import { loadConfig } from '../config/load.js';
 import type { OrchConfig } from '../config/schema.js';
 import { OrchError } from '../core/errors.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
-import type { Store } from '../store/store.js';
+import { AlreadyExistsError, type Store } from '../store/store.js';
 
 /** Everything a use case needs: the resolved config, the store and the clock. */
 export interface Orch {
@@ -41,6 +41,11 @@ export async function registerConfiguredProjects(store: Store, config: OrchConfi
   const known = new Set((await store.listProjects()).map((p) => p.name));
   for (const project of Object.values(config.projects)) {
     if (known.has(project.name)) continue;
-    await store.addProject({ name: project.name, repoPath: project.path, remoteUrl: project.remote, defaultBranch: project.defaultBranch ?? 'main' }, now);
+    try {
+      await store.addProject({ name: project.name, repoPath: project.path, remoteUrl: project.remote, defaultBranch: project.defaultBranch ?? 'main' }, now);
+    } catch (error) {
+      // Another Orch process opening the same fresh store registered it first: that is the goal.
+      if (!(error instanceof AlreadyExistsError)) throw error;
+    }
   }
 }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { groupAlive, terminateGroup } from '../agents/process-group.js';
-import { afterFailure } from '../core/after-run.js';
+import { afterCrash, CRASH_LIMIT } from '../core/after-run.js';
 import type { Claim } from '../core/types.js';
 import { clonePath, worktreesDir } from '../workspace/layout.js';
 import { sweepOrphans, type SweepReport } from '../workspace/worktrees.js';
@@ -35,7 +35,8 @@ function ownerGone(claim: Claim): boolean {
  * Reconciles what a crash left behind, before anything new starts: each claim whose owner died (on this
  * host) or whose lease expired loses its claim; its agent, if still running, is stopped; its run is
  * marked `crashed`; and its task continues — `done` when its merge had already landed (so it is never
- * merged twice), else back to the queue as a failed attempt.
+ * merged twice), else back to the queue without using up an attempt (the next one resumes the agent's
+ * session where its CLI can), until Orch has died under the same task CRASH_LIMIT times.
  */
 export async function recover(orch: Orch, options: { skip?: ReadonlySet<number> } = {}): Promise<Recovered[]> {
   const now = orch.now();
@@ -59,17 +60,18 @@ export async function recover(orch: Orch, options: { skip?: ReadonlySet<number> 
         let action: Recovered['action'] = 'released';
         let reason = 'claim released';
         if (task && (task.state === 'running' || task.state === 'judging' || task.state === 'merging')) {
-          const project = orch.config.projects[task.project];
           if (task.state === 'merging' && landed) {
             await applyTransition(tx, task, 'finish', { now: at, reason: 'its merge had landed before Orch stopped' });
             action = 'finished';
             reason = 'merge had landed';
           } else {
-            const decision = afterFailure(task.attempts, project?.maxAttempts ?? 1, `Orch stopped during the attempt (${task.state})`);
+            const interruptions = (await tx.listEvents({ taskId: task.id, types: ['claim.recovered'] })).length + 1;
+            const decision = afterCrash(interruptions, CRASH_LIMIT, `Orch stopped during the attempt (${task.state})`);
             if (decision.next === 'escalate') {
               await applyTransition(tx, task, 'escalate', { now: at, reason: decision.reason, patch: { blockedReason: decision.reason } });
             } else {
-              await applyTransition(tx, task, 'retry', { now: at, reason: decision.reason, patch: { nextAttemptAt: null } });
+              // Not the task's failure: the attempt is given back, and the next one starts at once.
+              await applyTransition(tx, task, 'retry', { now: at, reason: decision.reason, patch: { nextAttemptAt: null, attempts: Math.max(0, task.attempts - 1) } });
             }
             action = decision.next === 'escalate' ? 'escalate' : 'retry';
             reason = decision.reason;

@@ -15,7 +15,7 @@ import { runHook, type HookName } from '../workspace/hooks.js';
 import { worktreesDir } from '../workspace/layout.js';
 import { copyUntrackedFiles, slotEnvironment } from '../workspace/setup.js';
 import { createWorktree, removeWorktree } from '../workspace/worktrees.js';
-import { beginAttempt, endAttempt, failAttempt, promptFor, runAgent, settleAgentRun, type Attempt } from './attempt.js';
+import { beginAttempt, endAttempt, failAttempt, promptFor, runAgent, sessionResumeFor, settleAgentRun, type Attempt } from './attempt.js';
 import type { Orch } from './context.js';
 import { judgeBranch, type ReviewRunner } from './judge.js';
 import { withLock } from './locks.js';
@@ -109,8 +109,11 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   const beforeRun = await hook('before_run');
   if (!beforeRun.passed) return summary(await failAttempt(orch, attempt, `the before_run hook failed: ${beforeRun.outputTail.slice(-500)}`), 'before_run hook failed');
 
-  const prompt = await promptFor(orch, attempt, { failure: await lastFailure(orch, attempt) });
-  const outcome = await runAgent(orch, attempt, { cwd: worktree.path, prompt, signal: options.signal, sourceEnv: options.sourceEnv, extraEnv: slotEnv });
+  // The worktree was kept, so a session Orch's crash interrupted can go on where it was.
+  const resume = worktree.from === 'new_branch' ? null : await sessionResumeFor(orch, attempt);
+  if (resume) await event('run.resuming', { sessionId: resume.sessionId, fromRun: resume.fromRunId });
+  const prompt = await promptFor(orch, attempt, { failure: resume ? null : await lastFailure(orch, attempt), resume });
+  const outcome = await runAgent(orch, attempt, { cwd: worktree.path, prompt, signal: options.signal, sourceEnv: options.sourceEnv, extraEnv: slotEnv, resume });
   await hook('after_run');
   const committed = await commitLeftovers(worktree.path, task);
   if (committed) await event('workspace.committed', { commit: committed });

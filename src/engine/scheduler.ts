@@ -146,6 +146,11 @@ export class Scheduler {
     while (!options.signal?.aborted) {
       const started = await this.tick();
       let delay = this.tickRequested ? 0 : pollMs;
+      if (delay > 0 && !options.drain) {
+        // A backoff or cooldown that ends before the next interval is a reason to tick then.
+        const due = await this.soonestDue();
+        if (due !== null) delay = Math.min(delay, Math.max(10, due - this.orch.now()));
+      }
       if (options.drain && this.inFlight.size === 0) {
         const next = await this.nextDue(started);
         if (next === null) break;
@@ -157,6 +162,17 @@ export class Scheduler {
     this.stopDispatching();
     await this.drainInFlight(options.graceMs);
     return this.results;
+  }
+
+  /** When the earliest backoff or cooldown in the future ends (epoch ms), or null when none does. */
+  private async soonestDue(): Promise<number | null> {
+    const { store } = this.orch;
+    const now = this.orch.now();
+    const pending = await store.listTasks({ project: this.options.project, states: ['routed'] });
+    const due = pending.map((t) => t.nextAttemptAt ?? 0).filter((at) => at > now);
+    const cooldowns = (await store.activeCooldowns(now)).map((c) => c.until);
+    const soonest = Math.min(...due, ...cooldowns);
+    return Number.isFinite(soonest) ? soonest : null;
   }
 
   /** How long until something pending may start; null when nothing ever will without a person. */

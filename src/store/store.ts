@@ -83,6 +83,10 @@ export interface TaskFilter {
   parentId?: number;
   /** Tasks that list this id among their dependencies. */
   dependsOn?: number;
+  /** Tasks mirrored from these tracker refs. */
+  externalRefs?: string[];
+  /** Only tasks that came from a tracker (an external ref is set). */
+  tracked?: boolean;
   limit?: number;
 }
 

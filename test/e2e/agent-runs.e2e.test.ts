@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { groupAlive } from '../../src/agents/process-group.js';
 import { planTick } from '../../src/core/plan-tick.js';
-import { runAttempt, type AttemptResult } from '../../src/engine/attempt.js';
+import { runAttempt, runDirectory, type AttemptResult } from '../../src/engine/attempt.js';
 import { openOrch, type Orch } from '../../src/engine/context.js';
 import { addTask } from '../../src/engine/tasks.js';
 import { gatherTickInput } from '../../src/engine/tick-input.js';
@@ -207,6 +207,33 @@ describe.each(['claude', 'codex'] as const)('%s: every way a run ends', (kind) =
     const { run, report } = await attempt(w, kind);
     expect(run.outcome).toBe('timed_out');
     expect(report.killedFor).toBe('timeout');
+  });
+
+  it('resumes the session of a run that Orch\'s crash interrupted', async () => {
+    // The first run edits a file, then hangs until it is stopped; the store then says what recovery
+    // says after a crash (the run `crashed`), so the next attempt continues that session.
+    const w = await world([kind], { [kind]: [{ text: 'Step one.', tools: [{ tool: 'write_file', path: 'step.txt', content: 'one\n' }] }, { text: 'thinking', hang: true }] }, { run: { stall_s: 4, timeout_s: 120 } });
+    const first = await attempt(w, kind);
+    expect(first.run.outcome).toBe('stalled');
+    expect(first.run.sessionId).toBeTruthy();
+    await w.orch.store.updateRun(first.run.id, null, { outcome: 'crashed' }, w.orch.now());
+    await w.orch.store.updateTask(first.task.id, {}, { nextAttemptAt: null }, w.orch.now(), { type: 'task.test', data: {} });
+    const turnsBefore = w.servers[kind]!.requests.filter((r) => r.kind === 'turn').length;
+    // Each CLI closes the interrupted turn its own way, so whichever turn the replayed history counts
+    // to, the answer is the same.
+    const finish: ScriptTurn = { text: contractBlock('finished after the restart') };
+    w.servers[kind]!.setScript([{ text: 'Step one.' }, finish, finish, finish]);
+
+    const second = await attempt(w, kind, { taskId: first.task.id });
+    expect(second.run.outcome).toBe('succeeded');
+    expect(second.result?.summary).toBe('finished after the restart');
+    const replayed = JSON.stringify(w.servers[kind]!.requests.filter((r) => r.kind === 'turn')[turnsBefore]!.body);
+    // The model sees the interrupted conversation (the original prompt and the first step's tool call)
+    // before the note that Orch restarted.
+    expect(replayed).toContain('Edit the notes');
+    expect(replayed).toContain('step.txt');
+    expect(replayed).toContain('Orch, which runs you, stopped');
+    expect(readFileSync(join(runDirectory(w.orch.home, second.run.id), 'prompt.md'), 'utf8')).toContain(`resuming session ${first.run.sessionId}`);
   });
 
   it('cancels a run on request: `cancelled`', async () => {

@@ -1,5 +1,6 @@
 // Orch killed with SIGKILL in the middle of an agent run, then started again: the task ends done
-// exactly once, the orphaned agent is stopped, and the interrupted run is named `crashed`.
+// exactly once, the orphaned agent is stopped, the interrupted run is named `crashed`, and the next
+// run resumes the agent's session instead of starting over.
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -67,10 +68,14 @@ describe('crash recovery', () => {
     expect(await crashed.store.listClaims()).toHaveLength(1);
     await crashed.close();
 
+    // The resumed session replays the interrupted conversation, which Claude closes with an assistant
+    // turn of its own: the script's answers count from there.
     server.setScript([
+      { text: 'never asked: the interrupted turn' },
       { text: 'Writing.', tools: [{ tool: 'write_file', path: 'notes.txt', content: 'notes\n' }] },
       { text: ['Done.', '```json', '{"status":"done","summary":"wrote notes","remaining":"","follow_ups":[]}', '```'].join('\n') },
     ]);
+    const turnsBefore = server.requests.filter((r) => r.kind === 'turn').length;
     const second = orchRun(home, repo);
     expect(await second.exited, second.output()).toBe(0);
     expect(second.output()).toContain('recovered after a crash');
@@ -80,6 +85,19 @@ describe('crash recovery', () => {
     expect((await after.store.getTask(1))!.state).toBe('done');
     const runs = await after.store.listRuns({ taskId: 1 });
     expect(runs.map((r) => r.outcome)).toEqual(['crashed', 'succeeded']);
+    // Orch's crash was not the task's failure: the attempt was given back, and the second run resumed
+    // the first one's Claude session: its first request to the model replays the interrupted
+    // conversation (the original task prompt) before the note that Orch restarted.
+    expect(runs.map((r) => r.attempt)).toEqual([1, 1]);
+    expect((await after.store.getTask(1))!.attempts).toBe(1);
+    expect(runs[0]!.sessionId).toBeTruthy();
+    expect(await after.store.listEvents({ taskId: 1, types: ['run.resuming'] })).toMatchObject([{ runId: runs[1]!.id, data: { sessionId: runs[0]!.sessionId, fromRun: runs[0]!.id } }]);
+    const resumedTurn = server.requests.filter((r) => r.kind === 'turn')[turnsBefore]!;
+    expect(resumedTurn.turn).toBe(1);
+    const resumed = JSON.stringify(resumedTurn.body);
+    expect(resumed).toContain('# Task #1: Write the notes');
+    expect(resumed).toContain('Orch, which runs you, stopped while you were working on task #1');
+    expect(resumed.indexOf('# Task #1: Write the notes')).toBeLessThan(resumed.indexOf('Orch, which runs you, stopped'));
     expect(groupAlive(interrupted!.pid!)).toBe(false);
     expect(await after.store.listClaims()).toEqual([]);
     // Exactly one commit for the task landed on main.

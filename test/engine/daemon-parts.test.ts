@@ -128,3 +128,60 @@ describe('config hot reload', () => {
     }
   });
 });
+
+describe('recovery', () => {
+  it('gives the attempt back after a crash, and sends a task to a person once Orch has died under it CRASH_LIMIT times', async () => {
+    const { hostname } = await import('node:os');
+    const { CRASH_LIMIT } = await import('../../src/core/after-run.js');
+    const { recover } = await import('../../src/engine/recovery.js');
+    const { applyTransition } = await import('../../src/engine/transitions.js');
+    const task = await addTask(orch.store, { project: 'app', title: 'Crash magnet' }, orch.now());
+    // A pid no process has: the claim's owner is dead, as after a SIGKILL.
+    const deadOwner = `${hostname()}:${2 ** 22 + 12345}`;
+    for (let crash = 1; crash <= CRASH_LIMIT; crash++) {
+      await orch.store.transaction(async (tx) => {
+        const now = orch.now();
+        const claim = (await tx.claimTask({ taskId: task.id, owner: deadOwner, leaseMs: 60_000, now }))!;
+        let current = (await tx.getTask(task.id))!;
+        if (current.state === 'new') current = await applyTransition(tx, current, 'route', { now, fence: claim.token, patch: { agent: 'slow' } });
+        current = await applyTransition(tx, current, 'start', { now, fence: claim.token, patch: { attempts: current.attempts + 1 } });
+        await tx.createRun({ taskId: task.id, project: 'app', attempt: current.attempts, agent: 'slow', model: null, host: hostname(), startedAt: now }, claim.token);
+      });
+      const [recovered] = await recover(orch);
+      const after = (await orch.store.getTask(task.id))!;
+      if (crash < CRASH_LIMIT) {
+        expect(recovered).toMatchObject({ taskId: task.id, action: 'retry' });
+        expect(after).toMatchObject({ state: 'routed', attempts: 0, nextAttemptAt: null });
+      } else {
+        expect(recovered).toMatchObject({ taskId: task.id, action: 'escalate' });
+        expect(after.state).toBe('needs_review');
+        expect(after.blockedReason).toContain(`Orch stopped during ${CRASH_LIMIT} attempts`);
+      }
+    }
+    const runs = await orch.store.listRuns({ taskId: task.id });
+    expect(runs.map((r) => r.outcome)).toEqual(Array(CRASH_LIMIT).fill('crashed'));
+    expect(await orch.store.listClaims()).toEqual([]);
+  });
+});
+
+describe('the scheduler and backoffs', () => {
+  it('ticks when a backoff ends, without waiting for the next interval', async () => {
+    const task = await addTask(orch.store, { project: 'app', title: 'Backing off' }, orch.now());
+    const { applyTransition } = await import('../../src/engine/transitions.js');
+    const routed = await applyTransition(orch.store, task, 'route', { now: orch.now(), patch: { agent: 'slow' } });
+    await orch.store.updateTask(task.id, { expectedVersion: routed.version }, { nextAttemptAt: orch.now() + 400 }, orch.now(), { type: 'task.backoff', data: {} });
+    // An interval far longer than the test: only the backoff's end can start the task.
+    const scheduler = new Scheduler(orch, { pollMs: 600_000, sourceEnv: env });
+    const controller = new AbortController();
+    const loop = scheduler.run({ signal: controller.signal, graceMs: 0 });
+    const deadline = Date.now() + 20_000;
+    while (scheduler.running().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(scheduler.running()).toEqual([task.id]);
+    expect(scheduler.stats.ticks).toBeGreaterThanOrEqual(2);
+    const { cancelTask } = await import('../../src/engine/tasks.js');
+    await cancelTask(orch.store, task.id, orch.now());
+    scheduler.requestTick();
+    controller.abort();
+    await loop;
+  });
+});

@@ -70,11 +70,13 @@ export function taskOps(db: Kysely<Database>): TaskOps {
     getTask: (id) => findTask(db, id),
 
     async listTasks(filter = {}) {
-      if (filter.states?.length === 0 || filter.ids?.length === 0) return [];
+      if (filter.states?.length === 0 || filter.ids?.length === 0 || filter.externalRefs?.length === 0) return [];
       let query = selectTasks(db).orderBy('tasks.id');
       if (filter.project !== undefined) query = query.where('tasks.project', '=', filter.project);
       if (filter.states) query = query.where('tasks.state', 'in', filter.states);
       if (filter.ids) query = query.where('tasks.id', 'in', filter.ids);
+      if (filter.externalRefs) query = query.where('tasks.external_ref', 'in', filter.externalRefs);
+      if (filter.tracked) query = query.where('tasks.external_ref', 'is not', null);
       if (filter.parentId !== undefined) {
         query = query.where('tasks.parent_id', '=', filter.parentId);
       }

@@ -1,0 +1,49 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CRASH_LIMIT, afterCrash } from '../../src/core/after-run.js';
+import { sessionToResume } from '../../src/core/resume.js';
+import { RUN_OUTCOMES, type RunOutcome } from '../../src/core/types.js';
+
+const run = (id: number, outcome: RunOutcome | null, sessionId: string | null = `s${id}`, agent = 'claude') => ({ id, outcome, sessionId, agent });
+
+describe('sessionToResume', () => {
+  it('continues the session of the last run when Orch crashed under it', () => {
+    expect(sessionToResume([run(1, 'failed'), run(2, 'crashed')], 'claude', true)).toEqual({ id: 2, sessionId: 's2' });
+  });
+
+  it('starts afresh after any other ending, without a session, for another agent, or when the CLI cannot resume', () => {
+    expect(sessionToResume([run(1, 'crashed'), run(2, 'failed')], 'claude', true)).toBeNull();
+    expect(sessionToResume([run(1, 'crashed', null)], 'claude', true)).toBeNull();
+    expect(sessionToResume([run(1, 'crashed')], 'codex', true)).toBeNull();
+    expect(sessionToResume([run(1, 'crashed')], 'claude', false)).toBeNull();
+    expect(sessionToResume([], 'claude', true)).toBeNull();
+  });
+
+  it('only ever resumes the latest ended run, and only a crashed one', () => {
+    const runs = fc.array(
+      fc.record({ outcome: fc.option(fc.constantFrom(...RUN_OUTCOMES), { nil: null }), sessionId: fc.option(fc.string({ minLength: 1 }), { nil: null }), agent: fc.constantFrom('claude', 'codex') }),
+      { maxLength: 8 },
+    );
+    fc.assert(
+      fc.property(runs, fc.boolean(), (list, canResume) => {
+        const numbered = list.map((r, i) => ({ ...r, id: i + 1 }));
+        // Order in the input does not matter: the latest by id decides.
+        const chosen = sessionToResume([...numbered].reverse(), 'claude', canResume);
+        const ended = numbered.filter((r) => r.outcome !== null);
+        const last = ended[ended.length - 1];
+        if (chosen === null) return;
+        expect(canResume).toBe(true);
+        expect(chosen.id).toBe(last!.id);
+        expect(last).toMatchObject({ outcome: 'crashed', agent: 'claude', sessionId: chosen.sessionId });
+      }),
+    );
+  });
+});
+
+describe('afterCrash', () => {
+  it('retries at once without using up an attempt, until Orch has died under the task CRASH_LIMIT times', () => {
+    expect(afterCrash(1, CRASH_LIMIT, 'Orch stopped')).toEqual({ next: 'retry', reason: 'Orch stopped', backoff: false, countsAsAttempt: false, changeAgent: false });
+    expect(afterCrash(CRASH_LIMIT - 1, CRASH_LIMIT, 'x').next).toBe('retry');
+    expect(afterCrash(CRASH_LIMIT, CRASH_LIMIT, 'x')).toEqual({ next: 'escalate', reason: `Orch stopped during ${CRASH_LIMIT} attempts of this task; the last: x` });
+  });
+});
