@@ -29,8 +29,9 @@ export interface MarkdownQueueOptions {
 }
 
 /**
- * The queue's ROLE names, the prior scheduler's agent roles among them, to Orch's roles. Compared
- * without case, spaces, `_` or `-`. Anything else runs with the default role.
+ * ROLE as file-queue schedulers write it (task roles, or agent roles such as implementer or
+ * product_manager) to Orch's roles. Compared without case, spaces, `_` or `-`. Anything else runs with
+ * the default role.
  */
 const ROLE_NAMES: Readonly<Record<string, Role>> = {
   implement: 'implement',
@@ -150,14 +151,14 @@ export class MarkdownQueueTracker implements Tracker {
     signal?.throwIfAborted();
     const previous = decodeCursor(cursor);
     const listing = await this.list();
-    const files: Record<string, string> = {};
+    const files = new Map<string, string>();
     const issues: TrackedIssue[] = [];
 
     const visit = async (name: string, folder: QueueFolder): Promise<boolean> => {
       const found = await this.statFrom(name, folder);
       if (!found) return false;
       const mark = fingerprint(found.folder, found.stats);
-      files[name] = mark;
+      files.set(name, mark);
       if (previous?.get(name) === mark) return true;
       const issue = await this.read(name, found.folder, found.stats);
       if (issue) issues.push(issue);
@@ -166,19 +167,18 @@ export class MarkdownQueueTracker implements Tracker {
 
     for (const [name, folder] of listing) {
       signal?.throwIfAborted();
-      // Gone between the listing and the read, and not found in any folder: it went the way of a
-      // file that vanished, below.
+      // A file gone from every folder since the listing is dealt with among the vanished, below.
       await visit(name, folder);
     }
     for (const name of previous?.keys() ?? []) {
-      if (name in files) continue;
+      if (files.has(name)) continue;
       signal?.throwIfAborted();
       // A file moving backwards (failed/ → incoming/) during the listing is missed by it; look once more
       // before calling it deleted.
       if (await visit(name, 'incoming')) continue;
       issues.push(this.vanished(name));
     }
-    return { issues, cursor: JSON.stringify({ v: 1, files } satisfies Cursor), notBefore: null };
+    return { issues, cursor: JSON.stringify({ v: 1, files: Object.fromEntries(files) } satisfies Cursor), notBefore: null };
   }
 
   async claim(ref: string): Promise<boolean> {

@@ -14,7 +14,7 @@ import {
 import { parseTask } from '../../src/trackers/markdown-task.js';
 import { TrackerError, type StatusReport, type TrackedIssue } from '../../src/trackers/tracker.js';
 
-const priorArtTask = readFileSync(new URL('./fixtures/prior-art-task.md', import.meta.url), 'utf8');
+const exampleTask = readFileSync(new URL('./fixtures/queue-example-task.md', import.meta.url), 'utf8');
 
 const task = (title: string, headers = '') => `# ${title}\n\n${headers}\n## Context\nWhy ${title}.\n`;
 
@@ -72,7 +72,7 @@ describe('the markdown queue', () => {
 
   describe('sync', () => {
     it('returns incoming files as ready, claimed as taken, done and failed as closed', async () => {
-      put('incoming', '0001-validate.md', priorArtTask);
+      put('incoming', '0001-validate.md', exampleTask);
       put('claimed', '0002-busy.md', task('Busy', 'ROLE: tester\n'));
       put('done', '0003-finished.md', task('Finished'));
       put('failed', '0004-broken.md', task('Broken', 'PRIORITY: P0\n'));
@@ -186,10 +186,10 @@ describe('the markdown queue', () => {
 
   describe('claim', () => {
     it('moves the file from incoming to claimed, once', async () => {
-      put('incoming', 'a.md', priorArtTask);
+      put('incoming', 'a.md', exampleTask);
       expect(await queue.claim('queue:a.md')).toBe(true);
       expect(filesIn('incoming')).toEqual([]);
-      expect(readFileSync(path('claimed', 'a.md'), 'utf8')).toBe(priorArtTask);
+      expect(readFileSync(path('claimed', 'a.md'), 'utf8')).toBe(exampleTask);
       expect(await queue.claim('queue:a.md')).toBe(false);
       expect(byRef((await queue.sync(null)).issues).get('queue:a.md')).toMatchObject({ ready: false, closed: false });
     });
@@ -216,7 +216,7 @@ describe('the markdown queue', () => {
 
   describe('report', () => {
     beforeEach(async () => {
-      put('incoming', 'a.md', priorArtTask);
+      put('incoming', 'a.md', exampleTask);
       expect(await queue.claim('queue:a.md')).toBe(true);
     });
 
@@ -224,7 +224,7 @@ describe('the markdown queue', () => {
       await queue.report('queue:a.md', status('running'));
       expect(filesIn('claimed')).toEqual(['a.md']);
       expect(readFileSync(path('claimed', 'a.md'), 'utf8')).toBe(
-        `${priorArtTask}\n## Orch\n- state: running\n- summary: now running\n- attempts: 2\n- cost: $0.50\n`,
+        `${exampleTask}\n## Orch\n- state: running\n- summary: now running\n- attempts: 2\n- cost: $0.50\n`,
       );
     });
 
@@ -236,7 +236,7 @@ describe('the markdown queue', () => {
       expect(text.match(/## Orch/g)).toHaveLength(1);
       expect(text).toContain('- state: done\n- summary: Merged as abc123.\n- attempts: 2\n- cost: $0.50\n- pull request: https://example.com/pr/9\n');
       expect(parseTask(text, 'a.md')).toEqual({
-        ...parseTask(priorArtTask, 'a.md'),
+        ...parseTask(exampleTask, 'a.md'),
         sections: [{ heading: 'Orch', text: expect.stringContaining('- state: done') as unknown }],
       });
       expect(filesIn('done')).toEqual(['a.md']);
@@ -284,7 +284,7 @@ describe('the markdown queue', () => {
       put('done', 'a.md', task('Another A'));
       await queue.report('queue:a.md', status('needs_review'));
       expect(filesIn('failed')).toEqual([]);
-      expect(readFileSync(path('claimed', 'a.md'), 'utf8')).toBe(priorArtTask);
+      expect(readFileSync(path('claimed', 'a.md'), 'utf8')).toBe(exampleTask);
       expect(readFileSync(path('done', 'a.md'), 'utf8')).toContain('- state: needs_review');
     });
 
@@ -298,7 +298,7 @@ describe('the markdown queue', () => {
     });
 
     it('keeps the line endings and the permissions of the file, and leaves no temporary files', async () => {
-      writeFileSync(path('claimed', 'a.md'), priorArtTask.replace(/\n/g, '\r\n'));
+      writeFileSync(path('claimed', 'a.md'), exampleTask.replace(/\n/g, '\r\n'));
       chmodSync(path('claimed', 'a.md'), 0o640);
       await queue.report('queue:a.md', status('running'));
       await queue.report('queue:a.md', status('blocked', 'Waiting on the API key.'));
@@ -312,7 +312,7 @@ describe('the markdown queue', () => {
 });
 
 describe('mapping the queue to Orch', () => {
-  it('maps the prior scheduler\'s role names to Orch\'s roles', () => {
+  it('maps file-queue schedulers\' role names to Orch\'s roles', () => {
     expect(roleFromQueue('implement')).toBe('implement');
     expect(roleFromQueue('Implementer')).toBe('implement');
     expect(roleFromQueue('tester')).toBe('test');

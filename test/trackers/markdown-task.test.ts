@@ -24,11 +24,11 @@ function refusal(text: string, file = 'queue/incoming/task.md'): TaskFileError {
 
 const note: OrchNote = { state: 'needs_review', summary: 'Tests failed\nthree times.', attempts: 3, costUsd: 1.234, pullRequestUrl: null };
 
-describe('reading the prior scheduler\'s example task', () => {
-  const text = fixture('prior-art-task.md');
+describe('reading the example task of a file-queue scheduler', () => {
+  const text = fixture('queue-example-task.md');
 
   it('reads every header, the context and the criteria', () => {
-    expect(parseTask(text, 'prior-art-task.md')).toEqual({
+    expect(parseTask(text, 'queue-example-task.md')).toEqual({
       id: 'TASK-a1b2c3d4',
       title: 'Add input validation',
       role: 'implement',
@@ -48,7 +48,7 @@ describe('reading the prior scheduler\'s example task', () => {
   });
 
   it('writes it back byte for byte', () => {
-    expect(serializeTask(parseTask(text, 'prior-art-task.md'))).toBe(text);
+    expect(serializeTask(parseTask(text, 'queue-example-task.md'))).toBe(text);
   });
 
   it('reads the same task with CRLF line endings and a byte-order mark', () => {
@@ -192,7 +192,7 @@ describe('what the parser refuses, naming the file and line', () => {
 });
 
 describe('the Orch status note', () => {
-  const text = fixture('prior-art-task.md');
+  const text = fixture('queue-example-task.md');
 
   it('is appended as a section of its own', () => {
     const updated = withOrchNote(text, note);
