@@ -32,6 +32,16 @@ export default tseslint.config(
     },
   },
   {
+    // A tracker is an adapter: the engine drives it, never the other way round.
+    files: ['src/trackers/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../engine/*', '../cli/*', '../server/*', '../store/*'], message: 'src/trackers is an adapter: it never imports the engine, the faces or the store.' }] },
+      ],
+    },
+  },
+  {
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },

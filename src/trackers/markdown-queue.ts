@@ -1,0 +1,405 @@
+// A folder of task files as a tracker: `incoming/` waits for a taker, `claimed/` is being worked on,
+// `done/` and `failed/` are finished. Anyone (a person, another scheduler, Orch) moves files between
+// them; a move is a rename, which the filesystem makes atomic, so a file is always in exactly one place
+// and two takers can never both get it.
+
+import { createHash, randomBytes } from 'node:crypto';
+import type { Stats } from 'node:fs';
+import { chmod, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { EpochMs, Role, TaskState } from '../core/types.js';
+import { parseTask, TaskFileError, taskBody, withOrchNote, type MarkdownTask } from './markdown-task.js';
+import { TrackerError, type StatusReport, type SyncResult, type TrackedIssue, type Tracker } from './tracker.js';
+
+export const QUEUE_FOLDERS = ['incoming', 'claimed', 'done', 'failed'] as const;
+export type QueueFolder = (typeof QUEUE_FOLDERS)[number];
+
+/** Where to look first: a name found in two folders (a copy by hand) counts where it got furthest. */
+const PRECEDENCE: readonly QueueFolder[] = ['done', 'failed', 'claimed', 'incoming'];
+
+const REF_PREFIX = 'queue:';
+
+export interface MarkdownQueueOptions {
+  tracker: { kind: 'markdown'; dir: string };
+  /** The repository root the config's `dir` is relative to; null for a project with no local repository. */
+  projectPath: string | null;
+  /** Told about each task file that cannot be read (one line naming the file and line); the file is skipped. */
+  onSkippedFile?: (message: string) => void;
+  now?: () => EpochMs;
+}
+
+/**
+ * ROLE as file-queue schedulers write it (task roles, or agent roles such as implementer or
+ * product_manager) to Orch's roles. Compared without case, spaces, `_` or `-`. Anything else runs with
+ * the default role.
+ */
+const ROLE_NAMES: Readonly<Record<string, Role>> = {
+  implement: 'implement',
+  implementer: 'implement',
+  implementation: 'implement',
+  developer: 'implement',
+  dev: 'implement',
+  feature: 'implement',
+  test: 'test',
+  tester: 'test',
+  testing: 'test',
+  qa: 'test',
+  review: 'review',
+  reviewer: 'review',
+  plan: 'plan',
+  planner: 'plan',
+  planning: 'plan',
+  productmanager: 'plan',
+  pm: 'plan',
+  fix: 'fix',
+  fixer: 'fix',
+  bugfix: 'fix',
+  bug: 'fix',
+};
+
+export function roleFromQueue(role: string | null): Role | null {
+  if (role === null) return null;
+  return ROLE_NAMES[role.replace(/[\s_-]+/g, '').toLowerCase()] ?? null;
+}
+
+/** The level a file without PRIORITY gets: P2, which is Orch's default priority 0. */
+export const DEFAULT_LEVEL = 2;
+
+/**
+ * PRIORITY levels count down in urgency (P0 first) while Orch runs higher priorities first, on the
+ * scale of `orch task add --priority`: P0 → 2 (urgent), P1 → 1 (high), P2 → 0 (normal), P3 → -1 (low), ….
+ */
+export function priorityFromLevel(level: number | null): number {
+  return DEFAULT_LEVEL - (level ?? DEFAULT_LEVEL);
+}
+
+/** Where a report puts the file; null: leave it where it is and write nothing. */
+export function folderForState(state: TaskState, current: QueueFolder): QueueFolder | null {
+  // A finished file stays finished: whoever moved it to done/ meant it.
+  if (current === 'done') return 'done';
+  if (state === 'done') return 'done';
+  if (state === 'needs_review' || state === 'cancelled') return 'failed';
+  // Orch is (again) working on it, but a file still in incoming/ becomes Orch's only through claim.
+  return current === 'incoming' ? null : 'claimed';
+}
+
+/** The queue file a ref names, refusing anything that could reach outside the queue's folders. */
+export function fileNameOfRef(ref: string): string {
+  const name = ref.startsWith(REF_PREFIX) ? ref.slice(REF_PREFIX.length) : '';
+  if (name === '' || name.startsWith('.') || /[\\/\0]/.test(name)) {
+    throw new TrackerError(`"${ref}" is not a markdown queue ref (queue:<file name>)`);
+  }
+  return name;
+}
+
+/** What the cursor remembers of each file, so an unchanged file is neither read nor returned again. */
+interface Cursor {
+  v: 1;
+  files: Record<string, string>;
+}
+
+function decodeCursor(cursor: string | null): Map<string, string> | null {
+  if (cursor === null) return null;
+  try {
+    const parsed = JSON.parse(cursor) as Partial<Cursor>;
+    if (parsed.v !== 1 || typeof parsed.files !== 'object' || parsed.files === null) return null;
+    return new Map(Object.entries(parsed.files).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  } catch {
+    // A cursor from another version or mangled on the way: a full sync is always correct.
+    return null;
+  }
+}
+
+/** Changes with any write (size, times, a rename's new inode from an atomic write) and any move. */
+function fingerprint(folder: QueueFolder, stats: Stats): string {
+  const facts = `${folder}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`;
+  return `${folder[0]}${createHash('sha256').update(facts).digest('base64url').slice(0, 11)}`;
+}
+
+function isTaskFileName(name: string): boolean {
+  // Dotfiles include this tracker's own half-written temporary files.
+  return name.endsWith('.md') && !name.startsWith('.');
+}
+
+function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | null)?.code;
+}
+
+export class MarkdownQueueTracker implements Tracker {
+  readonly kind = 'markdown' as const;
+  /** Absolute path of the queue. */
+  readonly root: string;
+  /** The queue as the config names it, for messages that mean the same on any machine. */
+  private readonly configDir: string;
+  private readonly onSkippedFile: (message: string) => void;
+  private readonly now: () => EpochMs;
+
+  constructor(options: MarkdownQueueOptions) {
+    if (options.projectPath === null) {
+      throw new TrackerError('a markdown queue lives in the repository: the project needs a local path');
+    }
+    if (isAbsolute(options.tracker.dir)) {
+      throw new TrackerError(`the queue directory "${options.tracker.dir}" must be relative to the repository root`);
+    }
+    this.configDir = options.tracker.dir;
+    this.root = resolve(options.projectPath, options.tracker.dir);
+    this.onSkippedFile = options.onSkippedFile ?? (() => {});
+    this.now = options.now ?? Date.now;
+  }
+
+  async sync(cursor: string | null, signal?: AbortSignal): Promise<SyncResult> {
+    signal?.throwIfAborted();
+    const previous = decodeCursor(cursor);
+    const listing = await this.list();
+    const files = new Map<string, string>();
+    const issues: TrackedIssue[] = [];
+
+    const visit = async (name: string, folder: QueueFolder): Promise<boolean> => {
+      const found = await this.statFrom(name, folder);
+      if (!found) return false;
+      const mark = fingerprint(found.folder, found.stats);
+      files.set(name, mark);
+      if (previous?.get(name) === mark) return true;
+      const issue = await this.read(name, found.folder, found.stats);
+      if (issue) issues.push(issue);
+      return true;
+    };
+
+    for (const [name, folder] of listing) {
+      signal?.throwIfAborted();
+      // A file gone from every folder since the listing is dealt with among the vanished, below.
+      await visit(name, folder);
+    }
+    for (const name of previous?.keys() ?? []) {
+      if (files.has(name)) continue;
+      signal?.throwIfAborted();
+      // A file moving backwards (failed/ → incoming/) during the listing is missed by it; look once more
+      // before calling it deleted.
+      if (await visit(name, 'incoming')) continue;
+      issues.push(this.vanished(name));
+    }
+    return { issues, cursor: JSON.stringify({ v: 1, files: Object.fromEntries(files) } satisfies Cursor), notBefore: null };
+  }
+
+  async claim(ref: string): Promise<boolean> {
+    const name = fileNameOfRef(ref);
+    const target = join(this.root, 'claimed', name);
+    await this.ensureFolder('claimed');
+    // rename(2) replaces an existing target; a same-named file already claimed must not be lost.
+    if (await this.exists(target)) return false;
+    try {
+      await rename(join(this.root, 'incoming', name), target);
+      return true;
+    } catch (error) {
+      // The file left incoming/ first: another taker has it (or a person removed it).
+      if (errorCode(error) === 'ENOENT') return false;
+      throw this.failure(`cannot claim ${name}`, error);
+    }
+  }
+
+  async report(ref: string, status: StatusReport): Promise<void> {
+    const name = fileNameOfRef(ref);
+    // A person may move the file while Orch does; try again from wherever it went.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const current = await this.locate(name);
+      // Deleted: nothing left to mirror, and nothing to retry.
+      if (current === null) return;
+      const target = folderForState(status.state, current);
+      if (target === null) return;
+      if (target !== current && !(await this.move(name, current, target))) continue;
+      await this.writeNote(target, name, status);
+      return;
+    }
+    throw new TrackerError(`${this.display('', name)} kept moving while Orch reported on it`);
+  }
+
+  /** Every task file by name, in the folder it counts in. */
+  private async list(): Promise<Map<string, QueueFolder>> {
+    if (!(await this.exists(this.root))) {
+      throw new TrackerError(`the queue directory ${this.configDir} does not exist in the repository`);
+    }
+    const listing = new Map<string, QueueFolder>();
+    for (const folder of PRECEDENCE) {
+      let names: string[];
+      try {
+        names = await readdir(join(this.root, folder));
+      } catch (error) {
+        // A folder nobody has needed yet.
+        if (errorCode(error) === 'ENOENT') continue;
+        throw this.failure(`cannot list ${this.display(folder)}`, error);
+      }
+      for (const name of names.sort()) {
+        if (isTaskFileName(name) && !listing.has(name)) listing.set(name, folder);
+      }
+    }
+    return listing;
+  }
+
+  /** The file's folder and facts, looking in `first` and then everywhere else. */
+  private async statFrom(name: string, first: QueueFolder): Promise<{ folder: QueueFolder; stats: Stats } | null> {
+    for (const folder of [first, ...PRECEDENCE.filter((other) => other !== first)]) {
+      try {
+        const stats = await stat(join(this.root, folder, name));
+        if (stats.isFile()) return { folder, stats };
+      } catch (error) {
+        if (errorCode(error) !== 'ENOENT') throw this.failure(`cannot read ${this.display(folder, name)}`, error);
+      }
+    }
+    return null;
+  }
+
+  private async locate(name: string): Promise<QueueFolder | null> {
+    return (await this.statFrom(name, PRECEDENCE[0]!))?.folder ?? null;
+  }
+
+  /** The issue a file describes, or null (reported) when the file is not a task Orch can read. */
+  private async read(name: string, folder: QueueFolder, stats: Stats): Promise<TrackedIssue | null> {
+    let task: MarkdownTask;
+    try {
+      const handle = await open(join(this.root, folder, name), 'r');
+      try {
+        task = parseTask(await handle.readFile('utf8'), this.display(folder, name));
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      if (error instanceof TaskFileError) {
+        this.onSkippedFile(error.message);
+        return null;
+      }
+      // Moved since the stat: the next sync sees it where it went (its fingerprint will differ).
+      if (errorCode(error) === 'ENOENT') return null;
+      this.onSkippedFile(`${this.display(folder, name)}: cannot read it (${(error as Error).message})`);
+      return null;
+    }
+    return {
+      ref: REF_PREFIX + name,
+      title: task.title,
+      body: taskBody(task),
+      labels: [],
+      priority: priorityFromLevel(task.priority),
+      role: roleFromQueue(task.role),
+      dependsOn: [],
+      parent: null,
+      ready: folder === 'incoming',
+      closed: folder === 'done' || folder === 'failed',
+      url: null,
+      updatedAt: Math.trunc(stats.mtimeMs),
+    };
+  }
+
+  /** A file that was in the queue and is now in none of its folders: closed, with nothing left to read. */
+  private vanished(name: string): TrackedIssue {
+    return {
+      ref: REF_PREFIX + name,
+      title: name.replace(/\.md$/, ''),
+      body: '',
+      labels: [],
+      priority: 0,
+      role: null,
+      dependsOn: [],
+      parent: null,
+      ready: false,
+      closed: true,
+      url: null,
+      updatedAt: this.now(),
+    };
+  }
+
+  /** Moves a file between folders; false when it was no longer where we looked. */
+  private async move(name: string, from: QueueFolder, to: QueueFolder): Promise<boolean> {
+    const target = join(this.root, to, name);
+    await this.ensureFolder(to);
+    if (await this.exists(target)) {
+      throw new TrackerError(`cannot move ${this.display(from, name)} to ${to}/: a file of that name is already there`);
+    }
+    try {
+      await rename(join(this.root, from, name), target);
+      return true;
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return false;
+      throw this.failure(`cannot move ${this.display(from, name)} to ${to}/`, error);
+    }
+  }
+
+  /**
+   * Replaces the file's Orch note through a temporary file and a rename, so a reader never sees half a
+   * file. If the file is replaced or moved meanwhile, the other writer wins and the note waits for the
+   * next report rather than bringing back a file that left.
+   */
+  private async writeNote(folder: QueueFolder, name: string, status: StatusReport): Promise<void> {
+    const path = join(this.root, folder, name);
+    let before: Stats;
+    let text: string;
+    try {
+      const handle = await open(path, 'r');
+      try {
+        before = await handle.stat();
+        text = await handle.readFile('utf8');
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return;
+      throw this.failure(`cannot read ${this.display(folder, name)}`, error);
+    }
+    const updated = withOrchNote(text, {
+      state: status.state,
+      summary: status.summary,
+      attempts: status.attempts,
+      costUsd: status.costUsd,
+      pullRequestUrl: status.pullRequestUrl,
+    });
+    if (updated === text) return;
+
+    const temp = join(this.root, folder, `.${randomBytes(6).toString('hex')}.${process.pid}.tmp`);
+    try {
+      const handle = await open(temp, 'wx', before.mode & 0o7777);
+      try {
+        await handle.writeFile(updated, 'utf8');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      // The mode given to open is filtered by the umask; keep what the author's file had.
+      await chmod(temp, before.mode & 0o7777);
+      const now = await stat(path).catch((error: unknown) => {
+        if (errorCode(error) === 'ENOENT') return null;
+        throw error;
+      });
+      if (now === null || now.ino !== before.ino || now.dev !== before.dev) return;
+      await rename(temp, path);
+    } catch (error) {
+      throw this.failure(`cannot write the status note to ${this.display(folder, name)}`, error);
+    } finally {
+      await rm(temp, { force: true });
+    }
+  }
+
+  private async ensureFolder(folder: QueueFolder): Promise<void> {
+    try {
+      await mkdir(join(this.root, folder), { recursive: true });
+    } catch (error) {
+      throw this.failure(`cannot create ${this.display(folder)}`, error);
+    }
+  }
+
+  private async exists(path: string): Promise<boolean> {
+    try {
+      await stat(path);
+      return true;
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return false;
+      throw this.failure(`cannot read ${path}`, error);
+    }
+  }
+
+  /** A path as the config spells it, so messages mean the same wherever the repository is. */
+  private display(folder: QueueFolder | '', name = ''): string {
+    return [this.configDir, folder, name].filter(Boolean).join('/');
+  }
+
+  private failure(what: string, error: unknown): TrackerError {
+    return new TrackerError(`${what}: ${(error as Error).message}`);
+  }
+}
