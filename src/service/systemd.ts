@@ -123,7 +123,11 @@ export class SystemdService implements ServiceManager {
   async status(): Promise<ServiceStatus> {
     const installed = existsSync(this.unitFile);
     const notes: string[] = [];
-    const state = await this.state();
+    // Status answers even where systemctl cannot be asked (no session bus): it says what it knows.
+    const state = await this.state().catch((error: Error): UnitState => {
+      notes.push(error.message);
+      return { activeState: 'unknown', mainPid: null, result: '' };
+    });
     if (installed) {
       const [, environment] = renderServiceCommand(this.unitSpec());
       if (!readTextOrNull(this.unitFile)?.split('\n').includes(environment!)) {

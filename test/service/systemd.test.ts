@@ -97,9 +97,11 @@ describe('systemd mode', () => {
     expect(elsewhere.notes.join('\n')).toMatch(/serves another ORCH_HOME .*install --force/);
   });
 
-  it('turns a failed systemctl call into one line', async () => {
+  it('turns a failed systemctl call into one line, and still reports what it knows', async () => {
     failing = 'daemon-reload';
     await expect(service().install({ force: false })).rejects.toThrow(/^systemctl --user daemon-reload failed: Failed to daemon-reload: Access denied$/);
     expect(existsSync(unitFile())).toBe(true);
+    failing = 'show';
+    expect(await service().status()).toMatchObject({ installed: true, running: false, notes: [expect.stringMatching(/^systemctl --user show .* failed: Failed to show/)] });
   });
 });
