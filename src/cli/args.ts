@@ -34,3 +34,10 @@ export function parseRole(value: string): Role {
   if (!(ROLES as readonly string[]).includes(value)) throw new InvalidArgumentError(`"${value}" is not a role: use one of ${ROLES.join(', ')}`);
   return value as Role;
 }
+
+/** A TCP port, 0 to 65535 (0 lets the system pick a free one). */
+export function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(port) || port > 65535) throw new InvalidArgumentError(`"${value}" is not a port number (0 to 65535)`);
+  return port;
+}

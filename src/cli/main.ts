@@ -11,6 +11,7 @@ import { registerKillCommand } from './commands/kill.js';
 import { registerPlanCommand } from './commands/plan.js';
 import { registerProjectCommands } from './commands/project.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerServiceCommands } from './commands/service.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerLogCommand } from './commands/log.js';
 import { registerRunCommands } from './commands/run.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerAgentCommands(program);
   registerClaimsCommand(program);
   registerServeCommand(program);
+  registerServiceCommands(program);
   registerStatusCommand(program);
   registerConfigCommands(program);
   registerVersionCommand(program);
