@@ -8,8 +8,21 @@ import { makeRepo, tempDir } from '../helpers/git.js';
 
 export const TOKEN = 'a'.repeat(64);
 
+export interface LogLine {
+  level: 'info' | 'warn';
+  fields: Record<string, unknown>;
+  message: string;
+}
+
+export interface HarnessOptions extends Partial<Pick<ServerDeps, 'events' | 'env' | 'now'>> {
+  /** More top-level keys of config.yaml (beside the one project). */
+  config?: Record<string, unknown>;
+}
+
 export interface Harness {
   orch: Orch;
+  /** What the server logged. */
+  logs: LogLine[];
   server: RunningServer;
   ticksRequested: number;
   tickStats: TickStats;
@@ -21,7 +34,7 @@ export interface Harness {
  * A real server on 127.0.0.1:0 over a real SQLite Orch, whose ORCH_HOME has one project `app` backed by
  * a real git repository. Fresh for every test.
  */
-export function useServer(deps: Partial<Pick<ServerDeps, 'events'>> = {}): Harness {
+export function useServer(deps: HarnessOptions = {}): Harness {
   let scratch: { path: string; cleanup: () => void };
   const harness = { ticksRequested: 0, tickStats: { lastTickMs: null, lastTickAt: null, ticks: 0 } } as Harness;
 
@@ -30,9 +43,10 @@ export function useServer(deps: Partial<Pick<ServerDeps, 'events'>> = {}): Harne
     const repo = makeRepo(scratch.path, 'app');
     const home = join(scratch.path, 'home');
     mkdirSync(home);
-    writeFileSync(join(home, 'config.yaml'), JSON.stringify({ projects: { app: { path: repo } } }));
+    writeFileSync(join(home, 'config.yaml'), JSON.stringify({ ...deps.config, projects: { app: { path: repo } } }));
     harness.orch = await openOrch(home);
     harness.ticksRequested = 0;
+    harness.logs = [];
     harness.tickStats = { lastTickMs: null, lastTickAt: null, ticks: 0 };
     const app = createApp({
       orch: harness.orch,
@@ -40,6 +54,12 @@ export function useServer(deps: Partial<Pick<ServerDeps, 'events'>> = {}): Harne
       requestTick: () => void harness.ticksRequested++,
       tickStats: () => harness.tickStats,
       events: { pollMs: 20, ...deps.events },
+      env: deps.env,
+      now: deps.now,
+      logger: {
+        info: (fields, message) => void harness.logs.push({ level: 'info', fields, message }),
+        warn: (fields, message) => void harness.logs.push({ level: 'warn', fields, message }),
+      },
     });
     harness.server = await startServer(app, { port: 0 });
     harness.call = (path, init = {}) => {

@@ -1,0 +1,11 @@
+import type { MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { errorResponse } from './http-errors.js';
+
+/** No request Orch accepts comes anywhere near this; it bounds what one request can make us hold. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Refuses a body over MAX_BODY_BYTES with 413, whether its length is declared or streamed. */
+export function limitBody(): MiddlewareHandler {
+  return bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => errorResponse(c, 'invalid_input', `request body: larger than ${MAX_BODY_BYTES} bytes`, 413) });
+}
