@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { openOrch, type Orch } from '../../src/engine/context.js';
 import { createApp, type ServerDeps, type TickStats } from '../../src/server/app.js';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
@@ -17,6 +17,8 @@ export interface LogLine {
 export interface HarnessOptions extends Partial<Pick<ServerDeps, 'events' | 'env' | 'now'>> {
   /** More top-level keys of config.yaml (beside the one project). */
   config?: Record<string, unknown>;
+  /** `all`: one server for every test of the block, for tests that must leave nothing behind anyway. */
+  scope?: 'each' | 'all';
 }
 
 export interface Harness {
@@ -32,13 +34,15 @@ export interface Harness {
 
 /**
  * A real server on 127.0.0.1:0 over a real SQLite Orch, whose ORCH_HOME has one project `app` backed by
- * a real git repository. Fresh for every test.
+ * a real git repository. Fresh for every test, unless `scope: 'all'`.
  */
 export function useServer(deps: HarnessOptions = {}): Harness {
   let scratch: { path: string; cleanup: () => void };
   const harness = { ticksRequested: 0, tickStats: { lastTickMs: null, lastTickAt: null, ticks: 0 } } as Harness;
 
-  beforeEach(async () => {
+  const [before, after] = deps.scope === 'all' ? [beforeAll, afterAll] : [beforeEach, afterEach];
+
+  before(async () => {
     scratch = tempDir('orch-server-');
     const repo = makeRepo(scratch.path, 'app');
     const home = join(scratch.path, 'home');
@@ -75,7 +79,7 @@ export function useServer(deps: HarnessOptions = {}): Harness {
     };
   });
 
-  afterEach(async () => {
+  after(async () => {
     await harness.server.close();
     await harness.orch.close();
     scratch.cleanup();
