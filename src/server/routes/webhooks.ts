@@ -10,6 +10,7 @@ import {
   decideGithubDelivery,
   decideLinearDelivery,
   isJsonContentType,
+  WEBHOOK_SOURCES,
   type WebhookDecision,
   type WebhookSource,
 } from '../../core/webhooks.js';
@@ -21,14 +22,32 @@ import { verifyGithubSignature, verifyLinearSignature, type SignatureCheck } fro
 
 type WebhookEnv = { Variables: { secret: string } };
 
-const SENDER: Record<WebhookSource, string> = { github: 'GitHub', linear: 'Linear' };
+/** What differs between senders: how a delivery is signed and what it says. */
+interface Sender {
+  name: string;
+  verify(body: Uint8Array, secret: string, c: Context): SignatureCheck;
+  decide(payload: unknown, c: Context, now: number): WebhookDecision;
+}
+
+const SENDERS: Record<WebhookSource, Sender> = {
+  github: {
+    name: 'GitHub',
+    verify: (body, secret, c) => verifyGithubSignature(body, secret, c.req.header('X-Hub-Signature-256')),
+    decide: (payload, c) => decideGithubDelivery({ event: c.req.header('X-GitHub-Event'), deliveryId: c.req.header('X-GitHub-Delivery'), payload }),
+  },
+  linear: {
+    name: 'Linear',
+    verify: (body, secret, c) => verifyLinearSignature(body, secret, c.req.header('Linear-Signature')),
+    decide: (payload, c, now) => decideLinearDelivery({ deliveryId: c.req.header('Linear-Delivery'), payload, now }),
+  },
+};
 
 export function webhookRoutes(deps: ServerDeps): Hono<WebhookEnv> {
   const app = new Hono<WebhookEnv>();
   const clock = deps.now ?? deps.orch.now;
 
-  const refuseSignature = (c: Context, source: WebhookSource, reason: string) => {
-    // The reason is Orch's own wording: neither the secret, the body nor a header value is logged.
+  /** A bad signature or a stale timestamp: 401, logged in Orch's own words (never the secret, the body or a header's value). */
+  const refuseAuthentication = (c: Context, source: WebhookSource, reason: string) => {
     deps.logger?.warn({ webhook: source, reason }, `${source} webhook refused: ${reason}`);
     return errorResponse(c, 'unauthorized', reason);
   };
@@ -36,7 +55,7 @@ export function webhookRoutes(deps: ServerDeps): Hono<WebhookEnv> {
   const answer = async (c: Context, source: WebhookSource, decision: WebhookDecision) => {
     switch (decision.kind) {
       case 'refuse':
-        if (decision.why === 'replay') return refuseSignature(c, source, decision.reason);
+        if (decision.why === 'replay') return refuseAuthentication(c, source, decision.reason);
         return errorResponse(c, 'invalid_input', decision.reason);
       case 'ping':
         return c.json({ ping: true }, 200);
@@ -45,42 +64,24 @@ export function webhookRoutes(deps: ServerDeps): Hono<WebhookEnv> {
       case 'accept': {
         const { webhook } = decision;
         if ((await recordWebhook(deps.orch, webhook)) === 'duplicate') return c.json({ duplicate: true }, 200);
-        deps.logger?.info({ webhook: source, delivery: webhook.deliveryId, event: webhook.event, action: webhook.action }, `${source} webhook: ${webhook.event}${webhook.action ? `.${webhook.action}` : ''}, tick requested`);
+        const what = webhook.action === null ? webhook.event : `${webhook.event}.${webhook.action}`;
+        deps.logger?.info({ webhook: source, delivery: webhook.deliveryId, event: webhook.event, action: webhook.action }, `${source} webhook: ${what}, tick requested`);
         deps.requestTick();
         return c.json({ accepted: true }, 202);
       }
     }
   };
 
-  const receive = (source: WebhookSource, check: (body: Uint8Array, secret: string, c: Context) => SignatureCheck, decide: (payload: unknown, c: Context) => WebhookDecision) =>
-    async (c: Context<WebhookEnv>) => {
+  for (const source of WEBHOOK_SOURCES) {
+    const sender = SENDERS[source];
+    app.post(`/webhooks/${source}`, acceptOnly(source, deps), limitBody(), async (c) => {
+      // The signature covers the bytes as sent, so it is checked before anything reads them as JSON.
       const body = new Uint8Array(await c.req.arrayBuffer());
-      const signature = check(body, c.get('secret'), c);
-      if (!signature.ok) return refuseSignature(c, source, signature.reason);
-      return answer(c, source, decide(parseJson(body), c));
-    };
-
-  app.post(
-    '/webhooks/github',
-    acceptOnly('github', deps),
-    limitBody(),
-    receive(
-      'github',
-      (body, secret, c) => verifyGithubSignature(body, secret, c.req.header('X-Hub-Signature-256')),
-      (payload, c) => decideGithubDelivery({ event: c.req.header('X-GitHub-Event'), deliveryId: c.req.header('X-GitHub-Delivery'), payload }),
-    ),
-  );
-
-  app.post(
-    '/webhooks/linear',
-    acceptOnly('linear', deps),
-    limitBody(),
-    receive(
-      'linear',
-      (body, secret, c) => verifyLinearSignature(body, secret, c.req.header('Linear-Signature')),
-      (payload, c) => decideLinearDelivery({ deliveryId: c.req.header('Linear-Delivery'), payload, now: clock() }),
-    ),
-  );
+      const signature = sender.verify(body, c.get('secret'), c);
+      if (!signature.ok) return refuseAuthentication(c, source, signature.reason);
+      return answer(c, source, sender.decide(parseJson(body), c, clock()));
+    });
+  }
 
   return app;
 }
@@ -92,14 +93,14 @@ export function webhookRoutes(deps: ServerDeps): Hono<WebhookEnv> {
 function acceptOnly(source: WebhookSource, deps: ServerDeps): MiddlewareHandler<WebhookEnv> {
   return async (c, next) => {
     const configured = deps.orch.config.webhooks[source];
-    if (configured === null) return errorResponse(c, 'not_found', `${SENDER[source]} webhooks are off: set webhooks.${source}.secret_env in config.yaml`);
+    if (configured === null) return errorResponse(c, 'not_found', `${SENDERS[source].name} webhooks are off: set webhooks.${source}.secret_env in config.yaml`);
     const secret = (deps.env ?? process.env)[configured.secretEnv];
     if (secret === undefined || secret === '') {
       deps.logger?.warn({ webhook: source }, `${source} webhook refused: ${configured.secretEnv} is not set in the daemon's environment`);
-      return errorResponse(c, 'config', `the ${SENDER[source]} webhook secret is not set in the daemon's environment`, 503);
+      return errorResponse(c, 'config', `the ${SENDERS[source].name} webhook secret is not set in the daemon's environment`, 503);
     }
     if (!isJsonContentType(c.req.header('Content-Type'))) {
-      return errorResponse(c, 'invalid_input', `Content-Type: expected application/json (set the ${SENDER[source]} webhook to send JSON)`, 415);
+      return errorResponse(c, 'invalid_input', `Content-Type: expected application/json (set the ${SENDERS[source].name} webhook to send JSON)`, 415);
     }
     c.set('secret', secret);
     await next();
