@@ -23,6 +23,7 @@ import type {
   ProjectFile,
   ProjectSettings,
   ProjectSettingsFile,
+  WebhooksConfig,
 } from './schema.js';
 import { AGENT_KINDS } from './schema.js';
 
@@ -94,11 +95,17 @@ export function resolveConfig(
       leaseS: scheduler.lease_s ?? DEFAULT_SCHEDULER.leaseS,
     },
     server: { host: server.host ?? DEFAULT_SERVER.host, port: server.port ?? DEFAULT_SERVER.port },
+    webhooks: resolveWebhooks(global.data.webhooks),
     agents: resolveAgents(global),
     prices: structuredClone(global.data.prices ?? {}),
     defaults: resolveLayers([defaultsLayer(global)], agentNames(global)),
     projects,
   };
+}
+
+function resolveWebhooks(webhooks: GlobalConfigFile['webhooks']): WebhooksConfig {
+  const source = (entry: { secret_env: string } | undefined) => (entry ? { secretEnv: entry.secret_env } : null);
+  return { github: source(webhooks?.github), linear: source(webhooks?.linear) };
 }
 
 /** `~` and `~/…` → the user's home directory; anything else made absolute. */

@@ -237,6 +237,17 @@ export const modelPriceSchema = z
   })
   .describe('Used to compute cost when the CLI does not report it.');
 
+/** Only the variable's name is written down: the secret itself never sits in a config file. */
+const webhookSourceSchema = (source: string) =>
+  z
+    .strictObject({
+      secret_env: expecting(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), 'an environment variable name').describe(
+        `Environment variable of the daemon holding the ${source} webhook secret.`,
+      ),
+    })
+    .optional()
+    .describe(`Accept ${source} webhooks at POST /webhooks/${source.toLowerCase()}. Default: refused (404).`);
+
 export const globalConfigFileSchema = z
   .strictObject({
     scheduler: z
@@ -257,6 +268,10 @@ export const globalConfigFileSchema = z
       'Agents by name. claude, codex, opencode and gemini are built in; entries here refine or add to them.',
     ),
     prices: optional(z.record(nonEmptyString(), modelPriceSchema), 'Token prices by model name.'),
+    webhooks: z
+      .strictObject({ github: webhookSourceSchema('GitHub'), linear: webhookSourceSchema('Linear') })
+      .optional()
+      .describe('Signed webhooks from trackers, each of which asks the daemon for an immediate tick.'),
     defaults: optional(projectSettingsFileSchema, 'Settings applied to every project.'),
     projects: optional(z.record(nameSchema, projectEntrySchema), 'The portfolio: projects by name.'),
   })
@@ -341,11 +356,18 @@ export interface ServerConfig {
   port: number;
 }
 
+/** Where a webhook source's secret is found; null: that source's endpoint is off. */
+export interface WebhooksConfig {
+  github: { secretEnv: string } | null;
+  linear: { secretEnv: string } | null;
+}
+
 export interface OrchConfig {
   home: string;
   configPath: string;
   scheduler: SchedulerConfig;
   server: ServerConfig;
+  webhooks: WebhooksConfig;
   agents: Record<string, AgentConfig>;
   prices: Record<string, ModelPrice>;
   /** Built-in defaults with the config's `defaults:` applied: what a project without overrides gets. */

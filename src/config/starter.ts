@@ -19,6 +19,12 @@ export function starterConfigText(schemaPath: string): string {
 #   host: 127.0.0.1        # anything but loopback exposes an API that starts agents
 #   port: 7878
 
+# Signed webhooks (POST /webhooks/github, /webhooks/linear) that make the daemon tick at once.
+# Only the name of the environment variable holding each secret goes here, never the secret.
+# webhooks:
+#   github: { secret_env: ORCH_GITHUB_WEBHOOK_SECRET }
+#   linear: { secret_env: ORCH_LINEAR_WEBHOOK_SECRET }
+
 # Agents by name. claude, codex, opencode and gemini are built in; entries here refine or add.
 # agents:
 #   claude:

@@ -67,7 +67,7 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
   });
   await jobs.start();
 
-  const app = createApp({ orch, token, requestTick: () => scheduler.requestTick(), tickStats: () => scheduler.stats });
+  const app = createApp({ orch, token, requestTick: () => scheduler.requestTick(), tickStats: () => scheduler.stats, env: options.sourceEnv ?? process.env, logger });
   let server: RunningServer;
   try {
     server = await startServer(app, { host: options.host ?? orch.config.server.host, port: options.port ?? orch.config.server.port });

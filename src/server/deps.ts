@@ -9,6 +9,12 @@ export interface TickStats {
   ticks: number;
 }
 
+/** The part of a pino logger the server writes to. */
+export interface ServerLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
 /** Everything the HTTP face needs from the daemon that hosts it. */
 export interface ServerDeps {
   orch: Orch;
@@ -19,6 +25,10 @@ export interface ServerDeps {
   tickStats: () => TickStats;
   /** The clock; defaults to the Orch's. */
   now?: () => number;
+  /** Where webhook secrets are read from (config names the variables); defaults to process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Refused and accepted webhooks are logged here; none when absent. */
+  logger?: ServerLogger;
   /** How often /events polls the store and how often it sends a heartbeat; tests shorten them. */
   events?: { pollMs?: number; heartbeatMs?: number };
 }

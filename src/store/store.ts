@@ -162,6 +162,13 @@ export interface NewJob {
   enabled?: boolean;
 }
 
+/** One delivery of a webhook, named by its sender's delivery id. */
+export interface WebhookDelivery {
+  /** Who sent it (`github`, `linear`): delivery ids are unique per sender only. */
+  source: string;
+  deliveryId: string;
+}
+
 export interface StoreOps {
   // Projects
   addProject(project: NewProject, now: EpochMs): Promise<Project>;
@@ -231,6 +238,19 @@ export interface StoreOps {
   setCooldown(key: string, until: EpochMs, reason: string, now: EpochMs): Promise<Cooldown>;
   /** Cooldowns still in force at `now`. */
   activeCooldowns(now: EpochMs): Promise<Cooldown[]>;
+
+  // Webhook deliveries
+  /**
+   * Records a delivery the first time it is seen, appending `event` with it; returns false and writes
+   * nothing when the same source's delivery id is already recorded (a redelivery or a replay).
+   */
+  recordWebhookDelivery(
+    delivery: WebhookDelivery,
+    now: EpochMs,
+    event?: NewEvent & { project?: string | null },
+  ): Promise<boolean>;
+  /** Forgets deliveries received before `before`; returns how many it forgot. */
+  pruneWebhookDeliveries(before: EpochMs): Promise<number>;
 }
 
 export interface Store extends StoreOps {

@@ -42,6 +42,7 @@ describe('loadConfig with no files', () => {
       args: [],
     });
     expect(config.prices).toEqual({});
+    expect(config.webhooks).toEqual({ github: null, linear: null });
     expect(config.projects).toEqual({});
     expect(config.defaults).toEqual(DEFAULT_PROJECT_SETTINGS);
     expect(config.defaults).toMatchObject({
@@ -215,6 +216,16 @@ describe('errors are one line naming the file, the key path and the expectation'
   it('reports a wrong type with what was expected and what was found', () => {
     const error = loadError('projects:\n  web:\n    path: $REPO\n    max_agents: two\n');
     expect(error.message).toBe(`${error.file}: projects.web.max_agents: expected an integer >= 1, got "two"`);
+  });
+
+  it('takes a webhook secret only as the name of an environment variable', () => {
+    const home = tempDir();
+    writeFile(configPath(home), 'webhooks:\n  github: { secret_env: GH_HOOK_SECRET }\n');
+    expect(loadConfig(home).webhooks).toEqual({ github: { secretEnv: 'GH_HOOK_SECRET' }, linear: null });
+    expect(loadError('webhooks:\n  linear: { secret_env: "not a name" }\n').message).toMatch(
+      /: webhooks\.linear\.secret_env: expected an environment variable name, got "not a name"$/,
+    );
+    expect(loadError('webhooks:\n  github: { secret: hunter2 }\n').message).toMatch(/; webhooks\.github\.secret: unknown key \(allowed: secret_env\)$/);
   });
 
   it('reports an out-of-range value', () => {

@@ -158,9 +158,10 @@ describe('failures', () => {
     expect(await response.json()).toEqual({ error: { code: 'failure', message: 'database is locked' } });
   });
 
-  it('refuses a body over 1 MiB with 413', async () => {
+  it('refuses a body over 1 MiB with 413, closing the connection the unread body is still on', async () => {
     const response = await h.call('/tasks', { body: { project: 'app', title: 'big', body: 'x'.repeat(1024 * 1024) } });
     expect(response.status).toBe(413);
+    expect(response.headers.get('connection')).toBe('close');
     expect((await json<ErrorBody>(response)).error).toMatchObject({ code: 'invalid_input', message: expect.stringMatching(/^request body: larger than/) });
   });
 });

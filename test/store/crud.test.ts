@@ -475,3 +475,40 @@ describe('cooldowns', () => {
     expect(events.map((e) => e.data.key)).toEqual(['claude', 'codex/gpt-5']);
   });
 });
+
+describe('webhook deliveries', () => {
+  const ctx = useTempStore();
+  const received = { type: 'webhook.received', data: { source: 'github', delivery: 'd-1' } };
+
+  it('records a delivery once, with its event, and refuses the same id again without writing', async () => {
+    const { store } = ctx;
+    expect(await store.recordWebhookDelivery({ source: 'github', deliveryId: 'd-1' }, T0, { ...received, project: 'web' })).toBe(true);
+    expect(await store.recordWebhookDelivery({ source: 'github', deliveryId: 'd-1' }, T0 + 1, received)).toBe(false);
+    // Delivery ids are unique per sender only.
+    expect(await store.recordWebhookDelivery({ source: 'linear', deliveryId: 'd-1' }, T0 + 2)).toBe(true);
+    const events = await store.listEvents({ types: ['webhook.received'] });
+    expect(events.map((e) => [e.project, e.data.delivery, e.at])).toEqual([['web', 'd-1', T0]]);
+  });
+
+  it('forgets deliveries received before a cutoff, so an old id is accepted again', async () => {
+    const { store } = ctx;
+    await store.recordWebhookDelivery({ source: 'github', deliveryId: 'old' }, T0);
+    await store.recordWebhookDelivery({ source: 'github', deliveryId: 'new' }, T0 + 10);
+    expect(await store.pruneWebhookDeliveries(T0 + 10)).toBe(1);
+    expect(await store.pruneWebhookDeliveries(T0 + 10)).toBe(0);
+    expect(await store.recordWebhookDelivery({ source: 'github', deliveryId: 'new' }, T0 + 20)).toBe(false);
+    expect(await store.recordWebhookDelivery({ source: 'github', deliveryId: 'old' }, T0 + 20)).toBe(true);
+  });
+
+  it('records inside a caller transaction and rolls back with it', async () => {
+    const { store } = ctx;
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.recordWebhookDelivery({ source: 'github', deliveryId: 'lost' }, T0, received);
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(await store.listEvents({ types: ['webhook.received'] })).toEqual([]);
+    expect(await store.recordWebhookDelivery({ source: 'github', deliveryId: 'lost' }, T0)).toBe(true);
+  });
+});

@@ -57,6 +57,8 @@ describe('migrations', () => {
         'fence_counter',
         'events',
         'jobs',
+        'cooldowns',
+        'webhook_deliveries',
         'schema_migrations',
       ]),
     );

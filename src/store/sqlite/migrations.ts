@@ -186,6 +186,25 @@ export const MIGRATIONS: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 3,
+    name: 'webhook deliveries',
+    async up(db) {
+      // Only what deduplication needs; the event log keeps what a delivery said.
+      await db.schema
+        .createTable('webhook_deliveries')
+        .addColumn('source', 'text', (col) => col.notNull())
+        .addColumn('delivery_id', 'text', (col) => col.notNull())
+        .addColumn('received_at', 'integer', (col) => col.notNull())
+        .addPrimaryKeyConstraint('webhook_deliveries_pk', ['source', 'delivery_id'])
+        .execute();
+      await db.schema
+        .createIndex('webhook_deliveries_received_at')
+        .on('webhook_deliveries')
+        .column('received_at')
+        .execute();
+    },
+  },
 ];
 
 /**

@@ -119,6 +119,12 @@ export interface CooldownsTable {
   set_at: number;
 }
 
+export interface WebhookDeliveriesTable {
+  source: string;
+  delivery_id: string;
+  received_at: number;
+}
+
 export interface Database {
   schema_migrations: SchemaMigrationsTable;
   projects: ProjectsTable;
@@ -130,4 +136,5 @@ export interface Database {
   events: EventsTable;
   jobs: JobsTable;
   cooldowns: CooldownsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

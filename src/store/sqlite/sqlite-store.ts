@@ -29,6 +29,7 @@ import type {
   StoreOps,
   TaskFilter,
   TaskPatch,
+  WebhookDelivery,
 } from '../store.js';
 import { applyMigrations } from './migrations.js';
 import type { Database } from './schema.js';
@@ -264,5 +265,19 @@ export class SqliteStore implements Store {
 
   activeCooldowns(now: EpochMs): Promise<Cooldown[]> {
     return this.read((ops) => ops.activeCooldowns(now));
+  }
+
+  // Webhook deliveries
+
+  recordWebhookDelivery(
+    delivery: WebhookDelivery,
+    now: EpochMs,
+    event?: NewEvent & { project?: string | null },
+  ): Promise<boolean> {
+    return this.write((ops) => ops.recordWebhookDelivery(delivery, now, event));
+  }
+
+  pruneWebhookDeliveries(before: EpochMs): Promise<number> {
+    return this.write((ops) => ops.pruneWebhookDeliveries(before));
   }
 }
