@@ -16,7 +16,7 @@
 // output's own `components` map.
 
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** What the fake serves: method and path template as GitHub's description spells them. */
@@ -41,10 +41,11 @@ const OPERATIONS = [
 ];
 
 /**
- * GitHub answers any operation with a rate-limit error (403 or 429) that no operation lists; its body is
- * the generic error object.
+ * Answers GitHub may give to any operation although few list them: bad credentials (401), rate limits
+ * (403, 429) and not found (404, also what a token without access sees), each with the generic error
+ * object as its body.
  */
-const RATE_LIMIT_ERROR_SCHEMA = 'basic-error';
+const ANY_OPERATION = { 401: 'basic-error', 403: 'basic-error', 404: 'basic-error', 429: 'basic-error' };
 
 /** Keys that only document a schema; validation never reads them. */
 const DOCUMENTATION_KEYS = new Set(['description', 'example', 'examples', 'title', 'externalDocs', 'deprecated', 'readOnly', 'writeOnly', 'xml']);
@@ -74,7 +75,9 @@ function main() {
     }
     operations[`${method.toUpperCase()} ${path}`] = { operation_id: operation.operationId, responses };
   }
-  const rateLimited = toJsonSchema({ $ref: SCHEMA_REF + RATE_LIMIT_ERROR_SCHEMA }, wanted);
+  const anyOperation = Object.fromEntries(
+    Object.entries(ANY_OPERATION).map(([status, name]) => [status, toJsonSchema({ $ref: SCHEMA_REF + name }, wanted)]),
+  );
 
   // Referenced schemas reference others: copy until the set stops growing.
   const schemas = {};
@@ -99,11 +102,11 @@ function main() {
       'npm pack @octokit/openapi && tar -xzf octokit-openapi-*.tgz && node scripts/extract-github-schemas.mjs package/generated/api.github.com.json',
     conversion: 'OpenAPI 3.0 to JSON Schema draft-07: nullable becomes a null type; descriptions, examples and x- extensions dropped',
     operations,
-    rate_limited: rateLimited,
+    any_operation: anyOperation,
     components: { schemas: Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b))) },
   };
   writeFileSync(output, `${JSON.stringify(result, null, 1)}\n`);
-  console.log(`${output}: ${OPERATIONS.length} operations, ${Object.keys(schemas).length} component schemas from ${pkg.name}@${pkg.version}`);
+  console.log(`${relative(process.cwd(), output)}: ${OPERATIONS.length} operations, ${Object.keys(schemas).length} component schemas from ${pkg.name}@${pkg.version}`);
 }
 
 /** The JSON body schema of a response, following a `#/components/responses/...` reference; undefined: no body. */
