@@ -69,6 +69,24 @@ export interface PullRequestInfo {
   closed: boolean;
 }
 
+/** Someone asked Orch for work by mentioning it (`@orch …`) in a comment. */
+export interface MentionRequest extends TrackedIssue {
+  /** The issue or pull request the comment is on. */
+  issueRef: string;
+  /** Who wrote the comment. */
+  author: string;
+}
+
+/** What one look for mentions found. */
+export interface MentionsResult {
+  /** Each comment once: its ref names the comment (`github:owner/name#12/comment-99`). */
+  mentions: MentionRequest[];
+  /** Pass back on the next call. */
+  cursor: string | null;
+  /** Set when the tracker asked Orch to slow down: do not look again before this time. */
+  notBefore: EpochMs | null;
+}
+
 export interface Tracker {
   readonly kind: 'github' | 'linear' | 'markdown';
   /** Ready and changed issues since `cursor`. */
@@ -84,6 +102,8 @@ export interface Tracker {
   openPullRequest?(request: PullRequestRequest): Promise<PullRequestInfo>;
   /** The pull request's current state, so a merged PR can finish its task. */
   pullRequest?(number: number): Promise<PullRequestInfo>;
+  /** Comments mentioning Orch since `cursor`, from people allowed to ask; trackers without comments leave it out. */
+  mentions?(cursor: string | null, signal?: AbortSignal): Promise<MentionsResult>;
 }
 
 /** A tracker call that failed; `retryAfterMs` set when the tracker said when to come back. */

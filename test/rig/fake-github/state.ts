@@ -138,6 +138,8 @@ export class FakeRepository {
   readonly issues = new Map<number, IssueRecord>();
   readonly labels = new Map<string, LabelRecord>();
   readonly comments = new Map<number, CommentRecord>();
+  /** Logins with write access besides the owner: GitHub calls their comments' author_association COLLABORATOR. */
+  readonly collaborators = new Set<string>();
   private lastNumber = 0;
 
   constructor(
@@ -149,6 +151,12 @@ export class FakeRepository {
   ) {
     this.id = ids.next();
     this.createdAt = clock.now();
+  }
+
+  /** How GitHub describes an author's relation to the repository (the subset the fake needs). */
+  association(login: string): 'OWNER' | 'COLLABORATOR' | 'CONTRIBUTOR' {
+    if (login.toLowerCase() === this.owner.toLowerCase()) return 'OWNER';
+    return this.collaborators.has(login) ? 'COLLABORATOR' : 'CONTRIBUTOR';
   }
 
   get fullName(): string {
