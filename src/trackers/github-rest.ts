@@ -14,8 +14,21 @@ export interface GitHubRestOptions {
   now: () => number;
 }
 
+/** A request GitHub refused or that never got an answer (`status` null). */
+export class GitHubRequestError extends TrackerError {
+  override readonly name: string = 'GitHubRequestError';
+
+  constructor(
+    message: string,
+    readonly status: number | null,
+    retryAfterMs: number | null = null,
+  ) {
+    super(message, retryAfterMs);
+  }
+}
+
 /** GitHub asked to slow down; `retryAfterMs` says when to come back. */
-export class GitHubRateLimitError extends TrackerError {
+export class GitHubRateLimitError extends GitHubRequestError {
   override readonly name = 'GitHubRateLimitError';
 }
 
@@ -99,7 +112,8 @@ export class GitHubRest {
     const what = describeRoute(route);
     const notBefore = this.notBefore;
     if (notBefore !== null) {
-      throw new GitHubRateLimitError(`GitHub rate limit spent: not calling ${what} before ${new Date(notBefore).toISOString()}`, notBefore - this.options.now());
+      const message = `GitHub rate limit spent: not calling ${what} before ${new Date(notBefore).toISOString()}`;
+      throw new GitHubRateLimitError(message, null, notBefore - this.options.now());
     }
     try {
       const options = { ...params, headers: { 'x-github-api-version': '2022-11-28', ...headers }, request: { signal } };
@@ -126,7 +140,7 @@ export class GitHubRest {
     if (remaining === 0 && reset !== null) this.blockedUntil = Math.max(this.blockedUntil ?? 0, reset * 1000);
   }
 
-  private failure(what: string, status: number | null, headers: Record<string, unknown>, data: unknown, error: unknown): TrackerError {
+  private failure(what: string, status: number | null, headers: Record<string, unknown>, data: unknown, error: unknown): GitHubRequestError {
     const message = this.redact(errorMessage(data) ?? (error instanceof Error ? error.message : String(error)));
     if (status === 403 || status === 429) {
       const retryAfter = headerNumber(headers['retry-after']);
@@ -138,10 +152,10 @@ export class GitHubRest {
       else if (status === 429 || /rate limit/i.test(message)) until = now + SECONDARY_LIMIT_WAIT_MS;
       if (until !== null) {
         this.blockedUntil = Math.max(this.blockedUntil ?? 0, until);
-        return new GitHubRateLimitError(`GitHub rate limit on ${what} (${status}): ${message}`, Math.max(0, until - now));
+        return new GitHubRateLimitError(`GitHub rate limit on ${what} (${status}): ${message}`, status, Math.max(0, until - now));
       }
     }
-    return new TrackerError(status === null ? `GitHub ${what} failed: ${message}` : `GitHub ${what} failed (${status}): ${message}`);
+    return new GitHubRequestError(status === null ? `GitHub ${what} failed: ${message}` : `GitHub ${what} failed (${status}): ${message}`, status);
   }
 
   /** Error text can echo what was sent; the token must never reach a log or a message. */
@@ -151,12 +165,13 @@ export class GitHubRest {
   }
 }
 
+/** Not found, or gone (410: a deleted issue or a repository with issues switched off). */
 export function isNotFound(error: unknown): boolean {
-  return error instanceof TrackerError && /failed \((404|410)\)/.test(error.message);
+  return error instanceof GitHubRequestError && (error.status === 404 || error.status === 410);
 }
 
 export function isValidationFailure(error: unknown): boolean {
-  return error instanceof TrackerError && /failed \(422\)/.test(error.message);
+  return error instanceof GitHubRequestError && error.status === 422;
 }
 
 function describeRoute(route: string): string {
