@@ -23,7 +23,10 @@ export interface TrackedIssue {
   dependsOn: string[];
   /** Ref of the parent issue, when the tracker has sub-issues. */
   parent: string | null;
-  /** Whether the tracker considers it open and ready for work (not blocked, not a pull request, allowed author). */
+  /**
+   * Whether the tracker considers it open and ready for work (not blocked, not waiting on another).
+   * Pull requests and items by authors the config does not allow are not returned at all.
+   */
   ready: boolean;
   /** Closed, deleted or moved out of Orch's reach: a running attempt should stop. */
   closed: boolean;
