@@ -235,9 +235,13 @@ describe('sync: rate limits', () => {
   it('honours a 403 with remaining 0 and the reset time', async () => {
     repo.addIssue({ title: 'first', labels: ['orch'] });
     fake.rateLimit.exhaust();
-    const refused = await tracker().sync(null);
+    const github = tracker();
+    const refused = await github.sync(null);
     expect(refused).toMatchObject({ issues: [], cursor: null, notBefore: fake.rateLimit.resetsAt });
     expect(issueListRequests().at(-1)?.status).toBe(403);
+
+    fake.clock.advance(fake.rateLimit.resetsAt - fake.clock.now());
+    expect(titles((await github.sync(refused.cursor)).issues)).toEqual(['first']);
   });
 
   it('honours a 429 with retry-after, then delivers everything', async () => {
