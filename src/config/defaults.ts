@@ -14,6 +14,10 @@ export const DEFAULT_SCHEDULER: SchedulerConfig = { maxAgents: 4, tickIntervalS:
 /** Loopback only: the API can start agents, so exposing it is a deliberate act. */
 export const DEFAULT_SERVER: ServerConfig = { host: '127.0.0.1', port: 7878 };
 
+/** Where the GitHub tracker finds its token, and which API it talks to, unless the config says otherwise. */
+export const DEFAULT_GITHUB_TOKEN_ENV = 'GITHUB_TOKEN';
+export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
+
 export const DEFAULT_PROJECT_SETTINGS: ProjectSettings = {
   priority: 0,
   maxAgents: 2,

@@ -20,6 +20,7 @@ export {
   type AgentConfig,
   type AgentKind,
   type Command,
+  type GitHubTrackerConfig,
   type GlobalConfigFile,
   type ModelPrice,
   type OrchConfig,

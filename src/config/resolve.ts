@@ -8,6 +8,8 @@ import {
   AGENT_EXECUTABLES,
   BUILT_IN_AGENTS,
   DEFAULT_AGENT_SETTINGS,
+  DEFAULT_GITHUB_API_URL,
+  DEFAULT_GITHUB_TOKEN_ENV,
   DEFAULT_PROJECT_SETTINGS,
   DEFAULT_SCHEDULER,
   DEFAULT_SERVER,
@@ -23,6 +25,7 @@ import type {
   ProjectFile,
   ProjectSettings,
   ProjectSettingsFile,
+  TrackerConfig,
   WebhooksConfig,
 } from './schema.js';
 import { AGENT_KINDS } from './schema.js';
@@ -140,6 +143,25 @@ function agentNames(global: LoadedGlobalConfig): Set<string> {
   return new Set([...Object.keys(BUILT_IN_AGENTS), ...Object.keys(global.data.agents ?? {})]);
 }
 
+function toTrackerConfig(tracker: NonNullable<ProjectSettingsFile['tracker']>): TrackerConfig {
+  switch (tracker.kind) {
+    case 'github':
+      return {
+        kind: 'github',
+        repo: tracker.repo,
+        labels: tracker.labels ?? [],
+        assignee: tracker.assignee ?? null,
+        authors: tracker.authors ?? [],
+        tokenEnv: tracker.token_env ?? DEFAULT_GITHUB_TOKEN_ENV,
+        apiUrl: (tracker.api_url ?? DEFAULT_GITHUB_API_URL).replace(/\/+$/, ''),
+      };
+    case 'linear':
+      return { ...tracker, labels: tracker.labels ?? [] };
+    default:
+      return tracker;
+  }
+}
+
 /** Merged file settings → resolved settings; whatever no layer set comes from the built-in defaults. */
 function toProjectSettings(file: ProjectSettingsFile): ProjectSettings {
   const d = DEFAULT_PROJECT_SETTINGS;
@@ -147,11 +169,7 @@ function toProjectSettings(file: ProjectSettingsFile): ProjectSettings {
     priority: file.priority ?? d.priority,
     maxAgents: file.max_agents ?? d.maxAgents,
     agents: file.agents ?? d.agents,
-    tracker: file.tracker
-      ? file.tracker.kind === 'github' || file.tracker.kind === 'linear'
-        ? { ...file.tracker, labels: file.tracker.labels ?? [] }
-        : file.tracker
-      : d.tracker,
+    tracker: file.tracker ? toTrackerConfig(file.tracker) : d.tracker,
     mergeStrategy: file.merge_strategy ?? d.mergeStrategy,
     maxAttempts: file.max_attempts ?? d.maxAttempts,
     backoff: {

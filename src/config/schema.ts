@@ -72,6 +72,22 @@ export const trackerSchema = z
       kind: z.literal('github').describe('Tasks are GitHub issues.'),
       repo: expecting(z.string().regex(/^[\w.-]+\/[\w.-]+$/), 'owner/name').describe('GitHub repository, owner/name.'),
       labels: labels(),
+      assignee: optional(
+        expecting(z.string().regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\[bot\])?|\*|none)$/), 'a GitHub login, "*" or "none"'),
+        'Only issues assigned to this login become tasks ("*": assigned to anyone, "none": unassigned). Default: any.',
+      ),
+      authors: optional(
+        expecting(z.array(nonEmptyString()), 'a list of GitHub logins'),
+        'Only issues and @orch mentions by these logins become tasks. Default: issues by anyone (the labels decide), mentions by owners, members and collaborators.',
+      ),
+      token_env: optional(
+        expecting(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), 'an environment variable name'),
+        'Environment variable holding the GitHub token. Default GITHUB_TOKEN.',
+      ),
+      api_url: optional(
+        expecting(z.url({ protocol: /^https?$/ }), 'an http(s) URL'),
+        'REST API address: https://HOST/api/v3 for GitHub Enterprise Server. Default https://api.github.com.',
+      ),
     }),
     z.strictObject({
       kind: z.literal('linear').describe('Tasks are Linear issues.'),
@@ -288,8 +304,22 @@ export type Command = string[] | { shell: string };
 export type TrackerConfig =
   | { kind: 'local' }
   | { kind: 'markdown'; dir: string }
-  | { kind: 'github'; repo: string; labels: string[] }
+  | GitHubTrackerConfig
   | { kind: 'linear'; team: string; labels: string[] };
+
+export interface GitHubTrackerConfig {
+  kind: 'github';
+  /** owner/name */
+  repo: string;
+  labels: string[];
+  /** null: any assignee. */
+  assignee: string | null;
+  /** Empty: issues by anyone, mentions by owners, members and collaborators. */
+  authors: string[];
+  /** The environment variable holding the token (the token itself never enters the config). */
+  tokenEnv: string;
+  apiUrl: string;
+}
 
 /** A project's settings with every default filled in. `null` means "none" / "no limit". */
 export interface ProjectSettings {

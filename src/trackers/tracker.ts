@@ -23,7 +23,10 @@ export interface TrackedIssue {
   dependsOn: string[];
   /** Ref of the parent issue, when the tracker has sub-issues. */
   parent: string | null;
-  /** Whether the tracker considers it open and ready for work (not blocked, not a pull request, allowed author). */
+  /**
+   * Whether the tracker considers it open and ready for work (not blocked, not waiting on another).
+   * Pull requests and items by authors the config does not allow are not returned at all.
+   */
   ready: boolean;
   /** Closed, deleted or moved out of Orch's reach: a running attempt should stop. */
   closed: boolean;
@@ -69,6 +72,24 @@ export interface PullRequestInfo {
   closed: boolean;
 }
 
+/** Someone asked Orch for work by mentioning it (`@orch …`) in a comment. */
+export interface MentionRequest extends TrackedIssue {
+  /** The issue or pull request the comment is on. */
+  issueRef: string;
+  /** Who wrote the comment. */
+  author: string;
+}
+
+/** What one look for mentions found. */
+export interface MentionsResult {
+  /** Each comment once: its ref names the comment (`github:owner/name#12/comment-99`). */
+  mentions: MentionRequest[];
+  /** Pass back on the next call. */
+  cursor: string | null;
+  /** Set when the tracker asked Orch to slow down: do not look again before this time. */
+  notBefore: EpochMs | null;
+}
+
 export interface Tracker {
   readonly kind: 'github' | 'linear' | 'markdown';
   /** Ready and changed issues since `cursor`. */
@@ -84,6 +105,8 @@ export interface Tracker {
   openPullRequest?(request: PullRequestRequest): Promise<PullRequestInfo>;
   /** The pull request's current state, so a merged PR can finish its task. */
   pullRequest?(number: number): Promise<PullRequestInfo>;
+  /** Comments mentioning Orch since `cursor`, from people allowed to ask; trackers without comments leave it out. */
+  mentions?(cursor: string | null, signal?: AbortSignal): Promise<MentionsResult>;
 }
 
 /** A tracker call that failed; `retryAfterMs` set when the tracker said when to come back. */

@@ -14,6 +14,8 @@ import {
 } from '../../src/config/load.js';
 import { tempDir, thrownBy, writeFile } from './helpers.js';
 
+const GITHUB_DEFAULTS = { assignee: null, authors: [], tokenEnv: 'GITHUB_TOKEN', apiUrl: 'https://api.github.com' };
+
 describe('orchHome', () => {
   it('is $ORCH_HOME when set, ~/.orch otherwise', () => {
     expect(orchHome({ ORCH_HOME: '/srv/orch' })).toBe('/srv/orch');
@@ -147,12 +149,12 @@ projects:
       review: { agent: null, rounds: 2 },
     });
     expect(web?.copyFiles).toEqual(['.env']);
-    expect(web?.tracker).toEqual({ kind: 'github', repo: 'org/web', labels: ['orch'] }); // same kind merges
+    expect(web?.tracker).toEqual({ ...GITHUB_DEFAULTS, kind: 'github', repo: 'org/web', labels: ['orch'] }); // same kind merges
 
     const api = config.projects.api;
     expect(api).toMatchObject({ path: null, remote: 'git@example.com:org/api.git', projectFile: null });
     expect(api?.maxAgents).toBe(3);
-    expect(api?.tracker).toEqual({ kind: 'github', repo: 'org/base', labels: ['orch'] });
+    expect(api?.tracker).toEqual({ ...GITHUB_DEFAULTS, kind: 'github', repo: 'org/base', labels: ['orch'] });
   });
 
   it('replaces a tracker of another kind instead of mixing fields', () => {
@@ -165,6 +167,35 @@ projects:
       data: { tracker: { kind: 'linear', team: 'ENG' } },
     });
     expect(settings.tracker).toEqual({ kind: 'linear', team: 'ENG', labels: [] });
+  });
+
+  it('fills in the GitHub tracker defaults and reads its optional keys', () => {
+    const home = tempDir();
+    const repo = tempDir();
+    writeFile(configPath(home), globalYaml(repo));
+    const global = loadGlobalConfig(home);
+    const settings = resolveProjectSettings(global, 'web', {
+      path: join(repo, 'orch.yaml'),
+      data: {
+        tracker: {
+          kind: 'github',
+          repo: 'org/web',
+          assignee: 'orch-bot',
+          authors: ['alice'],
+          token_env: 'WEB_GITHUB_TOKEN',
+          api_url: 'https://ghe.example.com/api/v3/',
+        },
+      },
+    });
+    expect(settings.tracker).toEqual({
+      kind: 'github',
+      repo: 'org/web',
+      labels: ['orch'],
+      assignee: 'orch-bot',
+      authors: ['alice'],
+      tokenEnv: 'WEB_GITHUB_TOKEN',
+      apiUrl: 'https://ghe.example.com/api/v3',
+    });
   });
 
   it('returns copies that callers may change freely', () => {
@@ -246,6 +277,12 @@ describe('errors are one line naming the file, the key path and the expectation'
     );
     expect(loadError('defaults:\n  tracker: { kind: github }\n').message).toMatch(
       /: defaults\.tracker\.repo: missing \(expected owner\/name\)$/,
+    );
+    expect(loadError('defaults:\n  tracker: { kind: github, repo: a/b, token_env: "GITHUB TOKEN" }\n').message).toMatch(
+      /: defaults\.tracker\.token_env: expected an environment variable name, got "GITHUB TOKEN"$/,
+    );
+    expect(loadError('defaults:\n  tracker: { kind: github, repo: a/b, api_url: "ftp://x" }\n').message).toMatch(
+      /: defaults\.tracker\.api_url: expected an http\(s\) URL, got "ftp:\/\/x"$/,
     );
   });
 
