@@ -9,7 +9,7 @@ import type {
   ServerConfig,
 } from './schema.js';
 
-export const DEFAULT_SCHEDULER: SchedulerConfig = { maxAgents: 4, tickIntervalS: 10, leaseS: 120 };
+export const DEFAULT_SCHEDULER: SchedulerConfig = { maxAgents: 4, tickIntervalS: 10, leaseS: 120, maxRouters: 2 };
 
 /** Loopback only: the API can start agents, so exposing it is a deliberate act. */
 export const DEFAULT_SERVER: ServerConfig = { host: '127.0.0.1', port: 7878 };
@@ -34,7 +34,11 @@ export const DEFAULT_PROJECT_SETTINGS: ProjectSettings = {
   run: { timeoutS: 3600, stallS: 600, maxTurns: null, cooldownS: 60 },
   copyFiles: [],
   mode: 'push',
+  routing: { router: null, weights: {}, useScoreboard: false, modelMap: {} },
 };
+
+/** A router's limits when the config names only its agent. */
+export const DEFAULT_ROUTER = { timeoutS: 120, attempts: 2 };
 
 /** The executable each known CLI installs. `command` agents have none: they must name their own. */
 export const AGENT_EXECUTABLES: Record<Exclude<AgentKind, 'command'>, string> = {

@@ -11,6 +11,7 @@ import {
   DEFAULT_GITHUB_API_URL,
   DEFAULT_GITHUB_TOKEN_ENV,
   DEFAULT_PROJECT_SETTINGS,
+  DEFAULT_ROUTER,
   DEFAULT_SCHEDULER,
   DEFAULT_SERVER,
 } from './defaults.js';
@@ -25,10 +26,12 @@ import type {
   ProjectFile,
   ProjectSettings,
   ProjectSettingsFile,
+  RoutingSettings,
   TrackerConfig,
   WebhooksConfig,
 } from './schema.js';
 import { AGENT_KINDS } from './schema.js';
+import type { Complexity } from '../core/types.js';
 
 /** A parsed config.yaml and where it came from (errors name the file). */
 export interface LoadedGlobalConfig {
@@ -60,7 +63,7 @@ export function resolveProjectSettings(
   projectFile?: LoadedProjectFile,
 ): ProjectSettings {
   const entry = global.data.projects?.[projectName];
-  const layers: SettingsLayer[] = [defaultsLayer(global)];
+  const layers: SettingsLayer[] = baseLayers(global);
   if (entry) {
     // path, remote and default_branch say where the project is; everything else is a setting.
     const { path: _path, remote: _remote, default_branch: _branch, ...settings } = entry;
@@ -96,12 +99,13 @@ export function resolveConfig(
       maxAgents: scheduler.max_agents ?? DEFAULT_SCHEDULER.maxAgents,
       tickIntervalS: scheduler.tick_interval_s ?? DEFAULT_SCHEDULER.tickIntervalS,
       leaseS: scheduler.lease_s ?? DEFAULT_SCHEDULER.leaseS,
+      maxRouters: scheduler.max_routers ?? DEFAULT_SCHEDULER.maxRouters,
     },
     server: { host: server.host ?? DEFAULT_SERVER.host, port: server.port ?? DEFAULT_SERVER.port },
     webhooks: resolveWebhooks(global.data.webhooks),
     agents: resolveAgents(global),
     prices: structuredClone(global.data.prices ?? {}),
-    defaults: resolveLayers([defaultsLayer(global)], agentNames(global)),
+    defaults: resolveLayers(baseLayers(global), agentNames(global)),
     projects,
   };
 }
@@ -118,8 +122,12 @@ export function expandHome(path: string): string {
   return resolve(path);
 }
 
-function defaultsLayer(global: LoadedGlobalConfig): SettingsLayer {
-  return { file: global.path, keyPath: ['defaults'], settings: global.data.defaults };
+/** What every project starts from: the top-level `routing:`, then `defaults:`. */
+function baseLayers(global: LoadedGlobalConfig): SettingsLayer[] {
+  return [
+    { file: global.path, keyPath: [], settings: global.data.routing ? { routing: global.data.routing } : undefined },
+    { file: global.path, keyPath: ['defaults'], settings: global.data.defaults },
+  ];
 }
 
 function resolveLayers(layers: readonly SettingsLayer[], knownAgents: ReadonlySet<string>): ProjectSettings {
@@ -137,6 +145,12 @@ function checkAgentReferences(layer: SettingsLayer, knownAgents: ReadonlySet<str
   layer.settings?.agents?.forEach((agent, index) => check(agent, ['agents', index]));
   const reviewer = layer.settings?.judge?.review?.agent;
   if (reviewer) check(reviewer, ['judge', 'review', 'agent']);
+  const routing = layer.settings?.routing;
+  if (routing?.router) check(routing.router.agent, ['routing', 'router', 'agent']);
+  for (const agent of Object.keys(routing?.weights ?? {})) check(agent, ['routing', 'weights', agent]);
+  for (const [complexity, models] of Object.entries(routing?.model_map ?? {})) {
+    for (const agent of Object.keys(models ?? {})) check(agent, ['routing', 'model_map', complexity, agent]);
+  }
 }
 
 function agentNames(global: LoadedGlobalConfig): Set<string> {
@@ -221,9 +235,23 @@ function toProjectSettings(file: ProjectSettingsFile): ProjectSettings {
     },
     copyFiles: file.copy_files ?? d.copyFiles,
     mode: file.mode ?? d.mode,
+    routing: toRoutingSettings(file.routing, d.routing),
   };
   // Callers own their copy: mutating it must not reach the defaults or the parsed files.
   return structuredClone(settings);
+}
+
+function toRoutingSettings(file: ProjectSettingsFile['routing'], d: RoutingSettings): RoutingSettings {
+  const router = file?.router === undefined ? d.router : file.router === null ? null : {
+    agent: file.router.agent,
+    timeoutS: file.router.timeout_s ?? DEFAULT_ROUTER.timeoutS,
+    attempts: file.router.attempts ?? DEFAULT_ROUTER.attempts,
+  };
+  const modelMap: RoutingSettings['modelMap'] = {};
+  for (const [complexity, models] of Object.entries(file?.model_map ?? d.modelMap)) {
+    if (models) modelMap[complexity as Complexity] = { ...models };
+  }
+  return { router, weights: { ...(file?.weights ?? d.weights) }, useScoreboard: file?.use_scoreboard ?? d.useScoreboard, modelMap };
 }
 
 /** Like `??`, but an explicit null is kept: null is how a layer switches an inherited setting off. */

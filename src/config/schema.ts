@@ -6,7 +6,7 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import type { ScopeRules } from '../core/scope.js';
-import { MERGE_STRATEGIES, type MergeStrategy } from '../core/types.js';
+import { COMPLEXITIES, MERGE_STRATEGIES, type Complexity, type MergeStrategy } from '../core/types.js';
 import { expecting } from './errors.js';
 
 export const AGENT_KINDS = ['claude', 'codex', 'opencode', 'gemini', 'command'] as const;
@@ -104,6 +104,32 @@ const globList = expecting(z.array(nonEmptyString()), 'a list of globs');
 
 const command = (description: string) =>
   switchable(commandSchema, `${description} An argv list, or {shell: "..."}. null: none.`);
+
+const modelsByAgent = () =>
+  optional(expecting(z.record(nameSchema, nonEmptyString()), 'a mapping of agent names to model names'), 'Model per agent name.');
+
+/** How tasks find their agent and model: labels, an LLM router, a weighted round robin, a model map. */
+export const routingSchema = z
+  .strictObject({
+    router: switchable(
+      z.strictObject({
+        agent: nameSchema.describe('The agent that routes (run read-only in a scratch directory).'),
+        timeout_s: optional(positiveNumber(), 'Limit of each router run, in seconds. Default 120.'),
+        attempts: optional(integerAtLeast(1), 'Router runs per task before the round robin decides. Default 2.'),
+      }),
+      'An LLM router that chooses the agent and complexity of each new task. null: none (round robin).',
+    ),
+    weights: optional(
+      expecting(z.record(nameSchema, nonNegativeNumber()), 'a mapping of agent names to numbers >= 0'),
+      "Round-robin weight per agent (default 1); 0: only when no weighted agent can work.",
+    ),
+    use_scoreboard: optional(z.boolean(), "Multiply each weight by the agent's success rate over the last 30 days. Default false."),
+    model_map: optional(
+      z.strictObject(Object.fromEntries(COMPLEXITIES.map((c) => [c, modelsByAgent()])) as Record<Complexity, ReturnType<typeof modelsByAgent>>),
+      "Model per complexity and agent, e.g. {simple: {claude: haiku}}; absent: the agent's own model.",
+    ),
+  })
+  .describe('How each task is routed to an agent and a model.');
 
 const projectSettingsShape = {
   priority: optional(z.int(), 'Higher-priority projects get free agent slots first. Default 0.'),
@@ -203,6 +229,7 @@ const projectSettingsShape = {
     z.enum(PROJECT_MODES),
     'push: the daemon starts ready tasks itself; pull: tasks wait until a worker asks for work. Default push.',
   ),
+  routing: routingSchema.optional(),
 };
 
 export const projectSettingsFileSchema = z.strictObject(projectSettingsShape);
@@ -271,6 +298,7 @@ export const globalConfigFileSchema = z
         max_agents: optional(integerAtLeast(1), 'Agents running at once across all projects. Default 4.'),
         tick_interval_s: optional(positiveNumber(), 'Seconds between scheduling passes. Default 10.'),
         lease_s: optional(positiveNumber(), 'A claim expires unless renewed within this many seconds. Default 120.'),
+        max_routers: optional(integerAtLeast(1), 'Router runs at once across all projects. Default 2.'),
       })
       .optional(),
     server: z
@@ -284,6 +312,7 @@ export const globalConfigFileSchema = z
       'Agents by name. claude, codex, opencode and gemini are built in; entries here refine or add to them.',
     ),
     prices: optional(z.record(nonEmptyString(), modelPriceSchema), 'Token prices by model name.'),
+    routing: optional(routingSchema, 'Routing of every project (under `defaults:` and each project\'s own `routing:`).'),
     webhooks: z
       .strictObject({ github: webhookSourceSchema('GitHub'), linear: webhookSourceSchema('Linear') })
       .optional()
@@ -344,6 +373,22 @@ export interface ProjectSettings {
   run: { timeoutS: number; stallS: number; maxTurns: number | null; cooldownS: number };
   copyFiles: string[];
   mode: ProjectMode;
+  routing: RoutingSettings;
+}
+
+export interface RouterSettings {
+  agent: string;
+  timeoutS: number;
+  attempts: number;
+}
+
+export interface RoutingSettings {
+  /** null: no LLM router; the round robin routes. */
+  router: RouterSettings | null;
+  /** Round-robin weight per agent; an agent not named weighs 1. */
+  weights: Record<string, number>;
+  useScoreboard: boolean;
+  modelMap: Partial<Record<Complexity, Record<string, string>>>;
 }
 
 export interface ProjectConfig extends ProjectSettings {
@@ -379,6 +424,8 @@ export interface SchedulerConfig {
   maxAgents: number;
   tickIntervalS: number;
   leaseS: number;
+  /** Router runs at once across all projects. */
+  maxRouters: number;
 }
 
 export interface ServerConfig {

@@ -14,6 +14,7 @@ export function starterConfigText(schemaPath: string): string {
 #   max_agents: 4          # agents running at once, across all projects
 #   tick_interval_s: 10    # seconds between scheduling passes
 #   lease_s: 120           # a claim expires unless renewed within this many seconds
+#   max_routers: 2         # router runs at once, across all projects
 
 # server:
 #   host: 127.0.0.1        # anything but loopback exposes an API that starts agents
@@ -39,6 +40,14 @@ export function starterConfigText(schemaPath: string): string {
 # USD per million tokens, for CLIs that do not report their cost.
 # prices:
 #   claude-sonnet-4-5: { input: 3, output: 15 }
+
+# How each new task finds its agent and model (also under defaults:, per project or in orch.yaml).
+# Labels agent:<name>, complexity:<simple|medium|complex> and model:<name> on a task decide first.
+# routing:
+#   router: { agent: claude, timeout_s: 120, attempts: 2 }   # default: none, the round robin routes
+#   weights: { claude: 2, codex: 1 }   # round-robin shares; default 1 each, 0: only as a fallback
+#   use_scoreboard: false              # weigh by each agent's success rate over the last 30 days
+#   model_map: { simple: { claude: claude-haiku-4-5 }, complex: { claude: claude-opus-4-1 } }
 
 # Settings every project starts from (each may also be set per project or in orch.yaml).
 # defaults:

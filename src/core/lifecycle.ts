@@ -6,8 +6,8 @@ import type { TaskState } from './types.js';
  * drift between callers.
  */
 export const TRANSITIONS = {
-  /** A routing decision (agent, model, complexity) was made. */
-  route: { from: ['new'], to: 'routed' },
+  /** A routing decision (agent, model, complexity) was made; a queued task may be routed again. */
+  route: { from: ['new', 'routed'], to: 'routed' },
   /** A claim was taken and an agent run started. */
   start: { from: ['routed'], to: 'running' },
   /** The agent finished; its work is being judged. */

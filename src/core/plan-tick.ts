@@ -1,5 +1,6 @@
 import { checkBudget, type BudgetCaps } from './budget.js';
 import { inDispatchOrder, sortForDispatch } from './ordering.js';
+import { pickWeighted } from './routing.js';
 import type { EpochMs, TaskState } from './types.js';
 
 /** A task as the tick sees it. */
@@ -9,7 +10,11 @@ export interface TickTask {
   state: TaskState;
   priority: number;
   createdAt: EpochMs;
-  /** The routed agent; null lets the tick pick the project's first available agent. */
+  /**
+   * The agent the task is bound to (routed, or named by an `agent:` label); null lets the tick choose
+   * one by the project's weighted round robin — or, for a `new` task of a project with a router, hand
+   * the task to the router first.
+   */
   agent: string | null;
   nextAttemptAt: EpochMs | null;
   costUsd: number;
@@ -37,6 +42,17 @@ export interface TickProject {
     needsReview: number;
     maxNeedsReview?: number | null;
   };
+  /** How the project chooses an agent for a task without one; absent: equal weights, no history, no router. */
+  routing?: TickRouting;
+}
+
+export interface TickRouting {
+  /** An LLM router chooses the agent of a `new` task: such a task goes to `routes`, not `starts`. */
+  router: boolean;
+  /** Round-robin weight per agent (default 1). */
+  weights: Readonly<Record<string, number>>;
+  /** Tasks routed to each agent so far: the round robin's memory. */
+  tally: Readonly<Record<string, number>>;
 }
 
 export interface TickAgent {
@@ -80,6 +96,14 @@ export interface PlannedStart {
   agent: string;
   /** The most the run may spend (null: no cap); the supervisor enforces it live. */
   runCapUsd: number | null;
+  /** Set when the tick chose the agent (the task had none): by the round robin, and why. */
+  routing?: { by: 'round_robin'; reason: string };
+}
+
+/** A task that would start now, but whose agent the project's router must choose first. */
+export interface PlannedRoute {
+  taskId: number;
+  project: string;
 }
 
 export interface Waiting {
@@ -91,6 +115,8 @@ export interface Waiting {
 
 export interface SpawnPlan {
   starts: PlannedStart[];
+  /** Tasks handed to the router now; each holds a global and a project slot of this plan. */
+  routes: PlannedRoute[];
   /** Why each task that is not started waits; filled only when asked to explain. */
   waiting: Waiting[];
 }
@@ -108,7 +134,8 @@ interface ProjectView {
 
 /**
  * Decides which tasks start now and with which agent. Pure and deterministic: the same input in any
- * order gives the same plan. Tasks are taken in dispatch order (priority, age, id); a task that cannot
+ * order gives the same plan. A task without an agent gets one by the project's weighted round robin
+ * among the agents with room; a `new` one of a project with a router is handed to the router instead. Tasks are taken in dispatch order (priority, age, id); a task that cannot
  * start is skipped, never allowed to hold back the ones behind it, except that once the global slots
  * are full nothing else starts. Never exceeds the global, per-project or per-agent limits, and never
  * plans a claimed, waiting, backing-off, paused, over-budget or back-pressured task.
@@ -170,6 +197,14 @@ export function planTick(input: TickInput, options: { explain?: boolean } = {}):
   }
 
   const starts: PlannedStart[] = [];
+  const routes: PlannedRoute[] = [];
+  // Each project's round-robin memory, advanced by every pick of this plan.
+  const tallies = new Map<string, Record<string, number>>();
+  const tallyOf = (project: TickProject) => {
+    let tally = tallies.get(project.name);
+    if (!tally) tallies.set(project.name, (tally = { ...project.routing?.tally }));
+    return tally;
+  };
   let globalFree = input.maxAgents - input.running;
   const projectRunning = new Map<string, number>();
   const agentRunning = new Map<string, number>();
@@ -209,18 +244,35 @@ export function planTick(input: TickInput, options: { explain?: boolean } = {}):
       return;
     }
     const { agents } = agentsFor(task, view);
-    const agent = agents.find((name) => (agentRunning.get(name) ?? 0) < input.agents.get(name)!.maxConcurrent);
-    if (agent === undefined) {
+    const withRoom = agents.filter((name) => (agentRunning.get(name) ?? 0) < input.agents.get(name)!.maxConcurrent);
+    if (withRoom.length === 0) {
       const limits = agents.map((name) => `agent ${name} is at its limit of ${input.agents.get(name)!.maxConcurrent}`);
       waits.set(task, { reason: 'agent_unavailable', detail: limits.join('; ') });
       return;
     }
+    const takeSlot = () => {
+      globalFree--;
+      projectRunning.set(project.name, projectNow + 1);
+      if (projectNow + 1 === project.maxAgents) projectsWithRoom--;
+      if (projectNow + 1 === shareBound(project.name)) underShare--;
+    };
+    if (task.agent === null && task.state === 'new' && project.routing?.router) {
+      routes.push({ taskId: task.id, project: task.project });
+      takeSlot();
+      return;
+    }
+    let agent = withRoom[0]!;
+    let routing: PlannedStart['routing'];
+    if (task.agent === null) {
+      const tally = tallyOf(project);
+      const pick = pickWeighted(withRoom, project.routing?.weights ?? {}, tally)!;
+      agent = pick.agent;
+      routing = { by: 'round_robin', reason: pick.reason };
+      tally[agent] = (tally[agent] ?? 0) + 1;
+    }
     const budget = checkBudget(project.budget, { todayUsd: project.spentTodayUsd, taskUsd: task.costUsd });
-    starts.push({ taskId: task.id, project: task.project, agent, runCapUsd: budget.ok ? budget.runCapUsd : 0 });
-    globalFree--;
-    projectRunning.set(project.name, projectNow + 1);
-    if (projectNow + 1 === project.maxAgents) projectsWithRoom--;
-    if (projectNow + 1 === shareBound(project.name)) underShare--;
+    starts.push({ taskId: task.id, project: task.project, agent, runCapUsd: budget.ok ? budget.runCapUsd : 0, ...(routing ? { routing } : {}) });
+    takeSlot();
     const agentNow = (agentRunning.get(agent) ?? 0) + 1;
     agentRunning.set(agent, agentNow);
     if (agentNow === input.agents.get(agent)!.maxConcurrent) agentsWithRoom--;
@@ -243,9 +295,9 @@ export function planTick(input: TickInput, options: { explain?: boolean } = {}):
     consider(task, false);
   }
 
-  if (!explain) return { starts, waiting: [] };
+  if (!explain) return { starts, routes, waiting: [] };
   const waiting = sortForDispatch([...waits.keys()]).map((task) => ({ taskId: task.id, project: task.project, ...waits.get(task)! }));
-  return { starts, waiting };
+  return { starts, routes, waiting };
 }
 
 /**

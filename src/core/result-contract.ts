@@ -122,6 +122,27 @@ export function parseLenientJson(source: string): unknown {
   }
 }
 
+/** Only the end of a very long answer is searched: the answer comes last. */
+const SCANNED_CHARS = 1_000_000;
+
+/**
+ * Every balanced `{…}` span in the text (quotes inside a span are honoured as JSON strings), the one
+ * ending last first; nested spans follow the span around them, so an answer wrapped in something
+ * else is still found. For answers given as bare JSON rather than in a fenced block.
+ */
+export function bareJsonObjects(text: string): string[] {
+  const scanned = text.slice(-SCANNED_CHARS);
+  const spans: { start: number; end: number }[] = [];
+  const open: number[] = [];
+  for (let i = 0; i < scanned.length; i++) {
+    const char = scanned[i];
+    if (char === '"' && open.length > 0) i = endOfString(scanned, i) - 1;
+    else if (char === '{') open.push(i);
+    else if (char === '}' && open.length > 0) spans.push({ start: open.pop()!, end: i + 1 });
+  }
+  return spans.sort((a, b) => b.end - a.end).map(({ start, end }) => scanned.slice(start, end));
+}
+
 function stripCommentsAndTrailingCommas(source: string): string {
   let out = '';
   let i = 0;

@@ -3,7 +3,7 @@
 // (fenced or bare, comments and trailing commas allowed) and never guessed from prose.
 
 import { z } from 'zod';
-import { fencedBlocks, parseLenientJson } from './result-contract.js';
+import { bareJsonObjects, fencedBlocks, parseLenientJson } from './result-contract.js';
 import type { Task } from './types.js';
 import { fencedBlock } from './verdict.js';
 
@@ -76,7 +76,7 @@ export function buildReviewPrompt(task: ReviewTask, diff: string, maxDiffChars =
  */
 export function parseReviewAnswer(text: string): ReviewParse {
   let firstProblem = '';
-  for (const candidate of [...fencedBlocks(text).reverse(), ...bareObjects(text)]) {
+  for (const candidate of [...fencedBlocks(text).reverse(), ...bareJsonObjects(text)]) {
     const value = parseLenientJson(candidate);
     if (value === undefined) continue;
     const parsed = reviewAnswerSchema.safeParse(value);
@@ -92,36 +92,6 @@ export function parseReviewAnswer(text: string): ReviewParse {
 function describeIssue(issue: z.core.$ZodIssue | undefined): string {
   if (issue === undefined) return 'invalid';
   return `${issue.path.length > 0 ? issue.path.join('.') : 'object'}: ${issue.message}`;
-}
-
-/** Only the end of a very long answer is searched: the answer comes last. */
-const SCANNED_CHARS = 1_000_000;
-
-/**
- * Every balanced `{…}` span in the text (quotes inside a span are honoured as JSON strings), the one
- * ending last first; nested spans follow the span around them, so an answer wrapped in something
- * else is still found.
- */
-function bareObjects(text: string): string[] {
-  const scanned = text.slice(-SCANNED_CHARS);
-  const spans: { start: number; end: number }[] = [];
-  const open: number[] = [];
-  for (let i = 0; i < scanned.length; i++) {
-    const char = scanned[i];
-    if (char === '"' && open.length > 0) i = endOfString(scanned, i) - 1;
-    else if (char === '{') open.push(i);
-    else if (char === '}' && open.length > 0) spans.push({ start: open.pop()!, end: i + 1 });
-  }
-  return spans.sort((a, b) => b.end - a.end).map(({ start, end }) => scanned.slice(start, end));
-}
-
-/** Index just past the string literal that starts at `start` (a `"`); the text's length if unclosed. */
-function endOfString(source: string, start: number): number {
-  for (let i = start + 1; i < source.length; i++) {
-    if (source[i] === '\\') i++;
-    else if (source[i] === '"') return i + 1;
-  }
-  return source.length;
 }
 
 /** Below this many characters, part of a file's diff is not worth showing. */

@@ -13,10 +13,12 @@ import { OrchError } from '../core/errors.js';
 import { buildAgentPrompt, buildResumePrompt, type AgentPrompt, type PreviousAttempt } from '../core/prompt.js';
 import { sessionToResume } from '../core/resume.js';
 import { parseResultBlock, type AgentResult } from '../core/result-contract.js';
+import { modelFor } from '../core/routing.js';
 import type { Run, Task } from '../core/types.js';
 import type { StoreOps } from '../store/store.js';
 import { git } from '../workspace/git.js';
 import type { Orch } from './context.js';
+import { recordRoute, routeForAttempt } from './router.js';
 import { startOfDayUtc } from './tick-input.js';
 import { applyTransition } from './transitions.js';
 import { settleWaits } from './wait-graph.js';
@@ -35,6 +37,8 @@ export interface Attempt {
   token: number;
   agentName: string;
   agent: AgentConfig;
+  /** The model this attempt runs with (routed, mapped or the agent's own); null: the CLI's default. */
+  model: string | null;
   project: ProjectConfig;
   runDir: string;
   /** Aborted when the lease is lost to another owner: stop working on the task. */
@@ -42,19 +46,30 @@ export interface Attempt {
   stopHeartbeat(): void;
 }
 
+/** How the caller chose the agent it passes to `beginAttempt`, when routing did not (the tick's round robin). */
+export interface GivenRouting {
+  by: 'round_robin';
+  reason: string;
+}
+
 /**
  * Claims the task, routes and starts it, and opens its run: all in one transaction, so a task is
- * either started with a claim and a run, or not touched. Then keeps the lease alive until the attempt ends.
+ * either started with a claim and a run, or not touched. A task not yet routed — or given another
+ * agent — is routed here (router.ts decides). Then keeps the lease alive until the attempt ends.
  */
-export async function beginAttempt(orch: Orch, taskId: number, options: { agent?: string } = {}): Promise<Attempt> {
+export async function beginAttempt(orch: Orch, taskId: number, options: { agent?: string; routing?: GivenRouting } = {}): Promise<Attempt> {
   const { store, config } = orch;
   const task = await store.getTask(taskId);
   if (!task) throw new OrchError('not_found', `task ${taskId} not found`);
   const project = config.projects[task.project];
   if (!project) throw new OrchError('config', `project "${task.project}" is not in config.yaml`);
-  const agentName = options.agent ?? task.agent ?? project.agents[0]!;
+  if (options.agent !== undefined && !config.agents[options.agent]) throw new OrchError('config', `agent "${options.agent}" is not configured`);
+  const given = options.agent === undefined ? null : { agent: options.agent, ...(options.routing ?? { by: 'preset' as const, reason: `agent ${options.agent} given to this run` }) };
+  const decision = await routeForAttempt(orch, task, given);
+  const agentName = decision?.agent ?? task.agent!;
   const agent = config.agents[agentName];
   if (!agent) throw new OrchError('config', `agent "${agentName}" is not configured`);
+  const model = decision ? decision.model : (task.model ?? modelFor(agentName, task.complexity, project.routing.modelMap, agent.model));
   const leaseMs = config.scheduler.leaseS * 1000;
 
   const started = await store.transaction(async (tx) => {
@@ -62,12 +77,13 @@ export async function beginAttempt(orch: Orch, taskId: number, options: { agent?
     const claim = await tx.claimTask({ taskId, owner: claimOwner(), leaseMs, now });
     if (!claim) throw new OrchError('conflict', `task ${taskId} is already claimed by another run`);
     let current = (await tx.getTask(taskId))!;
-    const routing = { agent: agentName, model: agent.model };
-    if (current.state === 'new') current = await applyTransition(tx, current, 'route', { now, patch: routing, fence: claim.token, reason: `agent ${agentName}` });
+    if (decision) current = await recordRoute(tx, current, decision, now, { fence: claim.token });
+    else if (current.state === 'new') current = await applyTransition(tx, current, 'route', { now, fence: claim.token, reason: `agent ${agentName}` });
+    const routing = { agent: agentName, model, complexity: decision?.complexity ?? current.complexity };
     current = await applyTransition(tx, current, 'start', { now, fence: claim.token, patch: { ...routing, attempts: current.attempts + 1, nextAttemptAt: null } });
-    const created = await tx.createRun({ taskId, project: task.project, attempt: current.attempts, agent: agentName, model: agent.model, host: hostname(), startedAt: now }, claim.token);
+    const created = await tx.createRun({ taskId, project: task.project, attempt: current.attempts, agent: agentName, model, host: hostname(), startedAt: now }, claim.token);
     const logPath = join(runDirectory(orch.home, created.id), 'agent.jsonl');
-    const run = await tx.updateRun(created.id, claim.token, { logPath }, now, { type: 'run.started', data: { agent: agentName, attempt: current.attempts } });
+    const run = await tx.updateRun(created.id, claim.token, { logPath }, now, { type: 'run.started', data: { agent: agentName, model, attempt: current.attempts } });
     return { task: current, run, token: claim.token };
   });
 
@@ -80,7 +96,7 @@ export async function beginAttempt(orch: Orch, taskId: number, options: { agent?
       () => undefined,
     );
   }, Math.max(1000, leaseMs / 3));
-  return { ...started, agentName, agent, project, runDir, lost: lost.signal, stopHeartbeat: () => clearInterval(heartbeat) };
+  return { ...started, agentName, agent, model, project, runDir, lost: lost.signal, stopHeartbeat: () => clearInterval(heartbeat) };
 }
 
 /** The agent session an attempt continues (see sessionToResume), and the run whose HOME holds it. */
@@ -162,7 +178,7 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
     spec: {
       prompt: options.prompt.prompt,
       systemPromptAppend: options.prompt.systemPromptAppend,
-      model: agent.model,
+      model: attempt.model,
       tools: options.tools ?? DEFAULT_TOOLS,
       budgetUsd,
       maxTurns: project.run.maxTurns,
@@ -298,8 +314,10 @@ export async function endAttempt(orch: Orch, attempt: Attempt): Promise<void> {
 }
 
 export interface AttemptOptions extends Omit<AgentRunOptions, 'prompt'> {
-  /** The agent to run; default: the task's routed agent, else the project's first. */
+  /** The agent to run; default: the task's routed agent, else the one routing chooses. */
   agent?: string;
+  /** How the caller chose `agent`, when it was the tick's round robin. */
+  routing?: GivenRouting;
   random?: () => number;
 }
 
@@ -317,7 +335,7 @@ export interface AttemptResult {
  * a person). Every step is an event; every write after the claim carries its fencing token.
  */
 export async function runAttempt(orch: Orch, taskId: number, options: AttemptOptions): Promise<AttemptResult> {
-  const attempt = await beginAttempt(orch, taskId, { agent: options.agent });
+  const attempt = await beginAttempt(orch, taskId, { agent: options.agent, routing: options.routing });
   try {
     const resume = await sessionResumeFor(orch, attempt);
     const prompt = await promptFor(orch, attempt, { resume });

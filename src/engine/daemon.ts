@@ -53,6 +53,7 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
       else if (p.type === 'failed') logger.error({ task: p.taskId }, p.message);
       else if (p.type === 'recovered') for (const r of p.recovered) logger.warn({ task: r.taskId, action: r.action }, `recovered #${r.taskId}: ${r.reason}`);
       else if (p.type === 'cancelling') logger.info({ task: p.taskId }, `stopping #${p.taskId}: cancelled elsewhere`);
+      else if (p.type === 'routed') logger.info({ task: p.taskId, agent: p.agent, model: p.model, by: p.by }, `routed #${p.taskId} to ${p.agent}: ${p.reason}`);
     },
   });
   await scheduler.recover();

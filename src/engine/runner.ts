@@ -15,16 +15,19 @@ import { runHook, type HookName } from '../workspace/hooks.js';
 import { worktreesDir } from '../workspace/layout.js';
 import { copyUntrackedFiles, slotEnvironment } from '../workspace/setup.js';
 import { createWorktree, removeWorktree } from '../workspace/worktrees.js';
-import { beginAttempt, endAttempt, failAttempt, promptFor, runAgent, sessionResumeFor, settleAgentRun, type Attempt } from './attempt.js';
+import { beginAttempt, endAttempt, failAttempt, promptFor, runAgent, sessionResumeFor, settleAgentRun, type Attempt, type GivenRouting } from './attempt.js';
 import type { Orch } from './context.js';
 import { judgeBranch, type ReviewRunner } from './judge.js';
 import { withLock } from './locks.js';
 import { abortRebase, continueRebase, mergeBranch, type MergeAttempt } from './refinery.js';
+import { routeTask } from './router.js';
 import { addTask } from './tasks.js';
 import { applyTransition } from './transitions.js';
 
 export interface RunTaskOptions {
   agent?: string;
+  /** How the caller chose `agent`, when it was the tick's round robin. */
+  routing?: GivenRouting;
   /** The slot this run occupies: it decides the ports handed to the agent. */
   slot?: number;
   signal?: AbortSignal;
@@ -50,7 +53,14 @@ export interface TaskRunSummary {
  * or a reason for a person to look, never an exception that leaves a claim behind.
  */
 export async function runTask(orch: Orch, taskId: number, options: RunTaskOptions = {}): Promise<TaskRunSummary> {
-  const attempt = await beginAttempt(orch, taskId, { agent: options.agent });
+  if (options.agent === undefined) {
+    // Run directly (not planned by the tick): a task its project's router has not seen yet asks it first.
+    const waiting = await orch.store.getTask(taskId);
+    if (waiting?.state === 'new' && orch.config.projects[waiting.project]?.routing.router) {
+      await routeTask(orch, taskId, { signal: options.signal, sourceEnv: options.sourceEnv });
+    }
+  }
+  const attempt = await beginAttempt(orch, taskId, { agent: options.agent, routing: options.routing });
   const summary = (task: Task, note: string, merged: string | null = null, delivery: DeliveryResult | null = null): TaskRunSummary => ({
     task,
     runId: attempt.run.id,

@@ -2,12 +2,15 @@ import { lowestFreeSlot } from '../core/ports.js';
 import { planTick } from '../core/plan-tick.js';
 import type { Orch } from './context.js';
 import { recover, sweepWorkspaces, type Recovered } from './recovery.js';
+import { routeTask } from './router.js';
 import { runTask, type TaskRunSummary } from './runner.js';
 import { gatherTickInput } from './tick-input.js';
 import { settleWaits } from './wait-graph.js';
 
 export type SchedulerProgress =
   | { type: 'recovered'; recovered: Recovered[] }
+  | { type: 'routing'; taskId: number }
+  | { type: 'routed'; taskId: number; agent: string; model: string | null; by: string; reason: string }
   | { type: 'started'; taskId: number; title: string; agent: string; slot: number }
   | { type: 'finished'; summary: TaskRunSummary; elapsedMs: number }
   | { type: 'failed'; taskId: number; message: string }
@@ -44,6 +47,8 @@ interface InFlight {
 export class Scheduler {
   readonly stats: TickStats = { ticks: 0, lastTickMs: null, lastTickAt: null };
   private readonly inFlight = new Map<number, InFlight>();
+  /** Tasks whose router runs now, off the tick's path: the tick leaves them out of its plans meanwhile. */
+  private readonly routing = new Map<number, { promise: Promise<void>; controller: AbortController }>();
   private readonly results: TaskRunSummary[] = [];
   private wake: () => void = () => undefined;
   private tickRequested = false;
@@ -76,7 +81,10 @@ export class Scheduler {
     await sweepWorkspaces(this.orch);
   }
 
-  /** One pass: reconcile, settle waits, plan, dispatch. Returns how many tasks it started. */
+  /**
+   * One pass: reconcile, settle waits, plan, dispatch, and hand the tasks the plan routes to their
+   * project's router (in the background). Returns how many tasks it started or sent to a router.
+   */
   async tick(): Promise<number> {
     const began = Date.now();
     this.tickRequested = false;
@@ -86,7 +94,8 @@ export class Scheduler {
     if (!this.dispatching) return this.finishTick(began, 0);
     const input = await gatherTickInput(store, config, this.orch.now());
     const project = this.options.project;
-    const plan = planTick(project ? { ...input, tasks: input.tasks.filter((t) => t.project === project) } : input);
+    const tasks = input.tasks.filter((t) => (!project || t.project === project) && !this.routing.has(t.id));
+    const plan = planTick({ ...input, tasks });
     let started = 0;
     for (const start of plan.starts) {
       if (this.inFlight.has(start.taskId)) continue;
@@ -96,7 +105,7 @@ export class Scheduler {
       const controller = new AbortController();
       this.progress({ type: 'started', taskId: task.id, title: task.title, agent: start.agent, slot });
       const began = Date.now();
-      const promise = runTask(this.orch, task.id, { agent: start.agent, slot, signal: controller.signal, sourceEnv: this.options.sourceEnv })
+      const promise = runTask(this.orch, task.id, { agent: start.agent, routing: start.routing, slot, signal: controller.signal, sourceEnv: this.options.sourceEnv })
         .then(
           (summary) => {
             this.results.push(summary);
@@ -111,7 +120,33 @@ export class Scheduler {
       this.inFlight.set(task.id, { promise, slot, controller });
       started++;
     }
+    for (const route of plan.routes) if (this.startRouting(route.taskId)) started++;
     return this.finishTick(began, started);
+  }
+
+  /** Runs the task's router in the background, within `scheduler.max_routers`; a tick follows its answer. */
+  private startRouting(taskId: number): boolean {
+    if (this.routing.has(taskId) || this.routing.size >= this.orch.config.scheduler.maxRouters) return false;
+    const controller = new AbortController();
+    this.progress({ type: 'routing', taskId });
+    let failed = false;
+    const promise = routeTask(this.orch, taskId, { signal: controller.signal, sourceEnv: this.options.sourceEnv })
+      .then(
+        (routed) => {
+          if (routed) this.progress({ type: 'routed', taskId, agent: routed.decision.agent, model: routed.decision.model, by: routed.decision.by, reason: routed.decision.reason });
+        },
+        (error: Error) => {
+          failed = true;
+          this.progress({ type: 'failed', taskId, message: `routing failed: ${error.message.split('\n')[0]!}` });
+        },
+      )
+      .finally(() => {
+        this.routing.delete(taskId);
+        // A failure that is not the router's (the store, the config) waits for the next interval, not a hot loop.
+        if (!failed) this.requestTick();
+      });
+    this.routing.set(taskId, { promise, controller });
+    return true;
   }
 
   private finishTick(began: number, started: number): number {
@@ -151,15 +186,17 @@ export class Scheduler {
         const due = await this.soonestDue();
         if (due !== null) delay = Math.min(delay, Math.max(10, due - this.orch.now()));
       }
-      if (options.drain && this.inFlight.size === 0) {
+      if (options.drain && this.inFlight.size === 0 && this.routing.size === 0) {
         const next = await this.nextDue(started);
         if (next === null) break;
         delay = next;
       }
       if (delay > 0) await this.sleep(delay);
     }
-    // Stopped: nothing new starts; running tasks get until the grace period ends, then are left to recovery.
+    // Stopped: nothing new starts or is routed; running tasks get until the grace period ends, then are left to recovery.
     this.stopDispatching();
+    for (const { controller } of this.routing.values()) controller.abort();
+    await Promise.all([...this.routing.values()].map((r) => r.promise));
     await this.drainInFlight(options.graceMs);
     return this.results;
   }

@@ -1,8 +1,10 @@
 import type { OrchConfig } from '../config/schema.js';
 import { planTick, type SpawnPlan, type TickAgent, type TickInput, type TickProject } from '../core/plan-tick.js';
 import { blockChanges, readinessOf, type BlockChange } from '../core/readiness.js';
-import type { TaskState } from '../core/types.js';
+import { routingLabels } from '../core/routing.js';
+import type { Task, TaskState } from '../core/types.js';
 import type { Store } from '../store/store.js';
+import { roundRobinTallies, routingWeightsFor } from './scoreboard.js';
 import { loadWaitGraph } from './wait-graph.js';
 
 /** Midnight UTC of the day `now` falls in: budgets count spend per UTC day. */
@@ -29,6 +31,7 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
   const todaysRuns = await store.listRuns({ startedAfter: startOfDayUtc(now) });
   const stored = new Map((await store.listProjects()).map((p) => [p.name, p]));
   const coolingUntil = new Map((await store.activeCooldowns(now)).map((c) => [c.key, c.until]));
+  const tallies = await roundRobinTallies(store);
 
   const runningByProject = new Map<string, number>();
   const runningByAgent = new Map<string, number>();
@@ -58,6 +61,11 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
         needsReview: counts.needs_review ?? 0,
         maxNeedsReview: project.backpressure.maxNeedsReview,
       },
+      routing: {
+        router: project.routing.router !== null,
+        weights: await routingWeightsFor(store, project, now),
+        tally: tallies.get(project.name) ?? {},
+      },
     });
   }
   const agents = new Map<string, TickAgent>();
@@ -81,7 +89,7 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
         state: task.state,
         priority: task.priority,
         createdAt: task.createdAt,
-        agent: task.agent,
+        agent: boundAgent(task, config),
         nextAttemptAt: task.nextAttemptAt,
         costUsd: task.costUsd,
         waitingOn: readiness.ready ? [] : readiness.waitingOn,
@@ -93,6 +101,17 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
     agents,
   };
   return { input, graph, tasks };
+}
+
+/**
+ * The agent a task is bound to before the tick chooses: its routed agent, or for a task not yet routed
+ * an `agent:` label naming one of its project's agents (routing will honour it).
+ */
+function boundAgent(task: Task, config: OrchConfig): string | null {
+  if (task.state !== 'new') return task.agent;
+  const label = routingLabels(task.labels).agent;
+  const allowed = config.projects[task.project]?.agents ?? [];
+  return label !== null && allowed.includes(label) && config.agents[label] ? label : task.agent;
 }
 
 export interface DryRun {
@@ -109,7 +128,7 @@ export async function dryRunTick(store: Store, config: OrchConfig, now: number, 
   const plan = planTick(input, { explain: true });
   const inProject = <T extends { project: string }>(items: T[]) => (project ? items.filter((i) => i.project === project) : items);
   return {
-    plan: { starts: inProject(plan.starts), waiting: inProject(plan.waiting) },
+    plan: { starts: inProject(plan.starts), routes: inProject(plan.routes), waiting: inProject(plan.waiting) },
     pendingWaits: blockChanges(graph).filter((c) => !project || tasks.get(c.id)?.project === project),
     slots: { max: input.maxAgents, running: input.running },
   };

@@ -12,6 +12,7 @@ import type {
   Task,
   TaskState,
 } from '../core/types.js';
+import type { RunStatsRow } from '../core/scoreboard.js';
 
 /**
  * The store port: every durable fact of Orch goes through this contract. Implementations: SQLite
@@ -136,6 +137,19 @@ export interface RunFilter {
   limit?: number;
 }
 
+export interface RunStatsFilter {
+  project?: string;
+  /** Only runs started at or after this time. */
+  startedAfter?: EpochMs;
+}
+
+/** How many of a project's tasks are routed to an agent (any state). */
+export interface AgentTaskCount {
+  project: string;
+  agent: string;
+  tasks: number;
+}
+
 export interface ClaimRequest {
   taskId: number;
   owner: string;
@@ -200,6 +214,8 @@ export interface StoreOps {
     event: NewEvent,
   ): Promise<Task>;
   countTasksByState(project?: string): Promise<Partial<Record<TaskState, number>>>;
+  /** Tasks with an agent, counted per project and agent: the round robin's memory. */
+  countTasksByAgent(project?: string): Promise<AgentTaskCount[]>;
 
   // Claims
   /** Atomically claims a task. Returns null when it already has a claim (expired or not). */
@@ -217,6 +233,11 @@ export interface StoreOps {
   updateRun(id: number, fence: number | null, patch: RunPatch, now: EpochMs, event?: NewEvent): Promise<Run>;
   getRun(id: number): Promise<Run | undefined>;
   listRuns(filter?: RunFilter): Promise<Run[]>;
+  /**
+   * Totals of the ended runs per project, agent, model and role of their task, computed by the
+   * database: the scoreboard's input, without loading the runs.
+   */
+  runStats(filter?: RunStatsFilter): Promise<RunStatsRow[]>;
 
   // Events
   appendEvent(

@@ -71,7 +71,7 @@ describe('tasks', () => {
     const task = await createTask({ title: 'Read me' });
     const response = await h.call(`/tasks/${task.id}`);
     expect(response.status).toBe(200);
-    expect(await json<{ task: Task; runs: Run[]; claim: Claim | null }>(response)).toEqual({ task, runs: [], claim: null });
+    expect(await json<{ task: Task; runs: Run[]; claim: Claim | null }>(response)).toEqual({ task, routing: null, runs: [], claim: null });
   });
 
   it('answers 400 naming the field for each bad field', async () => {

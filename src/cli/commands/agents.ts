@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import type { ScoreLine } from '../../core/scoreboard.js';
 import { listAgents, smokeTestAgent } from '../../engine/agents.js';
+import { scoreboardReport, type ScoreboardReport } from '../../engine/scoreboard.js';
 import { relativeTime, table } from '../output.js';
 import { command } from '../run.js';
 
@@ -10,8 +12,37 @@ function parseSeconds(value: string): number {
   return n;
 }
 
+function parseDays(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not a number of days`);
+  return n;
+}
+
+const percent = (rate: number | null) => (rate === null ? '-' : `${Math.round(rate * 100)}%`);
+const usd = (value: number) => `$${value.toFixed(2)}`;
+const duration = (ms: number) => (ms < 60_000 ? `${Math.round(ms / 1000)}s` : `${Math.floor(ms / 60_000)}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s`);
+
+function scoreTable(title: string, lines: ScoreLine[], total: ScoreLine): string {
+  const row = (l: ScoreLine) => [l.key, String(l.runs), `${l.succeeded}/${l.judged}`, percent(l.successRate), usd(l.costUsd), usd(l.avgCostUsd), duration(l.avgDurationMs)];
+  return table([...lines.map(row), row(total)], [title, 'RUNS', 'OK', 'SUCCESS', 'COST', 'AVG COST', 'AVG TIME']);
+}
+
+function scoreboardText(report: ScoreboardReport): string {
+  const scope = `${report.project ? ` in ${report.project}` : ''}${report.sinceDays !== null ? ` in the last ${report.sinceDays} day(s)` : ''}`;
+  if (report.total.runs === 0) return `No finished runs${scope}.`;
+  return [
+    `Finished runs${scope}. OK: runs that succeeded and passed the judge, of those that count (cancelled, crashed and rate-limited runs do not).`,
+    '',
+    scoreTable('AGENT', report.byAgent, report.total),
+    '',
+    scoreTable('MODEL', report.byModel, report.total),
+    '',
+    scoreTable('ROLE', report.byRole, report.total),
+  ].join('\n');
+}
+
 export function registerAgentCommands(program: Command): void {
-  program
+  const agents = program
     .command('agents')
     .description('list the configured agents: installed here or not, their versions and who uses them')
     .option('--json', 'print JSON')
@@ -32,6 +63,20 @@ export function registerAgentCommands(program: Command): void {
             ['AGENT', 'KIND', 'VERSION', 'USED BY', ''],
           ),
         );
+      }),
+    );
+
+  agents
+    .command('stats')
+    .description('the scoreboard: success rate, cost and duration of finished runs per agent, model and role')
+    .option('-p, --project <name>', 'only this project')
+    .option('--since <days>', 'only runs started in the last this many days', parseDays)
+    .option('--json', 'print JSON')
+    .action(
+      command(async (io, options: { project?: string; since?: number }) => {
+        const orch = await io.orch();
+        const report = await scoreboardReport(orch.store, { project: options.project, sinceDays: options.since }, orch.now());
+        io.out.emit(report, () => scoreboardText(report));
       }),
     );
 

@@ -18,10 +18,11 @@ export function registerPlanCommand(program: Command): void {
         if (options.project && !(await orch.store.getProject(options.project))) throw new OrchError('not_found', `project "${options.project}" not found`);
         const result = await dryRunTick(orch.store, orch.config, orch.now(), options.project);
         io.out.emit(result, () => {
-          const { starts, waiting } = result.plan;
+          const { starts, routes, waiting } = result.plan;
           const lines = [`Slots: ${result.slots.running} of ${result.slots.max} in use.`, ''];
           lines.push(starts.length ? `Would start ${starts.length}:` : 'Would start nothing.');
-          if (starts.length) lines.push(table(starts.map((s) => [`  #${s.taskId}`, s.project, s.agent, s.runCapUsd === null ? '' : `cap $${s.runCapUsd.toFixed(2)}`])));
+          if (starts.length) lines.push(table(starts.map((s) => [`  #${s.taskId}`, s.project, s.agent + (s.routing ? ' (round robin)' : ''), s.runCapUsd === null ? '' : `cap $${s.runCapUsd.toFixed(2)}`])));
+          if (routes.length) lines.push('', `Would ask the router first ${routes.length}:`, table(routes.map((r) => [`  #${r.taskId}`, r.project])));
           if (waiting.length) lines.push('', `Waiting ${waiting.length}:`, table(waiting.map((w) => [`  #${w.taskId}`, w.project, w.reason, w.detail])));
           if (result.pendingWaits.length) {
             lines.push('', 'First it would:', ...result.pendingWaits.map((c) => `  ${c.transition} #${c.id}${c.waitingOn.length ? ` (waits on ${c.waitingOn.map((id) => `#${id}`).join(', ')})` : ''}`));

@@ -41,6 +41,7 @@ function progressPrinter(out: Output) {
       running.delete(p.taskId);
       process.stdout.write(`✗ #${p.taskId} ${p.message}\n`);
     }
+    if (p.type === 'routed') process.stdout.write(`→ #${p.taskId} routed to ${p.agent}${p.model ? ` · ${p.model}` : ''} (${p.by}): ${p.reason}\n`);
     if (p.type === 'waiting') process.stdout.write(`… ${p.pending} task(s) waiting; next try in ${seconds(p.untilMs - Date.now())}\n`);
   };
   return { onProgress, stop: () => clearInterval(timer) };
@@ -78,7 +79,7 @@ export function registerRunCommands(program: Command, task: Command): void {
     .command('run')
     .description('run one task now, through the whole pipeline')
     .argument('<id>', 'task id', parseTaskId)
-    .option('--agent <name>', 'the agent to use (default: its routed agent, else the project\'s first)')
+    .option('--agent <name>', 'the agent to use (default: its routed agent, else the one routing chooses)')
     .option('--json', 'print JSON')
     .action(
       command(async (io, id: number, options: { agent?: string }) => {

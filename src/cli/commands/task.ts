@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { OrchError } from '../../core/errors.js';
+import type { RoutingDecision } from '../../core/routing.js';
 import { TASK_STATES, type Role, type Run, type Task, type TaskState } from '../../core/types.js';
 import { projectForDirectory } from '../../engine/projects.js';
+import { lastRouting, routeTask } from '../../engine/router.js';
 import { addDependencies, addTask, cancelTask, getTask, retryTask, taskTree, unblockTask, type TaskTreeNode } from '../../engine/tasks.js';
 import { collect, collectTaskIds, parsePriority, parseRole, parseTaskId } from '../args.js';
 import { relativeTime, table } from '../output.js';
@@ -36,6 +38,21 @@ function taskDetail(task: Task, now: number): string {
   if (task.body.trim()) lines.push('', ...task.body.trimEnd().split('\n').map((l) => `  ${l}`));
   return lines.join('\n');
 }
+
+function routingText(routing: RoutingDecision | null): string {
+  if (!routing) return '';
+  const lines = [`  routed by  ${routing.by}: ${routing.reason}`];
+  const profile = routing.profile;
+  if (profile) {
+    if (profile.role) lines.push(`  profile    ${profile.role}`);
+    if (profile.skills.length) lines.push(`    skills       ${profile.skills.join(', ')}`);
+    if (profile.tools.length) lines.push(`    tools        ${profile.tools.join(', ')}`);
+    if (profile.constraints.length) lines.push(`    constraints  ${profile.constraints.join('; ')}`);
+  }
+  return `\n${lines.join('\n')}`;
+}
+
+const decisionLine = (d: RoutingDecision) => `${d.agent}${d.model ? ` · ${d.model}` : ''}${d.complexity ? ` · ${d.complexity}` : ''} (by ${d.by}): ${d.reason}`;
 
 const treeLabel = (t: Task) => `#${t.id} [${t.state}] ${t.title}${t.dependsOn.length ? `  (after ${t.dependsOn.map((id) => `#${id}`).join(', ')})` : ''}`;
 
@@ -125,7 +142,8 @@ export function registerTaskCommands(program: Command): Command {
 
   task
     .command('get')
-    .description('show one task')
+    .alias('show')
+    .description('show one task: its state, routing decision and attempts')
     .argument('<id>', 'task id', parseTaskId)
     .option('--json', 'print JSON')
     .action(
@@ -134,7 +152,24 @@ export function registerTaskCommands(program: Command): Command {
         const found = await getTask(orch.store, id);
         const runs = await orch.store.listRuns({ taskId: id });
         const claim = (await orch.store.getClaim(id)) ?? null;
-        io.out.emit({ ...found, runs, claim }, () => [taskDetail(found, orch.now()), attemptsText(runs), claim ? `\n  claimed by ${claim.owner} (token ${claim.token})` : ''].join('').trimEnd());
+        const routing = await lastRouting(orch.store, id);
+        io.out.emit({ ...found, routing, runs, claim }, () =>
+          [taskDetail(found, orch.now()), routingText(routing), attemptsText(runs), claim ? `\n  claimed by ${claim.owner} (token ${claim.token})` : ''].join('').trimEnd(),
+        );
+      }),
+    );
+
+  task
+    .command('route')
+    .description('route a task waiting to run again: labels, the router, else the round robin')
+    .argument('<id>', 'task id', parseTaskId)
+    .option('--json', 'print JSON')
+    .action(
+      command(async (io, id: number) => {
+        const orch = await io.orch();
+        const routed = (await routeTask(orch, id, { again: true }))!;
+        await nudgeDaemon(io.home);
+        io.out.emit(routed, () => `Routed #${routed.task.id} to ${decisionLine(routed.decision)}`);
       }),
     );
 

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { ROLES, TASK_STATES } from '../../core/types.js';
+import { lastRouting } from '../../engine/router.js';
 import { addTask, cancelTask, getTask, retryTask, unblockTask } from '../../engine/tasks.js';
 import type { ServerDeps } from '../deps.js';
 import { expected, listLimit, nonEmptyString, optionalList, positiveId, readJsonBody, wholeNumber } from '../validation.js';
@@ -37,8 +38,8 @@ export function taskRoutes({ orch, requestTick, now = orch.now }: ServerDeps): H
   app.get('/tasks/:id', async (c) => {
     const id = taskId(c.req.param('id'));
     const task = await getTask(orch.store, id);
-    const [runs, claim] = await Promise.all([orch.store.listRuns({ taskId: id }), orch.store.getClaim(id)]);
-    return c.json({ task, runs, claim: claim ?? null });
+    const [runs, claim, routing] = await Promise.all([orch.store.listRuns({ taskId: id }), orch.store.getClaim(id), lastRouting(orch.store, id)]);
+    return c.json({ task, routing, runs, claim: claim ?? null });
   });
 
   app.post('/tasks', async (c) => {

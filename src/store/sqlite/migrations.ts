@@ -205,6 +205,15 @@ export const MIGRATIONS: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 4,
+    name: 'scoreboard and round-robin indexes',
+    async up(db) {
+      // The scoreboard reads runs by start time; the round robin counts a project's tasks per agent.
+      await db.schema.createIndex('runs_started_at').on('runs').column('started_at').execute();
+      await db.schema.createIndex('tasks_project_agent').on('tasks').columns(['project', 'agent']).execute();
+    },
+  },
 ];
 
 /**

@@ -1,4 +1,5 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { Role } from '../../core/types.js';
 import type { Run } from '../../core/types.js';
 import { NotFoundError } from '../store.js';
 import type { StoreOps } from '../store.js';
@@ -7,7 +8,10 @@ import { appendEvent } from './event-ops.js';
 import { runPatchColumns, toRun } from './rows.js';
 import type { Database } from './schema.js';
 
-export type RunOps = Pick<StoreOps, 'createRun' | 'updateRun' | 'getRun' | 'listRuns'>;
+export type RunOps = Pick<StoreOps, 'createRun' | 'updateRun' | 'getRun' | 'listRuns' | 'runStats'>;
+
+/** Outcomes that say nothing about the agent: a person cancelled, Orch crashed, the provider refused. */
+const INTERRUPTED_OUTCOMES = ['cancelled', 'crashed', 'rate_limited'];
 
 export function runOps(db: Kysely<Database>): RunOps {
   return {
@@ -113,6 +117,49 @@ export function runOps(db: Kysely<Database>): RunOps {
       }
       if (filter.limit !== undefined) query = query.limit(filter.limit);
       return (await query.execute()).map(toRun);
+    },
+
+    async runStats(filter = {}) {
+      // A run that ended `succeeded` but whose judge or merge later failed carries a `failure` in its result.
+      const succeeded = sql<number>`sum(case when runs.outcome = 'succeeded' and json_extract(runs.result, '$.failure') is null then 1 else 0 end)`;
+      const interrupted = sql<number>`sum(case when runs.outcome in (${sql.join(INTERRUPTED_OUTCOMES)}) then 1 else 0 end)`;
+      let query = db
+        .selectFrom('runs')
+        .innerJoin('tasks', 'tasks.id', 'runs.task_id')
+        .select((eb) => [
+          'runs.project',
+          'runs.agent',
+          'runs.model',
+          'tasks.role',
+          eb.fn.countAll<number>().as('runs'),
+          succeeded.as('succeeded'),
+          interrupted.as('interrupted'),
+          sql<number>`total(runs.cost_usd)`.as('cost_usd'),
+          sql<number>`total(runs.ended_at - runs.started_at)`.as('duration_ms'),
+          sql<number>`total(runs.tokens_in)`.as('tokens_in'),
+          sql<number>`total(runs.tokens_out)`.as('tokens_out'),
+        ])
+        .where('runs.ended_at', 'is not', null)
+        .groupBy(['runs.project', 'runs.agent', 'runs.model', 'tasks.role'])
+        .orderBy('runs.project')
+        .orderBy('runs.agent')
+        .orderBy('runs.model')
+        .orderBy('tasks.role');
+      if (filter.project !== undefined) query = query.where('runs.project', '=', filter.project);
+      if (filter.startedAfter !== undefined) query = query.where('runs.started_at', '>=', filter.startedAfter);
+      return (await query.execute()).map((row) => ({
+        project: row.project,
+        agent: row.agent,
+        model: row.model,
+        role: row.role as Role,
+        runs: row.runs,
+        succeeded: row.succeeded,
+        interrupted: row.interrupted,
+        costUsd: row.cost_usd,
+        durationMs: row.duration_ms,
+        tokensIn: row.tokens_in,
+        tokensOut: row.tokens_out,
+      }));
     },
   };
 }

@@ -14,6 +14,7 @@ import type {
   Task,
   TaskState,
 } from '../../core/types.js';
+import type { RunStatsRow } from '../../core/scoreboard.js';
 import { StoreError } from '../store.js';
 import type {
   ClaimRequest,
@@ -23,8 +24,10 @@ import type {
   NewProject,
   NewRun,
   NewTask,
+  AgentTaskCount,
   RunFilter,
   RunPatch,
+  RunStatsFilter,
   Store,
   StoreOps,
   TaskFilter,
@@ -174,6 +177,10 @@ export class SqliteStore implements Store {
     return this.read((ops) => ops.countTasksByState(project));
   }
 
+  countTasksByAgent(project?: string): Promise<AgentTaskCount[]> {
+    return this.read((ops) => ops.countTasksByAgent(project));
+  }
+
   // Claims
 
   claimTask(request: ClaimRequest): Promise<Claim | null> {
@@ -216,6 +223,10 @@ export class SqliteStore implements Store {
 
   listRuns(filter?: RunFilter): Promise<Run[]> {
     return this.read((ops) => ops.listRuns(filter));
+  }
+
+  runStats(filter?: RunStatsFilter): Promise<RunStatsRow[]> {
+    return this.read((ops) => ops.runStats(filter));
   }
 
   // Events

@@ -11,7 +11,7 @@ import type { Database } from './schema.js';
 
 export type TaskOps = Pick<
   StoreOps,
-  'createTask' | 'getTask' | 'listTasks' | 'updateTask' | 'countTasksByState'
+  'createTask' | 'getTask' | 'listTasks' | 'updateTask' | 'countTasksByState' | 'countTasksByAgent'
 >;
 
 type TaskGuard = { expectedVersion?: number; fence?: number };
@@ -136,6 +136,18 @@ export function taskOps(db: Kysely<Database>): TaskOps {
       const counts: Partial<Record<TaskState, number>> = {};
       for (const row of await query.execute()) counts[row.state as TaskState] = row.count;
       return counts;
+    },
+
+    async countTasksByAgent(project) {
+      let query = db
+        .selectFrom('tasks')
+        .select(['project', 'agent', (eb) => eb.fn.countAll<number>().as('tasks')])
+        .where('agent', 'is not', null)
+        .groupBy(['project', 'agent'])
+        .orderBy('project')
+        .orderBy('agent');
+      if (project !== undefined) query = query.where('project', '=', project);
+      return (await query.execute()).map((row) => ({ project: row.project, agent: row.agent!, tasks: row.tasks }));
     },
   };
 }
