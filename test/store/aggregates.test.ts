@@ -1,0 +1,64 @@
+// The aggregates the scoreboard and the round robin read: computed by the database, grouped.
+
+import { describe, expect, it } from 'vitest';
+import type { Role, RunOutcome } from '../../src/core/types.js';
+import { T0, addProject, createTask, useTempStore } from './fixtures.js';
+
+const db = useTempStore();
+
+/** A finished run of its own task: claim, run, end with the outcome (and a later failure when given). */
+async function finishedRun(spec: { project?: string; agent: string; model: string | null; role?: Role; outcome: RunOutcome; failure?: string; costUsd?: number; seconds?: number; startedAt?: number }) {
+  const { store } = db;
+  const task = await createTask(store, { project: spec.project ?? 'web', role: spec.role ?? 'implement' });
+  const startedAt = spec.startedAt ?? T0;
+  const claim = (await store.claimTask({ taskId: task.id, owner: 'w', leaseMs: 60_000, now: startedAt }))!;
+  const run = await store.createRun({ taskId: task.id, project: task.project, attempt: 1, agent: spec.agent, model: spec.model, startedAt }, claim.token);
+  const result = { reason: 'ended', ...(spec.failure ? { failure: spec.failure } : {}) };
+  await store.updateRun(run.id, claim.token, { endedAt: startedAt + (spec.seconds ?? 10) * 1000, outcome: spec.outcome, costUsd: spec.costUsd ?? 0, tokensIn: 100, tokensOut: 10, result }, startedAt);
+  await store.releaseClaim(task.id, claim.token, startedAt);
+}
+
+describe('run stats', () => {
+  it('totals ended runs per project, agent, model and role; a run failed later by the judge is no success', async () => {
+    const { store } = db;
+    await addProject(store, 'web');
+    await addProject(store, 'api');
+    await finishedRun({ agent: 'claude', model: 'sonnet', outcome: 'succeeded', costUsd: 1, seconds: 60 });
+    await finishedRun({ agent: 'claude', model: 'sonnet', outcome: 'succeeded', failure: 'judge: tests failed', costUsd: 2, seconds: 120 });
+    await finishedRun({ agent: 'claude', model: 'sonnet', outcome: 'rate_limited' });
+    await finishedRun({ agent: 'claude', model: 'sonnet', role: 'test', outcome: 'failed', costUsd: 0.5 });
+    await finishedRun({ project: 'api', agent: 'codex', model: null, outcome: 'cancelled', startedAt: T0 + 5000 });
+    // Still running: not counted.
+    const open = await createTask(store);
+    const claim = (await store.claimTask({ taskId: open.id, owner: 'w', leaseMs: 60_000, now: T0 }))!;
+    await store.createRun({ taskId: open.id, project: 'web', attempt: 1, agent: 'claude', model: 'sonnet', startedAt: T0 }, claim.token);
+
+    const base = { tokensIn: 0, tokensOut: 0 };
+    expect(await store.runStats()).toEqual([
+      { ...base, project: 'api', agent: 'codex', model: null, role: 'implement', runs: 1, succeeded: 0, interrupted: 1, costUsd: 0, durationMs: 10_000, tokensIn: 100, tokensOut: 10 },
+      { ...base, project: 'web', agent: 'claude', model: 'sonnet', role: 'implement', runs: 3, succeeded: 1, interrupted: 1, costUsd: 3, durationMs: 190_000, tokensIn: 300, tokensOut: 30 },
+      { ...base, project: 'web', agent: 'claude', model: 'sonnet', role: 'test', runs: 1, succeeded: 0, interrupted: 0, costUsd: 0.5, durationMs: 10_000, tokensIn: 100, tokensOut: 10 },
+    ]);
+    expect((await store.runStats({ project: 'api' })).map((r) => r.agent)).toEqual(['codex']);
+    expect((await store.runStats({ startedAfter: T0 + 1 })).map((r) => r.agent)).toEqual(['codex']);
+    expect(await store.runStats({ project: 'nowhere' })).toEqual([]);
+  });
+});
+
+describe('tasks by agent', () => {
+  it('counts a project\'s tasks per agent, leaving out tasks without one', async () => {
+    const { store } = db;
+    await addProject(store, 'web');
+    await addProject(store, 'api');
+    for (const [project, agent] of [['web', 'claude'], ['web', 'claude'], ['web', 'codex'], ['web', null], ['api', 'codex']] as const) {
+      const task = await createTask(store, { project });
+      if (agent) await store.updateTask(task.id, {}, { agent }, T0, { type: 'task.test' });
+    }
+    expect(await store.countTasksByAgent()).toEqual([
+      { project: 'api', agent: 'codex', tasks: 1 },
+      { project: 'web', agent: 'claude', tasks: 2 },
+      { project: 'web', agent: 'codex', tasks: 1 },
+    ]);
+    expect(await store.countTasksByAgent('api')).toEqual([{ project: 'api', agent: 'codex', tasks: 1 }]);
+  });
+});
