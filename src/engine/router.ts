@@ -25,6 +25,7 @@ import {
 } from '../core/routing.js';
 import { DISPATCHABLE_STATES, type OrchEvent, type Task } from '../core/types.js';
 import type { StoreOps } from '../store/store.js';
+import { git } from '../workspace/git.js';
 import type { Orch } from './context.js';
 import { roundRobinTallies, routingWeightsFor } from './scoreboard.js';
 import { applyTransition } from './transitions.js';
@@ -198,6 +199,8 @@ async function askRouter(orch: Orch, task: Task, context: RoutingContext, settin
   rmSync(dir, { recursive: true, force: true });
   const cwd = join(dir, 'work');
   mkdirSync(cwd, { recursive: true });
+  // An empty repository of its own: some CLIs (codex) refuse to run outside one.
+  await git(cwd, ['init', '-q']);
   const choices: RouterChoices = context.choices;
   const candidates = choices.available.map((name) => ({ name, kind: orch.config.agents[name]!.kind, model: orch.config.agents[name]!.model }));
   let costUsd = 0;
