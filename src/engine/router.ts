@@ -18,12 +18,11 @@ import {
   needsRouter,
   parseRouterAnswer,
   type RoutedBy,
-  type RouterChoices,
   type RouterVerdict,
   type RoutingDecision,
   type RoutingInput,
 } from '../core/routing.js';
-import { DISPATCHABLE_STATES, type OrchEvent, type Task } from '../core/types.js';
+import { DISPATCHABLE_STATES, type Task } from '../core/types.js';
 import type { StoreOps } from '../store/store.js';
 import { git } from '../workspace/git.js';
 import type { Orch } from './context.js';
@@ -93,9 +92,12 @@ export async function routeTask(orch: Orch, taskId: number, options: RouteOption
   let routerCostUsd = 0;
   let routerAttempts = 0;
   if (router && needsRouter(input) && context.choices.available.length > 0) {
-    const asked = await askRouter(orch, task, context, router, options);
-    if (options.signal?.aborted) return null;
-    ({ verdict, costUsd: routerCostUsd, attempts: routerAttempts } = asked);
+    ({ verdict, costUsd: routerCostUsd, attempts: routerAttempts } = await askRouter(orch, task, context, router, options));
+    // Stopped (the scheduler is shutting down): no decision from a router cut short.
+    if (options.signal?.aborted) {
+      await addRouterCost(orch, taskId, routerCostUsd);
+      return null;
+    }
   }
   const decision = decideRoute(input, verdict);
   if (decision === null) {
@@ -145,18 +147,16 @@ export async function recordRoute(
   const routed = DISPATCHABLE_STATES.has(task.state)
     ? await applyTransition(tx, task, 'route', { now, fence: extra.fence, reason: decision.reason, patch, data: { by: decision.by } })
     : task;
-  await tx.appendEvent({ type: 'task.routed', project: task.project, taskId: task.id, data: { ...decisionData(decision), ...extra.data } }, now);
+  await tx.appendEvent({ type: 'task.routed', project: task.project, taskId: task.id, data: { ...decision, ...extra.data } }, now);
   return routed;
 }
 
 /** The latest routing decision of a task, from its `task.routed` events; null when it was never routed. */
 export async function lastRouting(store: Pick<StoreOps, 'listEvents'>, taskId: number): Promise<(RoutingDecision & { at: number }) | null> {
   const events = await store.listEvents({ taskId, types: ['task.routed'] });
-  const last: OrchEvent | undefined = events.at(-1);
+  const last = events.at(-1);
   return last ? { ...(last.data as unknown as RoutingDecision), at: last.at } : null;
 }
-
-const decisionData = (decision: RoutingDecision): Record<string, unknown> => ({ ...decision });
 
 function notWaitingMessage(task: Task): string {
   switch (task.state) {
@@ -201,7 +201,7 @@ async function askRouter(orch: Orch, task: Task, context: RoutingContext, settin
   mkdirSync(cwd, { recursive: true });
   // An empty repository of its own: some CLIs (codex) refuse to run outside one.
   await git(cwd, ['init', '-q']);
-  const choices: RouterChoices = context.choices;
+  const { choices } = context;
   const candidates = choices.available.map((name) => ({ name, kind: orch.config.agents[name]!.kind, model: orch.config.agents[name]!.model }));
   let costUsd = 0;
   let refused: string | null = null;
