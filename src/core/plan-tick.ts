@@ -135,9 +135,10 @@ interface ProjectView {
 /**
  * Decides which tasks start now and with which agent. Pure and deterministic: the same input in any
  * order gives the same plan. A task without an agent gets one by the project's weighted round robin
- * among the agents with room; a `new` one of a project with a router is handed to the router instead. Tasks are taken in dispatch order (priority, age, id); a task that cannot
- * start is skipped, never allowed to hold back the ones behind it, except that once the global slots
- * are full nothing else starts. Never exceeds the global, per-project or per-agent limits, and never
+ * among the agents with room; a `new` one of a project with a router is handed to the router instead.
+ * Tasks are taken in dispatch order (priority, age, id); a task that cannot start is skipped, never
+ * allowed to hold back the ones behind it, except that once the global slots are full nothing else
+ * starts. Never exceeds the global, per-project or per-agent limits, and never
  * plans a claimed, waiting, backing-off, paused, over-budget or back-pressured task.
  *
  * Two passes keep it fast at any queue length: a cheap linear pass drops every task that cannot start
