@@ -10,6 +10,7 @@ import { runAttempt } from '../../src/engine/attempt.js';
 import { openOrch, type Orch } from '../../src/engine/context.js';
 import { runCycle } from '../../src/engine/cycle.js';
 import { lastRouting, routeTask, routingDirectory } from '../../src/engine/router.js';
+import { routingWeightsFor } from '../../src/engine/scoreboard.js';
 import { addTask } from '../../src/engine/tasks.js';
 import { gatherTickInput } from '../../src/engine/tick-input.js';
 import { git, makeRepo, tempDir } from '../helpers/git.js';
@@ -143,6 +144,26 @@ describe('routing a task', () => {
     expect(attempt.task.state).toBe('judging');
     await expect(routeTask(o, task.id, { again: true })).rejects.toThrow(`task ${task.id} is judging: route it again once it is not running`);
     expect(await routeTask(o, task.id)).toBeNull();
+  });
+});
+
+describe('the scoreboard as weights', () => {
+  it('weighs each agent by its smoothed success rate in the project when use_scoreboard is on', async () => {
+    const o = await open({ use_scoreboard: true });
+    // alpha's four runs all failed; beta's four all succeeded.
+    for (const [agent, outcome] of [...Array(4).fill(['alpha', 'failed']), ...Array(4).fill(['beta', 'succeeded'])] as [string, 'failed' | 'succeeded'][]) {
+      const task = await newTask(o, { title: `${agent} ${outcome}` });
+      await o.store.updateTask(task.id, {}, { state: 'routed', agent }, o.now(), { type: 'task.test' });
+      const claim = (await o.store.claimTask({ taskId: task.id, owner: 'test', leaseMs: 60_000, now: o.now() }))!;
+      const run = await o.store.createRun({ taskId: task.id, project: 'app', attempt: 1, agent, model: null, startedAt: o.now() }, claim.token);
+      await o.store.updateRun(run.id, claim.token, { endedAt: o.now() + 1000, outcome }, o.now());
+      await o.store.releaseClaim(task.id, claim.token, o.now());
+      await o.store.updateTask(task.id, {}, { state: 'done' }, o.now(), { type: 'task.test' });
+    }
+    expect(await routingWeightsFor(o.store, o.config.projects.app!, o.now())).toEqual({ alpha: 1 / 6, beta: 5 / 6 });
+    // Four tasks each so far, yet beta's share is five times alpha's: the next tasks go to beta.
+    const next = await routeTask(o, (await newTask(o)).id);
+    expect(next?.decision).toMatchObject({ agent: 'beta', by: 'round_robin', reason: 'round robin: beta is furthest behind its share (tasks/weight: alpha 4/w0.17, beta 4/w0.83)' });
   });
 });
 
