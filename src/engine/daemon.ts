@@ -9,6 +9,7 @@ import type { Orch } from './context.js';
 import { JobScheduler } from './jobs.js';
 import { patrol } from './patrol.js';
 import { Scheduler } from './scheduler.js';
+import { TrackerSync } from './tracker-sync.js';
 
 /** Where a running daemon says how to reach it, so the CLI can ask it for an immediate tick. */
 export const daemonFile = (home: string) => join(home, 'daemon.json');
@@ -45,7 +46,17 @@ export interface Daemon {
 export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<Daemon> {
   const { logger } = options;
   const token = ensureApiToken(orch.home);
+  const trackers = new TrackerSync(orch, {
+    env: options.sourceEnv,
+    onReport: (r) => {
+      if (r.error) logger.warn({ project: r.project }, `tracker of ${r.project}: ${r.error}`);
+      else if (r.created.length + r.cancelled.length + r.finished.length > 0) {
+        logger.info({ project: r.project, created: r.created, cancelled: r.cancelled, finished: r.finished }, `tracker of ${r.project}: ${r.created.length} new, ${r.cancelled.length} cancelled, ${r.finished.length} finished`);
+      }
+    },
+  });
   const scheduler = new Scheduler(orch, {
+    trackers,
     sourceEnv: options.sourceEnv,
     onProgress: (p) => {
       if (p.type === 'started') logger.info({ task: p.taskId, agent: p.agent, slot: p.slot }, `started #${p.taskId} ${p.title}`);
@@ -67,7 +78,15 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
   });
   await jobs.start();
 
-  const app = createApp({ orch, token, requestTick: () => scheduler.requestTick(), tickStats: () => scheduler.stats, env: options.sourceEnv ?? process.env, logger });
+  const app = createApp({
+    orch,
+    token,
+    requestTick: () => scheduler.requestTick(),
+    requestSync: () => {
+      trackers.requestSync();
+      scheduler.requestTick();
+    },
+    tickStats: () => scheduler.stats, env: options.sourceEnv ?? process.env, logger });
   let server: RunningServer;
   try {
     server = await startServer(app, { host: options.host ?? orch.config.server.host, port: options.port ?? orch.config.server.port });

@@ -20,6 +20,7 @@ import type { Orch } from './context.js';
 import { judgeBranch, type ReviewRunner } from './judge.js';
 import { withLock } from './locks.js';
 import { abortRebase, continueRebase, mergeBranch, type MergeAttempt } from './refinery.js';
+import type { Tracker } from '../trackers/tracker.js';
 import { addTask } from './tasks.js';
 import { applyTransition } from './transitions.js';
 
@@ -31,6 +32,8 @@ export interface RunTaskOptions {
   /** The environment agents, hooks and judge commands start from (default: this process's). */
   sourceEnv?: NodeJS.ProcessEnv;
   random?: () => number;
+  /** The project's tracker: with the pr strategy it opens the pull request. */
+  tracker?: Tracker | null;
 }
 
 /** How the pipeline left the task. */
@@ -165,6 +168,12 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
     const pushed = await pushBranch(clone.path, project.remote, branch, { force: true });
     if (!pushed.delivered) return summary(await failAttempt(orch, attempt, `pushing ${branch} failed: ${pushed.message}`, { random: options.random }), 'push failed');
     await event('merge.pushed', { remote: project.remote, branch });
+    if (options.tracker?.openPullRequest && task.externalRef) {
+      const pr = await options.tracker.openPullRequest({ ref: task.externalRef, branch, base: clone.defaultBranch, title: task.title, body: pullRequestBody(task, verdict.summary, attempt.run.id) });
+      await event('task.pull_request', { number: pr.number, url: pr.url, branch });
+      const reason = `pull request #${pr.number} is open for review: ${pr.url} (merging it finishes the task)`;
+      return summary(await failAttempt(orch, attempt, reason, { escalate: true }), reason);
+    }
     const reason = `branch ${branch} pushed to ${project.remote}: open a pull request from it (no tracker of this project opens one)`;
     return summary(await failAttempt(orch, attempt, reason, { escalate: true }), reason);
   }
@@ -329,4 +338,15 @@ async function createFollowUps(orch: Orch, attempt: Attempt, runResult: unknown)
     if (!title) continue;
     await addTask(orch.store, { project: attempt.project.name, title, body: [rest.join('\n').trim(), `Follow-up from task #${attempt.task.id}.`].filter(Boolean).join('\n\n'), parentId: attempt.task.id }, orch.now());
   }
+}
+
+/** What a reviewer reads first on the pull request: the task, what the judge found, where the audit trail is. */
+function pullRequestBody(task: Task, verdictSummary: string, runId: number): string {
+  return [
+    `Orch task #${task.id}: ${task.title}`,
+    '',
+    `**Judge:** ${verdictSummary}`,
+    '',
+    `Attempt ${task.attempts}${task.agent ? ` by ${task.agent}` : ''}, $${task.costUsd.toFixed(4)} so far; the run's log, prompt and verdict are in Orch's runs/${runId}/.`,
+  ].join('\n');
 }

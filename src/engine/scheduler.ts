@@ -4,6 +4,7 @@ import type { Orch } from './context.js';
 import { recover, sweepWorkspaces, type Recovered } from './recovery.js';
 import { runTask, type TaskRunSummary } from './runner.js';
 import { gatherTickInput } from './tick-input.js';
+import type { TrackerSync } from './tracker-sync.js';
 import { settleWaits } from './wait-graph.js';
 
 export type SchedulerProgress =
@@ -21,6 +22,8 @@ export interface SchedulerOptions {
   /** How often to tick when nothing asks for one; default the scheduler's tick interval. */
   pollMs?: number;
   sourceEnv?: NodeJS.ProcessEnv;
+  /** Mirrors trackers into tasks before each plan, and progress back after. */
+  trackers?: TrackerSync;
 }
 
 export interface TickStats {
@@ -48,6 +51,7 @@ export class Scheduler {
   private wake: () => void = () => undefined;
   private tickRequested = false;
   private dispatching = true;
+  private reporting: Promise<void> | null = null;
 
   constructor(
     private readonly orch: Orch,
@@ -81,6 +85,7 @@ export class Scheduler {
     const began = Date.now();
     this.tickRequested = false;
     await this.reconcile();
+    if (this.options.trackers && this.dispatching) await this.options.trackers.syncDue();
     const { store, config } = this.orch;
     await store.transaction((tx) => settleWaits(tx, this.orch.now()));
     if (!this.dispatching) return this.finishTick(began, 0);
@@ -96,7 +101,7 @@ export class Scheduler {
       const controller = new AbortController();
       this.progress({ type: 'started', taskId: task.id, title: task.title, agent: start.agent, slot });
       const began = Date.now();
-      const promise = runTask(this.orch, task.id, { agent: start.agent, slot, signal: controller.signal, sourceEnv: this.options.sourceEnv })
+      const promise = runTask(this.orch, task.id, { agent: start.agent, slot, signal: controller.signal, sourceEnv: this.options.sourceEnv, tracker: this.options.trackers?.trackerOf(task.project) })
         .then(
           (summary) => {
             this.results.push(summary);
@@ -114,7 +119,22 @@ export class Scheduler {
     return this.finishTick(began, started);
   }
 
+  /** Tells trackers what moved, off the tick's path: one report pass at a time, the next picks up the rest. */
+  private reportToTrackers(): void {
+    const trackers = this.options.trackers;
+    if (!trackers || this.reporting) return;
+    this.reporting = trackers.reportChanges().catch(() => undefined).finally(() => {
+      this.reporting = null;
+    });
+  }
+
+  /** Waits for the report pass in progress (tests, and a clean stop). */
+  async reported(): Promise<void> {
+    await this.reporting;
+  }
+
   private finishTick(began: number, started: number): number {
+    this.reportToTrackers();
     this.stats.ticks++;
     this.stats.lastTickMs = Date.now() - began;
     this.stats.lastTickAt = this.orch.now();
@@ -161,6 +181,9 @@ export class Scheduler {
     // Stopped: nothing new starts; running tasks get until the grace period ends, then are left to recovery.
     this.stopDispatching();
     await this.drainInFlight(options.graceMs);
+    // The last word to the trackers: how the tasks that just finished ended.
+    await this.reporting;
+    await this.options.trackers?.reportChanges().catch(() => undefined);
     return this.results;
   }
 

@@ -22,6 +22,8 @@ export interface ServerDeps {
   token: string;
   /** Asks the scheduler for a tick as soon as it can (a change may let work start). */
   requestTick: () => void;
+  /** A tracker said something changed: sync trackers now, then tick. Default: requestTick. */
+  requestSync?: () => void;
   tickStats: () => TickStats;
   /** The clock; defaults to the Orch's. */
   now?: () => number;
