@@ -4,6 +4,7 @@ import { registerAgentCommands } from './commands/agents.js';
 import { registerClaimsCommand } from './commands/claims.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerCostCommand } from './commands/cost.js';
+import { registerDashboardCommand } from './commands/dashboard.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerJobCommands } from './commands/job.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerAgentCommands(program);
   registerClaimsCommand(program);
   registerServeCommand(program);
+  registerDashboardCommand(program);
   registerStatusCommand(program);
   registerConfigCommands(program);
   registerVersionCommand(program);

@@ -1,4 +1,5 @@
 import type { Orch } from '../engine/context.js';
+import type { LoginCodes } from './session.js';
 
 /** What the daemon's scheduler reports about its ticks, for /metrics. */
 export interface TickStats {
@@ -19,6 +20,10 @@ export interface ServerDeps {
   tickStats: () => TickStats;
   /** The clock; defaults to the Orch's. */
   now?: () => number;
+  /** The dashboard's one-time login codes; the daemon keeps the set so it can print a link at start. */
+  logins?: LoginCodes;
+  /** Where the built dashboard is; default: beside the compiled server. null: serve none. */
+  dashboardDir?: string | null;
   /** How often /events polls the store and how often it sends a heartbeat; tests shorten them. */
   events?: { pollMs?: number; heartbeatMs?: number };
 }

@@ -21,7 +21,7 @@ export interface Harness {
  * A real server on 127.0.0.1:0 over a real SQLite Orch, whose ORCH_HOME has one project `app` backed by
  * a real git repository. Fresh for every test.
  */
-export function useServer(deps: Partial<Pick<ServerDeps, 'events'>> = {}): Harness {
+export function useServer(deps: Partial<Pick<ServerDeps, 'events' | 'logins' | 'dashboardDir'>> = {}): Harness {
   let scratch: { path: string; cleanup: () => void };
   const harness = { ticksRequested: 0, tickStats: { lastTickMs: null, lastTickAt: null, ticks: 0 } } as Harness;
 
@@ -40,6 +40,8 @@ export function useServer(deps: Partial<Pick<ServerDeps, 'events'>> = {}): Harne
       requestTick: () => void harness.ticksRequested++,
       tickStats: () => harness.tickStats,
       events: { pollMs: 20, ...deps.events },
+      logins: deps.logins,
+      dashboardDir: deps.dashboardDir ?? null,
     });
     harness.server = await startServer(app, { port: 0 });
     harness.call = (path, init = {}) => {
