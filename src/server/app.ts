@@ -47,7 +47,7 @@ export function createApp(deps: ServerDeps): Hono {
   app.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => errorResponse(c, 'invalid_input', `request body: larger than ${MAX_BODY_BYTES} bytes`, 413) }));
 
   app.route('/', loginCodeRoutes(deps.token, logins));
-  app.route('/', logoutRoutes());
+  app.route('/', logoutRoutes(sessions));
   app.route('/', projectRoutes(deps));
   app.route('/', taskRoutes(deps));
   app.route('/', runRoutes(deps));

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { errorResponse } from './http-errors.js';
-import { SESSION_COOKIE, type SessionSigner } from './session.js';
+import type { SessionSigner } from './session.js';
 
 // Both sides are hashed first: timingSafeEqual needs buffers of equal length, and comparing digests
 // keeps the token's length from leaking through an early return as well.
@@ -41,7 +41,7 @@ export type Credentials = 'token' | 'session' | 'wrong_token' | null;
 export function presentedCredentials(c: Context, token: string, sessions: SessionSigner): Credentials {
   const presented = bearerToken(c.req.header('Authorization'));
   if (presented !== null) return tokenMatches(presented, token) ? 'token' : 'wrong_token';
-  return sessions.verify(getCookie(c, SESSION_COOKIE)) ? 'session' : null;
+  return sessions.verify(getCookie(c, sessions.cookieName)) ? 'session' : null;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -6,7 +6,8 @@
 
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
-export const SESSION_COOKIE = 'orch_session';
+/** Every session cookie's name starts so; the rest tells apart daemons on one host (cookies ignore ports). */
+export const SESSION_COOKIE_PREFIX = 'orch_session_';
 /** Long enough to open a link from a terminal; short enough that a link found later in scrollback is dead. */
 export const LOGIN_CODE_TTL_MS = 5 * 60_000;
 /** A dashboard is left open all day; a week spares people a fresh link every morning. */
@@ -60,6 +61,8 @@ export class LoginCodes {
 /** Signs and checks session cookies with a key of their own, derived from the API token. */
 export class SessionSigner {
   private readonly key: Buffer;
+  /** Named after the key: a browser signed in to two daemons on one host keeps both sessions. */
+  readonly cookieName: string;
 
   constructor(
     token: string,
@@ -68,6 +71,7 @@ export class SessionSigner {
   ) {
     // A separate key: a session cookie reveals nothing usable as the token, and vice versa.
     this.key = createHmac('sha256', token).update('orch dashboard session v1').digest();
+    this.cookieName = `${SESSION_COOKIE_PREFIX}${createHmac('sha256', this.key).update('cookie name').digest('hex').slice(0, 8)}`;
   }
 
   /** A new session's cookie value: `v1.<expires>.<nonce>.<signature>`. */

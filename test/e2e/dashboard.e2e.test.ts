@@ -177,13 +177,21 @@ describe('the dashboard', () => {
     expect(rig.page.url()).toBe(`${rig.url}/`);
     await rig.page.locator('[data-view="portfolio"] [data-project="api"]').waitFor();
     const [cookie] = await rig.context.cookies();
-    expect(cookie).toEqual(expect.objectContaining({ name: 'orch_session', httpOnly: true, sameSite: 'Strict' }));
+    expect(cookie).toEqual(expect.objectContaining({ name: expect.stringMatching(/^orch_session_[0-9a-f]{8}$/), httpOnly: true, sameSite: 'Strict' }));
 
     const other = await rig.browser.newContext();
     try {
       const page = await other.newPage();
       expect((await page.goto(link))!.status()).toBe(401);
       await page.locator('[data-view="login"]').waitFor();
+
+      // `orch dashboard` asks the daemon for a fresh link, which signs this browser in.
+      const fresh = runOrch(['dashboard', '--json'], { cwd: rig.scratch.path, home: rig.home });
+      expect(fresh.code, fresh.stderr).toBe(0);
+      const { url } = fresh.json<{ url: string }>();
+      expect(url).toMatch(new RegExp(`^${rig.url}/login\\?code=`));
+      await page.goto(url);
+      await page.locator('[data-view="portfolio"] [data-project="web"]').waitFor();
     } finally {
       await other.close();
     }

@@ -22,12 +22,13 @@ const logins = new LoginCodes(() => clock);
 const h = useServer({ logins, dashboardDir: built });
 
 const get = (path: string, headers: Record<string, string> = {}) => fetch(`${h.server.url}${path}`, { headers, redirect: 'manual' });
-const cookieOf = (response: Response) => /orch_session=([^;]+)/.exec(response.headers.get('set-cookie') ?? '')?.[1];
+const cookieName = new SessionSigner(TOKEN, Date.now).cookieName;
+const cookieOf = (response: Response) => new RegExp(`${cookieName}=([^;]+)`).exec(response.headers.get('set-cookie') ?? '')?.[1];
 
 async function signIn(): Promise<string> {
   const response = await get(`/login?code=${logins.issue().code}`);
   expect(response.status).toBe(303);
-  return `orch_session=${cookieOf(response)!}`;
+  return `${cookieName}=${cookieOf(response)!}`;
 }
 
 describe('the dashboard without a session', () => {
@@ -65,13 +66,13 @@ describe('logging in with a one-time code', () => {
     expect(response.status).toBe(303);
     expect(response.headers.get('location')).toBe('/');
     const setCookie = response.headers.get('set-cookie')!;
-    expect(setCookie).toMatch(/^orch_session=/);
+    expect(setCookie).toMatch(/^orch_session_[0-9a-f]{8}=/);
     expect(setCookie).toMatch(/HttpOnly/);
     expect(setCookie).toMatch(/SameSite=Strict/);
     expect(setCookie).toMatch(/Path=\//);
     expect(setCookie).not.toContain(TOKEN);
 
-    const cookie = `orch_session=${cookieOf(response)!}`;
+    const cookie = `${cookieName}=${cookieOf(response)!}`;
     const page = await get('/', { Cookie: cookie });
     expect(await page.text()).toContain('<script type="module" src="/assets/app-1234.js">');
 
@@ -119,9 +120,9 @@ describe('the session cookie at the API', () => {
     const tampered = cookie.replace(/v1\.(\d)/, (_, digit: string) => `v1.${(Number(digit) + 1) % 10}`);
     expect((await h.call('/tasks', { token: null, headers: { Cookie: tampered } })).status).toBe(401);
     const foreign = new SessionSigner('b'.repeat(64), () => clock).create();
-    expect((await h.call('/tasks', { token: null, headers: { Cookie: `orch_session=${foreign}` } })).status).toBe(401);
+    expect((await h.call('/tasks', { token: null, headers: { Cookie: `${cookieName}=${foreign}` } })).status).toBe(401);
     const old = new SessionSigner(TOKEN, () => clock - 8 * 24 * 60 * 60_000).create();
-    expect((await h.call('/tasks', { token: null, headers: { Cookie: `orch_session=${old}` } })).status).toBe(401);
+    expect((await h.call('/tasks', { token: null, headers: { Cookie: `${cookieName}=${old}` } })).status).toBe(401);
   });
 
   it('lets only the API token mint login codes', async () => {
@@ -141,7 +142,7 @@ describe('the session cookie at the API', () => {
     const host = new URL(h.server.url).host;
     const response = await h.call('/logout', { token: null, headers: { Cookie: cookie, Origin: `http://${host}` }, body: {} });
     expect(response.status).toBe(200);
-    expect(response.headers.get('set-cookie')).toMatch(/orch_session=;.*Max-Age=0/);
+    expect(response.headers.get('set-cookie')).toMatch(new RegExp(`${cookieName}=;.*Max-Age=0`));
   });
 });
 

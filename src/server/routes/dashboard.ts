@@ -4,7 +4,7 @@ import { presentedCredentials } from '../auth.js';
 import type { DashboardAssets } from '../dashboard-assets.js';
 import { appPage, loginPage, notBuiltPage } from '../dashboard-pages.js';
 import { errorResponse } from '../http-errors.js';
-import { SESSION_COOKIE, type LoginCodes, type SessionSigner } from '../session.js';
+import type { LoginCodes, SessionSigner } from '../session.js';
 
 export interface DashboardRouteDeps {
   token: string;
@@ -47,7 +47,7 @@ export function dashboardRoutes({ token, sessions, logins, assets }: DashboardRo
     if (!logins.consume(code)) {
       return c.html(loginPage(manifest, { problem: 'That login link was used already or has expired. Get a new one with `orch dashboard`.' }), 401, PAGE_HEADERS);
     }
-    setCookie(c, SESSION_COOKIE, sessions.create(), {
+    setCookie(c, sessions.cookieName, sessions.create(), {
       httpOnly: true,
       sameSite: 'Strict',
       path: '/',
@@ -75,10 +75,10 @@ export function dashboardRoutes({ token, sessions, logins, assets }: DashboardRo
 }
 
 /** `POST /logout`: ends this browser's session (behind the credentials check, so only the page itself can). */
-export function logoutRoutes(): Hono {
+export function logoutRoutes(sessions: SessionSigner): Hono {
   const app = new Hono();
   app.post('/logout', (c) => {
-    deleteCookie(c, SESSION_COOKIE, { path: '/' });
+    deleteCookie(c, sessions.cookieName, { path: '/' });
     return c.json({ signedOut: true });
   });
   return app;
