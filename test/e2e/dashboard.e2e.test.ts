@@ -48,6 +48,8 @@ interface Rig {
   browser: Browser;
   context: BrowserContext;
   page: Page;
+  /** Script errors and Content-Security-Policy violations on any page of the signed-in browser. */
+  pageProblems: string[];
 }
 const rig = {} as Rig;
 
@@ -139,6 +141,11 @@ beforeAll(async () => {
 
   rig.browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   rig.context = await rig.browser.newContext({ viewport: { width: 1280, height: 800 } });
+  rig.pageProblems = [];
+  rig.context.on('weberror', (error) => rig.pageProblems.push(`script error: ${error.error().message}`));
+  rig.context.on('console', (message) => {
+    if (/Content.Security.Policy/i.test(message.text())) rig.pageProblems.push(`CSP: ${message.text()}`);
+  });
   rig.page = await rig.context.newPage();
 }, 120_000);
 
@@ -331,4 +338,8 @@ describe('the dashboard', () => {
     expect(await page.locator('[data-banner]').count()).toBe(0);
     await stopDaemon();
   }, 90_000);
+
+  it('ran every page without a script error or a Content-Security-Policy violation', () => {
+    expect(rig.pageProblems).toEqual([]);
+  });
 });
