@@ -54,7 +54,9 @@ function runReason(run: Run): string | null {
   return typeof reason === 'string' && reason !== '' ? reason : null;
 }
 
-function Attempts({ runs, now }: { runs: Run[]; now: number }) {
+function Attempts({ runs }: { runs: Run[] }) {
+  // Its own clock: a running attempt's duration ticks without redrawing the (long) agent output.
+  const now = useNow(1000);
   if (runs.length === 0) return <p class="empty">No attempt yet.</p>;
   return (
     <div class="table-scroll">
@@ -155,7 +157,6 @@ function Diff({ diff }: { diff: TaskDiff | null }) {
 }
 
 export function TaskDetailView({ taskId }: { taskId: number }) {
-  const now = useNow(1000);
   const mine = useCallback((event: OrchEvent) => event.taskId === taskId, [taskId]);
   const diffChanged = useCallback((event: OrchEvent) => event.taskId === taskId && DIFF_CHANGES.has(event.type), [taskId]);
   const detail = useResource(`task:${taskId}`, () => api<TaskDetail>(`/tasks/${taskId}`), { refreshOn: mine });
@@ -201,11 +202,11 @@ export function TaskDetailView({ taskId }: { taskId: number }) {
         ))}
       </p>
       {task.blockedReason && (task.state === 'blocked' || task.state === 'needs_review') ? <p class="reason callout">{task.blockedReason}</p> : null}
-      <TaskActions task={task} now={now} onDone={detail.reload} />
+      <TaskActions task={task} now={Date.now()} onDone={detail.reload} />
       {task.body ? <div class="task-body">{task.body}</div> : null}
 
       <h3>Attempts</h3>
-      <Attempts runs={runs} now={now} />
+      <Attempts runs={runs} />
 
       <h3>Agent output {live ? <span class="badge badge-live">live</span> : null}</h3>
       <AgentOutput events={events} runs={runs} live={live} />
