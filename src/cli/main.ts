@@ -4,6 +4,7 @@ import { registerAgentCommands } from './commands/agents.js';
 import { registerClaimsCommand } from './commands/claims.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerCostCommand } from './commands/cost.js';
+import { registerDashboardCommand } from './commands/dashboard.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerJobCommands } from './commands/job.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerClaimsCommand(program);
   registerServeCommand(program);
   registerServiceCommands(program);
+  registerDashboardCommand(program);
   registerStatusCommand(program);
   registerConfigCommands(program);
   registerVersionCommand(program);

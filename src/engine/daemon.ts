@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { ensureApiToken } from '../config/token.js';
 import { createApp } from '../server/app.js';
 import { startServer, type RunningServer } from '../server/serve.js';
+import { LOGIN_CODE_TTL_MS, LoginCodes } from '../server/session.js';
 import { watchConfig } from './config-watch.js';
 import type { Orch } from './context.js';
 import { JobScheduler } from './jobs.js';
@@ -41,7 +42,7 @@ export interface Daemon {
 
 /**
  * `orch serve`: recovery first, then the scheduler loop, cron jobs, patrol, config hot reload and the
- * HTTP API on loopback with a bearer token — one process keeping a portfolio moving.
+ * HTTP API and dashboard on loopback behind a bearer token — one process keeping a portfolio moving.
  */
 export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<Daemon> {
   const { logger } = options;
@@ -78,15 +79,20 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
   });
   await jobs.start();
 
+  const logins = new LoginCodes(orch.now);
   const app = createApp({
     orch,
     token,
+    logins,
     requestTick: () => scheduler.requestTick(),
     requestSync: () => {
       trackers.requestSync();
       scheduler.requestTick();
     },
-    tickStats: () => scheduler.stats, env: options.sourceEnv ?? process.env, logger });
+    tickStats: () => scheduler.stats,
+    env: options.sourceEnv ?? process.env,
+    logger,
+  });
   let server: RunningServer;
   try {
     server = await startServer(app, { host: options.host ?? orch.config.server.host, port: options.port ?? orch.config.server.port });
@@ -97,6 +103,9 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
   const info: DaemonInfo = { pid: process.pid, url: server.url, startedAt: orch.now() };
   writeFileSync(daemonFile(orch.home), `${JSON.stringify(info)}\n`, { mode: 0o600 });
   logger.info({ url: server.url }, `listening on ${server.url} (token in ${join(orch.home, 'token')})`);
+  // A one-time code, not the token: this line ends up in logs, and the code is dead once used or after minutes.
+  const login = `${server.url}/login?code=${logins.issue().code}`;
+  logger.info({ dashboard: login }, `dashboard: open ${login} (works once, for ${LOGIN_CODE_TTL_MS / 60_000} minutes; \`orch dashboard\` prints a fresh link)`);
 
   const stopWatching = watchConfig(orch, (result) => {
     if (result.ok) {

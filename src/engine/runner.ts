@@ -9,6 +9,7 @@ import type { Task } from '../core/types.js';
 import { failureForPrompt, renderVerdictMarkdown, type Verdict } from '../core/verdict.js';
 import { ensureClone } from '../workspace/clone.js';
 import { commandPassed, describeCommand, runCommand } from '../workspace/commands.js';
+import { truncateDiff } from '../workspace/branch-diff.js';
 import { deliverBranch, pushBranch, type DeliveryResult } from '../workspace/deliver.js';
 import { git, tryGit } from '../workspace/git.js';
 import { runHook, type HookName } from '../workspace/hooks.js';
@@ -19,6 +20,7 @@ import { beginAttempt, endAttempt, failAttempt, promptFor, runAgent, sessionResu
 import type { Orch } from './context.js';
 import { judgeBranch, type ReviewRunner } from './judge.js';
 import { withLock } from './locks.js';
+import { MAX_DIFF_BYTES, SAVED_DIFF_FILE } from './task-diff.js';
 import { abortRebase, continueRebase, mergeBranch, type MergeAttempt } from './refinery.js';
 import type { Tracker } from '../trackers/tracker.js';
 import { addTask } from './tasks.js';
@@ -145,6 +147,9 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
     const diffStat = (await tryGit(worktree.path, ['diff', '--stat', `${base}..${head}`])).stdout;
     writeFileSync(join(attempt.runDir, 'verdict.md'), renderVerdictMarkdown(verdict, { taskId: task.id, title: task.title, branch, base, diffStat }));
     writeFileSync(join(attempt.runDir, 'diffstat.txt'), diffStat);
+    // Kept for people reading the task later: a merged task's branch is deleted with its worktree.
+    const diff = (await tryGit(worktree.path, ['diff', '--no-color', '--no-ext-diff', '--no-textconv', `${base}..${head}`])).stdout;
+    writeFileSync(join(attempt.runDir, SAVED_DIFF_FILE), truncateDiff(diff, MAX_DIFF_BYTES).diff);
     await event('judge.verdict', { passed: verdict.passed, summary: verdict.summary, checks: verdict.checks.map((c) => ({ name: c.name, passed: c.passed, skipped: c.skipped ?? false, detail: c.detail })) });
     return verdict;
   };

@@ -1,4 +1,5 @@
 import type { Orch } from '../engine/context.js';
+import type { LoginCodes } from './session.js';
 
 /** What the daemon's scheduler reports about its ticks, for /metrics. */
 export interface TickStats {
@@ -31,6 +32,10 @@ export interface ServerDeps {
   env?: Readonly<Record<string, string | undefined>>;
   /** Refused and accepted webhooks are logged here; none when absent. */
   logger?: ServerLogger;
+  /** The dashboard's one-time login codes; the daemon keeps the set so it can print a link at start. */
+  logins?: LoginCodes;
+  /** Where the built dashboard is; default: beside the compiled server. null: serve none. */
+  dashboardDir?: string | null;
   /** How often /events polls the store and how often it sends a heartbeat; tests shorten them. */
   events?: { pollMs?: number; heartbeatMs?: number };
 }
