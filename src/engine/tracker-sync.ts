@@ -125,7 +125,9 @@ export class TrackerSync {
       // Merged pull requests first: merging one closes its issue, which must finish the task, not cancel it.
       await this.finishMergedPullRequests(name, link, report);
       const result = await link.tracker.sync(link.cursor);
-      for (const issue of result.issues) await this.mirrorOrSkip(name, link, issue, report);
+      // Oldest change first, so tasks are numbered (and, at equal priority, run) in the order people wrote them.
+      const issues = [...result.issues].sort((a, b) => a.updatedAt - b.updatedAt);
+      for (const issue of issues) await this.mirrorOrSkip(name, link, issue, report);
       link.cursor = result.cursor;
       if (result.notBefore !== null) link.notBefore = result.notBefore;
       if (link.tracker.mentions) {

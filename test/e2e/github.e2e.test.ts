@@ -194,30 +194,42 @@ describe('GitHub issues, end to end', () => {
       github.repository('acme/app').addIssue({ title: 'Add delta', body: 'Create delta.txt.', labels: ['orch'] });
       remote = join(scratch, 'remote.git');
       git(scratch, ['clone', '-q', '--bare', repo, remote]);
-      return { merge_strategy: 'pr', remote };
+      // One open pull request at a time: the second issue waits until the first one's is merged.
+      return { merge_strategy: 'pr', remote, backpressure: { max_open_prs: 1 } };
     });
     const repo = w.github.repository('acme/app');
     const pull = await until(() => repo.pulls()[0], 90_000, () => `a pull request\n${w.logs()}`);
-    expect(pull.pull).toMatchObject({ head: 'orch/1-add-delta', base: 'main' });
+    expect(pull.pull).toMatchObject({ head: expect.stringMatching(/^orch\/\d+-add-delta$/), base: 'main' });
     expect(pull.body).toContain('Closes #1');
     // The judged branch is on the remote, main is not touched.
-    expect(git(remote, ['show', 'orch/1-add-delta:delta.txt'])).toBe('delta');
+    expect(git(remote, ['show', `${pull.pull!.head}:delta.txt`])).toBe('delta');
     expect(git(w.repo, ['ls-tree', '--name-only', 'main'])).not.toContain('delta.txt');
     // Labels first, then the comment: wait for both to say so.
     await until(
-      async () => (await tasksOf(w))[0]?.state === 'needs_review' && repo.issue(1).labels.includes('orch:needs-review') && statusComments(w, 1)[0]?.body.includes(`#${pull.number}`),
+      async () => (await tasksOf(w)).find((t) => t.externalRef === 'github:acme/app#1')?.state === 'needs_review' && repo.issue(1).labels.includes('orch:needs-review') && statusComments(w, 1)[0]?.body.includes(`#${pull.number}`),
       20_000,
       () => `the task to wait for review, linked to its pull request: ${JSON.stringify(repo.commentsOn(1))}\n${w.logs()}`,
     );
     expect(statusComments(w, 1)).toHaveLength(1);
+    // A second issue becomes a task, held back by the open pull request.
+    // (Pull requests share the issues' numbers: this one is #3.)
+    const epsilon = repo.addIssue({ title: 'Add epsilon', body: 'Create epsilon.txt.', labels: ['orch'] });
+    expect((await w.webhook('issues', { action: 'opened', issue: { number: epsilon.number }, repository: { full_name: 'acme/app' } })).status).toBe(202);
+    const held = await until(async () => (await tasksOf(w)).find((t) => t.externalRef === `github:acme/app#${epsilon.number}`), 20_000, () => `the second issue's task\n${w.logs()}`);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await tasksOf(w)).find((t) => t.id === held.id)!.state).toMatch(/^(new|routed)$/);
+    expect(repo.pulls()).toHaveLength(1);
 
     // A person merges it; GitHub tells Orch, which finishes the task (and does not cancel it for its closed issue).
     repo.mergePull(pull.number);
     expect(repo.issue(1).state).toBe('closed');
     expect((await w.webhook('pull_request', { action: 'closed', number: pull.number, pull_request: { number: pull.number, merged: true }, repository: { full_name: 'acme/app' } })).status).toBe(202);
-    await until(async () => (await tasksOf(w))[0]?.state === 'done', 20_000, () => `the task to finish after the merge\n${w.logs()}`);
+    await until(async () => (await tasksOf(w)).find((t) => t.externalRef === 'github:acme/app#1')?.state === 'done', 20_000, () => `the task to finish after the merge\n${w.logs()}`);
     await until(() => repo.issue(1).labels.includes('orch:done'), 20_000, () => `the done label: ${JSON.stringify(repo.issue(1).labels)}`);
     expect(statusComments(w, 1)).toHaveLength(1);
+    // With the first pull request merged, the second issue's work starts and gets its own.
+    const second = await until(() => repo.pulls().find((p) => p.pull?.head.endsWith('-add-epsilon')), 60_000, () => `the second pull request\n${w.logs()}`);
+    expect(second.body).toContain(`Closes #${epsilon.number}`);
 
     expect(await w.stop(), w.logs()).toBe(0);
     expect(w.github.violations).toEqual([]);
