@@ -22,6 +22,7 @@ export {
   type Command,
   type GitHubTrackerConfig,
   type GlobalConfigFile,
+  type LinearTrackerConfig,
   type ModelPrice,
   type OrchConfig,
   type ProjectConfig,
