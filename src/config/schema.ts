@@ -6,7 +6,7 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import type { ScopeRules } from '../core/scope.js';
-import { MERGE_STRATEGIES, type MergeStrategy } from '../core/types.js';
+import { MERGE_STRATEGIES, TASK_STATES, type MergeStrategy, type TaskState } from '../core/types.js';
 import { expecting } from './errors.js';
 
 export const AGENT_KINDS = ['claude', 'codex', 'opencode', 'gemini', 'command'] as const;
@@ -58,6 +58,16 @@ export const commandSchema = expecting(
   'a command: a list of strings (argv) or {shell: "..."}',
 );
 
+const envName = () => expecting(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), 'an environment variable name');
+
+/** Linear's state_map: one optional workflow state name per task state. */
+const linearStateName = (state: TaskState) =>
+  switchable(nonEmptyString(), `Workflow state a ${state} task's issue moves to. null: leave the issue where it is.`);
+const linearStateMapShape = Object.fromEntries(TASK_STATES.map((state) => [state, linearStateName(state)])) as Record<
+  TaskState,
+  ReturnType<typeof linearStateName>
+>;
+
 const labelsSchema = expecting(z.array(nonEmptyString()), 'a list of labels');
 const labels = () => optional(labelsSchema, 'Only items carrying all these labels become tasks.');
 
@@ -80,10 +90,7 @@ export const trackerSchema = z
         expecting(z.array(nonEmptyString()), 'a list of GitHub logins'),
         'Only issues and @orch mentions by these logins become tasks. Default: issues by anyone (the labels decide), mentions by owners, members and collaborators.',
       ),
-      token_env: optional(
-        expecting(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), 'an environment variable name'),
-        'Environment variable holding the GitHub token. Default GITHUB_TOKEN.',
-      ),
+      token_env: optional(envName(), 'Environment variable holding the GitHub token. Default GITHUB_TOKEN.'),
       api_url: optional(
         expecting(z.url({ protocol: /^https?$/ }), 'an http(s) URL'),
         'REST API address: https://HOST/api/v3 for GitHub Enterprise Server. Default https://api.github.com.',
@@ -93,6 +100,19 @@ export const trackerSchema = z
       kind: z.literal('linear').describe('Tasks are Linear issues.'),
       team: nonEmptyString().describe('Linear team key, e.g. ENG.'),
       labels: labels(),
+      states: optional(
+        expecting(z.array(nonEmptyString()).min(1), 'a non-empty list of workflow state names'),
+        'Workflow states (by name) whose issues are ready for Orch. Default [Todo].',
+      ),
+      state_map: optional(
+        z.strictObject(linearStateMapShape),
+        'Workflow state (by name) the issue moves to as its task changes state. Default {running: In Progress, needs_review: In Review, done: Done, cancelled: Canceled}.',
+      ),
+      token_env: optional(envName(), 'Environment variable holding the Linear API key. Default LINEAR_API_KEY.'),
+      api_url: optional(
+        expecting(z.url({ protocol: /^https?$/ }), 'an http(s) URL'),
+        'GraphQL endpoint. Default https://api.linear.app/graphql.',
+      ),
     }),
   ])
   .describe('Where tasks come from and where their status is reported. Default {kind: local}.');
@@ -305,7 +325,7 @@ export type TrackerConfig =
   | { kind: 'local' }
   | { kind: 'markdown'; dir: string }
   | GitHubTrackerConfig
-  | { kind: 'linear'; team: string; labels: string[] };
+  | LinearTrackerConfig;
 
 export interface GitHubTrackerConfig {
   kind: 'github';
@@ -317,6 +337,20 @@ export interface GitHubTrackerConfig {
   /** Empty: issues by anyone, mentions by owners, members and collaborators. */
   authors: string[];
   /** The environment variable holding the token (the token itself never enters the config). */
+  tokenEnv: string;
+  apiUrl: string;
+}
+
+export interface LinearTrackerConfig {
+  kind: 'linear';
+  /** The team's key, e.g. ENG. */
+  team: string;
+  labels: string[];
+  /** Workflow state names that mean "ready for Orch". */
+  states: string[];
+  /** The workflow state name each task state moves the issue to; a task state left out moves nothing. */
+  stateMap: Partial<Record<TaskState, string>>;
+  /** The environment variable holding the API key (the key itself never enters the config). */
   tokenEnv: string;
   apiUrl: string;
 }

@@ -2,6 +2,7 @@ import type { ProjectConfig } from '../config/schema.js';
 import { OrchError } from '../core/errors.js';
 import { TERMINAL_STATES, type Task } from '../core/types.js';
 import { createGitHubTracker } from '../trackers/github.js';
+import { createLinearTracker } from '../trackers/linear.js';
 import { MarkdownQueueTracker } from '../trackers/markdown-queue.js';
 import { TrackerError, type StatusReport, type TrackedIssue, type Tracker } from '../trackers/tracker.js';
 import type { Orch } from './context.js';
@@ -37,7 +38,7 @@ export interface TrackerSyncReport {
   error: string | null;
 }
 
-/** The tracker of a project's config, or null for local tasks (and for Linear until it is built). */
+/** The tracker of a project's config, or null for local tasks. */
 export function createTracker(project: ProjectConfig, env: NodeJS.ProcessEnv, now: () => number): Tracker | null {
   const config = project.tracker;
   switch (config.kind) {
@@ -45,7 +46,9 @@ export function createTracker(project: ProjectConfig, env: NodeJS.ProcessEnv, no
       return createGitHubTracker(config, { env, mergeStrategy: project.mergeStrategy, now });
     case 'markdown':
       return new MarkdownQueueTracker({ tracker: config, projectPath: project.path, now });
-    default:
+    case 'linear':
+      return createLinearTracker(config, { env, now });
+    case 'local':
       return null;
   }
 }
