@@ -1,7 +1,7 @@
 import type { OrchConfig } from '../config/schema.js';
-import { planTick, type SpawnPlan, type TickAgent, type TickInput, type TickProject } from '../core/plan-tick.js';
+import { claimableTasks, planTick, type SpawnPlan, type TickAgent, type TickInput, type TickProject, type Waiting } from '../core/plan-tick.js';
 import { blockChanges, readinessOf, type BlockChange } from '../core/readiness.js';
-import type { TaskState } from '../core/types.js';
+import type { Task, TaskState } from '../core/types.js';
 import type { Store } from '../store/store.js';
 import { loadWaitGraph } from './wait-graph.js';
 
@@ -12,7 +12,8 @@ export function startOfDayUtc(now: number): number {
 
 /**
  * Gathers what the tick decides on: the dispatchable tasks with their readiness, the live claims, the
- * running counts per project and agent, and each project's limits, budget spend and back-pressure.
+ * running counts per project and agent (pull workers still looking for a task included), and each
+ * project's mode, limits, budget spend and back-pressure.
  * Only projects in config.yaml take part; a project known to the store alone is left out (its tasks
  * then wait with `unknown_project`).
  */
@@ -29,12 +30,21 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
   const todaysRuns = await store.listRuns({ startedAfter: startOfDayUtc(now) });
   const stored = new Map((await store.listProjects()).map((p) => [p.name, p]));
   const coolingUntil = new Map((await store.activeCooldowns(now)).map((c) => [c.key, c.until]));
+  // A worker that has claimed is counted by its claim; one still looking for a task holds a slot too.
+  const idleWorkers = (await store.listWorkers({ open: true })).filter((w) => w.taskId === null);
 
   const runningByProject = new Map<string, number>();
   const runningByAgent = new Map<string, number>();
+  const idleByProject = new Map<string, number>();
+  const count = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
   for (const task of busy) {
-    runningByProject.set(task.project, (runningByProject.get(task.project) ?? 0) + 1);
-    if (task.agent !== null) runningByAgent.set(task.agent, (runningByAgent.get(task.agent) ?? 0) + 1);
+    count(runningByProject, task.project);
+    if (task.agent !== null) count(runningByAgent, task.agent);
+  }
+  for (const worker of idleWorkers) {
+    count(runningByProject, worker.project);
+    count(runningByAgent, worker.agent);
+    count(idleByProject, worker.project);
   }
   const spentToday = new Map<string, number>();
   for (const run of todaysRuns) spentToday.set(run.project, (spentToday.get(run.project) ?? 0) + run.costUsd);
@@ -49,6 +59,8 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
       maxAgents: project.maxAgents,
       agents: project.agents,
       running: runningByProject.get(project.name) ?? 0,
+      mode: project.mode,
+      idleWorkers: idleByProject.get(project.name) ?? 0,
       budget: project.budget,
       spentTodayUsd: spentToday.get(project.name) ?? 0,
       backpressure: {
@@ -72,7 +84,7 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
   const input: TickInput = {
     now,
     maxAgents: config.scheduler.maxAgents,
-    running: claims.length,
+    running: claims.length + idleWorkers.length,
     tasks: candidates.map((task) => {
       const readiness = readinessOf(graph.byId.get(task.id) ?? task, graph);
       return {
@@ -109,8 +121,19 @@ export async function dryRunTick(store: Store, config: OrchConfig, now: number, 
   const plan = planTick(input, { explain: true });
   const inProject = <T extends { project: string }>(items: T[]) => (project ? items.filter((i) => i.project === project) : items);
   return {
-    plan: { starts: inProject(plan.starts), waiting: inProject(plan.waiting) },
+    plan: { starts: inProject(plan.starts), workers: inProject(plan.workers), waiting: inProject(plan.waiting) },
     pendingWaits: blockChanges(graph).filter((c) => !project || tasks.get(c.id)?.project === project),
     slots: { max: input.maxAgents, running: input.running },
   };
+}
+
+/**
+ * The tasks a pull worker may claim now, in dispatch order: the tick's own rules (ready, unclaimed,
+ * not backing off, project not paused or over budget) without the slot counting, since a worker
+ * already holds its slot. The rest come with the reason they may not be claimed.
+ */
+export async function claimableNow(store: Store, config: OrchConfig, now: number, project?: string): Promise<{ claimable: Task[]; waiting: Waiting[] }> {
+  const { input, tasks } = await gather(store, config, now, ['new', 'routed']);
+  const { claimable, waiting } = claimableTasks(project ? { ...input, tasks: input.tasks.filter((t) => t.project === project) } : input);
+  return { claimable: claimable.map((t) => tasks.get(t.id)!), waiting };
 }

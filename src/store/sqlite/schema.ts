@@ -119,6 +119,27 @@ export interface CooldownsTable {
   set_at: number;
 }
 
+export interface WorkersTable {
+  id: Generated<number>;
+  project: string;
+  agent: string;
+  owner: string;
+  host: string | null;
+  pid: number | null;
+  worktree: string | null;
+  branch: string | null;
+  log_path: string | null;
+  task_id: number | null;
+  run_id: number | null;
+  started_at: number;
+  claimed_at: number | null;
+  done_at: number | null;
+  summary: string | null;
+  ended_at: number | null;
+  outcome: string | null;
+  reason: string | null;
+}
+
 export interface Database {
   schema_migrations: SchemaMigrationsTable;
   projects: ProjectsTable;
@@ -130,4 +151,5 @@ export interface Database {
   events: EventsTable;
   jobs: JobsTable;
   cooldowns: CooldownsTable;
+  workers: WorkersTable;
 }

@@ -8,6 +8,7 @@ import { projectOps } from './project-ops.js';
 import type { Database } from './schema.js';
 import { runOps } from './run-ops.js';
 import { taskOps } from './task-ops.js';
+import { workerOps } from './worker-ops.js';
 
 /**
  * The store operations, run on whatever executor they are given: SqliteStore passes a connection
@@ -24,5 +25,6 @@ export function sqliteOps(db: Kysely<Database>): StoreOps {
     ...eventOps(db),
     ...jobOps(db),
     ...cooldownOps(db),
+    ...workerOps(db),
   };
 }
