@@ -14,6 +14,8 @@ export interface CycleOptions {
   /** How often to plan when nothing finishes; default the scheduler's tick interval. */
   pollMs?: number;
   sourceEnv?: NodeJS.ProcessEnv;
+  /** The command line pull workers run as `orch` (default: the CLI of this Orch). */
+  orchCli?: string[];
 }
 
 /**
@@ -21,7 +23,7 @@ export interface CycleOptions {
  * the backlog — up to the slots it allows, in parallel — planning again whenever a task finishes.
  */
 export async function runCycle(orch: Orch, options: CycleOptions = {}): Promise<TaskRunSummary[]> {
-  const scheduler = new Scheduler(orch, { project: options.project, onProgress: options.onProgress, pollMs: options.pollMs, sourceEnv: options.sourceEnv });
+  const scheduler = new Scheduler(orch, { project: options.project, onProgress: options.onProgress, pollMs: options.pollMs, sourceEnv: options.sourceEnv, orchCli: options.orchCli });
   await scheduler.recover();
   return scheduler.run({ signal: options.signal, drain: options.once });
 }

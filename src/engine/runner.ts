@@ -66,10 +66,17 @@ export interface AttemptWorkspace {
 /**
  * Carries a claimed task on from the moment its agent stopped, exactly as `runTask` does after its own
  * agent step: leftovers committed, the run settled, judge, refinery, delivery, follow-ups, clean-up,
- * release. A pull worker's task takes this road once the worker exits.
+ * release. A pull worker's task takes this road once the worker exits. `workspace` makes the place the
+ * agent left ready for those steps; a failure there is the attempt's failure like any other.
  */
-export async function continueAfterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorkspace, outcome: AgentRunOutcome, options: RunTaskOptions = {}): Promise<TaskRunSummary> {
-  return carryAttempt(orch, attempt, options, (summary) => afterAgent(orch, attempt, workspace, outcome, options, summary));
+export async function continueAfterAgent(
+  orch: Orch,
+  attempt: Attempt,
+  outcome: AgentRunOutcome,
+  workspace: () => Promise<AttemptWorkspace>,
+  options: RunTaskOptions = {},
+): Promise<TaskRunSummary> {
+  return carryAttempt(orch, attempt, options, async (summary) => afterAgent(orch, attempt, await workspace(), outcome, options, summary));
 }
 
 /** Orch's clone of the project, fetched afresh; fetches and worktree changes hold the clone's lock. */

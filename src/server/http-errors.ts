@@ -18,6 +18,7 @@ export const STATUS_BY_CODE = {
   unauthorized: 401,
   not_found: 404,
   conflict: 409,
+  already_claimed: 409,
   config: 500,
   failure: 500,
   not_initialised: 503,
