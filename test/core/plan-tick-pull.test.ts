@@ -15,7 +15,7 @@ const projectArb = (name: string): fc.Arbitrary<TickProject> =>
   fc
     .record({
       priority: fc.integer({ min: -1, max: 2 }),
-      paused: fc.boolean({ trueFrequency: 0.15 }),
+      paused: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
       maxAgents: fc.integer({ min: 1, max: 5 }),
       agents: fc.subarray(AGENTS, { minLength: 0 }),
       running: fc.integer({ min: 0, max: 4 }),
