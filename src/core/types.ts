@@ -150,6 +150,8 @@ export interface Worker {
   endedAt: EpochMs | null;
   outcome: WorkerOutcome | null;
   reason: string | null;
+  /** What its agent cost when it claimed nothing; a claimed task's run carries the cost otherwise. */
+  costUsd: number;
 }
 
 export interface Claim {

@@ -16,7 +16,7 @@ import type { Run, Task } from '../core/types.js';
 import type { NewRun, StoreOps } from '../store/store.js';
 import { git } from '../workspace/git.js';
 import type { Orch } from './context.js';
-import { startOfDayUtc } from './tick-input.js';
+import { spentToday } from './tick-input.js';
 import { applyTransition } from './transitions.js';
 import { settleWaits } from './wait-graph.js';
 
@@ -359,9 +359,9 @@ async function hasChanges(cwd: string): Promise<boolean | null> {
 
 /** The most this run may spend: the smallest of the per-run cap and what is left today and for the task. */
 async function runBudget(orch: Orch, task: Task): Promise<number | null> {
-  const today = await orch.store.listRuns({ project: task.project, startedAfter: startOfDayUtc(orch.now()) });
+  const today = await spentToday(orch.store, orch.now(), task.project);
   const verdict = checkBudget(orch.config.projects[task.project]!.budget, {
-    todayUsd: today.reduce((sum, r) => sum + r.costUsd, 0),
+    todayUsd: today.get(task.project) ?? 0,
     taskUsd: task.costUsd,
   });
   // The tick does not start a run without budget; one started anyway gets nothing to spend.

@@ -11,6 +11,19 @@ export function startOfDayUtc(now: number): number {
 }
 
 /**
+ * What each project spent today: its runs, and its pull workers that ended without claiming a task
+ * (a worker that claimed one has its cost on that task's run).
+ */
+export async function spentToday(store: Pick<Store, 'listRuns' | 'listWorkers'>, now: number, project?: string): Promise<Map<string, number>> {
+  const since = startOfDayUtc(now);
+  const spent = new Map<string, number>();
+  const add = (name: string, usd: number) => spent.set(name, (spent.get(name) ?? 0) + usd);
+  for (const run of await store.listRuns({ project, startedAfter: since })) add(run.project, run.costUsd);
+  for (const worker of await store.listWorkers({ project, open: false, endedAfter: since })) if (worker.taskId === null) add(worker.project, worker.costUsd);
+  return spent;
+}
+
+/**
  * Gathers what the tick decides on: the dispatchable tasks with their readiness, the live claims, the
  * running counts per project and agent (pull workers still looking for a task included), and each
  * project's mode, limits, budget spend and back-pressure.
@@ -27,7 +40,6 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
   const claims = await store.listClaims();
   // A slot is taken from claim to release: the agent run, the judge and the merge of a task all hold it.
   const busy = claims.length > 0 ? await store.listTasks({ ids: claims.map((c) => c.taskId) }) : [];
-  const todaysRuns = await store.listRuns({ startedAfter: startOfDayUtc(now) });
   const stored = new Map((await store.listProjects()).map((p) => [p.name, p]));
   const coolingUntil = new Map((await store.activeCooldowns(now)).map((c) => [c.key, c.until]));
   // A worker that has claimed is counted by its claim; one still looking for a task holds a slot too.
@@ -46,8 +58,7 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
     count(runningByAgent, worker.agent);
     count(idleByProject, worker.project);
   }
-  const spentToday = new Map<string, number>();
-  for (const run of todaysRuns) spentToday.set(run.project, (spentToday.get(run.project) ?? 0) + run.costUsd);
+  const spent = await spentToday(store, now);
 
   const projects = new Map<string, TickProject>();
   for (const project of Object.values(config.projects)) {
@@ -62,7 +73,7 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
       mode: project.mode,
       idleWorkers: idleByProject.get(project.name) ?? 0,
       budget: project.budget,
-      spentTodayUsd: spentToday.get(project.name) ?? 0,
+      spentTodayUsd: spent.get(project.name) ?? 0,
       backpressure: {
         // Pull requests are counted once the pr strategy exists; until then none are open.
         openPrs: 0,

@@ -124,7 +124,7 @@ export async function runWorker(orch: Orch, started: Worker, plan: PlannedWorker
     if (worker.taskId === null || worker.runId === null) {
       const ready = (await claimableNow(orch.store, orch.config, orch.now(), project.name)).claimable.length;
       const { outcome, reason } = unclaimedOutcome(ready, howItEnded(report, worker));
-      return { worker: await endWorker(orch, worker, outcome, reason), task: null };
+      return { worker: await endWorker(orch, worker, outcome, reason, report.costUsd ?? 0), task: null };
     }
 
     const attempt = await resumeAttempt(orch, worker.runId);
@@ -278,10 +278,13 @@ async function removeWorkerWorktree(orch: Orch, projectName: string, worktree: s
   await withLock(`clone:${projectName}`, () => removeWorktree(clonePath(orch.home, projectName), worktree, { deleteBranch: true })).catch(() => undefined);
 }
 
-/** Closes the worker with its outcome; a pull project whose last workers all left the ready work is paused. */
-async function endWorker(orch: Orch, worker: Worker, outcome: WorkerOutcome, reason: string): Promise<Worker> {
+/**
+ * Closes the worker with its outcome (and, when it claimed nothing, what its agent cost); a pull project
+ * whose last workers all left the ready work is paused.
+ */
+async function endWorker(orch: Orch, worker: Worker, outcome: WorkerOutcome, reason: string, costUsd = 0): Promise<Worker> {
   const now = orch.now();
-  const ended = await orch.store.updateWorker(worker.id, { endedAt: now, outcome, reason }, now, { type: 'worker.ended', data: { outcome, reason } });
+  const ended = await orch.store.updateWorker(worker.id, { endedAt: now, outcome, reason, costUsd }, now, { type: 'worker.ended', data: { outcome, reason, costUsd } });
   if (outcome === 'unclaimed' || outcome === 'failed') await pauseIfWorkersIdle(orch, worker.project);
   return ended;
 }

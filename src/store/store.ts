@@ -150,7 +150,7 @@ export interface NewWorker {
 }
 
 export type WorkerPatch = Partial<
-  Pick<Worker, 'pid' | 'worktree' | 'branch' | 'logPath' | 'doneAt' | 'summary' | 'endedAt' | 'outcome' | 'reason'>
+  Pick<Worker, 'pid' | 'worktree' | 'branch' | 'logPath' | 'doneAt' | 'summary' | 'endedAt' | 'outcome' | 'reason' | 'costUsd'>
 >;
 
 export interface WorkerFilter {

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Task } from '../../src/core/types.js';
 import { openOrch, type Orch } from '../../src/engine/context.js';
 import { runCycle, type CycleProgress } from '../../src/engine/cycle.js';
+import { projectStatus } from '../../src/engine/projects.js';
 import { recover } from '../../src/engine/recovery.js';
 import { addTask } from '../../src/engine/tasks.js';
 import { registerWorker, runWorker } from '../../src/engine/worker.js';
@@ -61,7 +62,7 @@ beforeEach(async () => {
   mkdirSync(home);
   const agents = {
     diligent: script('diligent', DILIGENT),
-    idle: script('idle', 'orch agent done\necho "I will not claim anything"'),
+    idle: script('idle', `orch agent done\necho "I will not claim anything"\necho '{"type":"cost","usd":0.25,"cumulative":true}'`),
     crashing: script('crashing', `orch agent claim "$(${READY_IDS} | head -n 1)" > /dev/null\necho half > src/half.txt\nexit 3`),
   };
   writeFileSync(
@@ -226,6 +227,9 @@ describe('pull workers', () => {
     expect(await orch.store.getProject('app')).toMatchObject({ paused: true, pausedReason: 'paused: the last 3 workers ended without claiming any of the ready tasks (the last: unclaimed)' });
     expect(progress.filter((p) => p.type === 'worker_ended').map((p) => (p as { outcome: string }).outcome)).toEqual(['unclaimed', 'unclaimed', 'unclaimed']);
     expect(await orch.store.getTask(1)).toMatchObject({ state: 'new', attempts: 0 });
+    // What they cost counts against the project's day, though no run carries it.
+    expect(workers.map((w) => w.costUsd)).toEqual([0.25, 0.25, 0.25]);
+    expect(await projectStatus(orch, 'app')).toMatchObject({ mode: 'pull', idleWorkers: 0, spentTodayUsd: 0.75 });
     expect(readdirSync(join(home, 'projects', 'app', 'worktrees'))).toEqual([]);
   });
 

@@ -214,6 +214,7 @@ export const MIGRATIONS: readonly Migration[] = [
         .addColumn('ended_at', 'integer')
         .addColumn('outcome', 'text')
         .addColumn('reason', 'text')
+        .addColumn('cost_usd', 'real', (col) => col.notNull().defaultTo(0))
         .execute();
       await db.schema
         .createIndex('workers_project_ended_at')

@@ -198,6 +198,7 @@ export function toWorker(row: Selectable<WorkersTable>): Worker {
     endedAt: row.ended_at,
     outcome: row.outcome as WorkerOutcome | null,
     reason: row.reason,
+    costUsd: row.cost_usd,
   };
 }
 
@@ -212,5 +213,6 @@ export function workerPatchColumns(patch: WorkerPatch): Updateable<WorkersTable>
   if (patch.endedAt !== undefined) columns.ended_at = patch.endedAt;
   if (patch.outcome !== undefined) columns.outcome = patch.outcome;
   if (patch.reason !== undefined) columns.reason = patch.reason;
+  if (patch.costUsd !== undefined) columns.cost_usd = patch.costUsd;
   return columns;
 }

@@ -138,6 +138,7 @@ export interface WorkersTable {
   ended_at: number | null;
   outcome: string | null;
   reason: string | null;
+  cost_usd: number;
 }
 
 export interface Database {

@@ -33,6 +33,7 @@ export function workerOps(db: Kysely<Database>): WorkerOps {
           ended_at: null,
           outcome: null,
           reason: null,
+          cost_usd: 0,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
