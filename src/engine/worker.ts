@@ -119,7 +119,7 @@ export async function runWorker(orch: Orch, started: Worker, plan: PlannedWorker
     const unprepared = await prepareWorktree(orch, worker, project, env);
     if (unprepared) return { worker: await endWorker(orch, worker, 'failed', unprepared), task: null };
 
-    const { report, retryAfterMs } = await superviseWorker(orch, worker, project, plan, { ...options, orchCli, slotEnv });
+    const { report, retryAfterMs, claimSeen } = await superviseWorker(orch, worker, project, plan, { ...options, orchCli, slotEnv });
     worker = (await orch.store.getWorker(worker.id))!;
     if (worker.taskId === null || worker.runId === null) {
       const ready = (await claimableNow(orch.store, orch.config, orch.now(), project.name)).claimable.length;
@@ -128,6 +128,8 @@ export async function runWorker(orch: Orch, started: Worker, plan: PlannedWorker
     }
 
     const attempt = await resumeAttempt(orch, worker.runId);
+    // An agent that claimed and exited within a second was not seen claiming while it ran.
+    if (attempt && !claimSeen) options.onClaimed?.(worker, attempt.task);
     if (!attempt) return { worker: await endWorker(orch, worker, 'claimed', 'its claim was lost before it finished (the lease expired and the task was recovered)'), task: null };
     const contract = report.finalText ? parseResultBlock(report.finalText) : null;
     // The agent's own result block counts first; `orch agent done --summary` stands in for one.
@@ -178,7 +180,7 @@ async function superviseWorker(
   project: ProjectConfig,
   plan: PlannedWorker,
   options: WorkerOptions & { orchCli: string[]; slotEnv: Record<string, string> },
-): Promise<{ report: RunReport; retryAfterMs: number | null }> {
+): Promise<{ report: RunReport; retryAfterMs: number | null; claimSeen: boolean }> {
   const { store } = orch;
   const agent = orch.config.agents[plan.agent]!;
   const dir = workerDirectory(orch.home, initial.id);
@@ -223,8 +225,9 @@ async function superviseWorker(
     const held = claim as { taskId: number; runId: number } | null;
     await store.appendEvent({ type: `agent.${event.type}`, project: project.name, taskId: held?.taskId ?? null, runId: held?.runId ?? null, data: { ...event, worker: initial.id } }, orch.now());
   };
+  let report: RunReport;
   try {
-    const report = await superviseRun({
+    report = await superviseRun({
       adapter: adapterFor(agent.kind),
       agent,
       spec: {
@@ -250,12 +253,12 @@ async function superviseWorker(
         await store.updateWorker(initial.id, { pid }, orch.now(), { type: 'worker.spawned', data: { pid } });
       },
     });
-    return { report, retryAfterMs };
   } finally {
     clearInterval(watcher);
     // A look still under way must not renew the lease after the task's attempt has taken it over.
     while (watching) await new Promise((resolve) => setTimeout(resolve, 10));
   }
+  return { report, retryAfterMs, claimSeen: claim !== null };
 }
 
 /** The worker's worktree becomes the task's, on the task's branch, where every later step looks for it. */
