@@ -7,6 +7,7 @@ import { registerCostCommand } from './commands/cost.js';
 import { registerDashboardCommand } from './commands/dashboard.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerInitCommand } from './commands/init.js';
+import { registerIssueCommands } from './commands/issue.js';
 import { registerJobCommands } from './commands/job.js';
 import { registerKillCommand } from './commands/kill.js';
 import { registerPlanCommand } from './commands/plan.js';
@@ -19,6 +20,7 @@ import { registerRunCommands } from './commands/run.js';
 import { registerTaskCommands } from './commands/task.js';
 import { orchVersion, registerVersionCommand } from './commands/version.js';
 import { registerWatchCommands } from './commands/watch.js';
+import { registerWorkerCommands } from './commands/worker.js';
 import { EXIT } from './output.js';
 
 export function buildProgram(): Command {
@@ -38,7 +40,8 @@ export function buildProgram(): Command {
   registerCostCommand(program);
   registerJobCommands(program);
   registerPlanCommand(program);
-  registerAgentCommands(program);
+  registerWorkerCommands(registerAgentCommands(program));
+  registerIssueCommands(program);
   registerClaimsCommand(program);
   registerServeCommand(program);
   registerServiceCommands(program);

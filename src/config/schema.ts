@@ -6,14 +6,13 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import type { ScopeRules } from '../core/scope.js';
-import { MERGE_STRATEGIES, TASK_STATES, type MergeStrategy, type TaskState } from '../core/types.js';
+import { MERGE_STRATEGIES, PROJECT_MODES, TASK_STATES, type MergeStrategy, type ProjectMode, type TaskState } from '../core/types.js';
 import { expecting } from './errors.js';
 
 export const AGENT_KINDS = ['claude', 'codex', 'opencode', 'gemini', 'command'] as const;
 export type AgentKind = (typeof AGENT_KINDS)[number];
 
-export const PROJECT_MODES = ['push', 'pull'] as const;
-export type ProjectMode = (typeof PROJECT_MODES)[number];
+export { PROJECT_MODES, type ProjectMode };
 
 // ---------------------------------------------------------------- building blocks
 
@@ -221,7 +220,7 @@ const projectSettingsShape = {
   ),
   mode: optional(
     z.enum(PROJECT_MODES),
-    'push: the daemon starts ready tasks itself; pull: tasks wait until a worker asks for work. Default push.',
+    'push: Orch starts each ready task with an agent; pull: Orch starts workers that pick and claim their own task. Default push.',
   ),
 };
 

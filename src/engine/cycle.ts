@@ -15,6 +15,8 @@ export interface CycleOptions {
   /** How often to plan when nothing finishes; default the scheduler's tick interval. */
   pollMs?: number;
   sourceEnv?: NodeJS.ProcessEnv;
+  /** The command line pull workers run as `orch` (default: the CLI of this Orch). */
+  orchCli?: string[];
 }
 
 /**
@@ -23,7 +25,7 @@ export interface CycleOptions {
  */
 export async function runCycle(orch: Orch, options: CycleOptions = {}): Promise<TaskRunSummary[]> {
   const trackers = new TrackerSync(orch, { env: options.sourceEnv });
-  const scheduler = new Scheduler(orch, { project: options.project, onProgress: options.onProgress, pollMs: options.pollMs, sourceEnv: options.sourceEnv, trackers });
+  const scheduler = new Scheduler(orch, { project: options.project, onProgress: options.onProgress, pollMs: options.pollMs, sourceEnv: options.sourceEnv, orchCli: options.orchCli, trackers });
   await scheduler.recover();
   return scheduler.run({ signal: options.signal, drain: options.once });
 }

@@ -65,6 +65,9 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
       else if (p.type === 'failed') logger.error({ task: p.taskId }, p.message);
       else if (p.type === 'recovered') for (const r of p.recovered) logger.warn({ task: r.taskId, action: r.action }, `recovered #${r.taskId}: ${r.reason}`);
       else if (p.type === 'cancelling') logger.info({ task: p.taskId }, `stopping #${p.taskId}: cancelled elsewhere`);
+      else if (p.type === 'worker_started') logger.info({ worker: p.workerId, project: p.project, agent: p.agent, slot: p.slot }, `worker w${p.workerId} looks for work in ${p.project}`);
+      else if (p.type === 'worker_claimed') logger.info({ worker: p.workerId, task: p.taskId }, `worker w${p.workerId} claimed #${p.taskId} ${p.title}`);
+      else if (p.type === 'worker_ended') logger.info({ worker: p.workerId, outcome: p.outcome }, `worker w${p.workerId} ended ${p.outcome}: ${p.reason}`);
     },
   });
   await scheduler.recover();

@@ -19,6 +19,7 @@ export const STATUS_BY_CODE = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  already_claimed: 409,
   config: 500,
   failure: 500,
   not_initialised: 503,

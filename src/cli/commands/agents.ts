@@ -10,7 +10,7 @@ function parseSeconds(value: string): number {
   return n;
 }
 
-export function registerAgentCommands(program: Command): void {
+export function registerAgentCommands(program: Command): Command {
   program
     .command('agents')
     .description('list the configured agents: installed here or not, their versions and who uses them')
@@ -59,4 +59,5 @@ export function registerAgentCommands(program: Command): void {
         if (report.outcome !== 'succeeded' || !report.fileWritten) process.exitCode = 1;
       }),
     );
+  return agent;
 }

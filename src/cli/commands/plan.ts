@@ -18,10 +18,12 @@ export function registerPlanCommand(program: Command): void {
         if (options.project && !(await orch.store.getProject(options.project))) throw new OrchError('not_found', `project "${options.project}" not found`);
         const result = await dryRunTick(orch.store, orch.config, orch.now(), options.project);
         io.out.emit(result, () => {
-          const { starts, waiting } = result.plan;
+          const { starts, workers, waiting } = result.plan;
           const lines = [`Slots: ${result.slots.running} of ${result.slots.max} in use.`, ''];
-          lines.push(starts.length ? `Would start ${starts.length}:` : 'Would start nothing.');
-          if (starts.length) lines.push(table(starts.map((s) => [`  #${s.taskId}`, s.project, s.agent, s.runCapUsd === null ? '' : `cap $${s.runCapUsd.toFixed(2)}`])));
+          lines.push(starts.length || workers.length ? `Would start ${starts.length + workers.length}:` : 'Would start nothing.');
+          const cap = (usd: number | null) => (usd === null ? '' : `cap $${usd.toFixed(2)}`);
+          const rows = [...starts.map((s) => [`  #${s.taskId}`, s.project, s.agent, cap(s.runCapUsd)]), ...workers.map((w) => ['  a worker', w.project, w.agent, cap(w.runCapUsd)])];
+          if (rows.length) lines.push(table(rows));
           if (waiting.length) lines.push('', `Waiting ${waiting.length}:`, table(waiting.map((w) => [`  #${w.taskId}`, w.project, w.reason, w.detail])));
           if (result.pendingWaits.length) {
             lines.push('', 'First it would:', ...result.pendingWaits.map((c) => `  ${c.transition} #${c.id}${c.waitingOn.length ? ` (waits on ${c.waitingOn.map((id) => `#${id}`).join(', ')})` : ''}`));

@@ -13,6 +13,7 @@ import type {
   Run,
   Task,
   TaskState,
+  Worker,
 } from '../../core/types.js';
 import { StoreError } from '../store.js';
 import type {
@@ -30,6 +31,9 @@ import type {
   TaskFilter,
   TaskPatch,
   WebhookDelivery,
+  NewWorker,
+  WorkerFilter,
+  WorkerPatch,
 } from '../store.js';
 import { applyMigrations } from './migrations.js';
 import type { Database } from './schema.js';
@@ -216,6 +220,28 @@ export class SqliteStore implements Store {
 
   listRuns(filter?: RunFilter): Promise<Run[]> {
     return this.read((ops) => ops.listRuns(filter));
+  }
+
+  // Pull workers
+
+  createWorker(worker: NewWorker, event?: NewEvent): Promise<Worker> {
+    return this.write((ops) => ops.createWorker(worker, event));
+  }
+
+  updateWorker(id: number, patch: WorkerPatch, now: EpochMs, event?: NewEvent): Promise<Worker> {
+    return this.write((ops) => ops.updateWorker(id, patch, now, event));
+  }
+
+  assignWorkerTask(id: number, assignment: { taskId: number; runId: number }, now: EpochMs): Promise<Worker | null> {
+    return this.write((ops) => ops.assignWorkerTask(id, assignment, now));
+  }
+
+  getWorker(id: number): Promise<Worker | undefined> {
+    return this.read((ops) => ops.getWorker(id));
+  }
+
+  listWorkers(filter?: WorkerFilter): Promise<Worker[]> {
+    return this.read((ops) => ops.listWorkers(filter));
   }
 
   // Events
