@@ -222,10 +222,16 @@ export class TrackerSync {
           link.reported.set(task.id, key);
         } catch (error) {
           const message = (error as Error).message.split('\n')[0]!;
-          const retryAfter = error instanceof TrackerError && error.retryAfterMs !== null ? error.retryAfterMs : ERROR_BACKOFF_MS;
-          link.notBefore = this.orch.now() + retryAfter;
-          await this.orch.store.appendEvent({ type: 'tracker.error', project: name, taskId: task.id, data: { message, retryAfterMs: retryAfter } }, this.orch.now());
-          break;
+          const limited = error instanceof TrackerError && error.retryAfterMs !== null;
+          await this.orch.store.appendEvent({ type: 'tracker.error', project: name, taskId: task.id, data: { message, retryAfterMs: limited ? error.retryAfterMs : null } }, this.orch.now());
+          if (limited) {
+            // The tracker asked for a pause: the rest waits, and this task is told again after it.
+            link.notBefore = this.orch.now() + error.retryAfterMs!;
+            break;
+          }
+          // This task's report failed on its own (say, a ref the tracker cannot report on): the others
+          // still go, and this one is tried again when its state next moves.
+          link.reported.set(task.id, key);
         }
       }
     }

@@ -261,7 +261,8 @@ describe('pull workers', () => {
 
     const recovered = await recover(orch);
     expect(recovered).toEqual([expect.objectContaining({ taskId: task.id, action: 'retry' })]);
-    expect(await orch.store.getTask(task.id)).toMatchObject({ state: 'routed', attempts: 1 });
+    // Orch's death is not the task's failure: the attempt is given back.
+    expect(await orch.store.getTask(task.id)).toMatchObject({ state: 'routed', attempts: 0 });
     expect((await orch.store.listRuns({ taskId: task.id }))[0]).toMatchObject({ outcome: 'crashed' });
     expect(await orch.store.getWorker(worker.id)).toMatchObject({ outcome: 'crashed', endedAt: expect.any(Number) });
     expect(await orch.store.listClaims()).toEqual([]);
