@@ -112,7 +112,7 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   // The worktree was kept, so a session Orch's crash interrupted can go on where it was.
   const resume = worktree.from === 'new_branch' ? null : await sessionResumeFor(orch, attempt);
   if (resume) await event('run.resuming', { sessionId: resume.sessionId, fromRun: resume.fromRunId });
-  const prompt = await promptFor(orch, attempt, { failure: resume ? null : await lastFailure(orch, attempt), resume });
+  const prompt = await promptFor(orch, attempt, { failure: resume ? null : await lastFailure(orch, attempt), resume, cwd: worktree.path });
   const outcome = await runAgent(orch, attempt, { cwd: worktree.path, prompt, signal: options.signal, sourceEnv: options.sourceEnv, extraEnv: slotEnv, resume });
   await hook('after_run');
   const committed = await commitLeftovers(worktree.path, task);
