@@ -213,6 +213,18 @@ function words(text: string): Set<string> {
   );
 }
 
+/**
+ * Where a task stands for the planner: `failed` (it needs a person, its agent gave up, or it was
+ * cancelled after trying), `open` (in the backlog or under way), `done`, or `dropped` (cancelled
+ * before any attempt).
+ */
+export function standingOf(task: Pick<Task, 'state' | 'blockKind' | 'attempts'>): 'failed' | 'open' | 'done' | 'dropped' {
+  if (task.state === 'done') return 'done';
+  if (task.state === 'needs_review' || (task.state === 'blocked' && task.blockKind === 'agent')) return 'failed';
+  if (task.state === 'cancelled') return task.attempts > 0 ? 'failed' : 'dropped';
+  return 'open';
+}
+
 // ---------------------------------------------------------------- splitting one task
 
 /** The label that asks the planner to split a task into sub-tasks (as does the role `plan`). */

@@ -5,6 +5,7 @@ import { adapterFor } from '../agents/registry.js';
 import { superviseRun } from '../agents/supervisor.js';
 import type { ProjectConfig } from '../config/schema.js';
 import { branchName } from '../core/branch-name.js';
+import { wantsSplit } from '../core/plan.js';
 import type { Task } from '../core/types.js';
 import { failureForPrompt, renderVerdictMarkdown, type Verdict } from '../core/verdict.js';
 import { ensureClone } from '../workspace/clone.js';
@@ -19,6 +20,7 @@ import { beginAttempt, endAttempt, failAttempt, promptFor, runAgent, sessionResu
 import type { Orch } from './context.js';
 import { judgeBranch, type ReviewRunner } from './judge.js';
 import { withLock } from './locks.js';
+import { splitTask } from './planner.js';
 import { abortRebase, continueRebase, mergeBranch, type MergeAttempt } from './refinery.js';
 import { addTask } from './tasks.js';
 import { applyTransition } from './transitions.js';
@@ -59,6 +61,11 @@ export async function runTask(orch: Orch, taskId: number, options: RunTaskOption
     delivery,
   });
   try {
+    // A task marked for planning is split into sub-tasks by the planner rather than worked on.
+    if (wantsSplit(attempt.task)) {
+      const split = await splitTask(orch, attempt, { signal: options.signal, sourceEnv: options.sourceEnv });
+      return summary(split.task, split.note);
+    }
     return await pipeline(orch, attempt, options, summary);
   } catch (error) {
     // An unexpected failure (git, disk) is the attempt's failure: retried, never lost.

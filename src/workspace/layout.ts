@@ -18,3 +18,8 @@ export function worktreePath(worktrees: string, taskId: number): string {
   if (!Number.isSafeInteger(taskId) || taskId < 0) throw new RangeError(`a task id is a whole number >= 0, got ${taskId}`);
   return join(worktrees, String(taskId));
 }
+
+/** Throw-away checkouts of the clone for read-only work that belongs to no task branch (the planner's). */
+export function scratchDir(home: string, project: string): string {
+  return join(home, 'projects', project, 'scratch');
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderPlanMarkdown } from '../../src/core/plan-markdown.js';
 import { buildPlannerPrompt, correctionPrompt, fileTree, keyFilesOf, revisionPrompt, type PlannerInput } from '../../src/core/plan-prompt.js';
-import { afterSplit, checkRepeats, isSameTask, MAX_PLANNED_TASKS, parsePlanAnswer, similarity, wantsSplit, type PlannedTask, type PriorTask } from '../../src/core/plan.js';
+import { afterSplit, checkRepeats, isSameTask, MAX_PLANNED_TASKS, parsePlanAnswer, similarity, standingOf, wantsSplit, type PlannedTask, type PriorTask } from '../../src/core/plan.js';
 
 const body = (text: string) => `${text}\n\nAcceptance criteria:\n- it works`;
 const task = (title: string, extra: Record<string, unknown> = {}) => ({ title, body: body(`Do ${title}.`), ...extra });
@@ -179,5 +179,19 @@ describe('plan.md', () => {
     const failed = renderPlanMarkdown({ heading: 'Plan for shop', about: [], plan: null, created: new Map(), refused: [], round: 2, failure: 'the planner gave no usable plan twice' });
     expect(failed).toContain('## Failed\n\nthe planner gave no usable plan twice');
     expect(failed).not.toContain('## Risks');
+  });
+});
+
+describe('standingOf', () => {
+  it('tells failed tasks from open, done and dropped ones', () => {
+    const t = (state: string, blockKind: string | null = null, attempts = 1) => standingOf({ state: state as never, blockKind: blockKind as never, attempts });
+    expect(t('needs_review')).toBe('failed');
+    expect(t('blocked', 'agent')).toBe('failed');
+    expect(t('blocked', 'dependencies')).toBe('open');
+    expect(t('blocked', 'manual')).toBe('open');
+    expect(t('cancelled')).toBe('failed');
+    expect(t('cancelled', null, 0)).toBe('dropped');
+    expect(t('done')).toBe('done');
+    expect(t('routed')).toBe('open');
   });
 });
