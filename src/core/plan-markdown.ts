@@ -12,6 +12,8 @@ export interface PlanRecord {
   plan: Plan | null;
   /** The created task of each accepted proposal, by the proposal's index. */
   created: ReadonlyMap<number, { id: number }>;
+  /** Open tasks standing in for proposals refused as already open, by the proposal's index. */
+  standIns?: ReadonlyMap<number, number>;
   /** Every refusal, of every round. */
   refused: readonly (Refusal & { round: number })[];
   /** The round `plan` came from (each correction or revision is a round). */
@@ -32,7 +34,10 @@ export function renderPlanMarkdown(record: PlanRecord): string {
       const created = record.created.get(index);
       const refused = record.refused.some((r) => r.round === record.round && r.index === index);
       const status = created ? `#${created.id}` : refused ? 'refused' : 'not created';
-      const after = task.dependsOn.map((dep) => (record.created.get(dep) ? `#${record.created.get(dep)!.id}` : `task ${dep}`));
+      const after = task.dependsOn.map((dep) => {
+        const id = record.created.get(dep)?.id ?? record.standIns?.get(dep);
+        return id === undefined ? `task ${dep}` : `#${id}`;
+      });
       const facts = [task.role, `priority ${task.priority}`, ...(after.length ? [`after ${after.join(', ')}`] : []), ...(task.labels.length ? [`labels ${task.labels.join(', ')}`] : [])];
       lines.push(`### ${index}. ${task.title} (${status})`, '', `_${facts.join(' · ')}_`, '', task.body.trim(), '');
     });

@@ -144,6 +144,11 @@ export interface RepeatCheck {
   /** Indexes of the proposals that may become tasks, in plan order. */
   accepted: number[];
   refused: Refusal[];
+  /**
+   * Proposals refused as already open, by index, with the open task that stands in for them: what
+   * depends on such a proposal waits on that task instead.
+   */
+  standIns: Map<number, number>;
 }
 
 /** How alike two titles must be (0..1) for a proposal to count as the same task. */
@@ -152,27 +157,32 @@ export const TITLE_SIMILARITY = 0.75;
 export const BODY_SIMILARITY = 0.6;
 
 /**
- * Refuses proposals that repeat what is known to fail or already exists: one alike in title and body
- * to a failed task (or to the task being split) unless it now waits on a prerequisite from the same
- * plan; one alike to an open task, always; and any that depend on a refused one.
+ * Refuses proposals that repeat what exists or is known to fail: one alike to an open task (which then
+ * stands in for it); one that depends on a refused proposal with no stand-in; and one alike in title and
+ * body to a failed task (or to the task being split) unless it now waits on a prerequisite.
  */
 export function checkRepeats(tasks: readonly PlannedTask[], prior: readonly PriorTask[]): RepeatCheck {
   const refused: Refusal[] = [];
-  const refusedIndexes = new Set<number>();
+  const standIns = new Map<number, number>();
   const refuse = (index: number, reason: string, repeats: number | null) => {
     refused.push({ index, title: tasks[index]!.title, reason, repeats });
-    refusedIndexes.add(index);
   };
   tasks.forEach((task, index) => {
-    const blockedBy = task.dependsOn.find((dep) => refusedIndexes.has(dep));
-    if (blockedBy !== undefined) return refuse(index, `depends on task ${blockedBy} of the plan, which was refused`, null);
-    const match = prior.find((p) => isSameTask(task, p) && (p.kind === 'open' || task.dependsOn.length === 0));
-    if (!match) return;
-    if (match.kind === 'open') return refuse(index, `already open as #${match.id}`, match.id);
-    const what = match.kind === 'failed' ? `failed task #${match.id}` : `task #${match.id} (the one being split)`;
-    refuse(index, `repeats ${what} unchanged: split it into smaller tasks or put a prerequisite task first`, match.id);
+    const open = prior.find((p) => p.kind === 'open' && isSameTask(task, p));
+    if (open) {
+      standIns.set(index, open.id);
+      return refuse(index, `already open as #${open.id}`, open.id);
+    }
+    const lost = task.dependsOn.find((dep) => refused.some((r) => r.index === dep) && !standIns.has(dep));
+    if (lost !== undefined) return refuse(index, `depends on task ${lost} of the plan, which was refused`, null);
+    if (task.dependsOn.length > 0) return;
+    const repeat = prior.find((p) => p.kind !== 'open' && isSameTask(task, p));
+    if (!repeat) return;
+    const what = repeat.kind === 'failed' ? `failed task #${repeat.id}` : `task #${repeat.id} (the one being split)`;
+    refuse(index, `repeats ${what} unchanged: split it into smaller tasks or put a prerequisite task first`, repeat.id);
   });
-  return { accepted: tasks.map((_, i) => i).filter((i) => !refusedIndexes.has(i)), refused };
+  const refusedIndexes = new Set(refused.map((r) => r.index));
+  return { accepted: tasks.map((_, i) => i).filter((i) => !refusedIndexes.has(i)), refused, standIns };
 }
 
 /** Whether a proposal is, in substance, the same task: alike titles, and bodies alike or both bare. */

@@ -86,9 +86,9 @@ export async function runPlanCycle(orch: Orch, projectName: string, options: Pla
       prior,
       dir,
     );
-    const created = talk.failure || !talk.plan ? new Map<number, Task>() : await createPlannedTasks(orch, project.name, talk.plan, talk.accepted, null);
+    const created = talk.failure || !talk.plan ? new Map<number, Task>() : await createPlannedTasks(orch, project.name, talk, null);
     const about = await aboutLines(orch, agentName, agent, cwd, defaultBranch);
-    writeFileSync(join(dir, 'plan.md'), renderPlanMarkdown({ heading: `Plan for ${project.name}`, about, plan: talk.plan, created, refused: talk.refused, round: talk.round, failure: talk.failure ? `${talk.failure.kind}: ${talk.failure.message}` : null }));
+    writeFileSync(join(dir, 'plan.md'), renderPlanMarkdown({ heading: `Plan for ${project.name}`, about, plan: talk.plan, created, standIns: talk.standIns, refused: talk.refused, round: talk.round, failure: talk.failure ? `${talk.failure.kind}: ${talk.failure.message}` : null }));
     return { talk, created: [...created.values()] };
   });
 
@@ -134,11 +134,11 @@ export async function splitTask(orch: Orch, attempt: Attempt, options: PlanCycle
       attempt.runDir,
       true,
     );
-    const created = talk.failure || !talk.plan ? new Map<number, Task>() : await createPlannedTasks(orch, project.name, talk.plan, talk.accepted, task.id);
+    const created = talk.failure || !talk.plan ? new Map<number, Task>() : await createPlannedTasks(orch, project.name, talk, task.id);
     const about = await aboutLines(orch, attempt.agentName, attempt.agent, cwd, defaultBranch);
     writeFileSync(
       join(attempt.runDir, 'plan.md'),
-      renderPlanMarkdown({ heading: `Split of task #${task.id}: ${task.title}`, about, plan: talk.plan, created, refused: talk.refused, round: talk.round, failure: talk.failure ? `${talk.failure.kind}: ${talk.failure.message}` : null }),
+      renderPlanMarkdown({ heading: `Split of task #${task.id}: ${task.title}`, about, plan: talk.plan, created, standIns: talk.standIns, refused: talk.refused, round: talk.round, failure: talk.failure ? `${talk.failure.kind}: ${talk.failure.message}` : null }),
     );
     return { talk, children: [...created.values()] };
   });
@@ -295,6 +295,8 @@ interface Conversation {
   plan: Plan | null;
   /** Indexes of `plan`'s tasks that passed the repeat check. */
   accepted: number[];
+  /** Open tasks standing in for proposals refused as already open. */
+  standIns: Map<number, number>;
   /** The round `plan` came from. */
   round: number;
   refused: RoundRefusal[];
@@ -314,7 +316,7 @@ interface Conversation {
  */
 async function converse(ctx: PlannerContext, prompt: AgentPrompt, prior: readonly PriorTask[], dir: string, mustPropose = false): Promise<Conversation> {
   writeFileSync(join(dir, 'prompt.md'), `${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`);
-  const talk: Conversation = { plan: null, accepted: [], round: 0, refused: [], failure: null, reports: [], costUsd: 0, totals: EMPTY_TOTALS, retryAfterMs: null };
+  const talk: Conversation = { plan: null, accepted: [], standIns: new Map(), round: 0, refused: [], failure: null, reports: [], costUsd: 0, totals: EMPTY_TOTALS, retryAfterMs: null };
   const resumes = adapterFor(ctx.agent.kind).resumes;
   let corrected = false;
   let revised = false;
@@ -340,7 +342,7 @@ async function converse(ctx: PlannerContext, prompt: AgentPrompt, prior: readonl
       return finish(talk, mustPropose);
     }
     const check = checkRepeats(parsed.plan.tasks, prior);
-    Object.assign(talk, { plan: parsed.plan, accepted: check.accepted, round });
+    Object.assign(talk, { plan: parsed.plan, accepted: check.accepted, standIns: check.standIns, round });
     talk.refused.push(...check.refused.map((r) => ({ ...r, round })));
     if (check.refused.length > 0 && !revised) {
       revised = true;
@@ -416,14 +418,15 @@ function agentEventRecorder(orch: Orch, attempt: Attempt): (event: AgentEvent) =
 // ---------------------------------------------------------------- the tasks
 
 /**
- * Adds the accepted tasks in plan order, each dependency index turned into the id it got; with a
- * parent, as its sub-tasks. Returns the created task of each accepted index.
+ * Adds the accepted tasks in plan order, each dependency index turned into the id it got (or of the
+ * open task standing in for it); with a parent, as its sub-tasks. Returns the created task of each
+ * accepted index.
  */
-async function createPlannedTasks(orch: Orch, project: string, plan: Plan, accepted: readonly number[], parentId: number | null): Promise<Map<number, Task>> {
+async function createPlannedTasks(orch: Orch, project: string, talk: Conversation, parentId: number | null): Promise<Map<number, Task>> {
   const created = new Map<number, Task>();
-  for (const index of accepted) {
-    const planned = plan.tasks[index]!;
-    const dependsOn = planned.dependsOn.map((dep) => created.get(dep)?.id).filter((id): id is number => id !== undefined);
+  for (const index of talk.accepted) {
+    const planned = talk.plan!.tasks[index]!;
+    const dependsOn = planned.dependsOn.map((dep) => created.get(dep)?.id ?? talk.standIns.get(dep)).filter((id): id is number => id !== undefined);
     const task = await addTask(orch.store, { project, title: planned.title, body: planned.body, labels: planned.labels, priority: planned.priority, role: planned.role, parentId, dependsOn }, orch.now());
     created.set(index, task);
   }

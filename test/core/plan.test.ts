@@ -56,6 +56,7 @@ describe('the repeat check', () => {
     const reworded = planned('Add the currency converter', { body: body('Convert prices between EUR and USD, in src/convert.txt.') });
     expect(checkRepeats([same, reworded], [failed])).toEqual({
       accepted: [],
+      standIns: new Map(),
       refused: [
         { index: 0, title: same.title, reason: 'repeats failed task #5 unchanged: split it into smaller tasks or put a prerequisite task first', repeats: 5 },
         { index: 1, title: reworded.title, reason: 'repeats failed task #5 unchanged: split it into smaller tasks or put a prerequisite task first', repeats: 5 },
@@ -65,18 +66,20 @@ describe('the repeat check', () => {
 
   it('accepts it split, or after a prerequisite from the same plan', () => {
     const split = [planned('Add an exchange rate table', { body: body('Rates in src/rates.txt.') }), planned('Convert prices with the rate table', { body: body('Use src/rates.txt.'), dependsOn: [0] })];
-    expect(checkRepeats(split, [failed])).toEqual({ accepted: [0, 1], refused: [] });
+    expect(checkRepeats(split, [failed])).toEqual({ accepted: [0, 1], refused: [], standIns: new Map() });
     const withPrerequisite = [planned('Add an exchange rate table'), planned('Add a currency converter', { body: failed.body, dependsOn: [0] })];
-    expect(checkRepeats(withPrerequisite, [failed])).toEqual({ accepted: [0, 1], refused: [] });
+    expect(checkRepeats(withPrerequisite, [failed])).toEqual({ accepted: [0, 1], refused: [], standIns: new Map() });
   });
 
-  it('refuses what is already open, prerequisite or not, and whatever depends on a refused task', () => {
+  it('refuses what is already open, which then stands in for it, and whatever depends on a refused repeat', () => {
     const open: PriorTask = { id: 9, title: 'Add a tax rate', body: '', kind: 'open' };
-    const result = checkRepeats([planned('Add exchange rates'), planned('Add a tax rate', { dependsOn: [0] }), planned('Document the tax rate', { dependsOn: [1] }), planned('Add shipping')], [open]);
-    expect(result.accepted).toEqual([0, 3]);
+    const result = checkRepeats([planned('Add exchange rates'), planned('Add a tax rate', { dependsOn: [0] }), planned('Document the tax rate', { dependsOn: [1] }), planned('Add a currency converter', { body: failed.body }), planned('Document the converter', { dependsOn: [3] })], [open, failed]);
+    expect(result.accepted).toEqual([0, 2]);
+    expect(result.standIns).toEqual(new Map([[1, 9]]));
     expect(result.refused.map((r) => [r.index, r.reason])).toEqual([
       [1, 'already open as #9'],
-      [2, 'depends on task 1 of the plan, which was refused'],
+      [3, 'repeats failed task #5 unchanged: split it into smaller tasks or put a prerequisite task first'],
+      [4, 'depends on task 3 of the plan, which was refused'],
     ]);
   });
 
