@@ -78,6 +78,7 @@ export async function runPlanCycle(orch: Orch, projectName: string, options: Pla
   const dir = join(orch.home, 'runs', cycle);
   mkdirSync(dir, { recursive: true });
 
+  const failed = (failure: PlanFailure | { error: string }, costUsd: number | null) => orch.store.appendEvent({ type: 'plan.failed', project: project.name, data: { cycle, failure, costUsd } }, orch.now());
   const result = await inScratchCheckout(orch, project, cycle, async (cwd, defaultBranch) => {
     const { input, prior } = await gatherPlannerInput(orch, project, cwd, defaultBranch, null);
     const talk = await converse(
@@ -90,17 +91,15 @@ export async function runPlanCycle(orch: Orch, projectName: string, options: Pla
     const about = await aboutLines(orch, agentName, agent, cwd, defaultBranch);
     writeFileSync(join(dir, 'plan.md'), renderPlanMarkdown({ heading: `Plan for ${project.name}`, about, plan: talk.plan, created, standIns: talk.standIns, refused: talk.refused, round: talk.round, failure: talk.failure ? `${talk.failure.kind}: ${talk.failure.message}` : null }));
     return { talk, created: [...created.values()] };
+  }).catch(async (error: unknown) => {
+    // Orch's own trouble (git, a broken template): the cycle still ends in the audit trail.
+    await failed({ error: (error as Error).message.split('\n')[0]! }, null);
+    throw error;
   });
 
   const costUsd = result.talk.costUsd;
-  await orch.store.appendEvent(
-    {
-      type: result.talk.failure ? 'plan.failed' : 'plan.finished',
-      project: project.name,
-      data: { cycle, created: result.created.map((t) => t.id), refused: result.talk.refused.length, costUsd, ...(result.talk.failure ? { failure: result.talk.failure } : {}) },
-    },
-    orch.now(),
-  );
+  if (result.talk.failure) await failed(result.talk.failure, costUsd);
+  else await orch.store.appendEvent({ type: 'plan.finished', project: project.name, data: { cycle, created: result.created.map((t) => t.id), refused: result.talk.refused.length, costUsd } }, orch.now());
   return { cycle, planPath: join(dir, 'plan.md'), created: result.created, refused: result.talk.refused, deferred: result.talk.plan?.deferred ?? [], failure: result.talk.failure, costUsd };
 }
 
@@ -152,7 +151,8 @@ export async function splitTask(orch: Orch, attempt: Attempt, options: PlanCycle
   }
   const ids = children.map((c) => c.id);
   const reason = talk.failure ? `${talk.failure.kind}: ${talk.failure.message}` : `split into ${ids.map((id) => `#${id}`).join(', ')}`;
-  await recordSplitRun(orch, attempt, talk, { reason, contract: null, plan: 'plan.md', split: ids, refused: talk.refused.length, durationMs: talk.reports.reduce((sum, r) => sum + r.durationMs, 0) });
+  // On failure the run's reason says only that the answer went unused: failAttempt records why.
+  await recordSplitRun(orch, attempt, talk, { reason: talk.failure ? "the planner's answer was not used" : reason, contract: null, plan: 'plan.md', split: ids, refused: talk.refused.length, durationMs: talk.reports.reduce((sum, r) => sum + r.durationMs, 0) });
   if (talk.failure) return { task: await failAttempt(orch, attempt, reason), note: reason };
 
   const waiting = await orch.store.transaction(async (tx) => {

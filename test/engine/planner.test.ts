@@ -121,6 +121,24 @@ describe('a planner cycle', () => {
     expect(events).toEqual(expect.arrayContaining(['plan.started', 'plan.finished']));
   });
 
+  it("uses the repository's own role templates, for the planner and for the tasks it writes", async () => {
+    mkdirSync(join(repo, '.orch', 'prompts'), { recursive: true });
+    writeFileSync(join(repo, '.orch', 'prompts', 'planner.md'), '# Our planner\nOne file per task.\n');
+    writeFileSync(join(repo, '.orch', 'prompts', 'implementer.md'), '# Our implementer\nKeep key = value lines.\n');
+    git(repo, ['add', '-A']);
+    git(repo, ['commit', '-q', '-m', 'our templates']);
+    setRules([
+      { when: '# Plan the next tasks', plan: { tasks: [planTask('Add a tax rate', 'src/tax.txt')] } },
+      { when: 'Add a tax rate', write: 'src/tax.txt' },
+    ]);
+    const result = await runPlanCycle(orch, 'shop', { sourceEnv: env });
+    expect(prompts()[0]).toContain('<orch-instructions>\n# Our planner\nOne file per task.\n\nOrch reads only the last fenced JSON block');
+    const summary = await runTask(orch, result.created[0]!.id, { sourceEnv: env });
+    expect(summary.task.state).toBe('done');
+    const prompt = readFileSync(join(orch.home, 'runs', String(summary.runId), 'prompt.md'), 'utf8');
+    expect(prompt).toContain('---\n\n# Our implementer\nKeep key = value lines.\n\nYou are working on task #1 as its implementer');
+  });
+
   it('gives an unusable answer one correction with the validation error', async () => {
     setRules([
       { when: 'Orch could not use your plan: tasks.0.body: the body has no acceptance criteria', plan: { tasks: [planTask('Add a tax rate', 'src/tax.txt')] } },
