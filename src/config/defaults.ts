@@ -46,6 +46,7 @@ export const DEFAULT_PROJECT_SETTINGS: ProjectSettings = {
   run: { timeoutS: 3600, stallS: 600, maxTurns: null, cooldownS: 60 },
   copyFiles: [],
   mode: 'push',
+  prompts: {},
 };
 
 /** The executable each known CLI installs. `command` agents have none: they must name their own. */

@@ -240,6 +240,7 @@ function toProjectSettings(file: ProjectSettingsFile): ProjectSettings {
     },
     copyFiles: file.copy_files ?? d.copyFiles,
     mode: file.mode ?? d.mode,
+    prompts: Object.fromEntries(Object.entries(file.prompts ?? d.prompts).map(([name, path]) => [name, path.startsWith('~') ? expandHome(path) : path])),
   };
   // Callers own their copy: mutating it must not reach the defaults or the parsed files.
   return structuredClone(settings);

@@ -5,6 +5,7 @@
 
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import type { RoleTemplateName } from '../core/roles.js';
 import type { ScopeRules } from '../core/scope.js';
 import { MERGE_STRATEGIES, PROJECT_MODES, TASK_STATES, type MergeStrategy, type ProjectMode, type TaskState } from '../core/types.js';
 import { expecting } from './errors.js';
@@ -44,6 +45,12 @@ const absolutePath = expecting(
 const repoRelativePath = expecting(
   z.string().refine((path) => path.length > 0 && !isAbsolute(path) && !path.split(/[\\/]/).includes('..')),
   'a path relative to the repository root, without ".."',
+);
+
+/** A file in the repository (relative) or anywhere on this machine (absolute). */
+const promptPath = expecting(
+  z.string().refine((path) => path.length > 0 && (isAbsolute(path) || path === '~' || path.startsWith('~/') || !path.split(/[\\/]/).includes('..'))),
+  'a path relative to the repository root (without "..") or an absolute path',
 );
 
 const argvSchema = expecting(z.array(nonEmptyString()).min(1), 'a non-empty list of strings');
@@ -222,6 +229,16 @@ const projectSettingsShape = {
     z.enum(PROJECT_MODES),
     'push: Orch starts each ready task with an agent; pull: Orch starts workers that pick and claim their own task. Default push.',
   ),
+  prompts: optional(
+    z.strictObject({
+      implementer: optional(promptPath, 'Template for implement tasks.'),
+      tester: optional(promptPath, 'Template for test tasks.'),
+      reviewer: optional(promptPath, 'Template for review tasks.'),
+      planner: optional(promptPath, 'Template for the planner (orch plan, and tasks to split).'),
+      fixer: optional(promptPath, 'Template for fix tasks.'),
+    }),
+    "Markdown role templates replacing Orch's own: a path relative to the repository root, or absolute. Default: .orch/prompts/<role>.md when the repository has it, else Orch's own.",
+  ),
 };
 
 export const projectSettingsFileSchema = z.strictObject(projectSettingsShape);
@@ -377,6 +394,8 @@ export interface ProjectSettings {
   run: { timeoutS: number; stallS: number; maxTurns: number | null; cooldownS: number };
   copyFiles: string[];
   mode: ProjectMode;
+  /** Role template files by template name (relative to the repository root, or absolute). */
+  prompts: Partial<Record<RoleTemplateName, string>>;
 }
 
 export interface ProjectConfig extends ProjectSettings {

@@ -10,6 +10,7 @@ import { afterFailure, decideAfterRun, type AfterRun } from '../core/after-run.j
 import { backoffDelay } from '../core/backoff.js';
 import { checkBudget } from '../core/budget.js';
 import { OrchError } from '../core/errors.js';
+import { attemptRecordOf } from '../core/memory.js';
 import { buildAgentPrompt, buildResumePrompt, type AgentPrompt, type PreviousAttempt } from '../core/prompt.js';
 import { sessionToResume } from '../core/resume.js';
 import { parseResultBlock, type AgentResult } from '../core/result-contract.js';
@@ -17,6 +18,7 @@ import type { Run, Task } from '../core/types.js';
 import type { NewRun, StoreOps } from '../store/store.js';
 import { git } from '../workspace/git.js';
 import type { Orch } from './context.js';
+import { loadRoleTemplate, toolPolicyFor } from './role-prompts.js';
 import { spentToday } from './tick-input.js';
 import { applyTransition } from './transitions.js';
 import { settleWaits } from './wait-graph.js';
@@ -131,9 +133,10 @@ export async function attemptHistory(store: StoreOps, taskId: number, currentRun
   const runs = (await store.listRuns({ taskId })).filter((r) => r.id !== currentRunId);
   const previous = runs
     .filter((r) => r.outcome !== null)
-    .map((r) => ({ attempt: r.attempt, outcome: r.outcome!, reason: resultField(r, 'failure') ?? resultField(r, 'reason') ?? 'no reason recorded', summary: resultSummary(r) }));
+    .map(attemptRecordOf);
   const last = runs.filter((r) => r.endedAt !== null).at(-1);
-  return { previous, lastFailure: last ? resultField(last, 'failure') : null };
+  const failure = (last?.result as Record<string, unknown> | null | undefined)?.failure;
+  return { previous, lastFailure: typeof failure === 'string' ? failure : null };
 }
 
 /** The agent session an attempt continues (see sessionToResume), and the run whose HOME holds it. */
@@ -151,17 +154,23 @@ export async function sessionResumeFor(orch: Orch, attempt: Attempt): Promise<Se
 }
 
 /**
- * The prompt of an attempt, from the task and how its earlier runs ended (or, resuming a session, why
- * it stopped); kept as `prompt.md`.
+ * The prompt of an attempt, from the task, its role's template (read from `cwd`, the worktree, where
+ * the repository may keep its own) and how its earlier runs ended (or, resuming a session, why it
+ * stopped); kept as `prompt.md`.
  */
-export async function promptFor(orch: Orch, attempt: Attempt, extra: { failure?: string | null; resume?: SessionResume | null } = {}): Promise<AgentPrompt> {
+export async function promptFor(
+  orch: Orch,
+  attempt: Attempt,
+  extra: { failure?: string | null; resume?: SessionResume | null; cwd?: string | null } = {},
+): Promise<AgentPrompt> {
+  const roleTemplate = loadRoleTemplate(attempt.task.role, attempt.project, extra.cwd ?? null).text;
   if (extra.resume) {
-    const prompt = buildResumePrompt(attempt.task);
+    const prompt = buildResumePrompt(attempt.task, { roleTemplate });
     writeFileSync(join(attempt.runDir, 'prompt.md'), `(resuming session ${extra.resume.sessionId} of run ${extra.resume.fromRunId})\n\n${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`);
     return prompt;
   }
   const { previous } = await attemptHistory(orch.store, attempt.task.id, attempt.run.id);
-  const prompt = buildAgentPrompt(attempt.task, previous, extra.failure ?? null);
+  const prompt = buildAgentPrompt(attempt.task, previous, extra.failure ?? null, { roleTemplate });
   writeFileSync(join(attempt.runDir, 'prompt.md'), `${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`);
   return prompt;
 }
@@ -186,8 +195,6 @@ export interface AgentRunOutcome {
   /** Whether the working directory changed; only looked at when the agent gave no result block. */
   changedFiles: boolean | null;
 }
-
-const DEFAULT_TOOLS: ToolPolicy = { mode: 'edit', allowedTools: [], deniedTools: [], writableDirs: [] };
 
 /** Runs the attempt's agent under supervision, storing each event as it arrives. */
 export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOptions): Promise<AgentRunOutcome> {
@@ -214,7 +221,7 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
       prompt: options.prompt.prompt,
       systemPromptAppend: options.prompt.systemPromptAppend,
       model: agent.model,
-      tools: options.tools ?? DEFAULT_TOOLS,
+      tools: options.tools ?? toolPolicyFor(task.role),
       budgetUsd,
       maxTurns: project.run.maxTurns,
       resumeSessionId: options.resume?.sessionId ?? null,
@@ -371,7 +378,7 @@ export async function runAttempt(orch: Orch, taskId: number, options: AttemptOpt
   const attempt = await beginAttempt(orch, taskId, { agent: options.agent });
   try {
     const resume = await sessionResumeFor(orch, attempt);
-    const prompt = await promptFor(orch, attempt, { resume });
+    const prompt = await promptFor(orch, attempt, { resume, cwd: options.cwd });
     const outcome = await runAgent(orch, attempt, { ...options, prompt, resume });
     const settled = await settleAgentRun(orch, attempt, outcome, options.random);
     return { ...settled, report: outcome.report, result: outcome.result };
@@ -399,12 +406,3 @@ async function runBudget(orch: Orch, task: Task): Promise<number | null> {
   // The tick does not start a run without budget; one started anyway gets nothing to spend.
   return verdict.ok ? verdict.runCapUsd : 0;
 }
-
-const resultField = (run: Run, key: string): string | null => {
-  const value = (run.result as Record<string, unknown> | null)?.[key];
-  return typeof value === 'string' ? value : null;
-};
-const resultSummary = (run: Run) => {
-  const contract = (run.result as { contract?: AgentResult | null } | null)?.contract;
-  return contract ? contract.summary : null;
-};

@@ -5,6 +5,7 @@ import { adapterFor } from '../agents/registry.js';
 import { superviseRun } from '../agents/supervisor.js';
 import type { ProjectConfig } from '../config/schema.js';
 import { branchName } from '../core/branch-name.js';
+import { wantsSplit } from '../core/plan.js';
 import type { Task } from '../core/types.js';
 import { failureForPrompt, renderVerdictMarkdown, type Verdict } from '../core/verdict.js';
 import { ensureClone, type Clone } from '../workspace/clone.js';
@@ -21,6 +22,7 @@ import type { Orch } from './context.js';
 import { judgeBranch, type ReviewRunner } from './judge.js';
 import { withLock } from './locks.js';
 import { MAX_DIFF_BYTES, SAVED_DIFF_FILE } from './task-diff.js';
+import { splitTask } from './planner.js';
 import { abortRebase, continueRebase, mergeBranch, type MergeAttempt } from './refinery.js';
 import type { Tracker } from '../trackers/tracker.js';
 import { addTask } from './tasks.js';
@@ -56,7 +58,14 @@ export interface TaskRunSummary {
  */
 export async function runTask(orch: Orch, taskId: number, options: RunTaskOptions = {}): Promise<TaskRunSummary> {
   const attempt = await beginAttempt(orch, taskId, { agent: options.agent });
-  return carryAttempt(orch, attempt, options, (summary) => pipeline(orch, attempt, options, summary));
+  return carryAttempt(orch, attempt, options, async (summary) => {
+    // A task marked for planning is split into sub-tasks by the planner rather than worked on.
+    if (wantsSplit(attempt.task)) {
+      const split = await splitTask(orch, attempt, { signal: options.signal, sourceEnv: options.sourceEnv });
+      return summary(split.task, split.note);
+    }
+    return pipeline(orch, attempt, options, summary);
+  });
 }
 
 /** Where an attempt works: Orch's clone, the task's worktree and branch, and the environment its commands get. */
@@ -151,7 +160,7 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   const resume = worktree.from === 'new_branch' ? null : await sessionResumeFor(orch, attempt);
   if (resume) await event('run.resuming', { sessionId: resume.sessionId, fromRun: resume.fromRunId });
   const { lastFailure } = await attemptHistory(orch.store, task.id, attempt.run.id);
-  const prompt = await promptFor(orch, attempt, { failure: resume ? null : lastFailure, resume });
+  const prompt = await promptFor(orch, attempt, { failure: resume ? null : lastFailure, resume, cwd: worktree.path });
   const outcome = await runAgent(orch, attempt, { cwd: worktree.path, prompt, signal: options.signal, sourceEnv: options.sourceEnv, extraEnv: slotEnv, resume });
   return afterAgent(orch, attempt, workspace, outcome, options, summary);
 }

@@ -24,3 +24,8 @@ export function worktreePath(worktrees: string, taskId: number): string {
 export function workerWorktreePath(worktrees: string, workerId: number): string {
   return join(worktrees, workerName(workerId));
 }
+
+/** Throw-away checkouts of the clone for read-only work that belongs to no task branch (the planner's). */
+export function scratchDir(home: string, project: string): string {
+  return join(home, 'projects', project, 'scratch');
+}

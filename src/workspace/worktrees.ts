@@ -113,6 +113,19 @@ export async function adoptWorkerWorktree(clonePath: string, workerDir: string, 
   return { path: taskDir, branch: taskBranch, from: 'new_branch' };
 }
 
+/**
+ * A detached checkout of `ref` at `dir`, on no branch, for work that must not leave one behind (a
+ * read-only planner). Remove it with removeWorktree; a leftover directory from a crash is replaced.
+ */
+export async function createScratchWorktree(clonePath: string, dir: string, ref: string): Promise<string> {
+  if (ref.startsWith('-')) throw new OrchError('invalid_input', `"${ref}" is not a valid ref`);
+  if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
+  await git(clonePath, ['worktree', 'prune']);
+  await mkdir(dirname(dir), { recursive: true });
+  await git(clonePath, ['worktree', 'add', '--quiet', '--detach', '--', dir, ref]);
+  return dir;
+}
+
 export interface RemovedWorktree {
   removed: boolean;
   /** The branch deleted with it (short name), or null. */

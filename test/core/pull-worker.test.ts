@@ -44,7 +44,7 @@ describe('the task brief', () => {
   const task = { id: 4, title: 'Add /health', body: 'Make it cheap.\n\n## Acceptance criteria\n\n- returns 200\n- carries the\n  version\n\n* no auth\n\nNotes after.', labels: ['api'], role: 'implement' as const };
 
   it('carries the task, its acceptance criteria, earlier failures and the result contract', () => {
-    const brief = buildTaskBrief(task, [{ attempt: 1, outcome: 'failed', reason: 'tests failed', summary: null }], 'found BUG in src');
+    const brief = buildTaskBrief(task, [{ attempt: 1, outcome: 'failed', reason: 'tests failed', summary: null, failure: null }], 'found BUG in src');
     expect(brief).toMatchObject({ id: 4, title: 'Add /health', labels: ['api'], acceptanceCriteria: ['returns 200', 'carries the version', 'no auth'], lastFailure: 'found BUG in src', resultContract: RESULT_CONTRACT_PROMPT });
     const text = renderTaskBrief(brief);
     for (const part of ['# Task #4: Add /health', 'Make it cheap.', 'Labels: api', 'Attempt 1 ended failed: tests failed', 'found BUG in src', 'orch agent done --summary', RESULT_CONTRACT_PROMPT]) expect(text).toContain(part);

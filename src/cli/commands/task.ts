@@ -37,7 +37,7 @@ function taskDetail(task: Task, now: number): string {
   return lines.join('\n');
 }
 
-const treeLabel = (t: Task) => `#${t.id} [${t.state}] ${t.title}${t.dependsOn.length ? `  (after ${t.dependsOn.map((id) => `#${id}`).join(', ')})` : ''}`;
+const treeLabel = (t: Task) => `#${t.id} [${t.state}] ${t.title}  (${[t.role, ...(t.dependsOn.length ? [`after ${t.dependsOn.map((id) => `#${id}`).join(', ')}`] : [])].join(', ')})`;
 
 function treeText(nodes: TaskTreeNode[], prefix = '', top = true): string[] {
   return nodes.flatMap((node, i) => {
