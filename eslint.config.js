@@ -6,7 +6,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
@@ -38,6 +38,22 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         { patterns: [{ group: ['../engine/*', '../cli/*', '../server/*', '../store/*'], message: 'src/trackers is an adapter: it never imports the engine, the faces or the store.' }] },
+      ],
+    },
+  },
+  {
+    // The dashboard runs in a browser: no Node module, and of Orch's own code only the pure core
+    // (its types and the lifecycle table), which the bundle may include.
+    files: ['web/**/*.ts', 'web/**/*.tsx'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*', 'fs', 'fs/*', 'child_process', 'net', 'http', 'https', 'os', 'path'], message: 'web/ runs in a browser: no Node modules.' },
+            { group: ['**/src/*/**', '!**/src/core/**'], message: 'web/ may import only src/core (pure) from the server side.' },
+          ],
+        },
       ],
     },
   },

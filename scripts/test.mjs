@@ -22,8 +22,10 @@ if (!existsSync('test/agent-clis/node_modules/.bin/claude')) {
 
 const checks = [
   ['type-check', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']],
+  ['type-check the dashboard', 'npx', ['tsc', '-p', 'web/tsconfig.json']],
   ['lint', 'npx', ['eslint', '.', '--max-warnings', '0']],
   ['build', 'npx', ['tsc', '-p', 'tsconfig.build.json']],
+  ['build the dashboard', 'node', ['scripts/build-dashboard.mjs']],
 ];
 let checksFailed = 0;
 for (const [name, command, args] of checks) {

@@ -4,8 +4,10 @@ import { registerAgentCommands } from './commands/agents.js';
 import { registerClaimsCommand } from './commands/claims.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerCostCommand } from './commands/cost.js';
+import { registerDashboardCommand } from './commands/dashboard.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerInitCommand } from './commands/init.js';
+import { registerIssueCommands } from './commands/issue.js';
 import { registerJobCommands } from './commands/job.js';
 import { registerKillCommand } from './commands/kill.js';
 import { registerPlanCommand } from './commands/plan.js';
@@ -18,6 +20,7 @@ import { registerRunCommands } from './commands/run.js';
 import { registerTaskCommands } from './commands/task.js';
 import { orchVersion, registerVersionCommand } from './commands/version.js';
 import { registerWatchCommands } from './commands/watch.js';
+import { registerWorkerCommands } from './commands/worker.js';
 import { EXIT } from './output.js';
 
 export function buildProgram(): Command {
@@ -37,10 +40,12 @@ export function buildProgram(): Command {
   registerCostCommand(program);
   registerJobCommands(program);
   registerPlanCommand(program);
-  registerAgentCommands(program);
+  registerWorkerCommands(registerAgentCommands(program));
+  registerIssueCommands(program);
   registerClaimsCommand(program);
   registerServeCommand(program);
   registerServiceCommands(program);
+  registerDashboardCommand(program);
   registerStatusCommand(program);
   registerConfigCommands(program);
   registerVersionCommand(program);

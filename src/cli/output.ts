@@ -12,6 +12,7 @@ export const EXIT = {
   conflict: 4,
   config: 5,
   not_initialised: 5,
+  already_claimed: 6,
 } as const satisfies Record<ErrorCode | 'ok' | 'failure', number>;
 
 export interface Failure {

@@ -8,6 +8,7 @@ import type {
   SchedulerConfig,
   ServerConfig,
 } from './schema.js';
+import type { TaskState } from '../core/types.js';
 
 export const DEFAULT_SCHEDULER: SchedulerConfig = { maxAgents: 4, tickIntervalS: 10, leaseS: 120, maxRouters: 2 };
 
@@ -17,6 +18,17 @@ export const DEFAULT_SERVER: ServerConfig = { host: '127.0.0.1', port: 7878 };
 /** Where the GitHub tracker finds its token, and which API it talks to, unless the config says otherwise. */
 export const DEFAULT_GITHUB_TOKEN_ENV = 'GITHUB_TOKEN';
 export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
+
+/** The Linear tracker's defaults: where its key is, which API, which states mean ready, where tasks move issues. */
+export const DEFAULT_LINEAR_TOKEN_ENV = 'LINEAR_API_KEY';
+export const DEFAULT_LINEAR_API_URL = 'https://api.linear.app/graphql';
+export const DEFAULT_LINEAR_READY_STATES: readonly string[] = ['Todo'];
+export const DEFAULT_LINEAR_STATE_MAP: Readonly<Partial<Record<TaskState, string>>> = {
+  running: 'In Progress',
+  needs_review: 'In Review',
+  done: 'Done',
+  cancelled: 'Canceled',
+};
 
 export const DEFAULT_PROJECT_SETTINGS: ProjectSettings = {
   priority: 0,
@@ -35,6 +47,7 @@ export const DEFAULT_PROJECT_SETTINGS: ProjectSettings = {
   copyFiles: [],
   mode: 'push',
   routing: { router: null, weights: {}, useScoreboard: false, modelMap: {} },
+  prompts: {},
 };
 
 /** A router's limits when the config names only its agent. */

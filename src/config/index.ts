@@ -13,6 +13,7 @@ export {
   type LoadedGlobalConfig,
   type LoadedProjectFile,
 } from './load.js';
+export { DEFAULT_LINEAR_API_URL, DEFAULT_LINEAR_READY_STATES, DEFAULT_LINEAR_STATE_MAP } from './defaults.js';
 export { addProjectToConfig, getConfigValue, removeProjectFromConfig, writeInitialConfig } from './edit.js';
 export {
   AGENT_KINDS,
@@ -22,6 +23,7 @@ export {
   type Command,
   type GitHubTrackerConfig,
   type GlobalConfigFile,
+  type LinearTrackerConfig,
   type ModelPrice,
   type OrchConfig,
   type ProjectConfig,

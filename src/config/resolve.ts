@@ -4,12 +4,17 @@
 
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { TaskState } from '../core/types.js';
 import {
   AGENT_EXECUTABLES,
   BUILT_IN_AGENTS,
   DEFAULT_AGENT_SETTINGS,
   DEFAULT_GITHUB_API_URL,
   DEFAULT_GITHUB_TOKEN_ENV,
+  DEFAULT_LINEAR_API_URL,
+  DEFAULT_LINEAR_READY_STATES,
+  DEFAULT_LINEAR_STATE_MAP,
+  DEFAULT_LINEAR_TOKEN_ENV,
   DEFAULT_PROJECT_SETTINGS,
   DEFAULT_ROUTER,
   DEFAULT_SCHEDULER,
@@ -170,10 +175,24 @@ function toTrackerConfig(tracker: NonNullable<ProjectSettingsFile['tracker']>): 
         apiUrl: (tracker.api_url ?? DEFAULT_GITHUB_API_URL).replace(/\/+$/, ''),
       };
     case 'linear':
-      return { ...tracker, labels: tracker.labels ?? [] };
+      return {
+        kind: 'linear',
+        team: tracker.team,
+        labels: tracker.labels ?? [],
+        states: tracker.states ?? [...DEFAULT_LINEAR_READY_STATES],
+        stateMap: linearStateMap(tracker.state_map),
+        tokenEnv: tracker.token_env ?? DEFAULT_LINEAR_TOKEN_ENV,
+        apiUrl: tracker.api_url ?? DEFAULT_LINEAR_API_URL,
+      };
     default:
       return tracker;
   }
+}
+
+/** The default state_map with the config's entries over it; `null` takes a task state out. */
+function linearStateMap(file: Partial<Record<TaskState, string | null>> | undefined): Partial<Record<TaskState, string>> {
+  const merged: Partial<Record<TaskState, string | null>> = { ...DEFAULT_LINEAR_STATE_MAP, ...file };
+  return Object.fromEntries(Object.entries(merged).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
 }
 
 /** Merged file settings → resolved settings; whatever no layer set comes from the built-in defaults. */
@@ -236,6 +255,7 @@ function toProjectSettings(file: ProjectSettingsFile): ProjectSettings {
     copyFiles: file.copy_files ?? d.copyFiles,
     mode: file.mode ?? d.mode,
     routing: toRoutingSettings(file.routing, d.routing),
+    prompts: Object.fromEntries(Object.entries(file.prompts ?? d.prompts).map(([name, path]) => [name, path.startsWith('~') ? expandHome(path) : path])),
   };
   // Callers own their copy: mutating it must not reach the defaults or the parsed files.
   return structuredClone(settings);

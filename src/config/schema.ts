@@ -5,15 +5,24 @@
 
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import type { RoleTemplateName } from '../core/roles.js';
 import type { ScopeRules } from '../core/scope.js';
-import { COMPLEXITIES, MERGE_STRATEGIES, type Complexity, type MergeStrategy } from '../core/types.js';
+import {
+  COMPLEXITIES,
+  MERGE_STRATEGIES,
+  PROJECT_MODES,
+  TASK_STATES,
+  type Complexity,
+  type MergeStrategy,
+  type ProjectMode,
+  type TaskState,
+} from '../core/types.js';
 import { expecting } from './errors.js';
 
 export const AGENT_KINDS = ['claude', 'codex', 'opencode', 'gemini', 'command'] as const;
 export type AgentKind = (typeof AGENT_KINDS)[number];
 
-export const PROJECT_MODES = ['push', 'pull'] as const;
-export type ProjectMode = (typeof PROJECT_MODES)[number];
+export { PROJECT_MODES, type ProjectMode };
 
 // ---------------------------------------------------------------- building blocks
 
@@ -47,6 +56,12 @@ const repoRelativePath = expecting(
   'a path relative to the repository root, without ".."',
 );
 
+/** A file in the repository (relative) or anywhere on this machine (absolute). */
+const promptPath = expecting(
+  z.string().refine((path) => path.length > 0 && (isAbsolute(path) || path === '~' || path.startsWith('~/') || !path.split(/[\\/]/).includes('..'))),
+  'a path relative to the repository root (without "..") or an absolute path',
+);
+
 const argvSchema = expecting(z.array(nonEmptyString()).min(1), 'a non-empty list of strings');
 
 /**
@@ -57,6 +72,16 @@ export const commandSchema = expecting(
   z.union([argvSchema, z.strictObject({ shell: nonEmptyString().describe('Script passed to `sh -c`.') })]),
   'a command: a list of strings (argv) or {shell: "..."}',
 );
+
+const envName = () => expecting(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), 'an environment variable name');
+
+/** Linear's state_map: one optional workflow state name per task state. */
+const linearStateName = (state: TaskState) =>
+  switchable(nonEmptyString(), `Workflow state a ${state} task's issue moves to. null: leave the issue where it is.`);
+const linearStateMapShape = Object.fromEntries(TASK_STATES.map((state) => [state, linearStateName(state)])) as Record<
+  TaskState,
+  ReturnType<typeof linearStateName>
+>;
 
 const labelsSchema = expecting(z.array(nonEmptyString()), 'a list of labels');
 const labels = () => optional(labelsSchema, 'Only items carrying all these labels become tasks.');
@@ -80,10 +105,7 @@ export const trackerSchema = z
         expecting(z.array(nonEmptyString()), 'a list of GitHub logins'),
         'Only issues and @orch mentions by these logins become tasks. Default: issues by anyone (the labels decide), mentions by owners, members and collaborators.',
       ),
-      token_env: optional(
-        expecting(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), 'an environment variable name'),
-        'Environment variable holding the GitHub token. Default GITHUB_TOKEN.',
-      ),
+      token_env: optional(envName(), 'Environment variable holding the GitHub token. Default GITHUB_TOKEN.'),
       api_url: optional(
         expecting(z.url({ protocol: /^https?$/ }), 'an http(s) URL'),
         'REST API address: https://HOST/api/v3 for GitHub Enterprise Server. Default https://api.github.com.',
@@ -93,6 +115,19 @@ export const trackerSchema = z
       kind: z.literal('linear').describe('Tasks are Linear issues.'),
       team: nonEmptyString().describe('Linear team key, e.g. ENG.'),
       labels: labels(),
+      states: optional(
+        expecting(z.array(nonEmptyString()).min(1), 'a non-empty list of workflow state names'),
+        'Workflow states (by name) whose issues are ready for Orch. Default [Todo].',
+      ),
+      state_map: optional(
+        z.strictObject(linearStateMapShape),
+        'Workflow state (by name) the issue moves to as its task changes state. Default {running: In Progress, needs_review: In Review, done: Done, cancelled: Canceled}.',
+      ),
+      token_env: optional(envName(), 'Environment variable holding the Linear API key. Default LINEAR_API_KEY.'),
+      api_url: optional(
+        expecting(z.url({ protocol: /^https?$/ }), 'an http(s) URL'),
+        'GraphQL endpoint. Default https://api.linear.app/graphql.',
+      ),
     }),
   ])
   .describe('Where tasks come from and where their status is reported. Default {kind: local}.');
@@ -227,7 +262,17 @@ const projectSettingsShape = {
   ),
   mode: optional(
     z.enum(PROJECT_MODES),
-    'push: the daemon starts ready tasks itself; pull: tasks wait until a worker asks for work. Default push.',
+    'push: Orch starts each ready task with an agent; pull: Orch starts workers that pick and claim their own task. Default push.',
+  ),
+  prompts: optional(
+    z.strictObject({
+      implementer: optional(promptPath, 'Template for implement tasks.'),
+      tester: optional(promptPath, 'Template for test tasks.'),
+      reviewer: optional(promptPath, 'Template for review tasks.'),
+      planner: optional(promptPath, 'Template for the planner (orch plan, and tasks to split).'),
+      fixer: optional(promptPath, 'Template for fix tasks.'),
+    }),
+    "Markdown role templates replacing Orch's own: a path relative to the repository root, or absolute. Default: .orch/prompts/<role>.md when the repository has it, else Orch's own.",
   ),
   routing: routingSchema.optional(),
 };
@@ -334,7 +379,7 @@ export type TrackerConfig =
   | { kind: 'local' }
   | { kind: 'markdown'; dir: string }
   | GitHubTrackerConfig
-  | { kind: 'linear'; team: string; labels: string[] };
+  | LinearTrackerConfig;
 
 export interface GitHubTrackerConfig {
   kind: 'github';
@@ -346,6 +391,20 @@ export interface GitHubTrackerConfig {
   /** Empty: issues by anyone, mentions by owners, members and collaborators. */
   authors: string[];
   /** The environment variable holding the token (the token itself never enters the config). */
+  tokenEnv: string;
+  apiUrl: string;
+}
+
+export interface LinearTrackerConfig {
+  kind: 'linear';
+  /** The team's key, e.g. ENG. */
+  team: string;
+  labels: string[];
+  /** Workflow state names that mean "ready for Orch". */
+  states: string[];
+  /** The workflow state name each task state moves the issue to; a task state left out moves nothing. */
+  stateMap: Partial<Record<TaskState, string>>;
+  /** The environment variable holding the API key (the key itself never enters the config). */
   tokenEnv: string;
   apiUrl: string;
 }
@@ -374,6 +433,8 @@ export interface ProjectSettings {
   copyFiles: string[];
   mode: ProjectMode;
   routing: RoutingSettings;
+  /** Role template files by template name (relative to the repository root, or absolute). */
+  prompts: Partial<Record<RoleTemplateName, string>>;
 }
 
 export interface RouterSettings {

@@ -54,7 +54,7 @@ export function starterConfigText(schemaPath: string): string {
 #   priority: 0
 #   max_agents: 2
 #   agents: [claude]
-#   tracker: { kind: local }   # or markdown {dir}, github {repo, labels, assignee, authors}, linear {team, labels}
+#   tracker: { kind: local }   # or markdown {dir}, github {repo, labels, assignee, authors}, linear {team, labels, states}
 #   merge_strategy: direct     # direct | pr
 #   max_attempts: 3
 #   backoff: { base_s: 30, cap_s: 3600, jitter: 0.2 }

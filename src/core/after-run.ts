@@ -77,4 +77,4 @@ export function afterCrash(crashes: number, crashLimit: number, reason: string):
 }
 
 /** Interrupted attempts of one task after which a person looks (see afterCrash). */
-export const CRASH_LIMIT = 10;
+export const CRASH_LIMIT = 20;

@@ -1,7 +1,7 @@
 import { checkBudget, type BudgetCaps } from './budget.js';
 import { inDispatchOrder, sortForDispatch } from './ordering.js';
 import { pickWeighted } from './routing.js';
-import type { EpochMs, TaskState } from './types.js';
+import type { EpochMs, ProjectMode, TaskState } from './types.js';
 
 /** A task as the tick sees it. */
 export interface TickTask {
@@ -32,8 +32,12 @@ export interface TickProject {
   maxAgents: number;
   /** Agents the project may use, in order of preference. */
   agents: readonly string[];
-  /** Runs of this project that hold a slot now. */
+  /** Runs of this project that hold a slot now, pull workers included. */
   running: number;
+  /** Default push: the tick starts tasks. In pull mode it starts workers that claim tasks themselves. */
+  mode?: ProjectMode;
+  /** Pull workers of this project still looking for a task (already counted in `running`). */
+  idleWorkers?: number;
   budget: BudgetCaps;
   spentTodayUsd: number;
   backpressure: {
@@ -87,6 +91,8 @@ export const WAIT_REASONS = [
   'project_full',
   'global_full',
   'agent_unavailable',
+  /** A pull project's task: a worker (running, or started by this tick) may claim it. */
+  'awaiting_worker',
 ] as const;
 export type WaitReason = (typeof WAIT_REASONS)[number];
 
@@ -106,6 +112,14 @@ export interface PlannedRoute {
   project: string;
 }
 
+/** A pull worker to start: it holds a slot and will claim one of its project's ready tasks itself. */
+export interface PlannedWorker {
+  project: string;
+  agent: string;
+  /** The most the worker's run may spend (null: no cap). */
+  runCapUsd: number | null;
+}
+
 export interface Waiting {
   taskId: number;
   project: string;
@@ -117,6 +131,8 @@ export interface SpawnPlan {
   starts: PlannedStart[];
   /** Tasks handed to the router now; each holds a global and a project slot of this plan. */
   routes: PlannedRoute[];
+  /** Workers to start for pull projects, which are never given a task by the tick. */
+  workers: PlannedWorker[];
   /** Why each task that is not started waits; filled only when asked to explain. */
   waiting: Waiting[];
 }
@@ -132,22 +148,21 @@ interface ProjectView {
   agentProblems: string;
 }
 
+/** The tick's first pass: which tasks could start whatever else happens, and why the others cannot. */
+interface Screening {
+  projects: ReadonlyMap<string, ProjectView>;
+  agentsFor: (task: TickTask, view: ProjectView) => { agents: readonly string[]; agentProblems: string };
+  /** Tasks that may start (or be claimed) as far as anything but slots is concerned, in input order. */
+  candidates: TickTask[];
+  /** Why each other task cannot; filled only when asked to explain. */
+  waits: Map<TickTask, Wait>;
+}
+
 /**
- * Decides which tasks start now and with which agent. Pure and deterministic: the same input in any
- * order gives the same plan. A task without an agent gets one by the project's weighted round robin
- * among the agents with room; a `new` one of a project with a router is handed to the router instead.
- * Tasks are taken in dispatch order (priority, age, id); a task that cannot start is skipped, never
- * allowed to hold back the ones behind it, except that once the global slots are full nothing else
- * starts. Never exceeds the global, per-project or per-agent limits, and never
- * plans a claimed, waiting, backing-off, paused, over-budget or back-pressured task.
- *
- * Two passes keep it fast at any queue length: a cheap linear pass drops every task that cannot start
- * whatever else happens (claims, readiness, backoff, pause, budget, back-pressure, cooldowns, all
- * judged once per project and agent, not per task); only the tasks left are ordered, lazily, and
- * walked against the slot counters until nothing more can start.
+ * Drops every task that cannot start whatever else this tick starts (claims, readiness, backoff, pause,
+ * budget, back-pressure, cooldowns), judging the project- and agent-wide conditions once each, not per task.
  */
-export function planTick(input: TickInput, options: { explain?: boolean } = {}): SpawnPlan {
-  const explain = options.explain ?? false;
+function screen(input: TickInput, explain: boolean): Screening {
   const agentWait = new Map<string, string | null>();
   for (const [name, agent] of input.agents) {
     agentWait.set(
@@ -182,8 +197,9 @@ export function planTick(input: TickInput, options: { explain?: boolean } = {}):
     projects.set(name, { project, wait, ...usable(project.agents) });
   }
   const routedTo = new Map<string, ReturnType<typeof usable>>();
+  // A pull project's task goes to whichever worker claims it, so its routed agent does not matter.
   const agentsFor = (task: TickTask, view: ProjectView) => {
-    if (task.agent === null) return view;
+    if (task.agent === null || view.project.mode === 'pull') return view;
     let found = routedTo.get(task.agent);
     if (!found) routedTo.set(task.agent, (found = usable([task.agent])));
     return found;
@@ -196,9 +212,45 @@ export function planTick(input: TickInput, options: { explain?: boolean } = {}):
     if (wait === null) candidates.push(task);
     else if (explain) waits.set(task, wait);
   }
+  return { projects, agentsFor, candidates, waits };
+}
+
+/**
+ * The tasks a worker may claim now, in dispatch order, and why each other task may not: the tick's
+ * own rules without the slot counting (a worker already holds its slot). What `orch issue ready` lists.
+ */
+export function claimableTasks(input: TickInput): { claimable: TickTask[]; waiting: Waiting[] } {
+  const { candidates, waits } = screen(input, true);
+  const waiting = sortForDispatch([...waits.keys()]).map((task) => ({ taskId: task.id, project: task.project, ...waits.get(task)! }));
+  return { claimable: sortForDispatch(candidates), waiting };
+}
+
+/**
+ * Decides which tasks start now and with which agent, and how many pull workers to start. Pure and
+ * deterministic: the same input in any order gives the same plan. A push project's task without an
+ * agent gets one by the project's weighted round robin among the agents with room; a `new` one of a
+ * project with a router is handed to the router instead (`routes`). Tasks are taken in dispatch order
+ * (priority, age, id); a task that cannot start is skipped, never allowed to hold back the ones behind
+ * it, except that once the global slots are full nothing else starts. Never exceeds the global,
+ * per-project or per-agent limits, and never plans a claimed, waiting, backing-off, paused,
+ * over-budget or back-pressured task.
+ *
+ * A pull project's tasks are never started: each of its ready tasks in dispatch order is first left to
+ * a worker already looking for work (`idleWorkers`), and each one beyond those, when a slot is free,
+ * starts one new worker instead. So a pull project gets min(free slots, ready tasks − idle workers)
+ * new workers, under the same limits and fair share as tasks.
+ *
+ * Two passes keep it fast at any queue length: a cheap linear pass (`screen`) drops every task that
+ * cannot start whatever else happens; only the tasks left are ordered, lazily, and walked against the
+ * slot counters until nothing more can start.
+ */
+export function planTick(input: TickInput, options: { explain?: boolean } = {}): SpawnPlan {
+  const explain = options.explain ?? false;
+  const { projects, agentsFor, candidates, waits } = screen(input, explain);
 
   const starts: PlannedStart[] = [];
   const routes: PlannedRoute[] = [];
+  const workers: PlannedWorker[] = [];
   // Each project's round-robin memory, advanced by every pick of this plan.
   const tallies = new Map<string, Record<string, number>>();
   const tallyOf = (project: TickProject) => {
@@ -209,6 +261,8 @@ export function planTick(input: TickInput, options: { explain?: boolean } = {}):
   let globalFree = input.maxAgents - input.running;
   const projectRunning = new Map<string, number>();
   const agentRunning = new Map<string, number>();
+  // Ready tasks of each pull project left to the workers already running.
+  const leftToIdleWorkers = new Map<string, number>();
   // Once no project and no agent has room left, nothing further can start: stop walking the queue.
   let projectsWithRoom = 0;
   let agentsWithRoom = 0;
@@ -231,6 +285,15 @@ export function planTick(input: TickInput, options: { explain?: boolean } = {}):
   const consider = (task: TickTask, enforceShare: boolean): void => {
     const view = projects.get(task.project)!;
     const { project } = view;
+    const pull = project.mode === 'pull';
+    if (pull) {
+      const left = leftToIdleWorkers.get(project.name) ?? 0;
+      if (left < (project.idleWorkers ?? 0)) {
+        leftToIdleWorkers.set(project.name, left + 1);
+        waits.set(task, { reason: 'awaiting_worker', detail: `a worker of project ${project.name} already looking for work may claim it` });
+        return;
+      }
+    }
     if (globalFree <= 0) {
       waits.set(task, { reason: 'global_full', detail: `all ${input.maxAgents} global slots are taken` });
       return;
@@ -257,22 +320,29 @@ export function planTick(input: TickInput, options: { explain?: boolean } = {}):
       if (projectNow + 1 === project.maxAgents) projectsWithRoom--;
       if (projectNow + 1 === shareBound(project.name)) underShare--;
     };
-    if (task.agent === null && task.state === 'new' && project.routing?.router) {
+    if (!pull && task.agent === null && task.state === 'new' && project.routing?.router) {
       routes.push({ taskId: task.id, project: task.project });
       takeSlot();
       return;
     }
     let agent = withRoom[0]!;
-    let routing: PlannedStart['routing'];
-    if (task.agent === null) {
-      const tally = tallyOf(project);
-      const pick = pickWeighted(withRoom, project.routing?.weights ?? {}, tally)!;
-      agent = pick.agent;
-      routing = { by: 'round_robin', reason: pick.reason };
-      tally[agent] = (tally[agent] ?? 0) + 1;
+    if (pull) {
+      // The worker may claim any of the project's tasks: only the project's and the day's caps apply.
+      const budget = checkBudget(project.budget, { todayUsd: project.spentTodayUsd, taskUsd: 0 });
+      workers.push({ project: project.name, agent, runCapUsd: budget.ok ? budget.runCapUsd : 0 });
+      waits.set(task, { reason: 'awaiting_worker', detail: `a new worker of project ${project.name} (${agent}) may claim it` });
+    } else {
+      let routing: PlannedStart['routing'];
+      if (task.agent === null) {
+        const tally = tallyOf(project);
+        const pick = pickWeighted(withRoom, project.routing?.weights ?? {}, tally)!;
+        agent = pick.agent;
+        routing = { by: 'round_robin', reason: pick.reason };
+        tally[agent] = (tally[agent] ?? 0) + 1;
+      }
+      const budget = checkBudget(project.budget, { todayUsd: project.spentTodayUsd, taskUsd: task.costUsd });
+      starts.push({ taskId: task.id, project: task.project, agent, runCapUsd: budget.ok ? budget.runCapUsd : 0, ...(routing ? { routing } : {}) });
     }
-    const budget = checkBudget(project.budget, { todayUsd: project.spentTodayUsd, taskUsd: task.costUsd });
-    starts.push({ taskId: task.id, project: task.project, agent, runCapUsd: budget.ok ? budget.runCapUsd : 0, ...(routing ? { routing } : {}) });
     takeSlot();
     const agentNow = (agentRunning.get(agent) ?? 0) + 1;
     agentRunning.set(agent, agentNow);
@@ -296,9 +366,9 @@ export function planTick(input: TickInput, options: { explain?: boolean } = {}):
     consider(task, false);
   }
 
-  if (!explain) return { starts, routes, waiting: [] };
+  if (!explain) return { starts, routes, workers, waiting: [] };
   const waiting = sortForDispatch([...waits.keys()]).map((task) => ({ taskId: task.id, project: task.project, ...waits.get(task)! }));
-  return { starts, routes, waiting };
+  return { starts, routes, workers, waiting };
 }
 
 /**

@@ -38,6 +38,25 @@ export type RunOutcome = (typeof RUN_OUTCOMES)[number];
 export const MERGE_STRATEGIES = ['direct', 'pr'] as const;
 export type MergeStrategy = (typeof MERGE_STRATEGIES)[number];
 
+/** push: Orch assigns each ready task to an agent run; pull: Orch starts workers that claim their own task. */
+export const PROJECT_MODES = ['push', 'pull'] as const;
+export type ProjectMode = (typeof PROJECT_MODES)[number];
+
+/** How a pull worker ended. */
+export const WORKER_OUTCOMES = [
+  /** It claimed a task; that task's run says how the work went. */
+  'claimed',
+  /** It claimed nothing, and no ready task was left for it: a normal end. */
+  'no_work',
+  /** It claimed nothing although ready tasks were left: the agent did not do what it was asked. */
+  'unclaimed',
+  /** Its worktree or hooks could not be prepared; the agent never ran. */
+  'failed',
+  /** Orch stopped while it ran (found by recovery). */
+  'crashed',
+] as const;
+export type WorkerOutcome = (typeof WORKER_OUTCOMES)[number];
+
 /** Milliseconds since the Unix epoch. The core never reads a clock: callers pass `now` in. */
 export type EpochMs = number;
 
@@ -103,6 +122,36 @@ export interface Run {
   costUsd: number;
   logPath: string | null;
   result: unknown;
+}
+
+/**
+ * A pull worker: an agent run Orch started in a fresh worktree without a task, which picks and claims
+ * one itself. Until it claims, it holds a slot and nothing else; its claim opens an ordinary Run of
+ * the task (`runId`), and from then on the task moves exactly as in push mode.
+ */
+export interface Worker {
+  id: number;
+  project: string;
+  agent: string;
+  /** The Orch process supervising it (`host:pid`); the claim it takes carries this owner. */
+  owner: string;
+  host: string | null;
+  pid: number | null;
+  worktree: string | null;
+  branch: string | null;
+  logPath: string | null;
+  taskId: number | null;
+  runId: number | null;
+  startedAt: EpochMs;
+  claimedAt: EpochMs | null;
+  /** When the agent ran `orch agent done`, and the summary it gave. */
+  doneAt: EpochMs | null;
+  summary: string | null;
+  endedAt: EpochMs | null;
+  outcome: WorkerOutcome | null;
+  reason: string | null;
+  /** What its agent cost when it claimed nothing; a claimed task's run carries the cost otherwise. */
+  costUsd: number;
 }
 
 export interface Claim {

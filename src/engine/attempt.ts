@@ -10,16 +10,18 @@ import { afterFailure, decideAfterRun, type AfterRun } from '../core/after-run.j
 import { backoffDelay } from '../core/backoff.js';
 import { checkBudget } from '../core/budget.js';
 import { OrchError } from '../core/errors.js';
+import { attemptRecordOf } from '../core/memory.js';
 import { buildAgentPrompt, buildResumePrompt, type AgentPrompt, type PreviousAttempt } from '../core/prompt.js';
 import { sessionToResume } from '../core/resume.js';
 import { parseResultBlock, type AgentResult } from '../core/result-contract.js';
-import { modelFor } from '../core/routing.js';
+import { modelFor, type RoutingDecision } from '../core/routing.js';
 import type { Run, Task } from '../core/types.js';
-import type { StoreOps } from '../store/store.js';
+import type { NewRun, StoreOps } from '../store/store.js';
 import { git } from '../workspace/git.js';
 import type { Orch } from './context.js';
+import { loadRoleTemplate, toolPolicyFor } from './role-prompts.js';
 import { recordRoute, routeForAttempt } from './router.js';
-import { startOfDayUtc } from './tick-input.js';
+import { spentToday } from './tick-input.js';
 import { applyTransition } from './transitions.js';
 import { settleWaits } from './wait-graph.js';
 
@@ -76,27 +78,92 @@ export async function beginAttempt(orch: Orch, taskId: number, options: { agent?
     const now = orch.now();
     const claim = await tx.claimTask({ taskId, owner: claimOwner(), leaseMs, now });
     if (!claim) throw new OrchError('conflict', `task ${taskId} is already claimed by another run`);
-    let current = (await tx.getTask(taskId))!;
-    if (decision) current = await recordRoute(tx, current, decision, now, { fence: claim.token });
-    else if (current.state === 'new') current = await applyTransition(tx, current, 'route', { now, fence: claim.token, reason: `agent ${agentName}` });
-    const routing = { agent: agentName, model, complexity: decision?.complexity ?? current.complexity };
-    current = await applyTransition(tx, current, 'start', { now, fence: claim.token, patch: { ...routing, attempts: current.attempts + 1, nextAttemptAt: null } });
-    const created = await tx.createRun({ taskId, project: task.project, attempt: current.attempts, agent: agentName, model, host: hostname(), startedAt: now }, claim.token);
-    const logPath = join(runDirectory(orch.home, created.id), 'agent.jsonl');
-    const run = await tx.updateRun(created.id, claim.token, { logPath }, now, { type: 'run.started', data: { agent: agentName, model, attempt: current.attempts } });
+    const { task: current, run } = await startClaimedTask(tx, orch, { taskId, token: claim.token, agentName, agent, decision, model, now, run: { host: hostname() } });
     return { task: current, run, token: claim.token };
   });
 
   const runDir = runDirectory(orch.home, started.run.id);
   mkdirSync(runDir, { recursive: true });
+  const lease = keepLeaseAlive(orch, taskId, started.token);
+  return { ...started, agentName, agent, model, project, runDir, lost: lease.lost, stopHeartbeat: lease.stop };
+}
+
+/**
+ * What follows a claim, push or pull alike: route the task (by `decision` when there is one, else
+ * plainly when new) and start it with one more attempt, and open its run with `logPath` under the
+ * run's directory unless the run brings its own. `model` defaults to the agent's own (a pull worker
+ * already runs with it). Runs inside the caller's transaction, every write fenced by the claim's token.
+ */
+export async function startClaimedTask(
+  tx: StoreOps,
+  orch: Orch,
+  start: {
+    taskId: number;
+    token: number;
+    agentName: string;
+    agent: AgentConfig;
+    decision?: RoutingDecision | null;
+    model?: string | null;
+    now: number;
+    run: Partial<Pick<NewRun, 'host' | 'pid' | 'worktree' | 'branch' | 'logPath'>>;
+  },
+): Promise<{ task: Task; run: Run }> {
+  const { taskId, token, agentName, agent, decision, now } = start;
+  const model = start.model === undefined ? agent.model : start.model;
+  let current = (await tx.getTask(taskId))!;
+  if (decision) current = await recordRoute(tx, current, decision, now, { fence: token });
+  else if (current.state === 'new') current = await applyTransition(tx, current, 'route', { now, patch: { agent: agentName, model }, fence: token, reason: `agent ${agentName}` });
+  const routing = { agent: agentName, model, complexity: decision?.complexity ?? current.complexity };
+  current = await applyTransition(tx, current, 'start', { now, fence: token, patch: { ...routing, attempts: current.attempts + 1, nextAttemptAt: null } });
+  const created = await tx.createRun({ ...start.run, taskId, project: current.project, attempt: current.attempts, agent: agentName, model, startedAt: now }, token);
+  const logPath = start.run.logPath ?? join(runDirectory(orch.home, created.id), 'agent.jsonl');
+  const run = await tx.updateRun(created.id, token, { logPath }, now, { type: 'run.started', data: { agent: agentName, model, attempt: current.attempts } });
+  return { task: current, run };
+}
+
+/** Renews a claim's lease until stopped; `lost` aborts once another owner holds the task. */
+export function keepLeaseAlive(orch: Orch, taskId: number, token: number): { lost: AbortSignal; stop(): void } {
+  const leaseMs = orch.config.scheduler.leaseS * 1000;
   const lost = new AbortController();
   const heartbeat = setInterval(() => {
-    void store.renewClaim(taskId, started.token, orch.now() + leaseMs).then(
+    void orch.store.renewClaim(taskId, token, orch.now() + leaseMs).then(
       (held) => held || lost.abort(),
       () => undefined,
     );
   }, Math.max(1000, leaseMs / 3));
-  return { ...started, agentName, agent, model, project, runDir, lost: lost.signal, stopHeartbeat: () => clearInterval(heartbeat) };
+  return { lost: lost.signal, stop: () => clearInterval(heartbeat) };
+}
+
+/**
+ * Takes over an attempt whose claim was made elsewhere (a pull worker's `orch agent claim`): the
+ * run and its live claim, with the lease kept alive from here on. Null when the claim is gone or is
+ * no longer this run's (it expired and was recovered).
+ */
+export async function resumeAttempt(orch: Orch, runId: number): Promise<Attempt | null> {
+  const run = await orch.store.getRun(runId);
+  if (!run) return null;
+  const claim = await orch.store.getClaim(run.taskId);
+  if (!claim || claim.runId !== run.id) return null;
+  const task = (await orch.store.getTask(run.taskId))!;
+  const project = orch.config.projects[task.project];
+  if (!project) throw new OrchError('config', `project "${task.project}" is not in config.yaml`);
+  const agent = orch.config.agents[run.agent];
+  if (!agent) throw new OrchError('config', `agent "${run.agent}" is not configured`);
+  const runDir = runDirectory(orch.home, run.id);
+  mkdirSync(runDir, { recursive: true });
+  const lease = keepLeaseAlive(orch, task.id, claim.token);
+  return { task, run, token: claim.token, agentName: run.agent, agent, model: run.model, project, runDir, lost: lease.lost, stopHeartbeat: lease.stop };
+}
+
+/** How a task's earlier runs ended, and what the judge or merge found wrong with the last one. */
+export async function attemptHistory(store: StoreOps, taskId: number, currentRunId: number): Promise<{ previous: PreviousAttempt[]; lastFailure: string | null }> {
+  const runs = (await store.listRuns({ taskId })).filter((r) => r.id !== currentRunId);
+  const previous = runs
+    .filter((r) => r.outcome !== null)
+    .map(attemptRecordOf);
+  const last = runs.filter((r) => r.endedAt !== null).at(-1);
+  const failure = (last?.result as Record<string, unknown> | null | undefined)?.failure;
+  return { previous, lastFailure: typeof failure === 'string' ? failure : null };
 }
 
 /** The agent session an attempt continues (see sessionToResume), and the run whose HOME holds it. */
@@ -114,19 +181,23 @@ export async function sessionResumeFor(orch: Orch, attempt: Attempt): Promise<Se
 }
 
 /**
- * The prompt of an attempt, from the task and how its earlier runs ended (or, resuming a session, why
- * it stopped); kept as `prompt.md`.
+ * The prompt of an attempt, from the task, its role's template (read from `cwd`, the worktree, where
+ * the repository may keep its own) and how its earlier runs ended (or, resuming a session, why it
+ * stopped); kept as `prompt.md`.
  */
-export async function promptFor(orch: Orch, attempt: Attempt, extra: { failure?: string | null; resume?: SessionResume | null } = {}): Promise<AgentPrompt> {
+export async function promptFor(
+  orch: Orch,
+  attempt: Attempt,
+  extra: { failure?: string | null; resume?: SessionResume | null; cwd?: string | null } = {},
+): Promise<AgentPrompt> {
+  const roleTemplate = loadRoleTemplate(attempt.task.role, attempt.project, extra.cwd ?? null).text;
   if (extra.resume) {
-    const prompt = buildResumePrompt(attempt.task);
+    const prompt = buildResumePrompt(attempt.task, { roleTemplate });
     writeFileSync(join(attempt.runDir, 'prompt.md'), `(resuming session ${extra.resume.sessionId} of run ${extra.resume.fromRunId})\n\n${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`);
     return prompt;
   }
-  const previous: PreviousAttempt[] = (await orch.store.listRuns({ taskId: attempt.task.id }))
-    .filter((r) => r.outcome !== null && r.id !== attempt.run.id)
-    .map((r) => ({ attempt: r.attempt, outcome: r.outcome!, reason: resultField(r, 'failure') ?? resultField(r, 'reason') ?? 'no reason recorded', summary: resultSummary(r) }));
-  const prompt = buildAgentPrompt(attempt.task, previous, extra.failure ?? null);
+  const { previous } = await attemptHistory(orch.store, attempt.task.id, attempt.run.id);
+  const prompt = buildAgentPrompt(attempt.task, previous, extra.failure ?? null, { roleTemplate });
   writeFileSync(join(attempt.runDir, 'prompt.md'), `${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`);
   return prompt;
 }
@@ -151,8 +222,6 @@ export interface AgentRunOutcome {
   /** Whether the working directory changed; only looked at when the agent gave no result block. */
   changedFiles: boolean | null;
 }
-
-const DEFAULT_TOOLS: ToolPolicy = { mode: 'edit', allowedTools: [], deniedTools: [], writableDirs: [] };
 
 /** Runs the attempt's agent under supervision, storing each event as it arrives. */
 export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOptions): Promise<AgentRunOutcome> {
@@ -179,7 +248,7 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
       prompt: options.prompt.prompt,
       systemPromptAppend: options.prompt.systemPromptAppend,
       model: attempt.model,
-      tools: options.tools ?? DEFAULT_TOOLS,
+      tools: options.tools ?? toolPolicyFor(task.role),
       budgetUsd,
       maxTurns: project.run.maxTurns,
       resumeSessionId: options.resume?.sessionId ?? null,
@@ -338,7 +407,7 @@ export async function runAttempt(orch: Orch, taskId: number, options: AttemptOpt
   const attempt = await beginAttempt(orch, taskId, { agent: options.agent, routing: options.routing });
   try {
     const resume = await sessionResumeFor(orch, attempt);
-    const prompt = await promptFor(orch, attempt, { resume });
+    const prompt = await promptFor(orch, attempt, { resume, cwd: options.cwd });
     const outcome = await runAgent(orch, attempt, { ...options, prompt, resume });
     const settled = await settleAgentRun(orch, attempt, outcome, options.random);
     return { ...settled, report: outcome.report, result: outcome.result };
@@ -358,20 +427,11 @@ async function hasChanges(cwd: string): Promise<boolean | null> {
 
 /** The most this run may spend: the smallest of the per-run cap and what is left today and for the task. */
 async function runBudget(orch: Orch, task: Task): Promise<number | null> {
-  const today = await orch.store.listRuns({ project: task.project, startedAfter: startOfDayUtc(orch.now()) });
+  const today = await spentToday(orch.store, orch.now(), task.project);
   const verdict = checkBudget(orch.config.projects[task.project]!.budget, {
-    todayUsd: today.reduce((sum, r) => sum + r.costUsd, 0),
+    todayUsd: today.get(task.project) ?? 0,
     taskUsd: task.costUsd,
   });
   // The tick does not start a run without budget; one started anyway gets nothing to spend.
   return verdict.ok ? verdict.runCapUsd : 0;
 }
-
-const resultField = (run: Run, key: string): string | null => {
-  const value = (run.result as Record<string, unknown> | null)?.[key];
-  return typeof value === 'string' ? value : null;
-};
-const resultSummary = (run: Run) => {
-  const contract = (run.result as { contract?: AgentResult | null } | null)?.contract;
-  return contract ? contract.summary : null;
-};

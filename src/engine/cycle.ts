@@ -1,6 +1,7 @@
 import type { Orch } from './context.js';
 import type { TaskRunSummary } from './runner.js';
 import { Scheduler, type SchedulerProgress } from './scheduler.js';
+import { TrackerSync } from './tracker-sync.js';
 
 export type CycleProgress = SchedulerProgress;
 
@@ -14,14 +15,17 @@ export interface CycleOptions {
   /** How often to plan when nothing finishes; default the scheduler's tick interval. */
   pollMs?: number;
   sourceEnv?: NodeJS.ProcessEnv;
+  /** The command line pull workers run as `orch` (default: the CLI of this Orch). */
+  orchCli?: string[];
 }
 
 /**
  * The foreground loop behind `orch run`: recover what a crash left, then let the scheduler plan and run
- * the backlog — up to the slots it allows, in parallel — planning again whenever a task finishes.
+ * the backlog (mirrored from the projects' trackers first) — up to the slots it allows, in parallel — planning again whenever a task finishes.
  */
 export async function runCycle(orch: Orch, options: CycleOptions = {}): Promise<TaskRunSummary[]> {
-  const scheduler = new Scheduler(orch, { project: options.project, onProgress: options.onProgress, pollMs: options.pollMs, sourceEnv: options.sourceEnv });
+  const trackers = new TrackerSync(orch, { env: options.sourceEnv });
+  const scheduler = new Scheduler(orch, { project: options.project, onProgress: options.onProgress, pollMs: options.pollMs, sourceEnv: options.sourceEnv, orchCli: options.orchCli, trackers });
   await scheduler.recover();
   return scheduler.run({ signal: options.signal, drain: options.once });
 }

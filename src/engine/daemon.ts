@@ -4,11 +4,13 @@ import type { Logger } from 'pino';
 import { ensureApiToken } from '../config/token.js';
 import { createApp } from '../server/app.js';
 import { startServer, type RunningServer } from '../server/serve.js';
+import { LOGIN_CODE_TTL_MS, LoginCodes } from '../server/session.js';
 import { watchConfig } from './config-watch.js';
 import type { Orch } from './context.js';
 import { JobScheduler } from './jobs.js';
 import { patrol } from './patrol.js';
 import { Scheduler } from './scheduler.js';
+import { TrackerSync } from './tracker-sync.js';
 
 /** Where a running daemon says how to reach it, so the CLI can ask it for an immediate tick. */
 export const daemonFile = (home: string) => join(home, 'daemon.json');
@@ -40,12 +42,22 @@ export interface Daemon {
 
 /**
  * `orch serve`: recovery first, then the scheduler loop, cron jobs, patrol, config hot reload and the
- * HTTP API on loopback with a bearer token — one process keeping a portfolio moving.
+ * HTTP API and dashboard on loopback behind a bearer token — one process keeping a portfolio moving.
  */
 export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<Daemon> {
   const { logger } = options;
   const token = ensureApiToken(orch.home);
+  const trackers = new TrackerSync(orch, {
+    env: options.sourceEnv,
+    onReport: (r) => {
+      if (r.error) logger.warn({ project: r.project }, `tracker of ${r.project}: ${r.error}`);
+      else if (r.created.length + r.cancelled.length + r.finished.length > 0) {
+        logger.info({ project: r.project, created: r.created, cancelled: r.cancelled, finished: r.finished }, `tracker of ${r.project}: ${r.created.length} new, ${r.cancelled.length} cancelled, ${r.finished.length} finished`);
+      }
+    },
+  });
   const scheduler = new Scheduler(orch, {
+    trackers,
     sourceEnv: options.sourceEnv,
     onProgress: (p) => {
       if (p.type === 'started') logger.info({ task: p.taskId, agent: p.agent, slot: p.slot }, `started #${p.taskId} ${p.title}`);
@@ -54,6 +66,9 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
       else if (p.type === 'recovered') for (const r of p.recovered) logger.warn({ task: r.taskId, action: r.action }, `recovered #${r.taskId}: ${r.reason}`);
       else if (p.type === 'cancelling') logger.info({ task: p.taskId }, `stopping #${p.taskId}: cancelled elsewhere`);
       else if (p.type === 'routed') logger.info({ task: p.taskId, agent: p.agent, model: p.model, by: p.by }, `routed #${p.taskId} to ${p.agent}: ${p.reason}`);
+      else if (p.type === 'worker_started') logger.info({ worker: p.workerId, project: p.project, agent: p.agent, slot: p.slot }, `worker w${p.workerId} looks for work in ${p.project}`);
+      else if (p.type === 'worker_claimed') logger.info({ worker: p.workerId, task: p.taskId }, `worker w${p.workerId} claimed #${p.taskId} ${p.title}`);
+      else if (p.type === 'worker_ended') logger.info({ worker: p.workerId, outcome: p.outcome }, `worker w${p.workerId} ended ${p.outcome}: ${p.reason}`);
     },
   });
   await scheduler.recover();
@@ -68,7 +83,20 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
   });
   await jobs.start();
 
-  const app = createApp({ orch, token, requestTick: () => scheduler.requestTick(), tickStats: () => scheduler.stats, env: options.sourceEnv ?? process.env, logger });
+  const logins = new LoginCodes(orch.now);
+  const app = createApp({
+    orch,
+    token,
+    logins,
+    requestTick: () => scheduler.requestTick(),
+    requestSync: () => {
+      trackers.requestSync();
+      scheduler.requestTick();
+    },
+    tickStats: () => scheduler.stats,
+    env: options.sourceEnv ?? process.env,
+    logger,
+  });
   let server: RunningServer;
   try {
     server = await startServer(app, { host: options.host ?? orch.config.server.host, port: options.port ?? orch.config.server.port });
@@ -79,6 +107,9 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
   const info: DaemonInfo = { pid: process.pid, url: server.url, startedAt: orch.now() };
   writeFileSync(daemonFile(orch.home), `${JSON.stringify(info)}\n`, { mode: 0o600 });
   logger.info({ url: server.url }, `listening on ${server.url} (token in ${join(orch.home, 'token')})`);
+  // A one-time code, not the token: this line ends up in logs, and the code is dead once used or after minutes.
+  const login = `${server.url}/login?code=${logins.issue().code}`;
+  logger.info({ dashboard: login }, `dashboard: open ${login} (works once, for ${LOGIN_CODE_TTL_MS / 60_000} minutes; \`orch dashboard\` prints a fresh link)`);
 
   const stopWatching = watchConfig(orch, (result) => {
     if (result.ok) {

@@ -2,10 +2,10 @@ import { basename, join } from 'node:path';
 import { diskUsage } from '../workspace/disk-usage.js';
 import { addProjectToConfig, removeProjectFromConfig } from '../config/edit.js';
 import { OrchError } from '../core/errors.js';
-import type { Project, TaskState } from '../core/types.js';
+import type { Project, ProjectMode, TaskState } from '../core/types.js';
 import { defaultBranch, originUrl, repositoryRoot } from '../workspace/git.js';
 import type { Orch } from './context.js';
-import { startOfDayUtc } from './tick-input.js';
+import { spentToday } from './tick-input.js';
 
 const PROJECT_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
@@ -77,8 +77,11 @@ export interface ProjectStatus {
   project: Project;
   configured: boolean;
   tasks: Partial<Record<TaskState, number>>;
+  mode: ProjectMode;
   running: number;
   claims: number;
+  /** Pull workers of the project still looking for a task. */
+  idleWorkers: number;
   spentTodayUsd: number;
   maxAgents: number | null;
   /** Bytes Orch keeps for the project: its clone and worktrees. */
@@ -88,14 +91,17 @@ export interface ProjectStatus {
 export async function projectStatus(orch: Orch, name: string): Promise<ProjectStatus> {
   const project = await requireProject(orch, name);
   const settings = orch.config.projects[name];
-  const runs = await orch.store.listRuns({ project: name, startedAfter: startOfDayUtc(orch.now()) });
+  const spent = await spentToday(orch.store, orch.now(), name);
+  const workers = await orch.store.listWorkers({ project: name, open: true });
   return {
     project,
     configured: settings !== undefined,
     tasks: await orch.store.countTasksByState(name),
+    mode: settings?.mode ?? 'push',
     running: (await orch.store.listRuns({ project: name, open: true })).length,
     claims: (await orch.store.listClaims(name)).length,
-    spentTodayUsd: runs.reduce((sum, run) => sum + run.costUsd, 0),
+    idleWorkers: workers.filter((w) => w.taskId === null).length,
+    spentTodayUsd: spent.get(name) ?? 0,
     maxAgents: settings?.maxAgents ?? null,
     diskBytes: await diskUsage(join(orch.home, 'projects', name)),
   };

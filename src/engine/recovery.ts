@@ -18,9 +18,9 @@ export interface Recovered {
   reason: string;
 }
 
-/** Whether a claim's owner is a process of this host that no longer runs. */
-function ownerGone(claim: Claim): boolean {
-  const [host, pid] = [claim.owner.slice(0, claim.owner.lastIndexOf(':')), Number(claim.owner.slice(claim.owner.lastIndexOf(':') + 1))];
+/** Whether a claim's (or a worker's) owner is a process of this host that no longer runs. */
+function ownerGone({ owner }: Pick<Claim, 'owner'>): boolean {
+  const [host, pid] = [owner.slice(0, owner.lastIndexOf(':')), Number(owner.slice(owner.lastIndexOf(':') + 1))];
   if (host !== hostname() || !Number.isSafeInteger(pid)) return false;
   if (pid === process.pid) return false;
   try {
@@ -36,7 +36,9 @@ function ownerGone(claim: Claim): boolean {
  * host) or whose lease expired loses its claim; its agent, if still running, is stopped; its run is
  * marked `crashed`; and its task continues — `done` when its merge had already landed (so it is never
  * merged twice), else back to the queue without using up an attempt (the next one resumes the agent's
- * session where its CLI can), until Orch has died under the same task CRASH_LIMIT times.
+ * session where its CLI can), until Orch has died under the same task CRASH_LIMIT times. A pull worker
+ * whose owner died is closed as `crashed` too, its agent stopped; the task it claimed, if any, is one of
+ * the claims above.
  */
 export async function recover(orch: Orch, options: { skip?: ReadonlySet<number> } = {}): Promise<Recovered[]> {
   const now = orch.now();
@@ -83,12 +85,26 @@ export async function recover(orch: Orch, options: { skip?: ReadonlySet<number> 
       }),
     );
   }
+  await recoverWorkers(orch);
   return recovered;
 }
 
+/** Closes the workers of owners that died, stopping an agent that outlived its Orch. */
+async function recoverWorkers(orch: Orch): Promise<void> {
+  for (const worker of (await orch.store.listWorkers({ open: true })).filter(ownerGone)) {
+    if (worker.pid && worker.host === hostname() && groupAlive(worker.pid)) await terminateGroup(worker.pid, 2000);
+    const at = orch.now();
+    await orch.store.updateWorker(worker.id, { endedAt: at, outcome: 'crashed', reason: 'Orch stopped while the worker ran' }, at, {
+      type: 'worker.recovered',
+      data: { owner: worker.owner, outcome: 'crashed' },
+    });
+  }
+}
+
 /**
- * Removes worktrees and `orch/` branches that no open task owns any more (left by a crash between a
- * merge and its clean-up, or by a task cancelled mid-run). Worktrees of tasks waiting for a person stay.
+ * Removes worktrees and `orch/` branches that no open task or running pull worker owns any more (left
+ * by a crash between a merge and its clean-up, or by a task cancelled mid-run). Worktrees of tasks
+ * waiting for a person stay.
  */
 export async function sweepWorkspaces(orch: Orch): Promise<Record<string, SweepReport>> {
   const reports: Record<string, SweepReport> = {};
@@ -96,7 +112,8 @@ export async function sweepWorkspaces(orch: Orch): Promise<Record<string, SweepR
     const clone = clonePath(orch.home, name);
     if (!existsSync(clone)) continue;
     const open = await orch.store.listTasks({ project: name, states: ['new', 'routed', 'running', 'judging', 'merging', 'blocked', 'needs_review'] });
-    const report = await sweepOrphans(clone, worktreesDir(orch.home, name), new Set(open.map((t) => t.id)));
+    const workers = await orch.store.listWorkers({ project: name, open: true });
+    const report = await sweepOrphans(clone, worktreesDir(orch.home, name), new Set(open.map((t) => t.id)), new Set(workers.map((w) => w.id)));
     if (report.worktrees.length + report.branches.length + report.directories.length > 0) {
       await orch.store.appendEvent({ type: 'workspace.swept', project: name, data: { ...report } }, orch.now());
     }

@@ -5,22 +5,39 @@ import { adapterFor } from '../agents/registry.js';
 import { superviseRun } from '../agents/supervisor.js';
 import type { ProjectConfig } from '../config/schema.js';
 import { branchName } from '../core/branch-name.js';
+import { wantsSplit } from '../core/plan.js';
 import type { Task } from '../core/types.js';
 import { failureForPrompt, renderVerdictMarkdown, type Verdict } from '../core/verdict.js';
-import { ensureClone } from '../workspace/clone.js';
+import { ensureClone, type Clone } from '../workspace/clone.js';
 import { commandPassed, describeCommand, runCommand } from '../workspace/commands.js';
+import { truncateDiff } from '../workspace/branch-diff.js';
 import { deliverBranch, pushBranch, type DeliveryResult } from '../workspace/deliver.js';
 import { git, tryGit } from '../workspace/git.js';
-import { runHook, type HookName } from '../workspace/hooks.js';
+import { configuredHook, runHook, type HookName } from '../workspace/hooks.js';
 import { worktreesDir } from '../workspace/layout.js';
 import { copyUntrackedFiles, slotEnvironment } from '../workspace/setup.js';
 import { createWorktree, removeWorktree } from '../workspace/worktrees.js';
-import { beginAttempt, endAttempt, failAttempt, promptFor, runAgent, sessionResumeFor, settleAgentRun, type Attempt, type GivenRouting } from './attempt.js';
+import {
+  attemptHistory,
+  beginAttempt,
+  endAttempt,
+  failAttempt,
+  promptFor,
+  runAgent,
+  sessionResumeFor,
+  settleAgentRun,
+  type AgentRunOutcome,
+  type Attempt,
+  type GivenRouting,
+} from './attempt.js';
 import type { Orch } from './context.js';
 import { judgeBranch, type ReviewRunner } from './judge.js';
 import { withLock } from './locks.js';
+import { MAX_DIFF_BYTES, SAVED_DIFF_FILE } from './task-diff.js';
+import { splitTask } from './planner.js';
 import { abortRebase, continueRebase, mergeBranch, type MergeAttempt } from './refinery.js';
 import { routeTask } from './router.js';
+import type { Tracker } from '../trackers/tracker.js';
 import { addTask } from './tasks.js';
 import { applyTransition } from './transitions.js';
 
@@ -34,6 +51,8 @@ export interface RunTaskOptions {
   /** The environment agents, hooks and judge commands start from (default: this process's). */
   sourceEnv?: NodeJS.ProcessEnv;
   random?: () => number;
+  /** The project's tracker: with the pr strategy it opens the pull request. */
+  tracker?: Tracker | null;
 }
 
 /** How the pipeline left the task. */
@@ -61,15 +80,53 @@ export async function runTask(orch: Orch, taskId: number, options: RunTaskOption
     }
   }
   const attempt = await beginAttempt(orch, taskId, { agent: options.agent, routing: options.routing });
-  const summary = (task: Task, note: string, merged: string | null = null, delivery: DeliveryResult | null = null): TaskRunSummary => ({
-    task,
-    runId: attempt.run.id,
-    note,
-    merged,
-    delivery,
+  return carryAttempt(orch, attempt, options, async (summary) => {
+    // A task marked for planning is split into sub-tasks by the planner rather than worked on.
+    if (wantsSplit(attempt.task)) {
+      const split = await splitTask(orch, attempt, { signal: options.signal, sourceEnv: options.sourceEnv });
+      return summary(split.task, split.note);
+    }
+    return pipeline(orch, attempt, options, summary);
   });
+}
+
+/** Where an attempt works: Orch's clone, the task's worktree and branch, and the environment its commands get. */
+export interface AttemptWorkspace {
+  clone: Clone;
+  worktree: string;
+  branch: string;
+  /** The allow-listed environment with the slot's ports: what hooks and judge commands run with. */
+  env: Record<string, string>;
+}
+
+/**
+ * Carries a claimed task on from the moment its agent stopped, exactly as `runTask` does after its own
+ * agent step: leftovers committed, the run settled, judge, refinery, delivery, follow-ups, clean-up,
+ * release. A pull worker's task takes this road once the worker exits. `workspace` makes the place the
+ * agent left ready for those steps; a failure there is the attempt's failure like any other.
+ */
+export async function continueAfterAgent(
+  orch: Orch,
+  attempt: Attempt,
+  outcome: AgentRunOutcome,
+  workspace: () => Promise<AttemptWorkspace>,
+  options: RunTaskOptions = {},
+): Promise<TaskRunSummary> {
+  return carryAttempt(orch, attempt, options, async (summary) => afterAgent(orch, attempt, await workspace(), outcome, options, summary));
+}
+
+/** Orch's clone of the project, fetched afresh; fetches and worktree changes hold the clone's lock. */
+export function refreshClone(orch: Orch, project: ProjectConfig): Promise<Clone> {
+  return withLock(`clone:${project.name}`, () => ensureClone(orch.home, { name: project.name, path: project.path, remote: project.remote, defaultBranch: project.defaultBranch }));
+}
+
+type Summarize = (task: Task, note: string, merged?: string | null, delivery?: DeliveryResult | null) => TaskRunSummary;
+
+/** Runs the rest of an attempt so that any failure becomes the attempt's failure, and the claim is always released. */
+async function carryAttempt(orch: Orch, attempt: Attempt, options: RunTaskOptions, body: (summary: Summarize) => Promise<TaskRunSummary>): Promise<TaskRunSummary> {
+  const summary: Summarize = (task, note, merged = null, delivery = null) => ({ task, runId: attempt.run.id, note, merged, delivery });
   try {
-    return await pipeline(orch, attempt, options, summary);
+    return await body(summary);
   } catch (error) {
     // An unexpected failure (git, disk) is the attempt's failure: retried, never lost.
     const reason = `Orch could not finish the attempt: ${(error as Error).message.split('\n')[0]}`;
@@ -79,35 +136,37 @@ export async function runTask(orch: Orch, taskId: number, options: RunTaskOption
   }
 }
 
-type Summarize = (task: Task, note: string, merged?: string | null, delivery?: DeliveryResult | null) => TaskRunSummary;
+const eventFor = (orch: Orch, attempt: Attempt) => (type: string, data: Record<string, unknown>) =>
+  orch.store.appendEvent({ type, project: attempt.project.name, taskId: attempt.task.id, runId: attempt.run.id, data }, orch.now());
+
+/** Runs one of the project's hooks in the attempt's worktree, with an event when it ran. */
+const hookFor = (orch: Orch, attempt: Attempt, workspace: AttemptWorkspace) => async (name: HookName) => {
+  const { project, task } = attempt;
+  const result = await runHook(name, configuredHook(project.hooks, name), {
+    cwd: workspace.worktree,
+    env: workspace.env,
+    timeoutMs: project.hooks.timeoutS * 1000,
+    task: { id: task.id, title: task.title, branch: workspace.branch, worktree: workspace.worktree },
+  });
+  if (result.ran) await eventFor(orch, attempt)('hook.ran', { name, passed: result.passed, exitCode: result.exitCode, timedOut: result.timedOut, output: result.outputTail.slice(-2000) });
+  return result;
+};
 
 async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, summary: Summarize): Promise<TaskRunSummary> {
   const { project, task } = attempt;
-  const event = (type: string, data: Record<string, unknown>) =>
-    orch.store.appendEvent({ type, project: project.name, taskId: task.id, runId: attempt.run.id, data }, orch.now());
-  const baseEnv = agentBaseEnvironment(options.sourceEnv ?? process.env, []);
+  const event = eventFor(orch, attempt);
   const slotEnv = slotEnvironment(options.slot ?? 0, project.ports);
 
-  const refreshClone = () => withLock(`clone:${project.name}`, () => ensureClone(orch.home, { name: project.name, path: project.path, remote: project.remote, defaultBranch: project.defaultBranch }));
-  const clone = await refreshClone();
+  const clone = await refreshClone(orch, project);
   const branch = branchName(task.id, task.title);
   // Worktree changes and fetches into the same clone must not interleave (a fetch can trip over a
   // half-made worktree's HEAD): both hold the clone's lock.
   const worktree = await withLock(`clone:${project.name}`, () => createWorktree(clone.path, worktreesDir(orch.home, project.name), task.id, branch, clone.defaultBranch));
   await event('workspace.ready', { worktree: worktree.path, branch, from: worktree.from });
   await orch.store.updateRun(attempt.run.id, attempt.token, { worktree: worktree.path, branch }, orch.now());
+  const workspace: AttemptWorkspace = { clone, worktree: worktree.path, branch, env: { ...agentBaseEnvironment(options.sourceEnv ?? process.env, []), ...slotEnv } };
 
-  const hook = async (name: HookName) => {
-    const command = { after_create: project.hooks.afterCreate, before_run: project.hooks.beforeRun, after_run: project.hooks.afterRun, before_remove: project.hooks.beforeRemove }[name];
-    const result = await runHook(name, command, {
-      cwd: worktree.path,
-      env: { ...baseEnv, ...slotEnv },
-      timeoutMs: project.hooks.timeoutS * 1000,
-      task: { id: task.id, title: task.title, branch, worktree: worktree.path },
-    });
-    if (result.ran) await event('hook.ran', { name, passed: result.passed, exitCode: result.exitCode, timedOut: result.timedOut, output: result.outputTail.slice(-2000) });
-    return result;
-  };
+  const hook = hookFor(orch, attempt, workspace);
   if (worktree.from === 'new_branch') {
     if (project.path && project.copyFiles.length > 0) {
       const copied = await copyUntrackedFiles(project.path, worktree.path, project.copyFiles);
@@ -122,36 +181,49 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   // The worktree was kept, so a session Orch's crash interrupted can go on where it was.
   const resume = worktree.from === 'new_branch' ? null : await sessionResumeFor(orch, attempt);
   if (resume) await event('run.resuming', { sessionId: resume.sessionId, fromRun: resume.fromRunId });
-  const prompt = await promptFor(orch, attempt, { failure: resume ? null : await lastFailure(orch, attempt), resume });
+  const { lastFailure } = await attemptHistory(orch.store, task.id, attempt.run.id);
+  const prompt = await promptFor(orch, attempt, { failure: resume ? null : lastFailure, resume, cwd: worktree.path });
   const outcome = await runAgent(orch, attempt, { cwd: worktree.path, prompt, signal: options.signal, sourceEnv: options.sourceEnv, extraEnv: slotEnv, resume });
+  return afterAgent(orch, attempt, workspace, outcome, options, summary);
+}
+
+/** Everything after the agent step: commit, settle the run, judge, merge or propose, deliver, clean up. */
+async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorkspace, outcome: AgentRunOutcome, options: RunTaskOptions, summary: Summarize): Promise<TaskRunSummary> {
+  const { project, task } = attempt;
+  const { clone, worktree, branch, env } = workspace;
+  const event = eventFor(orch, attempt);
+  const hook = hookFor(orch, attempt, workspace);
   await hook('after_run');
-  const committed = await commitLeftovers(worktree.path, task);
+  const committed = await commitLeftovers(worktree, task);
   if (committed) await event('workspace.committed', { commit: committed });
-  const settled = await settleAgentRun(orch, attempt, { ...outcome, changedFiles: outcome.changedFiles ?? (committed !== null || (await branchAhead(worktree.path, clone.defaultBranch))) }, options.random);
+  const settled = await settleAgentRun(orch, attempt, { ...outcome, changedFiles: outcome.changedFiles ?? (committed !== null || (await branchAhead(worktree, clone.defaultBranch))) }, options.random);
   if (settled.task.state !== 'judging') return summary(settled.task, `agent run ${settled.run.outcome}: ${settled.decision.reason}`);
   // Work that should change the code and did not is no success, whatever the agent said.
-  if (task.role !== 'review' && task.role !== 'plan' && !(await branchAhead(worktree.path, clone.defaultBranch))) {
+  if (task.role !== 'review' && task.role !== 'plan' && !(await branchAhead(worktree, clone.defaultBranch))) {
     const reason = 'the agent reported the task done, but its branch holds no change';
     return summary(await failAttempt(orch, attempt, reason, { random: options.random }), reason);
   }
 
   // The judge looks at the branch against the default branch it will land on.
   const judge = async (): Promise<Verdict> => {
-    const base = await git(worktree.path, ['merge-base', `refs/heads/${clone.defaultBranch}`, 'HEAD']);
-    const head = await git(worktree.path, ['rev-parse', 'HEAD']);
+    const base = await git(worktree, ['merge-base', `refs/heads/${clone.defaultBranch}`, 'HEAD']);
+    const head = await git(worktree, ['rev-parse', 'HEAD']);
     const verdict = await judgeBranch({
-      worktree: worktree.path,
+      worktree,
       baseSha: base,
       headSha: head,
       settings: project.judge,
       role: task.role,
-      env: { ...baseEnv, ...slotEnv },
+      env,
       task,
-      review: reviewer(orch, attempt, worktree.path, options),
+      review: reviewer(orch, attempt, worktree, options),
     });
-    const diffStat = (await tryGit(worktree.path, ['diff', '--stat', `${base}..${head}`])).stdout;
+    const diffStat = (await tryGit(worktree, ['diff', '--stat', `${base}..${head}`])).stdout;
     writeFileSync(join(attempt.runDir, 'verdict.md'), renderVerdictMarkdown(verdict, { taskId: task.id, title: task.title, branch, base, diffStat }));
     writeFileSync(join(attempt.runDir, 'diffstat.txt'), diffStat);
+    // Kept for people reading the task later: a merged task's branch is deleted with its worktree.
+    const diff = (await tryGit(worktree, ['diff', '--no-color', '--no-ext-diff', '--no-textconv', `${base}..${head}`])).stdout;
+    writeFileSync(join(attempt.runDir, SAVED_DIFF_FILE), truncateDiff(diff, MAX_DIFF_BYTES).diff);
     await event('judge.verdict', { passed: verdict.passed, summary: verdict.summary, checks: verdict.checks.map((c) => ({ name: c.name, passed: c.passed, skipped: c.skipped ?? false, detail: c.detail })) });
     return verdict;
   };
@@ -175,20 +247,26 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
     const pushed = await pushBranch(clone.path, project.remote, branch, { force: true });
     if (!pushed.delivered) return summary(await failAttempt(orch, attempt, `pushing ${branch} failed: ${pushed.message}`, { random: options.random }), 'push failed');
     await event('merge.pushed', { remote: project.remote, branch });
+    if (options.tracker?.openPullRequest && task.externalRef) {
+      const pr = await options.tracker.openPullRequest({ ref: task.externalRef, branch, base: clone.defaultBranch, title: task.title, body: pullRequestBody(task, verdict.summary, attempt.run.id) });
+      await event('task.pull_request', { number: pr.number, url: pr.url, branch });
+      const reason = `pull request #${pr.number} is open for review: ${pr.url} (merging it finishes the task)`;
+      return summary(await failAttempt(orch, attempt, reason, { escalate: true }), reason);
+    }
     const reason = `branch ${branch} pushed to ${project.remote}: open a pull request from it (no tracker of this project opens one)`;
     return summary(await failAttempt(orch, attempt, reason, { escalate: true }), reason);
   }
   const merged = await withLock(`merge:${project.name}`, () =>
     mergeWithResolution(orch, attempt, {
       clonePath: clone.path,
-      worktree: worktree.path,
+      worktree,
       defaultBranch: clone.defaultBranch,
       refresh: async () => {
-        await refreshClone();
+        await refreshClone(orch, project);
       },
       retest: project.judge.test
         ? async () => {
-            const run = await runCommand(project.judge.test!, { cwd: worktree.path, env: { ...baseEnv, ...slotEnv }, timeoutMs: project.judge.timeoutS * 1000 });
+            const run = await runCommand(project.judge.test!, { cwd: worktree, env, timeoutMs: project.judge.timeoutS * 1000 });
             return { passed: commandPassed(run), detail: `${describeCommand(project.judge.test!)} ${run.timedOut ? 'timed out' : `exited ${run.exitCode}`}\n${run.output.slice(-2000)}` };
           }
         : null,
@@ -210,8 +288,8 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   await createFollowUps(orch, attempt, settled.run.result);
   task2 = await transition(orch, attempt, 'finish', `merged as ${merged.commit.slice(0, 12)}`);
   await hook('before_remove');
-  await withLock(`clone:${project.name}`, () => removeWorktree(clone.path, worktree.path, { deleteBranch: true }));
-  await event('workspace.removed', { worktree: worktree.path, branch });
+  await withLock(`clone:${project.name}`, () => removeWorktree(clone.path, worktree, { deleteBranch: true }));
+  await event('workspace.removed', { worktree, branch });
   return summary(task2, `merged as ${merged.commit.slice(0, 12)}`, merged.commit, delivery);
 }
 
@@ -322,14 +400,6 @@ async function branchAhead(worktree: string, defaultBranch: string): Promise<boo
   return count.ok && Number(count.stdout.trim()) > 0;
 }
 
-/** What the judge or the merge found wrong with the previous attempt, for this attempt's prompt. */
-async function lastFailure(orch: Orch, attempt: Attempt): Promise<string | null> {
-  const runs = (await orch.store.listRuns({ taskId: attempt.task.id })).filter((r) => r.id !== attempt.run.id && r.endedAt !== null);
-  const last = runs.at(-1);
-  const failure = (last?.result as { failure?: unknown } | null)?.failure;
-  return typeof failure === 'string' ? failure : null;
-}
-
 /** The agent's follow-ups become new tasks, children of this one. */
 async function createFollowUps(orch: Orch, attempt: Attempt, runResult: unknown): Promise<void> {
   const followUps = (runResult as { contract?: { followUps?: string[] } | null } | null)?.contract?.followUps ?? [];
@@ -339,4 +409,15 @@ async function createFollowUps(orch: Orch, attempt: Attempt, runResult: unknown)
     if (!title) continue;
     await addTask(orch.store, { project: attempt.project.name, title, body: [rest.join('\n').trim(), `Follow-up from task #${attempt.task.id}.`].filter(Boolean).join('\n\n'), parentId: attempt.task.id }, orch.now());
   }
+}
+
+/** What a reviewer reads first on the pull request: the task, what the judge found, where the audit trail is. */
+function pullRequestBody(task: Task, verdictSummary: string, runId: number): string {
+  return [
+    `Orch task #${task.id}: ${task.title}`,
+    '',
+    `**Judge:** ${verdictSummary}`,
+    '',
+    `Attempt ${task.attempts}${task.agent ? ` by ${task.agent}` : ''}, $${task.costUsd.toFixed(4)} so far; the run's log, prompt and verdict are in Orch's runs/${runId}/.`,
+  ].join('\n');
 }

@@ -1,11 +1,14 @@
 import { lowestFreeSlot } from '../core/ports.js';
-import { planTick } from '../core/plan-tick.js';
+import { planTick, type PlannedWorker } from '../core/plan-tick.js';
+import type { WorkerOutcome } from '../core/types.js';
 import type { Orch } from './context.js';
 import { recover, sweepWorkspaces, type Recovered } from './recovery.js';
 import { routeTask } from './router.js';
 import { runTask, type TaskRunSummary } from './runner.js';
 import { gatherTickInput } from './tick-input.js';
+import type { TrackerSync } from './tracker-sync.js';
 import { settleWaits } from './wait-graph.js';
+import { registerWorker, runWorker } from './worker.js';
 
 export type SchedulerProgress =
   | { type: 'recovered'; recovered: Recovered[] }
@@ -15,7 +18,10 @@ export type SchedulerProgress =
   | { type: 'finished'; summary: TaskRunSummary; elapsedMs: number }
   | { type: 'failed'; taskId: number; message: string }
   | { type: 'cancelling'; taskId: number }
-  | { type: 'waiting'; untilMs: number; pending: number };
+  | { type: 'waiting'; untilMs: number; pending: number }
+  | { type: 'worker_started'; workerId: number; project: string; agent: string; slot: number }
+  | { type: 'worker_claimed'; workerId: number; taskId: number; title: string }
+  | { type: 'worker_ended'; workerId: number; project: string; outcome: WorkerOutcome; reason: string };
 
 export interface SchedulerOptions {
   /** Only this project's tasks. */
@@ -24,6 +30,10 @@ export interface SchedulerOptions {
   /** How often to tick when nothing asks for one; default the scheduler's tick interval. */
   pollMs?: number;
   sourceEnv?: NodeJS.ProcessEnv;
+  /** Mirrors trackers into tasks before each plan, and progress back after. */
+  trackers?: TrackerSync;
+  /** The command line pull workers run as `orch` (default: the CLI of this Orch). */
+  orchCli?: string[];
 }
 
 export interface TickStats {
@@ -38,6 +48,11 @@ interface InFlight {
   controller: AbortController;
 }
 
+/** A pull worker this process runs: its task is known only once it has claimed one. */
+interface WorkerInFlight extends InFlight {
+  taskId: number | null;
+}
+
 /**
  * The one owner of dispatch in a process: it ticks on an interval and at once on request (requests
  * arriving during a tick are coalesced into one more tick), reconciles what is running against the
@@ -49,10 +64,14 @@ export class Scheduler {
   private readonly inFlight = new Map<number, InFlight>();
   /** Tasks whose router runs now, off the tick's path: the tick leaves them out of its plans meanwhile. */
   private readonly routing = new Map<number, { promise: Promise<void>; controller: AbortController }>();
+  /** Pull workers running, by a key of this process (a worker's id exists only once it is stored). */
+  private readonly workers = new Map<number, WorkerInFlight>();
+  private workerKeys = 0;
   private readonly results: TaskRunSummary[] = [];
   private wake: () => void = () => undefined;
   private tickRequested = false;
   private dispatching = true;
+  private reporting: Promise<void> | null = null;
 
   constructor(
     private readonly orch: Orch,
@@ -69,9 +88,10 @@ export class Scheduler {
     this.wake();
   }
 
-  /** Tasks this process is working on now. */
+  /** Tasks this process is working on now, those its pull workers claimed included. */
   running(): number[] {
-    return [...this.inFlight.keys()];
+    const claimedByWorkers = [...this.workers.values()].map((w) => w.taskId).filter((id) => id !== null);
+    return [...this.inFlight.keys(), ...claimedByWorkers];
   }
 
   /** Reclaims what a crash left behind and sweeps orphaned worktrees; call once before ticking. */
@@ -82,13 +102,15 @@ export class Scheduler {
   }
 
   /**
-   * One pass: reconcile, settle waits, plan, dispatch, and hand the tasks the plan routes to their
-   * project's router (in the background). Returns how many tasks it started or sent to a router.
+   * One pass: reconcile, sync trackers, settle waits, plan, dispatch, start pull workers, and hand the
+   * tasks the plan routes to their project's router (in the background). Returns how many tasks and
+   * workers it started plus how many tasks it sent to a router.
    */
   async tick(): Promise<number> {
     const began = Date.now();
     this.tickRequested = false;
     await this.reconcile();
+    if (this.options.trackers && this.dispatching) await this.options.trackers.syncDue();
     const { store, config } = this.orch;
     await store.transaction((tx) => settleWaits(tx, this.orch.now()));
     if (!this.dispatching) return this.finishTick(began, 0);
@@ -101,11 +123,18 @@ export class Scheduler {
       if (this.inFlight.has(start.taskId)) continue;
       const task = await store.getTask(start.taskId);
       if (!task) continue;
-      const slot = lowestFreeSlot([...this.inFlight.values()].map((r) => r.slot));
+      const slot = this.freeSlot();
       const controller = new AbortController();
       this.progress({ type: 'started', taskId: task.id, title: task.title, agent: start.agent, slot });
       const began = Date.now();
-      const promise = runTask(this.orch, task.id, { agent: start.agent, routing: start.routing, slot, signal: controller.signal, sourceEnv: this.options.sourceEnv })
+      const promise = runTask(this.orch, task.id, {
+        agent: start.agent,
+        routing: start.routing,
+        slot,
+        signal: controller.signal,
+        sourceEnv: this.options.sourceEnv,
+        tracker: this.options.trackers?.trackerOf(task.project),
+      })
         .then(
           (summary) => {
             this.results.push(summary);
@@ -118,6 +147,10 @@ export class Scheduler {
           this.requestTick();
         });
       this.inFlight.set(task.id, { promise, slot, controller });
+      started++;
+    }
+    for (const worker of plan.workers) {
+      await this.startWorker(worker);
       started++;
     }
     for (const route of plan.routes) if (this.startRouting(route.taskId)) started++;
@@ -149,7 +182,65 @@ export class Scheduler {
     return true;
   }
 
+  /** Tells trackers what moved, off the tick's path: one report pass at a time, the next picks up the rest. */
+  private reportToTrackers(): void {
+    const trackers = this.options.trackers;
+    if (!trackers || this.reporting) return;
+    this.reporting = trackers.reportChanges().catch(() => undefined).finally(() => {
+      this.reporting = null;
+    });
+  }
+
+  /** Waits for the report pass in progress (tests, and a clean stop). */
+  async reported(): Promise<void> {
+    await this.reporting;
+  }
+
+  /**
+   * Starts a pull worker. It is stored before the tick ends, so the next tick counts its slot; once it
+   * ends, the slot is free and the next tick may start another.
+   */
+  private async startWorker(plan: PlannedWorker): Promise<void> {
+    const key = ++this.workerKeys;
+    const slot = this.freeSlot();
+    const controller = new AbortController();
+    const began = Date.now();
+    const registered = await registerWorker(this.orch, plan);
+    this.progress({ type: 'worker_started', workerId: registered.id, project: plan.project, agent: plan.agent, slot });
+    const flight: WorkerInFlight = { promise: Promise.resolve(), slot, controller, taskId: null };
+    flight.promise = runWorker(this.orch, registered, plan, {
+      slot,
+      signal: controller.signal,
+      sourceEnv: this.options.sourceEnv,
+      orchCli: this.options.orchCli,
+      onClaimed: (worker, task) => {
+        flight.taskId = task.id;
+        this.progress({ type: 'worker_claimed', workerId: worker.id, taskId: task.id, title: task.title });
+      },
+    })
+      .then(
+        ({ worker, task }) => {
+          if (task) {
+            this.results.push(task);
+            this.progress({ type: 'finished', summary: task, elapsedMs: Date.now() - began });
+          }
+          this.progress({ type: 'worker_ended', workerId: worker.id, project: worker.project, outcome: worker.outcome!, reason: worker.reason ?? '' });
+        },
+        (error: Error) => this.progress({ type: 'worker_ended', workerId: registered.id, project: plan.project, outcome: 'failed', reason: error.message.split('\n')[0]! }),
+      )
+      .finally(() => {
+        this.workers.delete(key);
+        this.requestTick();
+      });
+    this.workers.set(key, flight);
+  }
+
+  private freeSlot(): number {
+    return lowestFreeSlot([...this.inFlight.values(), ...this.workers.values()].map((r) => r.slot));
+  }
+
   private finishTick(began: number, started: number): number {
+    this.reportToTrackers();
     this.stats.ticks++;
     this.stats.lastTickMs = Date.now() - began;
     this.stats.lastTickAt = this.orch.now();
@@ -158,10 +249,12 @@ export class Scheduler {
 
   /** A task cancelled (or otherwise moved on) elsewhere while this process runs it: stop its run. */
   private async reconcile(): Promise<void> {
-    if (this.inFlight.size === 0) return;
-    const tasks = await this.orch.store.listTasks({ ids: [...this.inFlight.keys()] });
+    const flights = new Map<number, InFlight>(this.inFlight);
+    for (const worker of this.workers.values()) if (worker.taskId !== null) flights.set(worker.taskId, worker);
+    if (flights.size === 0) return;
+    const tasks = await this.orch.store.listTasks({ ids: [...flights.keys()] });
     for (const task of tasks) {
-      const flight = this.inFlight.get(task.id);
+      const flight = flights.get(task.id);
       if (!flight || flight.controller.signal.aborted) continue;
       if (task.state === 'cancelled' || task.state === 'done') {
         this.progress({ type: 'cancelling', taskId: task.id });
@@ -186,7 +279,7 @@ export class Scheduler {
         const due = await this.soonestDue();
         if (due !== null) delay = Math.min(delay, Math.max(10, due - this.orch.now()));
       }
-      if (options.drain && this.inFlight.size === 0 && this.routing.size === 0) {
+      if (options.drain && this.inFlight.size === 0 && this.routing.size === 0 && this.workers.size === 0) {
         const next = await this.nextDue(started);
         if (next === null) break;
         delay = next;
@@ -198,6 +291,9 @@ export class Scheduler {
     for (const { controller } of this.routing.values()) controller.abort();
     await Promise.all([...this.routing.values()].map((r) => r.promise));
     await this.drainInFlight(options.graceMs);
+    // The last word to the trackers: how the tasks that just finished ended.
+    await this.reporting;
+    await this.options.trackers?.reportChanges().catch(() => undefined);
     return this.results;
   }
 
@@ -244,7 +340,7 @@ export class Scheduler {
 
   /** Waits for the tasks in flight; with a deadline, gives up waiting then (they are left to recovery). */
   async drainInFlight(deadlineMs?: number): Promise<boolean> {
-    const all = Promise.all([...this.inFlight.values()].map((r) => r.promise)).then(() => true);
+    const all = Promise.all([...this.inFlight.values(), ...this.workers.values()].map((r) => r.promise)).then(() => true);
     if (deadlineMs === undefined) return all;
     return Promise.race([all, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), deadlineMs).unref())]);
   }

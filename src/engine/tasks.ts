@@ -149,6 +149,20 @@ export async function retryTask(store: Store, id: number, now: number): Promise<
 }
 
 /**
+ * A person settles a task that waits for them as done: they merged its branch themselves, or found the
+ * work was not needed. Only a task that needs review can be resolved.
+ */
+export async function resolveTask(store: Store, id: number, now: number, reason = 'resolved by a person'): Promise<Task> {
+  return store.transaction(async (tx) => {
+    const task = await requireTask(tx, id);
+    if (task.state !== 'needs_review') throw new OrchError('conflict', `task ${id} is ${task.state}: only a task that needs review can be resolved`);
+    await applyTransition(tx, task, 'resolve', { now, reason, patch: { blockedReason: null, nextAttemptAt: null } });
+    await settleWaits(tx, now);
+    return requireTask(tx, id);
+  });
+}
+
+/**
  * Clears a block. A block set by an agent or a person is lifted; a task waiting on dependencies is
  * released only with `force`, which drops the dependencies that are not done (recorded in the event).
  */

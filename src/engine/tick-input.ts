@@ -1,5 +1,5 @@
 import type { OrchConfig } from '../config/schema.js';
-import { planTick, type SpawnPlan, type TickAgent, type TickInput, type TickProject } from '../core/plan-tick.js';
+import { claimableTasks, planTick, type SpawnPlan, type TickAgent, type TickInput, type TickProject, type Waiting } from '../core/plan-tick.js';
 import { blockChanges, readinessOf, type BlockChange } from '../core/readiness.js';
 import { routingLabels } from '../core/routing.js';
 import type { Task, TaskState } from '../core/types.js';
@@ -13,8 +13,22 @@ export function startOfDayUtc(now: number): number {
 }
 
 /**
+ * What each project spent today: its runs, and its pull workers that ended without claiming a task
+ * (a worker that claimed one has its cost on that task's run).
+ */
+export async function spentToday(store: Pick<Store, 'listRuns' | 'listWorkers'>, now: number, project?: string): Promise<Map<string, number>> {
+  const since = startOfDayUtc(now);
+  const spent = new Map<string, number>();
+  const add = (name: string, usd: number) => spent.set(name, (spent.get(name) ?? 0) + usd);
+  for (const run of await store.listRuns({ project, startedAfter: since })) add(run.project, run.costUsd);
+  for (const worker of await store.listWorkers({ project, open: false, endedAfter: since })) if (worker.taskId === null) add(worker.project, worker.costUsd);
+  return spent;
+}
+
+/**
  * Gathers what the tick decides on: the dispatchable tasks with their readiness, the live claims, the
- * running counts per project and agent, and each project's limits, budget spend and back-pressure.
+ * running counts per project and agent (pull workers still looking for a task included), and each
+ * project's mode, limits, budget spend and back-pressure.
  * Only projects in config.yaml take part; a project known to the store alone is left out (its tasks
  * then wait with `unknown_project`).
  */
@@ -28,23 +42,31 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
   const claims = await store.listClaims();
   // A slot is taken from claim to release: the agent run, the judge and the merge of a task all hold it.
   const busy = claims.length > 0 ? await store.listTasks({ ids: claims.map((c) => c.taskId) }) : [];
-  const todaysRuns = await store.listRuns({ startedAfter: startOfDayUtc(now) });
   const stored = new Map((await store.listProjects()).map((p) => [p.name, p]));
   const coolingUntil = new Map((await store.activeCooldowns(now)).map((c) => [c.key, c.until]));
   const tallies = await roundRobinTallies(store);
+  // A worker that has claimed is counted by its claim; one still looking for a task holds a slot too.
+  const idleWorkers = (await store.listWorkers({ open: true })).filter((w) => w.taskId === null);
 
   const runningByProject = new Map<string, number>();
   const runningByAgent = new Map<string, number>();
+  const idleByProject = new Map<string, number>();
+  const count = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
   for (const task of busy) {
-    runningByProject.set(task.project, (runningByProject.get(task.project) ?? 0) + 1);
-    if (task.agent !== null) runningByAgent.set(task.agent, (runningByAgent.get(task.agent) ?? 0) + 1);
+    count(runningByProject, task.project);
+    if (task.agent !== null) count(runningByAgent, task.agent);
   }
-  const spentToday = new Map<string, number>();
-  for (const run of todaysRuns) spentToday.set(run.project, (spentToday.get(run.project) ?? 0) + run.costUsd);
+  for (const worker of idleWorkers) {
+    count(runningByProject, worker.project);
+    count(runningByAgent, worker.agent);
+    count(idleByProject, worker.project);
+  }
+  const spent = await spentToday(store, now);
 
   const projects = new Map<string, TickProject>();
   for (const project of Object.values(config.projects)) {
     const counts = await store.countTasksByState(project.name);
+    const openPrs = project.mergeStrategy === 'pr' && (counts.needs_review ?? 0) > 0 ? await countOpenPullRequests(store, project.name) : 0;
     projects.set(project.name, {
       name: project.name,
       priority: project.priority,
@@ -52,11 +74,12 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
       maxAgents: project.maxAgents,
       agents: project.agents,
       running: runningByProject.get(project.name) ?? 0,
+      mode: project.mode,
+      idleWorkers: idleByProject.get(project.name) ?? 0,
       budget: project.budget,
-      spentTodayUsd: spentToday.get(project.name) ?? 0,
+      spentTodayUsd: spent.get(project.name) ?? 0,
       backpressure: {
-        // Pull requests are counted once the pr strategy exists; until then none are open.
-        openPrs: 0,
+        openPrs,
         maxOpenPrs: project.backpressure.maxOpenPrs,
         needsReview: counts.needs_review ?? 0,
         maxNeedsReview: project.backpressure.maxNeedsReview,
@@ -80,7 +103,7 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
   const input: TickInput = {
     now,
     maxAgents: config.scheduler.maxAgents,
-    running: claims.length,
+    running: claims.length + idleWorkers.length,
     tasks: candidates.map((task) => {
       const readiness = readinessOf(graph.byId.get(task.id) ?? task, graph);
       return {
@@ -128,8 +151,26 @@ export async function dryRunTick(store: Store, config: OrchConfig, now: number, 
   const plan = planTick(input, { explain: true });
   const inProject = <T extends { project: string }>(items: T[]) => (project ? items.filter((i) => i.project === project) : items);
   return {
-    plan: { starts: inProject(plan.starts), routes: inProject(plan.routes), waiting: inProject(plan.waiting) },
+    plan: { starts: inProject(plan.starts), routes: inProject(plan.routes), workers: inProject(plan.workers), waiting: inProject(plan.waiting) },
     pendingWaits: blockChanges(graph).filter((c) => !project || tasks.get(c.id)?.project === project),
     slots: { max: input.maxAgents, running: input.running },
   };
+}
+
+/** Tasks waiting on a pull request Orch opened (needs_review with a `task.pull_request` event). */
+async function countOpenPullRequests(store: Store, project: string): Promise<number> {
+  const waiting = new Set((await store.listTasks({ project, states: ['needs_review'] })).map((t) => t.id));
+  const opened = new Set((await store.listEvents({ project, types: ['task.pull_request'] })).map((e) => e.taskId));
+  return [...waiting].filter((id) => opened.has(id)).length;
+}
+
+/**
+ * The tasks a pull worker may claim now, in dispatch order: the tick's own rules (ready, unclaimed,
+ * not backing off, project not paused or over budget) without the slot counting, since a worker
+ * already holds its slot. The rest come with the reason they may not be claimed.
+ */
+export async function claimableNow(store: Store, config: OrchConfig, now: number, project?: string): Promise<{ claimable: Task[]; waiting: Waiting[] }> {
+  const { input, tasks } = await gather(store, config, now, ['new', 'routed']);
+  const { claimable, waiting } = claimableTasks(project ? { ...input, tasks: input.tasks.filter((t) => t.project === project) } : input);
+  return { claimable: claimable.map((t) => tasks.get(t.id)!), waiting };
 }

@@ -1,4 +1,5 @@
 import type { Orch } from '../engine/context.js';
+import type { LoginCodes } from './session.js';
 
 /** What the daemon's scheduler reports about its ticks, for /metrics. */
 export interface TickStats {
@@ -22,6 +23,8 @@ export interface ServerDeps {
   token: string;
   /** Asks the scheduler for a tick as soon as it can (a change may let work start). */
   requestTick: () => void;
+  /** A tracker said something changed: sync trackers now, then tick. Default: requestTick. */
+  requestSync?: () => void;
   tickStats: () => TickStats;
   /** The clock; defaults to the Orch's. */
   now?: () => number;
@@ -29,6 +32,10 @@ export interface ServerDeps {
   env?: Readonly<Record<string, string | undefined>>;
   /** Refused and accepted webhooks are logged here; none when absent. */
   logger?: ServerLogger;
+  /** The dashboard's one-time login codes; the daemon keeps the set so it can print a link at start. */
+  logins?: LoginCodes;
+  /** Where the built dashboard is; default: beside the compiled server. null: serve none. */
+  dashboardDir?: string | null;
   /** How often /events polls the store and how often it sends a heartbeat; tests shorten them. */
   events?: { pollMs?: number; heartbeatMs?: number };
 }

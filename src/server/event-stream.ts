@@ -11,6 +11,11 @@ export interface EventSubscription {
   afterId: number;
   project?: string;
   taskId?: number;
+  /**
+   * Send store events without an `event:` line, so a browser's EventSource hands every one to
+   * `onmessage` (a named event reaches only a listener for that name); the type is in the data.
+   */
+  unnamed?: boolean;
 }
 
 export interface FollowOptions {
@@ -57,7 +62,7 @@ export async function followEvents(store: Pick<StoreOps, 'listEvents'>, stream: 
       const events = await store.listEvents({ afterId, project: subscription.project, taskId: subscription.taskId, limit: batchSize });
       for (const event of events) {
         if (stream.aborted) return;
-        await stream.writeSSE({ id: String(event.id), event: event.type, data: JSON.stringify(event) });
+        await stream.writeSSE({ id: String(event.id), ...(subscription.unnamed ? {} : { event: event.type }), data: JSON.stringify(event) });
         afterId = event.id;
         lastWriteAt = Date.now();
       }

@@ -1,13 +1,13 @@
 // Every failure leaves the server as `{"error": {"code", "message"}}` with one line of message and the
 // status its kind implies; a stack trace never does. The codes are the CLI's (cli/output.ts), so a
-// script handles both faces alike, plus `unauthorized`, which only HTTP has.
+// script handles both faces alike, plus `unauthorized` and `forbidden`, which only HTTP has.
 
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { describeFailure, type Failure } from '../cli/output.js';
 
-export type HttpErrorCode = Failure['code'] | 'unauthorized';
+export type HttpErrorCode = Failure['code'] | 'unauthorized' | 'forbidden';
 
 /**
  * The status of each kind of failure. `config` and `failure` are the server's own fault (a broken
@@ -16,8 +16,10 @@ export type HttpErrorCode = Failure['code'] | 'unauthorized';
 export const STATUS_BY_CODE = {
   invalid_input: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   conflict: 409,
+  already_claimed: 409,
   config: 500,
   failure: 500,
   not_initialised: 503,
@@ -41,6 +43,7 @@ export function respondNotFound(c: Context): Response {
 
 function codeForStatus(status: number): HttpErrorCode {
   if (status === 401) return 'unauthorized';
+  if (status === 403) return 'forbidden';
   if (status === 404) return 'not_found';
   if (status === 409) return 'conflict';
   return status < 500 ? 'invalid_input' : 'failure';

@@ -68,6 +68,14 @@ export function optionalWholeNumber(c: Context, name: string, min = 1): number |
   return value === undefined || value === '' ? undefined : wholeNumber(value, name, min);
 }
 
+/** An optional yes/no query parameter: `1`/`true` or `0`/`false`; absent is false. */
+export function optionalFlag(c: Context, name: string): boolean {
+  const value = c.req.query(name);
+  if (value === undefined || value === '' || value === '0' || value === 'false') return false;
+  if (value === '1' || value === 'true') return true;
+  throw new OrchError('invalid_input', `${name}: expected 1, true, 0 or false, got "${value}"`);
+}
+
 /** A comma-separated query parameter whose items must each be one of `allowed`. */
 export function optionalList<T extends string>(c: Context, name: string, allowed: readonly T[]): T[] | undefined {
   const value = c.req.query(name);

@@ -11,6 +11,7 @@ import type {
   RunOutcome,
   Task,
   TaskState,
+  Worker,
 } from '../core/types.js';
 import type { RunStatsRow } from '../core/scoreboard.js';
 
@@ -158,6 +159,27 @@ export interface ClaimRequest {
   runId?: number | null;
 }
 
+export interface NewWorker {
+  project: string;
+  agent: string;
+  owner: string;
+  host?: string | null;
+  startedAt: EpochMs;
+}
+
+export type WorkerPatch = Partial<
+  Pick<Worker, 'pid' | 'worktree' | 'branch' | 'logPath' | 'doneAt' | 'summary' | 'endedAt' | 'outcome' | 'reason' | 'costUsd'>
+>;
+
+export interface WorkerFilter {
+  project?: string;
+  /** true: only workers still running; false: only those that ended. */
+  open?: boolean;
+  /** Only workers that ended after this time. */
+  endedAfter?: EpochMs;
+  limit?: number;
+}
+
 export interface EventFilter {
   /** Events with an id greater than this (SSE `Last-Event-ID` resume). */
   afterId?: number;
@@ -238,6 +260,17 @@ export interface StoreOps {
    * database: the scoreboard's input, without loading the runs.
    */
   runStats(filter?: RunStatsFilter): Promise<RunStatsRow[]>;
+
+  // Pull workers
+  createWorker(worker: NewWorker, event?: NewEvent): Promise<Worker>;
+  updateWorker(id: number, patch: WorkerPatch, now: EpochMs, event?: NewEvent): Promise<Worker>;
+  /**
+   * Records the task (and the run its claim opened) a worker took. Returns null, writing nothing,
+   * when the worker already holds a task or has ended: a worker takes one task.
+   */
+  assignWorkerTask(id: number, assignment: { taskId: number; runId: number }, now: EpochMs): Promise<Worker | null>;
+  getWorker(id: number): Promise<Worker | undefined>;
+  listWorkers(filter?: WorkerFilter): Promise<Worker[]>;
 
   // Events
   appendEvent(

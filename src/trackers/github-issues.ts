@@ -2,8 +2,11 @@
 // understands (role, priority, blocked, its own status labels), dependency lines in a body, the status
 // comment, and what counts as a mention of Orch.
 
-import { ROLES, type Role, type TaskState } from '../core/types.js';
+import type { TaskState } from '../core/types.js';
+import { statusName } from './issue-conventions.js';
 import type { StatusReport } from './tracker.js';
+
+export { isStatusComment, roleFromLabels, STATUS_MARKER, statusComment } from './issue-conventions.js';
 
 /** The parts of GitHub's issue object the tracker reads. */
 export interface GitHubIssue {
@@ -40,25 +43,10 @@ export interface GitHubPull {
   merged_at: string | null;
 }
 
-/** Every status comment starts with this line; it is how Orch finds its own comment again. */
-export const STATUS_MARKER = '<!-- orch:status -->';
 export const BLOCKED_LABEL = 'blocked';
 const STATUS_PREFIX = 'orch:';
 const AGENT_PREFIX = 'agent:';
 const COMPLEXITY_PREFIX = 'complexity:';
-
-/** The label for each task state: what people filter the issue list by. */
-const STATUS_LABELS: Record<TaskState, string> = {
-  new: 'orch:queued',
-  routed: 'orch:queued',
-  running: 'orch:running',
-  judging: 'orch:judging',
-  merging: 'orch:merging',
-  done: 'orch:done',
-  blocked: 'orch:blocked',
-  needs_review: 'orch:needs-review',
-  cancelled: 'orch:cancelled',
-};
 
 /** Associations whose comments may ask Orch for work when no authors are configured. */
 const TRUSTED_ASSOCIATIONS = new Set(['OWNER', 'MEMBER', 'COLLABORATOR']);
@@ -90,16 +78,6 @@ export function repoFromApiUrl(repositoryUrl: string): string | null {
 
 export function labelNames(issue: Pick<GitHubIssue, 'labels'>): string[] {
   return issue.labels.map((label) => (typeof label === 'string' ? label : (label.name ?? ''))).filter((name) => name.length > 0);
-}
-
-/** `role:<role>` → that role; unknown roles are ignored rather than guessed at. */
-export function roleFromLabels(labels: string[]): Role | null {
-  for (const label of labels) {
-    const match = /^role:\s*(\S+)$/i.exec(label);
-    const role = match?.[1]?.toLowerCase();
-    if (role && (ROLES as readonly string[]).includes(role)) return role as Role;
-  }
-  return null;
 }
 
 /** `priority:<n>`, or `P0`..`P3` with P0 the most urgent (3) and P3 the least (0); the highest wins; default 0. */
@@ -136,8 +114,9 @@ export function dependencyRefs(body: string, repo: string): string[] {
   return [...refs];
 }
 
+/** The label for each task state: what people filter the issue list by. */
 export function statusLabel(state: TaskState): string {
-  return STATUS_LABELS[state];
+  return `${STATUS_PREFIX}${statusName(state)}`;
 }
 
 /**
@@ -161,25 +140,6 @@ export function labelChanges(current: string[], status: StatusReport, keep: stri
       return !wantedLower.has(lower) && !kept.has(lower) && replaced.some((prefix) => lower.startsWith(prefix));
     }),
   };
-}
-
-/** The status comment's body; rendered the same for the same report, so an unchanged status is not rewritten. */
-export function statusComment(status: StatusReport): string {
-  const state = statusLabel(status.state).slice(STATUS_PREFIX.length);
-  const facts = [
-    status.agent ? `agent \`${status.agent}\`` : null,
-    status.complexity ? `complexity \`${status.complexity}\`` : null,
-    `${status.attempts} attempt${status.attempts === 1 ? '' : 's'}`,
-    `$${status.costUsd.toFixed(2)}`,
-  ].filter((fact): fact is string => fact !== null);
-  const lines = [STATUS_MARKER, `**Orch: ${state}** · ${facts.join(' · ')}`, ''];
-  if (status.summary.trim()) lines.push(status.summary.trim(), '');
-  if (status.pullRequestUrl) lines.push(`Pull request: ${status.pullRequestUrl}`, '');
-  return `${lines.join('\n').trimEnd()}\n`;
-}
-
-export function isStatusComment(body: string | undefined): boolean {
-  return (body ?? '').trimStart().startsWith(STATUS_MARKER);
 }
 
 /** `@orch` as a mention of its own (not `@orchestra`, not an e-mail address, not inside a word). */

@@ -29,9 +29,9 @@ export function configuredHook(hooks: ProjectSettings['hooks'], name: HookName):
   return hooks[CONFIG_KEYS[name]];
 }
 
-/** The task a hook runs for, handed to it as ORCH_* variables. */
+/** The task a hook runs for, handed to it as ORCH_* variables; a pull worker's has none yet (id null). */
 export interface HookTask {
-  id: number;
+  id: number | null;
   title: string;
   branch: string;
   worktree: string;
@@ -65,10 +65,14 @@ export interface HookResult {
 export function hookEnvironment(name: HookName, task: HookTask): Record<string, string> {
   return {
     ORCH_HOOK: name,
-    ORCH_TASK_ID: String(task.id),
-    // An environment value cannot hold a NUL byte (the only character a title could have that one
-    // cannot carry); dropping it is the one change a title undergoes.
-    ORCH_TASK_TITLE: task.title.replaceAll('\0', ''),
+    ...(task.id === null
+      ? {}
+      : {
+          ORCH_TASK_ID: String(task.id),
+          // An environment value cannot hold a NUL byte (the only character a title could have that
+          // one cannot carry); dropping it is the one change a title undergoes.
+          ORCH_TASK_TITLE: task.title.replaceAll('\0', ''),
+        }),
     ORCH_BRANCH: task.branch,
     ORCH_WORKTREE: task.worktree,
   };

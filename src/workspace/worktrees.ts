@@ -3,12 +3,14 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BRANCH_PREFIX, taskIdOfBranch } from '../core/branch-name.js';
 import { OrchError } from '../core/errors.js';
+import { workerBranchName, workerIdOfBranch, workerIdOfName } from '../core/worker-names.js';
 import { git, isValidBranchName, tryGit } from './git.js';
-import { worktreePath } from './layout.js';
+import { workerWorktreePath, worktreePath } from './layout.js';
 
-// One worktree per task, all hanging off Orch's clone, each under `<worktrees>/<taskId>`. Everything
+// One worktree per task, all hanging off Orch's clone, each under `<worktrees>/<taskId>`; a pull
+// worker starts in `<worktrees>/w<id>` on `orch/w<id>` and hands it to the task it claims. Everything
 // in that directory and every `orch/*` branch of the clone is Orch's own, which is what lets the sweep
-// delete what no live task claims.
+// delete what no live task or worker claims.
 
 /** A linked worktree of the clone, as `git worktree list` reports it. */
 export interface WorktreeInfo {
@@ -74,6 +76,56 @@ export async function createWorktree(
   return { path: dir, branch, from: 'new_branch' };
 }
 
+/**
+ * A fresh worktree for a pull worker, on its own branch from `baseRef`. Whatever an earlier worker of
+ * the same id left there (a crash) is replaced.
+ */
+export async function createWorkerWorktree(clonePath: string, worktreesDir: string, workerId: number, baseRef: string): Promise<{ path: string; branch: string }> {
+  if (baseRef.startsWith('-')) throw new OrchError('invalid_input', `"${baseRef}" is not a valid base`);
+  const dir = workerWorktreePath(worktreesDir, workerId);
+  const branch = workerBranchName(workerId);
+  await git(clonePath, ['worktree', 'prune']);
+  const existing = (await listWorktrees(clonePath)).find((worktree) => samePath(worktree.path, dir));
+  if (existing) await forceRemove(clonePath, existing.path);
+  if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
+  await mkdir(worktreesDir, { recursive: true });
+  await git(clonePath, ['worktree', 'add', '--quiet', '-B', branch, '--', dir, baseRef]);
+  return { path: dir, branch };
+}
+
+/**
+ * Hands a worker's worktree to the task it claimed: its branch is renamed to the task's branch and the
+ * worktree moved to the task's place, so every later step (judge, merge, retry, sweep) finds it where
+ * a push run's would be. An earlier attempt's worktree or branch of the task is replaced: this attempt
+ * started afresh from the default branch.
+ */
+export async function adoptWorkerWorktree(clonePath: string, workerDir: string, worktreesDir: string, taskId: number, taskBranch: string): Promise<TaskWorktree> {
+  if (!(await isValidBranchName(taskBranch))) throw new OrchError('invalid_input', `"${taskBranch}" is not a valid branch name`);
+  const taskDir = worktreePath(worktreesDir, taskId);
+  await git(clonePath, ['worktree', 'prune']);
+  for (const worktree of await listWorktrees(clonePath)) {
+    if (samePath(worktree.path, workerDir)) continue;
+    if (samePath(worktree.path, taskDir) || worktree.branch === `refs/heads/${taskBranch}`) await forceRemove(clonePath, worktree.path);
+  }
+  if (existsSync(taskDir)) await rm(taskDir, { recursive: true, force: true });
+  await git(workerDir, ['branch', '-M', taskBranch]);
+  await git(clonePath, ['worktree', 'move', workerDir, taskDir]);
+  return { path: taskDir, branch: taskBranch, from: 'new_branch' };
+}
+
+/**
+ * A detached checkout of `ref` at `dir`, on no branch, for work that must not leave one behind (a
+ * read-only planner). Remove it with removeWorktree; a leftover directory from a crash is replaced.
+ */
+export async function createScratchWorktree(clonePath: string, dir: string, ref: string): Promise<string> {
+  if (ref.startsWith('-')) throw new OrchError('invalid_input', `"${ref}" is not a valid ref`);
+  if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
+  await git(clonePath, ['worktree', 'prune']);
+  await mkdir(dirname(dir), { recursive: true });
+  await git(clonePath, ['worktree', 'add', '--quiet', '--detach', '--', dir, ref]);
+  return dir;
+}
+
 export interface RemovedWorktree {
   removed: boolean;
   /** The branch deleted with it (short name), or null. */
@@ -134,24 +186,29 @@ export interface SweepReport {
   branches: string[];
 }
 
+/** Whose a name in the worktrees directory or an `orch/` branch is: a task's, a worker's, or nobody's. */
+type Owner = { task: number } | { worker: number } | null;
+
 /**
  * Removes the worktrees, leftover directories and `orch/*` branches of every task not in
  * `liveTaskIds` — "live" meaning any task whose work must survive: running, queued for a retry, or
- * kept for a person to look at. Worktrees outside `worktreesDir` and branches Orch did not name are
- * never touched, nor is the branch the clone's HEAD names.
+ * kept for a person to look at — and of every pull worker not in `liveWorkerIds` (still running).
+ * Worktrees outside `worktreesDir` and branches Orch did not name are never touched, nor is the
+ * branch the clone's HEAD names.
  */
 export async function sweepOrphans(
   clonePath: string,
   worktreesDir: string,
   liveTaskIds: ReadonlySet<number>,
+  liveWorkerIds: ReadonlySet<number> = new Set(),
 ): Promise<SweepReport> {
   const report: SweepReport = { worktrees: [], directories: [], branches: [] };
   await git(clonePath, ['worktree', 'prune']);
-  const isOrphan = (taskId: number | null) => taskId !== null && !liveTaskIds.has(taskId);
+  const isOrphan = (owner: Owner) => owner !== null && ('task' in owner ? !liveTaskIds.has(owner.task) : !liveWorkerIds.has(owner.worker));
 
   const kept: WorktreeInfo[] = [];
   for (const worktree of await listWorktrees(clonePath)) {
-    if (isOrphan(taskIdOfWorktree(worktree.path, worktreesDir))) {
+    if (isOrphan(ownerOfWorktree(worktree.path, worktreesDir))) {
       await forceRemove(clonePath, worktree.path);
       report.worktrees.push(worktree.path);
     } else {
@@ -162,7 +219,7 @@ export async function sweepOrphans(
   if (existsSync(worktreesDir)) {
     for (const name of await readdir(worktreesDir)) {
       const dir = join(worktreesDir, name);
-      if (!isOrphan(taskIdOfName(name)) || report.worktrees.some((path) => samePath(path, dir))) continue;
+      if (!isOrphan(ownerOfName(name)) || report.worktrees.some((path) => samePath(path, dir))) continue;
       await rm(dir, { recursive: true, force: true });
       report.directories.push(dir);
     }
@@ -175,7 +232,7 @@ export async function sweepOrphans(
   const refs = await git(clonePath, ['for-each-ref', '--format=%(refname)', `refs/heads/${BRANCH_PREFIX}`]);
   for (const ref of refs.split('\n').filter(Boolean)) {
     const branch = shortBranch(ref);
-    if (!isOrphan(taskIdOfBranch(branch)) || checkedOut.has(ref)) continue;
+    if (!isOrphan(ownerOfBranch(branch)) || checkedOut.has(ref)) continue;
     await git(clonePath, ['branch', '--quiet', '-D', branch]);
     report.branches.push(branch);
   }
@@ -200,9 +257,23 @@ function taskIdOfName(name: string): number | null {
   return Number.isSafeInteger(id) ? id : null;
 }
 
-/** The task a worktree belongs to, when it sits directly in the worktrees directory. */
-function taskIdOfWorktree(path: string, worktreesDir: string): number | null {
-  return samePath(dirname(path), worktreesDir) ? taskIdOfName(basename(path)) : null;
+function ownerOfName(name: string): Owner {
+  const task = taskIdOfName(name);
+  if (task !== null) return { task };
+  const worker = workerIdOfName(name);
+  return worker === null ? null : { worker };
+}
+
+function ownerOfBranch(branch: string): Owner {
+  const task = taskIdOfBranch(branch);
+  if (task !== null) return { task };
+  const worker = workerIdOfBranch(branch);
+  return worker === null ? null : { worker };
+}
+
+/** The task or worker a worktree belongs to, when it sits directly in the worktrees directory. */
+function ownerOfWorktree(path: string, worktreesDir: string): Owner {
+  return samePath(dirname(path), worktreesDir) ? ownerOfName(basename(path)) : null;
 }
 
 /** Paths compared after resolving symbolic links (git may report `/private/tmp` for `/tmp`). */

@@ -222,3 +222,10 @@ describe('orch status, claims, config and version', () => {
     expect(orch('--help').code).toBe(0);
   });
 });
+
+describe('orch dashboard', () => {
+  it('says to start the daemon when none runs', () => {
+    expect(orch('init').code).toBe(0);
+    expectOneLineError(orch('dashboard'), 3, /no daemon runs for .*: start one with `orch serve`/);
+  });
+});

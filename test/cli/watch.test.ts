@@ -164,6 +164,7 @@ describe('orch task live and orch task kill', () => {
       pid = await waitFor('the agent to start', () => orch('task', 'get', '1', '--json').json<{ runs: { pid: number | null }[] }>().runs[0]?.pid);
       const live = orch('task', 'live', '--once');
       expect(live.stdout).toMatch(/ID\s+PROJECT\s+AGENT\s+STATE\s+ELAPSED\s+COST\s+TITLE\n#1\s+app\s+sleeper\s+running\s+\d+s\s+\$0\.0000\s+Sleep on it/);
+      expect(live.stdout).toContain('Sleep on it  (implement)');
       // Without a TTY, plain `task live` prints one snapshot, with no redraw codes, and exits.
       const plain = orch('task', 'live');
       expect(plain.stdout).toMatch(/^ID\s+PROJECT[^\n]*\n#1\s+app\s+sleeper\s+running[^\n]*\n$/);

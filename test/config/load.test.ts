@@ -15,6 +15,12 @@ import {
 import { tempDir, thrownBy, writeFile } from './helpers.js';
 
 const GITHUB_DEFAULTS = { assignee: null, authors: [], tokenEnv: 'GITHUB_TOKEN', apiUrl: 'https://api.github.com' };
+const LINEAR_DEFAULTS = {
+  states: ['Todo'],
+  stateMap: { running: 'In Progress', needs_review: 'In Review', done: 'Done', cancelled: 'Canceled' },
+  tokenEnv: 'LINEAR_API_KEY',
+  apiUrl: 'https://api.linear.app/graphql',
+};
 
 describe('orchHome', () => {
   it('is $ORCH_HOME when set, ~/.orch otherwise', () => {
@@ -166,7 +172,37 @@ projects:
       path: join(repo, 'orch.yaml'),
       data: { tracker: { kind: 'linear', team: 'ENG' } },
     });
-    expect(settings.tracker).toEqual({ kind: 'linear', team: 'ENG', labels: [] });
+    expect(settings.tracker).toEqual({ ...LINEAR_DEFAULTS, kind: 'linear', team: 'ENG', labels: [] });
+  });
+
+  it('fills in the Linear tracker defaults, and a state_map entry replaces or (null) removes a default', () => {
+    const home = tempDir();
+    const repo = tempDir();
+    writeFile(configPath(home), globalYaml(repo));
+    const global = loadGlobalConfig(home);
+    const settings = resolveProjectSettings(global, 'web', {
+      path: join(repo, 'orch.yaml'),
+      data: {
+        tracker: {
+          kind: 'linear',
+          team: 'ENG',
+          labels: ['orch'],
+          states: ['Ready', 'Todo'],
+          state_map: { running: 'Doing', needs_review: null, blocked: 'Blocked' },
+          token_env: 'ENG_LINEAR_KEY',
+          api_url: 'http://127.0.0.1:9999/graphql',
+        },
+      },
+    });
+    expect(settings.tracker).toEqual({
+      kind: 'linear',
+      team: 'ENG',
+      labels: ['orch'],
+      states: ['Ready', 'Todo'],
+      stateMap: { running: 'Doing', done: 'Done', cancelled: 'Canceled', blocked: 'Blocked' },
+      tokenEnv: 'ENG_LINEAR_KEY',
+      apiUrl: 'http://127.0.0.1:9999/graphql',
+    });
   });
 
   it('fills in the GitHub tracker defaults and reads its optional keys', () => {
@@ -283,6 +319,12 @@ describe('errors are one line naming the file, the key path and the expectation'
     );
     expect(loadError('defaults:\n  tracker: { kind: github, repo: a/b, api_url: "ftp://x" }\n').message).toMatch(
       /: defaults\.tracker\.api_url: expected an http\(s\) URL, got "ftp:\/\/x"$/,
+    );
+    expect(loadError('defaults:\n  tracker: { kind: linear, team: ENG, states: [] }\n').message).toMatch(
+      /: defaults\.tracker\.states: expected a non-empty list of workflow state names/,
+    );
+    expect(loadError('defaults:\n  tracker: { kind: linear, team: ENG, state_map: { runing: Doing } }\n').message).toMatch(
+      /: defaults\.tracker\.state_map\.runing: unknown key \(did you mean "running"\?\)$/,
     );
   });
 

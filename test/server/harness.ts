@@ -36,7 +36,7 @@ export interface Harness {
  * A real server on 127.0.0.1:0 over a real SQLite Orch, whose ORCH_HOME has one project `app` backed by
  * a real git repository. Fresh for every test, unless `scope: 'all'`.
  */
-export function useServer(deps: HarnessOptions = {}): Harness {
+export function useServer(deps: HarnessOptions & Partial<Pick<ServerDeps, 'logins' | 'dashboardDir'>> = {}): Harness {
   let scratch: { path: string; cleanup: () => void };
   const harness = { ticksRequested: 0, tickStats: { lastTickMs: null, lastTickAt: null, ticks: 0 } } as Harness;
 
@@ -64,6 +64,8 @@ export function useServer(deps: HarnessOptions = {}): Harness {
         info: (fields, message) => void harness.logs.push({ level: 'info', fields, message }),
         warn: (fields, message) => void harness.logs.push({ level: 'warn', fields, message }),
       },
+      logins: deps.logins,
+      dashboardDir: deps.dashboardDir ?? null,
     });
     harness.server = await startServer(app, { port: 0 });
     harness.call = (path, init = {}) => {

@@ -54,6 +54,11 @@ describe('runHook', () => {
     expect(result.command).toBe('sh -c echo "$ORCH_HOOK $ORCH_TASK_ID $ORCH_BRANCH $PORT $ORCH_WORKTREE"');
   });
 
+  it("gives a pull worker's hooks no task variables before it has claimed a task", async () => {
+    const result = await runHook('after_create', ['sh', '-c', 'echo "[${ORCH_TASK_ID-unset}] [${ORCH_TASK_TITLE-unset}] $ORCH_BRANCH"'], options('', { task: { id: null, title: '', branch: 'orch/w3', worktree: scratch.path } }));
+    expect(result.outputTail).toBe('[unset] [unset] orch/w3\n');
+  });
+
   it('reports a failing hook with its exit code and the end of its output', async () => {
     const result = await runHook('after_run', { shell: 'seq 1 5000; echo broken >&2; exit 3' }, options('t', { outputLimit: 20 }));
     expect(result).toMatchObject({ passed: false, exitCode: 3, timedOut: false });

@@ -5,7 +5,7 @@ import { OrchError } from '../../src/core/errors.js';
 import { diskUsage } from '../../src/workspace/disk-usage.js';
 import { ensureClone } from '../../src/workspace/clone.js';
 import { worktreesDir } from '../../src/workspace/layout.js';
-import { createWorktree, listWorktrees, removeWorktree, sweepOrphans } from '../../src/workspace/worktrees.js';
+import { adoptWorkerWorktree, createWorkerWorktree, createWorktree, listWorktrees, removeWorktree, sweepOrphans } from '../../src/workspace/worktrees.js';
 import { git, makeRepo, tempDir } from '../helpers/git.js';
 import { commitFile } from './fixtures.js';
 
@@ -125,6 +125,46 @@ describe('sweepOrphans', () => {
     const report = await sweepOrphans(clone, worktrees, new Set());
     expect(report).toEqual({ worktrees: [], directories: [], branches: ['orch/2-gone'] });
     expect(await listWorktrees(clone)).toEqual([]);
+  });
+});
+
+describe('pull worker worktrees', () => {
+  it('starts a worker on a fresh branch of its own, replacing what a crashed namesake left', async () => {
+    const first = await createWorkerWorktree(clone, worktrees, 3, 'main');
+    expect(first).toEqual({ path: join(worktrees, 'w3'), branch: 'orch/w3' });
+    commitFile(first.path, 'stale.txt', 'from a crash\n');
+    const again = await createWorkerWorktree(clone, worktrees, 3, 'main');
+    expect(git(again.path, ['branch', '--show-current'])).toBe('orch/w3');
+    expect(git(again.path, ['rev-parse', 'HEAD'])).toBe(git(clone, ['rev-parse', 'main']));
+    expect(existsSync(join(again.path, 'stale.txt'))).toBe(false);
+  });
+
+  it("hands a worker's worktree and commits to the task it claimed, replacing an earlier attempt's", async () => {
+    const earlier = await createWorktree(clone, worktrees, 7, 'orch/7-fix-it', 'main');
+    commitFile(earlier.path, 'old.txt', 'earlier attempt\n');
+    const worker = await createWorkerWorktree(clone, worktrees, 2, 'main');
+    const work = commitFile(worker.path, 'new.txt', 'this attempt\n');
+    writeFileSync(join(worker.path, 'loose.txt'), 'not committed yet\n');
+
+    const adopted = await adoptWorkerWorktree(clone, worker.path, worktrees, 7, 'orch/7-fix-it');
+    expect(adopted).toEqual({ path: join(worktrees, '7'), branch: 'orch/7-fix-it', from: 'new_branch' });
+    expect(git(adopted.path, ['branch', '--show-current'])).toBe('orch/7-fix-it');
+    expect(git(adopted.path, ['rev-parse', 'HEAD'])).toBe(work);
+    expect(readFileSync(join(adopted.path, 'loose.txt'), 'utf8')).toBe('not committed yet\n');
+    expect(existsSync(join(adopted.path, 'old.txt'))).toBe(false);
+    expect(existsSync(worker.path)).toBe(false);
+    expect(branches()).toEqual(['main', 'orch/7-fix-it']);
+    expect((await listWorktrees(clone)).map((w) => w.path)).toEqual([adopted.path]);
+  });
+
+  it('are swept once their worker no longer runs', async () => {
+    const live = await createWorkerWorktree(clone, worktrees, 1, 'main');
+    const gone = await createWorkerWorktree(clone, worktrees, 2, 'main');
+    const report = await sweepOrphans(clone, worktrees, new Set(), new Set([1]));
+    expect(report.worktrees).toEqual([gone.path]);
+    expect(report.branches).toEqual(['orch/w2']);
+    expect(existsSync(live.path)).toBe(true);
+    expect(branches()).toEqual(['main', 'orch/w1']);
   });
 });
 

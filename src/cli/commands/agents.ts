@@ -41,7 +41,7 @@ function scoreboardText(report: ScoreboardReport): string {
   ].join('\n');
 }
 
-export function registerAgentCommands(program: Command): void {
+export function registerAgentCommands(program: Command): Command {
   const agents = program
     .command('agents')
     .description('list the configured agents: installed here or not, their versions and who uses them')
@@ -104,4 +104,5 @@ export function registerAgentCommands(program: Command): void {
         if (report.outcome !== 'succeeded' || !report.fileWritten) process.exitCode = 1;
       }),
     );
+  return agent;
 }

@@ -84,6 +84,7 @@ export function registerProjectCommands(program: Command): void {
             `${s.project.name}  ${s.project.paused ? `paused (${s.project.pausedReason})` : 'active'}${s.configured ? '' : '  — not in config.yaml, not dispatched'}`,
             `  repository  ${s.project.repoPath ?? s.project.remoteUrl}  (${s.project.defaultBranch})`,
             `  running     ${s.running}${s.maxAgents !== null ? ` of ${s.maxAgents}` : ''}    claims ${s.claims}    spent today $${s.spentTodayUsd.toFixed(2)}`,
+            ...(s.mode === 'pull' ? [`  mode        pull: ${s.idleWorkers} worker(s) looking for a task`] : []),
             `  tasks       ${Object.entries(s.tasks).map(([state, n]) => `${state} ${n}`).join(', ') || 'none'}`,
             `  disk        ${(s.diskBytes / 1024 / 1024).toFixed(1)} MB in Orch's clone and worktrees`,
           ].join('\n'),

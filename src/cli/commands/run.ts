@@ -43,6 +43,12 @@ function progressPrinter(out: Output) {
     }
     if (p.type === 'routed') process.stdout.write(`→ #${p.taskId} routed to ${p.agent}${p.model ? ` · ${p.model}` : ''} (${p.by}): ${p.reason}\n`);
     if (p.type === 'waiting') process.stdout.write(`… ${p.pending} task(s) waiting; next try in ${seconds(p.untilMs - Date.now())}\n`);
+    if (p.type === 'worker_started') process.stdout.write(`▷ worker w${p.workerId} looks for work in ${p.project} — ${p.agent}, slot ${p.slot}\n`);
+    if (p.type === 'worker_claimed') {
+      running.set(p.taskId, { title: p.title, agent: `w${p.workerId}`, since: Date.now() });
+      process.stdout.write(`▶ #${p.taskId} ${p.title.slice(0, 80)} — claimed by worker w${p.workerId}\n`);
+    }
+    if (p.type === 'worker_ended' && p.outcome !== 'claimed') process.stdout.write(`◦ worker w${p.workerId} ${p.outcome}: ${p.reason}\n`);
   };
   return { onProgress, stop: () => clearInterval(timer) };
 }

@@ -54,7 +54,7 @@ function routingText(routing: RoutingDecision | null): string {
 
 const decisionLine = (d: RoutingDecision) => `${d.agent}${d.model ? ` · ${d.model}` : ''}${d.complexity ? ` · ${d.complexity}` : ''} (by ${d.by}): ${d.reason}`;
 
-const treeLabel = (t: Task) => `#${t.id} [${t.state}] ${t.title}${t.dependsOn.length ? `  (after ${t.dependsOn.map((id) => `#${id}`).join(', ')})` : ''}`;
+const treeLabel = (t: Task) => `#${t.id} [${t.state}] ${t.title}  (${[t.role, ...(t.dependsOn.length ? [`after ${t.dependsOn.map((id) => `#${id}`).join(', ')}`] : [])].join(', ')})`;
 
 function treeText(nodes: TaskTreeNode[], prefix = '', top = true): string[] {
   return nodes.flatMap((node, i) => {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DISPATCHABLE_STATES, type OrchEvent, type Run, type Task, type TaskState } from '../../core/types.js';
+import { DISPATCHABLE_STATES, type OrchEvent, type Role, type Run, type Task, type TaskState } from '../../core/types.js';
 import type { Orch } from '../../engine/context.js';
 import { runCostSoFar } from '../../engine/cost.js';
 import { getTask } from '../../engine/tasks.js';
@@ -196,6 +196,7 @@ interface LiveRow {
   taskId: number;
   title: string;
   project: string;
+  role: Role;
   agent: string | null;
   state: TaskState;
   runId: number | null;
@@ -212,7 +213,7 @@ async function liveRows(orch: Orch): Promise<LiveRow[]> {
     if (!task) continue;
     const run = claim.runId === null ? undefined : await orch.store.getRun(claim.runId);
     const costUsd = run ? await runCostSoFar(orch.store, run, orch.config.prices) : 0;
-    rows.push({ taskId: task.id, title: task.title, project: task.project, agent: run?.agent ?? task.agent, state: task.state, runId: run?.id ?? null, owner: claim.owner, elapsedMs: now - (run?.startedAt ?? claim.claimedAt), costUsd });
+    rows.push({ taskId: task.id, title: task.title, project: task.project, role: task.role, agent: run?.agent ?? task.agent, state: task.state, runId: run?.id ?? null, owner: claim.owner, elapsedMs: now - (run?.startedAt ?? claim.claimedAt), costUsd });
   }
   return rows;
 }
@@ -228,7 +229,7 @@ const liveText = (rows: LiveRow[]) =>
   rows.length === 0
     ? 'No task holds a claim.'
     : table(
-        rows.map((r) => [`#${r.taskId}`, r.project, r.agent ?? '', r.state, duration(r.elapsedMs), `$${r.costUsd.toFixed(4)}`, oneLine(r.title, 60)]),
+        rows.map((r) => [`#${r.taskId}`, r.project, r.agent ?? '', r.state, duration(r.elapsedMs), `$${r.costUsd.toFixed(4)}`, `${oneLine(r.title, 60)}  (${r.role})`]),
         ['ID', 'PROJECT', 'AGENT', 'STATE', 'ELAPSED', 'COST', 'TITLE'],
       );
 

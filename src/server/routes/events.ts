@@ -3,7 +3,7 @@ import { streamSSE } from 'hono/streaming';
 import type { ServerDeps } from '../deps.js';
 import { latestEventId } from '../event-cursor.js';
 import { followEvents } from '../event-stream.js';
-import { optionalWholeNumber, wholeNumber } from '../validation.js';
+import { optionalFlag, optionalWholeNumber, wholeNumber } from '../validation.js';
 
 const POLL_MS = 200;
 const HEARTBEAT_MS = 15_000;
@@ -28,6 +28,7 @@ export function eventRoutes(deps: ServerDeps): Hono {
       afterId: await startingCursor(c, deps),
       project: c.req.query('project') || undefined,
       taskId: optionalWholeNumber(c, 'task'),
+      unnamed: optionalFlag(c, 'unnamed'),
     };
     const options = { pollMs: deps.events?.pollMs ?? POLL_MS, heartbeatMs: deps.events?.heartbeatMs ?? HEARTBEAT_MS };
     c.header('X-Accel-Buffering', 'no'); // nginx would otherwise hold events back in its buffer

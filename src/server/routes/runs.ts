@@ -1,9 +1,10 @@
 import { Hono } from 'hono';
 import { OrchError } from '../../core/errors.js';
+import { runVerdict } from '../../engine/run-files.js';
 import type { ServerDeps } from '../deps.js';
 import { listLimit, optionalWholeNumber, wholeNumber } from '../validation.js';
 
-/** Agent attempts and the claims live ones hold. */
+/** Agent attempts, their verdicts, and the claims live ones hold. */
 export function runRoutes({ orch }: ServerDeps): Hono {
   const app = new Hono();
 
@@ -21,6 +22,13 @@ export function runRoutes({ orch }: ServerDeps): Hono {
     const run = await orch.store.getRun(id);
     if (!run) throw new OrchError('not_found', `run ${id} not found`);
     return c.json(run);
+  });
+
+  app.get('/runs/:id/verdict', async (c) => {
+    const id = wholeNumber(c.req.param('id'), 'id');
+    const verdict = await runVerdict(orch, id);
+    if (verdict === null) throw new OrchError('not_found', `run ${id} was not judged: it has no verdict`);
+    return c.body(verdict, 200, { 'Content-Type': 'text/markdown; charset=utf-8' });
   });
 
   app.get('/claims', async (c) => c.json(await orch.store.listClaims(c.req.query('project') || undefined)));

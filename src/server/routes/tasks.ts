@@ -2,7 +2,8 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { ROLES, TASK_STATES } from '../../core/types.js';
 import { lastRouting } from '../../engine/router.js';
-import { addTask, cancelTask, getTask, retryTask, unblockTask } from '../../engine/tasks.js';
+import { taskDiff } from '../../engine/task-diff.js';
+import { addTask, cancelTask, getTask, resolveTask, retryTask, unblockTask } from '../../engine/tasks.js';
 import type { ServerDeps } from '../deps.js';
 import { expected, listLimit, nonEmptyString, optionalList, positiveId, readJsonBody, wholeNumber } from '../validation.js';
 
@@ -17,12 +18,13 @@ const NewTaskBody = z.strictObject({
   dependsOn: z.array(positiveId, expected('an array of task ids')).optional(),
 });
 const CancelBody = z.strictObject({ reason: nonEmptyString.optional() });
+const ResolveBody = z.strictObject({ reason: nonEmptyString.optional() });
 const UnblockBody = z.strictObject({ force: z.boolean(expected('true or false')).optional() });
 const NoBody = z.strictObject({});
 
 const taskId = (value: string) => wholeNumber(value, 'id');
 
-/** The backlog: list, read, add, and the moves a person makes (cancel, retry, unblock). */
+/** The backlog: list, read, add, the moves a person makes (cancel, retry, unblock, resolve), and a task's diff. */
 export function taskRoutes({ orch, requestTick, now = orch.now }: ServerDeps): Hono {
   const app = new Hono();
 
@@ -73,6 +75,16 @@ export function taskRoutes({ orch, requestTick, now = orch.now }: ServerDeps): H
     requestTick();
     return c.json(task);
   });
+
+  app.post('/tasks/:id/resolve', async (c) => {
+    const id = taskId(c.req.param('id'));
+    const { reason } = await readJsonBody(c, ResolveBody);
+    const task = await resolveTask(orch.store, id, now(), reason);
+    requestTick(); // tasks that waited on it may start
+    return c.json(task);
+  });
+
+  app.get('/tasks/:id/diff', async (c) => c.json(await taskDiff(orch, taskId(c.req.param('id')))));
 
   return app;
 }

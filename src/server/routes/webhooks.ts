@@ -66,7 +66,7 @@ export function webhookRoutes(deps: ServerDeps): Hono<WebhookEnv> {
         if ((await recordWebhook(deps.orch, webhook)) === 'duplicate') return c.json({ duplicate: true }, 200);
         const what = webhook.action === null ? webhook.event : `${webhook.event}.${webhook.action}`;
         deps.logger?.info({ webhook: source, delivery: webhook.deliveryId, event: webhook.event, action: webhook.action }, `${source} webhook: ${what}, tick requested`);
-        deps.requestTick();
+        (deps.requestSync ?? deps.requestTick)();
         return c.json({ accepted: true }, 202);
       }
     }

@@ -207,6 +207,43 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 4,
+    name: 'pull workers',
+    async up(db) {
+      // A worker is not a run: it has no task until it claims one, and runs.task_id is NOT NULL. Its
+      // claim opens an ordinary run (run_id), so everything after the claim is the push model's.
+      await db.schema
+        .createTable('workers')
+        .addColumn('id', 'integer', (col) => col.primaryKey().autoIncrement())
+        .addColumn('project', 'text', (col) =>
+          col.notNull().references('projects.name').onDelete('cascade'),
+        )
+        .addColumn('agent', 'text', (col) => col.notNull())
+        .addColumn('owner', 'text', (col) => col.notNull())
+        .addColumn('host', 'text')
+        .addColumn('pid', 'integer')
+        .addColumn('worktree', 'text')
+        .addColumn('branch', 'text')
+        .addColumn('log_path', 'text')
+        .addColumn('task_id', 'integer', (col) => col.references('tasks.id').onDelete('set null'))
+        .addColumn('run_id', 'integer', (col) => col.references('runs.id').onDelete('set null'))
+        .addColumn('started_at', 'integer', (col) => col.notNull())
+        .addColumn('claimed_at', 'integer')
+        .addColumn('done_at', 'integer')
+        .addColumn('summary', 'text')
+        .addColumn('ended_at', 'integer')
+        .addColumn('outcome', 'text')
+        .addColumn('reason', 'text')
+        .addColumn('cost_usd', 'real', (col) => col.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .createIndex('workers_project_ended_at')
+        .on('workers')
+        .columns(['project', 'ended_at'])
+        .execute();
+    },
+  },
+  {
+    version: 5,
     name: 'scoreboard and round-robin indexes',
     async up(db) {
       // The scoreboard reads runs by start time; the round robin counts a project's tasks per agent.

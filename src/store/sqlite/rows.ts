@@ -11,8 +11,10 @@ import type {
   RunOutcome,
   Task,
   TaskState,
+  Worker,
+  WorkerOutcome,
 } from '../../core/types.js';
-import type { RunPatch, TaskPatch } from '../store.js';
+import type { RunPatch, TaskPatch, WorkerPatch } from '../store.js';
 import type {
   ClaimsTable,
   EventsTable,
@@ -20,6 +22,7 @@ import type {
   ProjectsTable,
   RunsTable,
   TasksTable,
+  WorkersTable,
 } from './schema.js';
 
 // Translation between database rows and domain values. Enum-typed columns are trusted as written:
@@ -173,4 +176,43 @@ export function toJob(row: Selectable<JobsTable>): Job {
     lastRunAt: row.last_run_at,
     createdAt: row.created_at,
   };
+}
+
+export function toWorker(row: Selectable<WorkersTable>): Worker {
+  return {
+    id: row.id,
+    project: row.project,
+    agent: row.agent,
+    owner: row.owner,
+    host: row.host,
+    pid: row.pid,
+    worktree: row.worktree,
+    branch: row.branch,
+    logPath: row.log_path,
+    taskId: row.task_id,
+    runId: row.run_id,
+    startedAt: row.started_at,
+    claimedAt: row.claimed_at,
+    doneAt: row.done_at,
+    summary: row.summary,
+    endedAt: row.ended_at,
+    outcome: row.outcome as WorkerOutcome | null,
+    reason: row.reason,
+    costUsd: row.cost_usd,
+  };
+}
+
+export function workerPatchColumns(patch: WorkerPatch): Updateable<WorkersTable> {
+  const columns: Updateable<WorkersTable> = {};
+  if (patch.pid !== undefined) columns.pid = patch.pid;
+  if (patch.worktree !== undefined) columns.worktree = patch.worktree;
+  if (patch.branch !== undefined) columns.branch = patch.branch;
+  if (patch.logPath !== undefined) columns.log_path = patch.logPath;
+  if (patch.doneAt !== undefined) columns.done_at = patch.doneAt;
+  if (patch.summary !== undefined) columns.summary = patch.summary;
+  if (patch.endedAt !== undefined) columns.ended_at = patch.endedAt;
+  if (patch.outcome !== undefined) columns.outcome = patch.outcome;
+  if (patch.reason !== undefined) columns.reason = patch.reason;
+  if (patch.costUsd !== undefined) columns.cost_usd = patch.costUsd;
+  return columns;
 }

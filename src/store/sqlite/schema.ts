@@ -125,6 +125,28 @@ export interface WebhookDeliveriesTable {
   received_at: number;
 }
 
+export interface WorkersTable {
+  id: Generated<number>;
+  project: string;
+  agent: string;
+  owner: string;
+  host: string | null;
+  pid: number | null;
+  worktree: string | null;
+  branch: string | null;
+  log_path: string | null;
+  task_id: number | null;
+  run_id: number | null;
+  started_at: number;
+  claimed_at: number | null;
+  done_at: number | null;
+  summary: string | null;
+  ended_at: number | null;
+  outcome: string | null;
+  reason: string | null;
+  cost_usd: number;
+}
+
 export interface Database {
   schema_migrations: SchemaMigrationsTable;
   projects: ProjectsTable;
@@ -137,4 +159,5 @@ export interface Database {
   jobs: JobsTable;
   cooldowns: CooldownsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  workers: WorkersTable;
 }

@@ -9,6 +9,7 @@ import type { Database } from './schema.js';
 import { runOps } from './run-ops.js';
 import { taskOps } from './task-ops.js';
 import { webhookOps } from './webhook-ops.js';
+import { workerOps } from './worker-ops.js';
 
 /**
  * The store operations, run on whatever executor they are given: SqliteStore passes a connection
@@ -26,5 +27,6 @@ export function sqliteOps(db: Kysely<Database>): StoreOps {
     ...jobOps(db),
     ...cooldownOps(db),
     ...webhookOps(db),
+    ...workerOps(db),
   };
 }

@@ -13,6 +13,7 @@ import type {
   Run,
   Task,
   TaskState,
+  Worker,
 } from '../../core/types.js';
 import type { RunStatsRow } from '../../core/scoreboard.js';
 import { StoreError } from '../store.js';
@@ -33,6 +34,9 @@ import type {
   TaskFilter,
   TaskPatch,
   WebhookDelivery,
+  NewWorker,
+  WorkerFilter,
+  WorkerPatch,
 } from '../store.js';
 import { applyMigrations } from './migrations.js';
 import type { Database } from './schema.js';
@@ -227,6 +231,28 @@ export class SqliteStore implements Store {
 
   runStats(filter?: RunStatsFilter): Promise<RunStatsRow[]> {
     return this.read((ops) => ops.runStats(filter));
+  }
+
+  // Pull workers
+
+  createWorker(worker: NewWorker, event?: NewEvent): Promise<Worker> {
+    return this.write((ops) => ops.createWorker(worker, event));
+  }
+
+  updateWorker(id: number, patch: WorkerPatch, now: EpochMs, event?: NewEvent): Promise<Worker> {
+    return this.write((ops) => ops.updateWorker(id, patch, now, event));
+  }
+
+  assignWorkerTask(id: number, assignment: { taskId: number; runId: number }, now: EpochMs): Promise<Worker | null> {
+    return this.write((ops) => ops.assignWorkerTask(id, assignment, now));
+  }
+
+  getWorker(id: number): Promise<Worker | undefined> {
+    return this.read((ops) => ops.getWorker(id));
+  }
+
+  listWorkers(filter?: WorkerFilter): Promise<Worker[]> {
+    return this.read((ops) => ops.listWorkers(filter));
   }
 
   // Events

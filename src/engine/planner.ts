@@ -1,0 +1,434 @@
+import { closeSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AgentEvent } from '../agents/agent.js';
+import { agentBaseEnvironment } from '../agents/environment.js';
+import { adapterFor } from '../agents/registry.js';
+import { superviseRun, type RunReport } from '../agents/supervisor.js';
+import type { AgentConfig, ProjectConfig } from '../config/schema.js';
+import { OrchError } from '../core/errors.js';
+import { attemptRecordOf, PLANNER_MEMORY, rememberAttempts } from '../core/memory.js';
+import { renderPlanMarkdown } from '../core/plan-markdown.js';
+import { buildPlannerPrompt, correctionPrompt, keyFilesOf, revisionPrompt, type OutcomeBrief, type PlannerInput, type TaskBrief } from '../core/plan-prompt.js';
+import { afterSplit, checkRepeats, parsePlanAnswer, standingOf, type DeferredItem, type Plan, type PriorTask, type Refusal } from '../core/plan.js';
+import type { AgentPrompt } from '../core/prompt.js';
+import { waitReason } from '../core/readiness.js';
+import type { Task } from '../core/types.js';
+import { EMPTY_TOTALS, type RunTotals } from '../core/usage.js';
+import { ensureClone } from '../workspace/clone.js';
+import { git } from '../workspace/git.js';
+import { scratchDir } from '../workspace/layout.js';
+import { createScratchWorktree, removeWorktree } from '../workspace/worktrees.js';
+import { failAttempt, settleAgentRun, type Attempt } from './attempt.js';
+import type { Orch } from './context.js';
+import { withLock } from './locks.js';
+import { loadRoleTemplate, toolPolicyFor } from './role-prompts.js';
+import { addTask } from './tasks.js';
+import { applyTransition } from './transitions.js';
+
+// The planner: a read-only agent in a scratch checkout of the project's clone reads the repository
+// and the backlog and answers with a plan (core/plan.ts). Orch checks it, refuses repeats of failed
+// work, asks once more when it must, creates the tasks and writes plan.md. Two uses: a cycle over the
+// whole backlog (`orch plan --project P`) and the split of one task into sub-tasks (a task with the
+// `plan` label or role, when the scheduler runs it).
+
+/** Why a planner produced no tasks, by name. */
+export type PlanFailureKind = 'agent_failed' | 'invalid_plan' | 'nothing_accepted';
+
+export interface PlanFailure {
+  kind: PlanFailureKind;
+  message: string;
+}
+
+export type RoundRefusal = Refusal & { round: number };
+
+export interface PlanCycleOptions {
+  /** The agent to plan with; default the project's first. */
+  agent?: string;
+  signal?: AbortSignal;
+  /** The environment agents start from (default: this process's). */
+  sourceEnv?: NodeJS.ProcessEnv;
+}
+
+export interface PlanCycleResult {
+  /** `plan-<n>`: the cycle's name, and its directory under `runs/`. */
+  cycle: string;
+  planPath: string;
+  created: Task[];
+  refused: RoundRefusal[];
+  deferred: DeferredItem[];
+  failure: PlanFailure | null;
+  costUsd: number;
+}
+
+/**
+ * One planner cycle for a project: a scratch checkout of its default branch, the planner run over it,
+ * the accepted tasks added to the backlog, and `runs/plan-<n>/plan.md` (with the prompt and the
+ * agent's log beside it). A planner that fails is reported in the result, not thrown.
+ */
+export async function runPlanCycle(orch: Orch, projectName: string, options: PlanCycleOptions = {}): Promise<PlanCycleResult> {
+  const project = orch.config.projects[projectName];
+  if (!project || !(await orch.store.getProject(projectName))) throw new OrchError('not_found', `project "${projectName}" not found`);
+  const agentName = options.agent ?? project.agents[0]!;
+  const agent = orch.config.agents[agentName];
+  if (!agent) throw new OrchError('config', `agent "${agentName}" is not configured`);
+
+  // The event's id names the cycle: unique across processes, and the cycle is in the audit trail.
+  const started = await orch.store.appendEvent({ type: 'plan.started', project: project.name, data: { agent: agentName } }, orch.now());
+  const cycle = `plan-${started.id}`;
+  const dir = join(orch.home, 'runs', cycle);
+  mkdirSync(dir, { recursive: true });
+
+  const failed = (failure: PlanFailure | { error: string }, costUsd: number | null) => orch.store.appendEvent({ type: 'plan.failed', project: project.name, data: { cycle, failure, costUsd } }, orch.now());
+  const result = await inScratchCheckout(orch, project, cycle, async (cwd, defaultBranch) => {
+    const { input, prior } = await gatherPlannerInput(orch, project, cwd, defaultBranch, null);
+    const talk = await converse(
+      { orch, project, agent, cwd, runHome: join(dir, 'home'), logPath: join(dir, 'agent.jsonl'), budgetUsd: project.budget.runUsd, signal: options.signal, sourceEnv: options.sourceEnv },
+      buildPlannerPrompt(input, loadRoleTemplate('plan', project, cwd).text),
+      prior,
+      dir,
+    );
+    const created = talk.failure || !talk.plan ? new Map<number, Task>() : await createPlannedTasks(orch, project.name, talk, null);
+    const about = await aboutLines(orch, agentName, agent, cwd, defaultBranch);
+    writeFileSync(join(dir, 'plan.md'), renderPlanMarkdown({ heading: `Plan for ${project.name}`, about, plan: talk.plan, created, standIns: talk.standIns, refused: talk.refused, round: talk.round, failure: talk.failure ? `${talk.failure.kind}: ${talk.failure.message}` : null }));
+    return { talk, created: [...created.values()] };
+  }).catch(async (error: unknown) => {
+    // Orch's own trouble (git, a broken template): the cycle still ends in the audit trail.
+    await failed({ error: (error as Error).message.split('\n')[0]! }, null);
+    throw error;
+  });
+
+  const costUsd = result.talk.costUsd;
+  if (result.talk.failure) await failed(result.talk.failure, costUsd);
+  else await orch.store.appendEvent({ type: 'plan.finished', project: project.name, data: { cycle, created: result.created.map((t) => t.id), refused: result.talk.refused.length, costUsd } }, orch.now());
+  return { cycle, planPath: join(dir, 'plan.md'), created: result.created, refused: result.talk.refused, deferred: result.talk.plan?.deferred ?? [], failure: result.talk.failure, costUsd };
+}
+
+/**
+ * Splits the attempt's task into sub-tasks (its children): the planner reads the repository with the
+ * task in focus, the accepted sub-tasks are added, and the task waits for them, then runs once more
+ * as a review of the whole (core/plan.ts afterSplit). A planner that fails fails the attempt like
+ * any other, so it is retried or goes to a person. Writes `runs/<run>/plan.md`.
+ */
+export async function splitTask(orch: Orch, attempt: Attempt, options: PlanCycleOptions = {}): Promise<{ task: Task; note: string }> {
+  const { project, task, run } = attempt;
+  const signal = options.signal ? AbortSignal.any([options.signal, attempt.lost]) : attempt.lost;
+  const outcome = await inScratchCheckout(orch, project, `run-${run.id}`, async (cwd, defaultBranch) => {
+    const { input, prior } = await gatherPlannerInput(orch, project, cwd, defaultBranch, task);
+    const talk = await converse(
+      {
+        orch,
+        project,
+        agent: attempt.agent,
+        cwd,
+        runHome: join(attempt.runDir, 'home'),
+        logPath: run.logPath ?? join(attempt.runDir, 'agent.jsonl'),
+        budgetUsd: project.budget.runUsd,
+        signal,
+        sourceEnv: options.sourceEnv,
+        onEvent: agentEventRecorder(orch, attempt),
+        onSpawn: (pid) => orch.store.updateRun(run.id, attempt.token, { pid }, orch.now(), { type: 'run.spawned', data: { pid } }).then(() => undefined),
+      },
+      buildPlannerPrompt(input, loadRoleTemplate('plan', project, cwd).text),
+      prior,
+      attempt.runDir,
+      true,
+    );
+    const created = talk.failure || !talk.plan ? new Map<number, Task>() : await createPlannedTasks(orch, project.name, talk, task.id);
+    const about = await aboutLines(orch, attempt.agentName, attempt.agent, cwd, defaultBranch);
+    writeFileSync(
+      join(attempt.runDir, 'plan.md'),
+      renderPlanMarkdown({ heading: `Split of task #${task.id}: ${task.title}`, about, plan: talk.plan, created, standIns: talk.standIns, refused: talk.refused, round: talk.round, failure: talk.failure ? `${talk.failure.kind}: ${talk.failure.message}` : null }),
+    );
+    return { talk, children: [...created.values()] };
+  });
+
+  const { talk, children } = outcome;
+  const last = talk.reports.at(-1);
+  if (talk.failure?.kind === 'agent_failed' && last) {
+    // The planner's own run failed (a rate limit, a time-out, a crash): settled like any agent run.
+    const settled = await settleAgentRun(orch, attempt, { report: { ...last, costUsd: talk.costUsd, totals: talk.totals }, result: null, retryAfterMs: talk.retryAfterMs, changedFiles: null });
+    return { task: settled.task, note: `planner run ${last.outcome}: ${settled.decision.reason}` };
+  }
+  const ids = children.map((c) => c.id);
+  const reason = talk.failure ? `${talk.failure.kind}: ${talk.failure.message}` : `split into ${ids.map((id) => `#${id}`).join(', ')}`;
+  // On failure the run's reason says only that the answer went unused: failAttempt records why.
+  await recordSplitRun(orch, attempt, talk, { reason: talk.failure ? "the planner's answer was not used" : reason, contract: null, plan: 'plan.md', split: ids, refused: talk.refused.length, durationMs: talk.reports.reduce((sum, r) => sum + r.durationMs, 0) });
+  if (talk.failure) return { task: await failAttempt(orch, attempt, reason), note: reason };
+
+  const waiting = await orch.store.transaction(async (tx) => {
+    const current = (await tx.getTask(task.id))!;
+    return applyTransition(tx, current, 'block', {
+      now: orch.now(),
+      fence: attempt.token,
+      reason,
+      // Routed afresh when it runs again: as a review it may want another agent.
+      patch: { ...afterSplit(current), agent: null, model: null, blockKind: 'children', blockedReason: waitReason(ids) },
+      data: { children: ids },
+    });
+  });
+  return { task: waiting, note: reason };
+}
+
+/** Closes the split's run with what all its rounds cost, and adds the cost to the task. */
+async function recordSplitRun(orch: Orch, attempt: Attempt, talk: Conversation, result: Record<string, unknown>): Promise<void> {
+  const last = talk.reports.at(-1);
+  const { totals } = talk;
+  await orch.store.transaction(async (tx) => {
+    const now = orch.now();
+    await tx.updateRun(
+      attempt.run.id,
+      attempt.token,
+      {
+        endedAt: now,
+        outcome: last?.outcome ?? 'failed',
+        exitCode: last?.exitCode ?? null,
+        sessionId: last?.sessionId ?? null,
+        tokensIn: totals.inputTokens + totals.cacheReadTokens + totals.cacheWriteTokens,
+        tokensOut: totals.outputTokens,
+        costUsd: talk.costUsd,
+        result,
+      },
+      now,
+      { type: 'run.ended', data: { outcome: last?.outcome ?? 'failed', reason: result.reason, costUsd: talk.costUsd, exitCode: last?.exitCode ?? null } },
+    );
+    const task = (await tx.getTask(attempt.task.id))!;
+    await tx.updateTask(task.id, { fence: attempt.token }, { costUsd: task.costUsd + talk.costUsd }, now, { type: 'task.cost', data: { addedUsd: talk.costUsd } });
+  });
+}
+
+// ---------------------------------------------------------------- the planner's input
+
+/** Characters read of a key file; the prompt keeps less (core/plan-prompt.ts). */
+const KEY_FILE_READ_BYTES = 16 * 1024;
+
+/** The repository as Orch's clone holds it, the backlog, and what happened lately. */
+async function gatherPlannerInput(orch: Orch, project: ProjectConfig, cwd: string, defaultBranch: string, split: Task | null): Promise<{ input: PlannerInput; prior: PriorTask[] }> {
+  const files = (await git(cwd, ['ls-files', '-z'])).split('\0').filter(Boolean);
+  const keyFiles = keyFilesOf(files).map((path) => ({ path, text: readStart(join(cwd, path), KEY_FILE_READ_BYTES) }));
+  const tasks = (await orch.store.listTasks({ project: project.name })).filter((t) => t.id !== split?.id);
+  const brief = (t: Task): TaskBrief => ({ id: t.id, title: t.title, state: t.state, role: t.role, note: t.blockedReason });
+  const memoryOf = async (id: number) =>
+    rememberAttempts(
+      (await orch.store.listRuns({ taskId: id })).filter((r) => r.outcome !== null).map(attemptRecordOf),
+      PLANNER_MEMORY,
+    );
+
+  const open = tasks.filter((t) => standingOf(t) === 'open');
+  const failed = tasks.filter((t) => standingOf(t) === 'failed');
+  const recent = tasks
+    .filter((t) => standingOf(t) === 'failed' || standingOf(t) === 'done')
+    .sort((a, b) => b.updatedAt - a.updatedAt || b.id - a.id)
+    .slice(0, 25);
+  const outcomes: OutcomeBrief[] = [];
+  for (const t of recent) outcomes.push({ ...brief(t), memory: standingOf(t) === 'failed' ? await memoryOf(t.id) : [] });
+
+  const prior: PriorTask[] = [
+    ...failed.map((t) => ({ id: t.id, title: t.title, body: t.body, kind: 'failed' as const })),
+    ...open.map((t) => ({ id: t.id, title: t.title, body: t.body, kind: 'open' as const })),
+    ...(split ? [{ id: split.id, title: split.title, body: split.body, kind: 'splitting' as const }] : []),
+  ];
+  const input: PlannerInput = {
+    project: project.name,
+    defaultBranch,
+    files,
+    keyFiles,
+    openTasks: open.map(brief),
+    outcomes,
+    split: split ? { id: split.id, title: split.title, body: split.body, labels: split.labels, memory: await memoryOf(split.id) } : null,
+  };
+  return { input, prior };
+}
+
+/** The first `bytes` of a file as text ('' when it cannot be read): key files may be large. */
+function readStart(path: string, bytes: number): string {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const buffer = Buffer.alloc(bytes);
+      const read = readSync(fd, buffer, 0, bytes, 0);
+      return buffer.subarray(0, read).toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}
+
+async function aboutLines(orch: Orch, agentName: string, agent: AgentConfig, cwd: string, defaultBranch: string): Promise<string[]> {
+  const head = await git(cwd, ['rev-parse', 'HEAD']);
+  return [`- planner: ${agentName}${agent.model ? ` (${agent.model})` : ''}`, `- read: ${defaultBranch} at ${head.slice(0, 12)}`, `- at: ${new Date(orch.now()).toISOString()}`];
+}
+
+/** A detached checkout of the default branch for the planner, removed afterwards whatever happens. */
+async function inScratchCheckout<T>(orch: Orch, project: ProjectConfig, name: string, work: (cwd: string, defaultBranch: string) => Promise<T>): Promise<T> {
+  const lock = `clone:${project.name}`;
+  const clone = await withLock(lock, () => ensureClone(orch.home, { name: project.name, path: project.path, remote: project.remote, defaultBranch: project.defaultBranch }));
+  const dir = join(scratchDir(orch.home, project.name), name);
+  await withLock(lock, () => createScratchWorktree(clone.path, dir, `refs/heads/${clone.defaultBranch}`));
+  try {
+    return await work(dir, clone.defaultBranch);
+  } finally {
+    await withLock(lock, () => removeWorktree(clone.path, dir, { deleteBranch: false }));
+  }
+}
+
+// ---------------------------------------------------------------- the conversation
+
+interface PlannerContext {
+  orch: Orch;
+  project: ProjectConfig;
+  agent: AgentConfig;
+  cwd: string;
+  runHome: string;
+  logPath: string;
+  /** The most all rounds together may spend; null: no cap. */
+  budgetUsd: number | null;
+  signal?: AbortSignal;
+  sourceEnv?: NodeJS.ProcessEnv;
+  onEvent?: (event: AgentEvent) => Promise<void>;
+  onSpawn?: (pid: number) => Promise<void>;
+}
+
+interface Conversation {
+  /** The last usable plan; null when none came. */
+  plan: Plan | null;
+  /** Indexes of `plan`'s tasks that passed the repeat check. */
+  accepted: number[];
+  /** Open tasks standing in for proposals refused as already open. */
+  standIns: Map<number, number>;
+  /** The round `plan` came from. */
+  round: number;
+  refused: RoundRefusal[];
+  failure: PlanFailure | null;
+  reports: RunReport[];
+  costUsd: number;
+  totals: RunTotals;
+  retryAfterMs: number | null;
+}
+
+/**
+ * Asks the planner, checks its answer, and follows up at most twice: once to correct an unusable
+ * answer (the validation error goes back to it), once to revise a plan with refused repeats. A second
+ * unusable answer is the named failure `invalid_plan` — unless an earlier round gave a usable plan,
+ * which then stands. A planner that must propose tasks (a split) and has none accepted fails with
+ * `nothing_accepted`.
+ */
+async function converse(ctx: PlannerContext, prompt: AgentPrompt, prior: readonly PriorTask[], dir: string, mustPropose = false): Promise<Conversation> {
+  writeFileSync(join(dir, 'prompt.md'), `${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`);
+  const talk: Conversation = { plan: null, accepted: [], standIns: new Map(), round: 0, refused: [], failure: null, reports: [], costUsd: 0, totals: EMPTY_TOTALS, retryAfterMs: null };
+  const resumes = adapterFor(ctx.agent.kind).resumes;
+  let corrected = false;
+  let revised = false;
+  let next: { prompt: string; resume: string | null } = { prompt: prompt.prompt, resume: null };
+  for (let round = 1; ; round++) {
+    const report = await askPlanner(ctx, prompt.systemPromptAppend, next, talk);
+    if (report.outcome !== 'succeeded') {
+      talk.failure = { kind: 'agent_failed', message: `the planner's run ${report.outcome}: ${report.reason}` };
+      return talk;
+    }
+    const followUp = (text: (previous: string | null) => string) => {
+      writeFileSync(join(dir, `follow-up-${round}.md`), `${text(null)}\n`);
+      next = report.sessionId && resumes ? { prompt: text(null), resume: report.sessionId } : { prompt: `${prompt.prompt}\n\n${text(report.finalText)}`, resume: null };
+    };
+    const parsed = parsePlanAnswer(report.finalText);
+    if (!parsed.ok) {
+      if (!corrected) {
+        corrected = true;
+        followUp((previous) => correctionPrompt(parsed.error, previous));
+        continue;
+      }
+      if (talk.plan === null) talk.failure = { kind: 'invalid_plan', message: `no usable plan after a correction: ${parsed.error}` };
+      return finish(talk, mustPropose);
+    }
+    const check = checkRepeats(parsed.plan.tasks, prior);
+    Object.assign(talk, { plan: parsed.plan, accepted: check.accepted, standIns: check.standIns, round });
+    talk.refused.push(...check.refused.map((r) => ({ ...r, round })));
+    if (check.refused.length > 0 && !revised) {
+      revised = true;
+      followUp((previous) => revisionPrompt(check.refused, previous));
+      continue;
+    }
+    return finish(talk, mustPropose);
+  }
+}
+
+function finish(talk: Conversation, mustPropose: boolean): Conversation {
+  if (!talk.failure && mustPropose && talk.accepted.length === 0) {
+    talk.failure = { kind: 'nothing_accepted', message: talk.refused.length > 0 ? 'every sub-task the planner proposed was refused' : 'the planner proposed no sub-task' };
+  }
+  return talk;
+}
+
+/** One planner run, read-only, within what is left of the budget; its cost and usage added to the conversation's. */
+async function askPlanner(ctx: PlannerContext, systemPromptAppend: string, next: { prompt: string; resume: string | null }, talk: Conversation): Promise<RunReport> {
+  const { orch, project, agent } = ctx;
+  const budgetUsd = ctx.budgetUsd === null ? null : Math.max(0, ctx.budgetUsd - talk.costUsd);
+  const report = await superviseRun({
+    adapter: adapterFor(agent.kind),
+    agent,
+    spec: {
+      prompt: next.prompt,
+      systemPromptAppend,
+      model: agent.model,
+      tools: toolPolicyFor('plan'),
+      budgetUsd,
+      maxTurns: project.run.maxTurns,
+      resumeSessionId: next.resume,
+      cwd: ctx.cwd,
+      runHome: ctx.runHome,
+      env: agentBaseEnvironment(ctx.sourceEnv ?? process.env, agent.env),
+    },
+    logPath: ctx.logPath,
+    timeoutMs: project.run.timeoutS * 1000,
+    stallMs: project.run.stallS * 1000,
+    budgetUsd,
+    prices: orch.config.prices,
+    signal: ctx.signal,
+    onEvent: async (event) => {
+      if (event.type === 'rate_limit' && event.retryAfterMs !== null) talk.retryAfterMs = event.retryAfterMs;
+      await ctx.onEvent?.(event);
+    },
+    onSpawn: ctx.onSpawn,
+  });
+  talk.reports.push(report);
+  talk.costUsd += report.costUsd ?? 0;
+  talk.totals = addTotals(talk.totals, report.totals);
+  return report;
+}
+
+const addTotals = (a: RunTotals, b: RunTotals): RunTotals => ({
+  inputTokens: a.inputTokens + b.inputTokens,
+  outputTokens: a.outputTokens + b.outputTokens,
+  cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
+  cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
+  reportedCostUsd: a.reportedCostUsd === null && b.reportedCostUsd === null ? null : (a.reportedCostUsd ?? 0) + (b.reportedCostUsd ?? 0),
+  model: b.model ?? a.model,
+});
+
+/** Stores a split run's agent events as runAgent does for any attempt (the session id at once). */
+function agentEventRecorder(orch: Orch, attempt: Attempt): (event: AgentEvent) => Promise<void> {
+  return async (event) => {
+    if (event.type === 'unparsed') return;
+    if (event.type === 'session_started') await orch.store.updateRun(attempt.run.id, attempt.token, { sessionId: event.sessionId }, orch.now());
+    await orch.store.appendEvent({ type: `agent.${event.type}`, project: attempt.task.project, taskId: attempt.task.id, runId: attempt.run.id, data: { ...event } }, orch.now());
+  };
+}
+
+// ---------------------------------------------------------------- the tasks
+
+/**
+ * Adds the accepted tasks in plan order, each dependency index turned into the id it got (or of the
+ * open task standing in for it); with a parent, as its sub-tasks. Returns the created task of each
+ * accepted index.
+ */
+async function createPlannedTasks(orch: Orch, project: string, talk: Conversation, parentId: number | null): Promise<Map<number, Task>> {
+  const created = new Map<number, Task>();
+  for (const index of talk.accepted) {
+    const planned = talk.plan!.tasks[index]!;
+    const dependsOn = planned.dependsOn.map((dep) => created.get(dep)?.id ?? talk.standIns.get(dep)).filter((id): id is number => id !== undefined);
+    const task = await addTask(orch.store, { project, title: planned.title, body: planned.body, labels: planned.labels, priority: planned.priority, role: planned.role, parentId, dependsOn }, orch.now());
+    created.set(index, task);
+  }
+  return created;
+}

@@ -1,0 +1,285 @@
+import type { ProjectConfig } from '../config/schema.js';
+import { OrchError } from '../core/errors.js';
+import { TERMINAL_STATES, type Task } from '../core/types.js';
+import { createGitHubTracker } from '../trackers/github.js';
+import { createLinearTracker } from '../trackers/linear.js';
+import { MarkdownQueueTracker } from '../trackers/markdown-queue.js';
+import { TrackerError, type StatusReport, type TrackedIssue, type Tracker } from '../trackers/tracker.js';
+import type { Orch } from './context.js';
+import { addTask, cancelTask } from './tasks.js';
+import { applyTransition } from './transitions.js';
+
+/** How often a project's tracker is asked for changes when nothing (a webhook) asks sooner. */
+export const DEFAULT_POLL_MS = 60_000;
+/** How long to leave a tracker alone after an error that did not say when to come back. */
+const ERROR_BACKOFF_MS = 30_000;
+
+/** What Orch remembers about one project's tracker between ticks (in memory: a restart syncs afresh, which is safe). */
+interface TrackerLink {
+  tracker: Tracker;
+  /** The settings it was made from: a config reload that changes them makes a new one. */
+  madeFrom: string;
+  cursor: string | null;
+  mentionsCursor: string | null;
+  /** No call to the tracker before this time (its rate limit, or an error). */
+  notBefore: number;
+  nextPollAt: number;
+  /** What was last reported per task, so an unchanged task is not reported again. */
+  reported: Map<number, string>;
+}
+
+export interface TrackerSyncReport {
+  project: string;
+  created: number[];
+  updated: number[];
+  cancelled: number[];
+  finished: number[];
+  reported: number;
+  error: string | null;
+}
+
+/** The tracker of a project's config, or null for local tasks. */
+export function createTracker(project: ProjectConfig, env: NodeJS.ProcessEnv, now: () => number): Tracker | null {
+  const config = project.tracker;
+  switch (config.kind) {
+    case 'github':
+      return createGitHubTracker(config, { env, mergeStrategy: project.mergeStrategy, now });
+    case 'markdown':
+      return new MarkdownQueueTracker({ tracker: config, projectPath: project.path, now });
+    case 'linear':
+      return createLinearTracker(config, { env, now });
+    case 'local':
+      return null;
+  }
+}
+
+/**
+ * Mirrors each project's tracker into tasks, and tasks' progress back into the tracker. The scheduler
+ * calls `syncDue` before it plans (so an issue opened a moment ago can start in the same tick) and
+ * `reportChanges` after; each tracker is asked on its poll interval, at once when a webhook says
+ * something changed, and never before its rate limit allows. A tracker that fails is left alone for a
+ * while and asked again; nothing it returned is lost, because the cursor only moves on success.
+ */
+export class TrackerSync {
+  private readonly links = new Map<string, TrackerLink>();
+  /** Projects whose tracker could not be made, with the settings that failed (a fix in config.yaml retries). */
+  private readonly broken = new Map<string, string>();
+  private syncRequested = false;
+
+  constructor(
+    private readonly orch: Orch,
+    private readonly options: { env?: NodeJS.ProcessEnv; pollMs?: number; onReport?: (report: TrackerSyncReport) => void } = {},
+  ) {}
+
+  /** A webhook said something changed: ask every tracker on the next sync, whatever its interval. */
+  requestSync(): void {
+    this.syncRequested = true;
+  }
+
+  /** The tracker of a project, when it has one (the runner opens pull requests through it). */
+  trackerOf(project: string): Tracker | null {
+    return this.link(project)?.tracker ?? null;
+  }
+
+  private link(name: string): TrackerLink | null {
+    const project = this.orch.config.projects[name];
+    if (!project || project.tracker.kind === 'local') return null;
+    const madeFrom = JSON.stringify([project.tracker, project.mergeStrategy, project.path]);
+    const existing = this.links.get(name);
+    if (existing?.madeFrom === madeFrom) return existing;
+    if (this.broken.get(name) === madeFrom) return null;
+    try {
+      const tracker = createTracker(project, this.options.env ?? process.env, this.orch.now);
+      if (!tracker) return null;
+      const link: TrackerLink = { tracker, madeFrom, cursor: null, mentionsCursor: null, notBefore: 0, nextPollAt: 0, reported: new Map() };
+      this.links.set(name, link);
+      return link;
+    } catch (error) {
+      // A tracker that cannot be made (no token, no local path) is said once, not on every tick.
+      const message = (error as Error).message;
+      this.broken.set(name, madeFrom);
+      void this.orch.store.appendEvent({ type: 'tracker.error', project: name, data: { message } }, this.orch.now());
+      return null;
+    }
+  }
+
+  /** Syncs every project whose tracker is due; returns what each did. */
+  async syncDue(): Promise<TrackerSyncReport[]> {
+    const forced = this.syncRequested;
+    this.syncRequested = false;
+    const reports: TrackerSyncReport[] = [];
+    for (const name of Object.keys(this.orch.config.projects)) {
+      const link = this.link(name);
+      if (!link) continue;
+      const now = this.orch.now();
+      if (now < link.notBefore || (!forced && now < link.nextPollAt)) continue;
+      const report = await this.syncProject(name, link);
+      reports.push(report);
+      this.options.onReport?.(report);
+    }
+    return reports;
+  }
+
+  private async syncProject(name: string, link: TrackerLink): Promise<TrackerSyncReport> {
+    const report: TrackerSyncReport = { project: name, created: [], updated: [], cancelled: [], finished: [], reported: 0, error: null };
+    const now = this.orch.now();
+    link.nextPollAt = now + (this.options.pollMs ?? DEFAULT_POLL_MS);
+    try {
+      // Merged pull requests first: merging one closes its issue, which must finish the task, not cancel it.
+      await this.finishMergedPullRequests(name, link, report);
+      const result = await link.tracker.sync(link.cursor);
+      // Oldest change first, so tasks are numbered (and, at equal priority, run) in the order people wrote them.
+      const issues = [...result.issues].sort((a, b) => a.updatedAt - b.updatedAt);
+      for (const issue of issues) await this.mirrorOrSkip(name, link, issue, report);
+      link.cursor = result.cursor;
+      if (result.notBefore !== null) link.notBefore = result.notBefore;
+      if (link.tracker.mentions) {
+        const found = await link.tracker.mentions(link.mentionsCursor);
+        for (const mention of found.mentions) await this.mirrorOrSkip(name, link, mention, report);
+        link.mentionsCursor = found.cursor;
+        if (found.notBefore !== null) link.notBefore = Math.max(link.notBefore, found.notBefore);
+      }
+    } catch (error) {
+      report.error = (error as Error).message.split('\n')[0]!;
+      const retryAfter = error instanceof TrackerError && error.retryAfterMs !== null ? error.retryAfterMs : ERROR_BACKOFF_MS;
+      link.notBefore = this.orch.now() + retryAfter;
+      await this.orch.store.appendEvent({ type: 'tracker.error', project: name, data: { message: report.error, retryAfterMs: retryAfter } }, this.orch.now());
+    }
+    if (report.created.length + report.updated.length + report.cancelled.length + report.finished.length > 0) {
+      await this.orch.store.appendEvent({ type: 'tracker.synced', project: name, data: { created: report.created, updated: report.updated, cancelled: report.cancelled, finished: report.finished } }, this.orch.now());
+    }
+    return report;
+  }
+
+  /** An issue Orch cannot take as it is (say, an empty title) is skipped with a reason; the others go on. */
+  private async mirrorOrSkip(project: string, link: TrackerLink, issue: TrackedIssue, report: TrackerSyncReport): Promise<void> {
+    try {
+      await this.mirror(project, link, issue, report);
+    } catch (error) {
+      if (!(error instanceof OrchError)) throw error;
+      await this.orch.store.appendEvent({ type: 'tracker.skipped', project, data: { ref: issue.ref, reason: error.message } }, this.orch.now());
+    }
+  }
+
+  /** One issue into the store: a new task, a changed one, or a task whose issue closed. */
+  private async mirror(project: string, link: TrackerLink, issue: TrackedIssue, report: TrackerSyncReport): Promise<void> {
+    const { store } = this.orch;
+    const [task] = await store.listTasks({ project, externalRefs: [issue.ref] });
+    if (!task) {
+      if (!issue.ready || issue.closed) return;
+      // The markdown queue moves the file to claimed/: another Orch that got there first keeps it.
+      if (!(await link.tracker.claim(issue.ref))) return;
+      const created = await addTask(store, { project, externalRef: issue.ref, title: issue.title, body: issue.body, labels: issue.labels, priority: issue.priority, role: issue.role ?? undefined }, this.orch.now());
+      report.created.push(created.id);
+      return;
+    }
+    if (issue.closed) {
+      if (TERMINAL_STATES.has(task.state)) return;
+      // The scheduler sees the cancelled task and stops its run, if one is going.
+      await cancelTask(store, task.id, this.orch.now(), `its issue ${issue.ref} was closed`);
+      report.cancelled.push(task.id);
+      return;
+    }
+    // Edits reach a task that has not started; a running attempt keeps the text it was given.
+    if (task.state !== 'new' && task.state !== 'routed' && task.state !== 'blocked') return;
+    const patch = changedFields(task, issue);
+    if (Object.keys(patch).length === 0) return;
+    await store.updateTask(task.id, { expectedVersion: task.version }, patch, this.orch.now(), { type: 'task.synced', data: { ref: issue.ref, fields: Object.keys(patch) } });
+    report.updated.push(task.id);
+  }
+
+  /** Tasks waiting on a pull request: a merged one finishes its task. */
+  private async finishMergedPullRequests(project: string, link: TrackerLink, report: TrackerSyncReport): Promise<void> {
+    if (!link.tracker.pullRequest) return;
+    const waiting = await this.orch.store.listTasks({ project, states: ['needs_review'], tracked: true });
+    for (const task of waiting) {
+      const opened = (await this.orch.store.listEvents({ taskId: task.id, types: ['task.pull_request'] })).at(-1);
+      const number = (opened?.data as { number?: unknown } | undefined)?.number;
+      if (typeof number !== 'number') continue;
+      const pr = await link.tracker.pullRequest(number);
+      if (!pr.merged) continue;
+      await this.orch.store.transaction(async (tx) => {
+        const current = (await tx.getTask(task.id))!;
+        if (current.state !== 'needs_review') return;
+        await applyTransition(tx, current, 'resolve', { now: this.orch.now(), reason: `pull request #${number} was merged` });
+      });
+      report.finished.push(task.id);
+    }
+  }
+
+  /** Tells each tracker about tasks whose state moved since it was last told. */
+  async reportChanges(): Promise<void> {
+    for (const name of Object.keys(this.orch.config.projects)) {
+      const link = this.link(name);
+      if (!link || this.orch.now() < link.notBefore) continue;
+      const tasks = await this.orch.store.listTasks({ project: name, tracked: true });
+      for (const task of tasks) {
+        const status = await this.statusOf(task);
+        const key = `${status.state}|${status.attempts}|${status.agent}|${status.pullRequestUrl}`;
+        if (link.reported.get(task.id) === key) continue;
+        try {
+          await link.tracker.report(task.externalRef!, status);
+          link.reported.set(task.id, key);
+        } catch (error) {
+          const message = (error as Error).message.split('\n')[0]!;
+          const limited = error instanceof TrackerError && error.retryAfterMs !== null;
+          await this.orch.store.appendEvent({ type: 'tracker.error', project: name, taskId: task.id, data: { message, retryAfterMs: limited ? error.retryAfterMs : null } }, this.orch.now());
+          if (limited) {
+            // The tracker asked for a pause: the rest waits, and this task is told again after it.
+            link.notBefore = this.orch.now() + error.retryAfterMs!;
+            break;
+          }
+          // This task's report failed on its own (say, a ref the tracker cannot report on): the others
+          // still go, and this one is tried again when its state next moves.
+          link.reported.set(task.id, key);
+        }
+      }
+    }
+  }
+
+  private async statusOf(task: Task): Promise<StatusReport> {
+    const events = await this.orch.store.listEvents({ taskId: task.id, types: ['task.pull_request'] });
+    const pr = events.at(-1)?.data as { url?: unknown } | undefined;
+    return {
+      state: task.state,
+      summary: summaryOf(task),
+      agent: task.agent,
+      complexity: task.complexity,
+      attempts: task.attempts,
+      costUsd: task.costUsd,
+      pullRequestUrl: typeof pr?.url === 'string' ? pr.url : null,
+    };
+  }
+}
+
+function changedFields(task: Task, issue: TrackedIssue) {
+  const patch: { title?: string; body?: string; labels?: string[]; priority?: number } = {};
+  if (issue.title.trim() && issue.title.trim() !== task.title) patch.title = issue.title.trim();
+  if (issue.body !== task.body) patch.body = issue.body;
+  if (JSON.stringify([...issue.labels].sort()) !== JSON.stringify([...task.labels].sort())) patch.labels = [...new Set(issue.labels)];
+  if (issue.priority !== task.priority) patch.priority = issue.priority;
+  return patch;
+}
+
+/** One sentence for the tracker's readers. */
+function summaryOf(task: Task): string {
+  switch (task.state) {
+    case 'new':
+    case 'routed':
+      return task.attempts > 0 ? `Queued for attempt ${task.attempts + 1}.` : 'Queued: an agent will pick it up.';
+    case 'running':
+      return `Attempt ${task.attempts} is running${task.agent ? ` with ${task.agent}` : ''}.`;
+    case 'judging':
+      return 'The agent finished; its work is being tested and reviewed.';
+    case 'merging':
+      return 'Passed the checks; merging.';
+    case 'done':
+      return 'Done: the change is merged.';
+    case 'blocked':
+      return `Blocked: ${task.blockedReason ?? 'waiting'}.`;
+    case 'needs_review':
+      return `Needs a person: ${task.blockedReason ?? 'see the task'}.`;
+    case 'cancelled':
+      return 'Cancelled.';
+  }
+}

@@ -1,0 +1,113 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { OrchError } from '../core/errors.js';
+import { buildTaskBrief, renderTaskBrief, type TaskBrief } from '../core/task-brief.js';
+import type { Run, Task, Worker } from '../core/types.js';
+import { workerIdOfName } from '../core/worker-names.js';
+import { attemptHistory, runDirectory, startClaimedTask } from './attempt.js';
+import type { Orch } from './context.js';
+import { claimableNow } from './tick-input.js';
+
+// What a pull worker may ask of Orch, through the `orch issue` and `orch agent` commands its agent
+// runs: the ready tasks, a claim, the brief of its task, and that it is done. The worker is named by
+// ORCH_RUN_ID, which Orch put in its agent's environment.
+
+const FOR_WORKERS_ONLY = '`orch agent claim|describe|done` are for agents Orch started as pull workers';
+
+/** The running worker ORCH_RUN_ID names; anything else is refused in one line. */
+export async function callingWorker(orch: Orch, runId: string | undefined): Promise<Worker> {
+  if (runId === undefined || runId.trim() === '') throw new OrchError('invalid_input', `${FOR_WORKERS_ONLY} (ORCH_RUN_ID is not set)`);
+  const id = workerIdOfName(runId);
+  const worker = id === null ? undefined : await orch.store.getWorker(id);
+  if (!worker || worker.endedAt !== null) {
+    throw new OrchError('invalid_input', `${FOR_WORKERS_ONLY} (ORCH_RUN_ID ${JSON.stringify(runId.slice(0, 40))} is not a running worker)`);
+  }
+  return worker;
+}
+
+/** The worker ORCH_RUN_ID names when it is one that runs, else null (the caller is a person). */
+export async function workerIfAny(orch: Orch, runId: string | undefined): Promise<Worker | null> {
+  const id = workerIdOfName(runId);
+  const worker = id === null ? undefined : await orch.store.getWorker(id);
+  return worker && worker.endedAt === null ? worker : null;
+}
+
+export interface ReadyTask {
+  id: number;
+  project: string;
+  title: string;
+  priority: number;
+  labels: string[];
+}
+
+/** The ready, unclaimed tasks, in the order the tick would dispatch them (`orch issue ready`). */
+export async function readyTasks(orch: Orch, project?: string): Promise<ReadyTask[]> {
+  if (project !== undefined && !orch.config.projects[project]) throw new OrchError('not_found', `project "${project}" is not in config.yaml`);
+  const { claimable } = await claimableNow(orch.store, orch.config, orch.now(), project);
+  return claimable.map((t) => ({ id: t.id, project: t.project, title: t.title, priority: t.priority, labels: t.labels }));
+}
+
+/**
+ * Claims a task for a worker: the store's atomic claim (a fencing token, a lease the supervising Orch
+ * process renews, owned by that process so recovery treats it like any other), the task routed and
+ * started through the lifecycle, its run opened in the worker's worktree, and the worker bound to it —
+ * all in one transaction. A task someone else holds is refused with `already_claimed`; a worker takes
+ * one task.
+ */
+export async function claimForWorker(orch: Orch, worker: Worker, taskId: number): Promise<{ task: Task; run: Run }> {
+  if (worker.taskId !== null) throw new OrchError('conflict', `you already hold task #${worker.taskId}: a worker takes one task; finish it and run \`orch agent done\``);
+  if (worker.doneAt !== null) throw new OrchError('conflict', 'this worker already said it is done: exit, and Orch starts another when work is left');
+  const task = await orch.store.getTask(taskId);
+  if (!task) throw new OrchError('not_found', `task #${taskId} not found`);
+  if (task.project !== worker.project) throw new OrchError('conflict', `task #${taskId} belongs to project ${task.project}; this worker works on ${worker.project}`);
+  const agent = orch.config.agents[worker.agent];
+  if (!agent) throw new OrchError('config', `agent "${worker.agent}" is not configured`);
+
+  const refusedAsTaken = () => new OrchError('already_claimed', `task #${taskId} is already claimed by another worker: pick another one from \`orch issue ready\``);
+  const { claimable, waiting } = await claimableNow(orch.store, orch.config, orch.now(), worker.project);
+  if (!claimable.some((t) => t.id === taskId)) {
+    // Looked at again: a claim may have landed since (the task then reads as running, not as claimed).
+    if (await orch.store.getClaim(taskId)) throw refusedAsTaken();
+    const wait = waiting.find((w) => w.taskId === taskId);
+    throw new OrchError('conflict', `task #${taskId} cannot be claimed now: ${wait?.detail ?? 'it is not ready'}; pick another one from \`orch issue ready\``);
+  }
+
+  const started = await orch.store.transaction(async (tx) => {
+    const now = orch.now();
+    const claim = await tx.claimTask({ taskId, owner: worker.owner, leaseMs: orch.config.scheduler.leaseS * 1000, now });
+    if (!claim) throw refusedAsTaken();
+    const { host, pid, worktree, branch, logPath } = worker;
+    const opened = await startClaimedTask(tx, orch, { taskId, token: claim.token, agentName: worker.agent, agent, now, run: { host, pid, worktree, branch, logPath } });
+    // Checked again inside the transaction: two claims by one worker at once must not both hold.
+    const bound = await tx.assignWorkerTask(worker.id, { taskId, runId: opened.run.id }, now);
+    if (!bound) throw new OrchError('conflict', 'this worker already holds a task or has ended: a worker takes one task');
+    return opened;
+  });
+
+  const brief = await briefOf(orch, started.task, started.run.id);
+  const runDir = runDirectory(orch.home, started.run.id);
+  mkdirSync(runDir, { recursive: true });
+  writeFileSync(join(runDir, 'prompt.md'), `${renderTaskBrief(brief)}\n`);
+  return started;
+}
+
+/** The brief of the task the worker claimed (`orch agent describe`). */
+export async function describeForWorker(orch: Orch, worker: Worker): Promise<TaskBrief> {
+  if (worker.taskId === null || worker.runId === null) {
+    throw new OrchError('conflict', 'you have not claimed a task yet: run `orch issue ready`, then `orch agent claim <id>`');
+  }
+  const task = await orch.store.getTask(worker.taskId);
+  if (!task) throw new OrchError('not_found', `task #${worker.taskId} not found`);
+  return briefOf(orch, task, worker.runId);
+}
+
+async function briefOf(orch: Orch, task: Task, runId: number): Promise<TaskBrief> {
+  const { previous, lastFailure } = await attemptHistory(orch.store, task.id, runId);
+  return buildTaskBrief(task, previous, lastFailure);
+}
+
+/** The worker says it has finished (with a task or without); Orch takes over once its process exits. */
+export async function markWorkerDone(orch: Orch, worker: Worker, summary: string | null): Promise<Worker> {
+  const now = orch.now();
+  return orch.store.updateWorker(worker.id, { doneAt: now, summary }, now, { type: 'worker.done', data: { summary, taskId: worker.taskId } });
+}
