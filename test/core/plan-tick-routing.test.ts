@@ -59,6 +59,15 @@ describe('planTick routing', () => {
     expect(plan.waiting).toEqual([expect.objectContaining({ taskId: 5, reason: 'project_full' })]);
   });
 
+  it('routes nothing of a pull project, router or not: it starts workers with its first agent with room', () => {
+    const tasks = [task(1), task(2, { agent: 'codex' }), task(3, { state: 'routed', agent: 'gemini' })];
+    const routing = { router: true, weights: { claude: 0, codex: 5 }, tally: {} };
+    const plan = planTick(input(tasks, [project('app', { mode: 'pull', idleWorkers: 0, routing })], { claude: agent({ maxConcurrent: 2 }) }));
+    expect(plan.starts).toEqual([]);
+    expect(plan.routes).toEqual([]);
+    expect(plan.workers.map((w) => w.agent)).toEqual(['claude', 'claude', 'codex']);
+  });
+
   const routingArb = fc.record({
     router: fc.boolean(),
     weights: fc.dictionary(fc.constantFrom(...AGENTS), fc.integer({ min: 0, max: 4 })),
