@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, realpath, rename, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join } from 'node:path';
+import { isValidBranchName } from '../core/branch-name.js';
 import { OrchError } from '../core/errors.js';
-import { GitError, git, isValidBranchName, tryGit } from './git.js';
+import { GitError, git, tryGit } from './git.js';
 import { clonePath } from './layout.js';
 
 // Orch's own clone of a project. Agents never work in the user's repository: every task gets a
@@ -66,20 +67,20 @@ export async function ensureClone(home: string, project: CloneProject, options: 
   const source = cloneSource(project);
   const target = clonePath(home, project.name);
   const timeoutMs = options.timeoutMs ?? 10 * 60_000;
-  if (project.defaultBranch !== null) await assertBranchName(project, project.defaultBranch);
+  if (project.defaultBranch !== null) assertBranchName(project, project.defaultBranch);
   const cloned = !(await isBareRepository(target));
   if (cloned) await cloneAtomically(source, target, project.defaultBranch, timeoutMs);
 
   const branch = project.defaultBranch ?? (await headBranch(target));
-  await assertBranchName(project, branch);
+  assertBranchName(project, branch);
   await configureClone(target, source);
   await fetchDefaultBranch(target, branch, timeoutMs);
   const defaultBranchUpdate = await followUpstream(target, branch);
   return { path: target, defaultBranch: branch, cloned, defaultBranchUpdate };
 }
 
-async function assertBranchName(project: CloneProject, branch: string): Promise<void> {
-  if (!(await isValidBranchName(branch))) {
+function assertBranchName(project: CloneProject, branch: string): void {
+  if (!isValidBranchName(branch)) {
     throw new OrchError('config', `project ${project.name}: "${branch}" is not a valid default branch name`);
   }
 }

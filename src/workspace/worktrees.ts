@@ -1,9 +1,9 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { BRANCH_PREFIX, taskIdOfBranch } from '../core/branch-name.js';
+import { BRANCH_PREFIX, isValidBranchName, taskIdOfBranch } from '../core/branch-name.js';
 import { OrchError } from '../core/errors.js';
-import { git, isValidBranchName, tryGit } from './git.js';
+import { git, tryGit } from './git.js';
 import { worktreePath } from './layout.js';
 
 // One worktree per task, all hanging off Orch's clone, each under `<worktrees>/<taskId>`. Everything
@@ -43,7 +43,7 @@ export async function createWorktree(
   branch: string,
   baseRef: string,
 ): Promise<TaskWorktree> {
-  if (!(await isValidBranchName(branch))) throw new OrchError('invalid_input', `"${branch}" is not a valid branch name`);
+  if (!isValidBranchName(branch)) throw new OrchError('invalid_input', `"${branch}" is not a valid branch name`);
   if (baseRef.startsWith('-')) throw new OrchError('invalid_input', `"${baseRef}" is not a valid base`);
   const dir = worktreePath(worktreesDir, taskId);
   await git(clonePath, ['worktree', 'prune']);
