@@ -46,6 +46,38 @@ export async function createWorktree(
   if (!isValidBranchName(branch)) throw new OrchError('invalid_input', `"${branch}" is not a valid branch name`);
   if (baseRef.startsWith('-')) throw new OrchError('invalid_input', `"${baseRef}" is not a valid base`);
   const dir = worktreePath(worktreesDir, taskId);
+  if (existsSync(dir)) return reuseOrReplace(clonePath, worktreesDir, taskId, dir, branch, baseRef);
+
+  // Nothing of the task's on disk (a first attempt, or a retry whose worktree was removed): add the
+  // worktree straight away. git refuses when something is in the way — a registration whose directory
+  // was deleted, the branch checked out in such a worktree — and the careful path below sorts that out.
+  const existingBranch = await branchExists(clonePath, branch);
+  await mkdir(worktreesDir, { recursive: true });
+  const added = await tryGit(clonePath, addArgs(dir, branch, baseRef, existingBranch));
+  if (added.ok) return { path: dir, branch, from: existingBranch ? 'existing_branch' : 'new_branch' };
+  // `worktree add -b` makes the branch before it looks at the path, so a refused add may have left the
+  // branch behind: it is still this attempt's new branch.
+  return reuseOrReplace(clonePath, worktreesDir, taskId, dir, branch, baseRef, { branchIsNew: !existingBranch });
+}
+
+function addArgs(dir: string, branch: string, baseRef: string, existingBranch: boolean): string[] {
+  return existingBranch ? ['worktree', 'add', '--quiet', '--', dir, branch] : ['worktree', 'add', '--quiet', '-b', branch, '--', dir, baseRef];
+}
+
+/**
+ * The careful path, when the task's directory exists or a plain add was refused: forget worktrees
+ * whose directory is gone, then reuse the task's worktree, restore one left mid-rebase, or replace a
+ * leftover directory git does not know.
+ */
+async function reuseOrReplace(
+  clonePath: string,
+  worktreesDir: string,
+  taskId: number,
+  dir: string,
+  branch: string,
+  baseRef: string,
+  options: { branchIsNew?: boolean } = {},
+): Promise<TaskWorktree> {
   await git(clonePath, ['worktree', 'prune']);
 
   let existing = (await listWorktrees(clonePath)).find((worktree) => samePath(worktree.path, dir));
@@ -66,12 +98,9 @@ export async function createWorktree(
   if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
   await mkdir(worktreesDir, { recursive: true });
 
-  if (await branchExists(clonePath, branch)) {
-    await git(clonePath, ['worktree', 'add', '--quiet', '--', dir, branch]);
-    return { path: dir, branch, from: 'existing_branch' };
-  }
-  await git(clonePath, ['worktree', 'add', '--quiet', '-b', branch, '--', dir, baseRef]);
-  return { path: dir, branch, from: 'new_branch' };
+  const existingBranch = await branchExists(clonePath, branch);
+  await git(clonePath, addArgs(dir, branch, baseRef, existingBranch));
+  return { path: dir, branch, from: existingBranch && !options.branchIsNew ? 'existing_branch' : 'new_branch' };
 }
 
 export interface RemovedWorktree {
