@@ -71,19 +71,20 @@ const settledClones = new Map<string, { source: string; branch: string; dev: num
  * up to date with the source, the local `<default>` following it when it can fast-forward. Reads the
  * user's repository only: nothing there is checked out, reset or written.
  *
- * The clone is fetched into only when the source's branch has moved: one `ls-remote` tells its tip,
- * read while the clone's own refs are read. The clone's settings are checked and written the first
+ * The clone is fetched into only when the source's branch has moved: its tip is read (one git process)
+ * while the clone's own refs are read. The clone's settings are checked and written the first
  * time in a process and then only when the source or default branch changes.
  */
 export async function ensureClone(home: string, project: CloneProject, options: CloneOptions = {}): Promise<Clone> {
   const source = cloneSource(project);
+  const local = project.path !== null;
   const target = clonePath(home, project.name);
   const timeoutMs = options.timeoutMs ?? 10 * 60_000;
   if (project.defaultBranch !== null) assertBranchName(project, project.defaultBranch);
   try {
     const known = settledClones.get(target);
     if (known && known.source === source && (project.defaultBranch ?? known.branch) === known.branch && sameDirectory(target, known)) {
-      const defaultBranchUpdate = await refresh(target, source, known.branch, timeoutMs);
+      const defaultBranchUpdate = await refresh(target, { location: source, local }, known.branch, timeoutMs);
       return { path: target, defaultBranch: known.branch, cloned: false, defaultBranchUpdate };
     }
     settledClones.delete(target);
@@ -93,7 +94,7 @@ export async function ensureClone(home: string, project: CloneProject, options: 
     const branch = project.defaultBranch ?? (await headBranch(target));
     assertBranchName(project, branch);
     await configureClone(target, source);
-    const defaultBranchUpdate = await refresh(target, source, branch, timeoutMs, { settle: true });
+    const defaultBranchUpdate = await refresh(target, { location: source, local }, branch, timeoutMs, { settle: true });
     settledClones.set(target, { source, branch, ...directoryIdentity(target) });
     return { path: target, defaultBranch: branch, cloned, defaultBranchUpdate };
   } catch (error) {
@@ -231,6 +232,12 @@ async function localConfig(clone: string): Promise<Map<string, string[]>> {
   return entries;
 }
 
+/** Where the clone is refreshed from: a path on this machine (`local`) or a remote's URL. */
+interface CloneSource {
+  location: string;
+  local: boolean;
+}
+
 /**
  * Brings the tracking ref of the default branch up to date with the source and lets the local branch
  * follow. The source's tip and the clone's refs are read at once; the fetch runs only when the clone
@@ -239,7 +246,7 @@ async function localConfig(clone: string): Promise<Map<string, string[]>> {
  */
 async function refresh(
   clone: string,
-  source: string,
+  source: CloneSource,
   branch: string,
   timeoutMs: number,
   options: { settle?: boolean } = {},
@@ -270,11 +277,23 @@ async function cloneRefs(clone: string, branch: string): Promise<{ local: string
   return { local: refs.get(local) ?? null, upstream: refs.get(tracking) ?? null };
 }
 
-/** Where the source's default branch is now (null when it has no such branch), asked as fetch would ask. */
-async function sourceTip(clone: string, source: string, branch: string, timeoutMs: number): Promise<string | null> {
+/**
+ * Where the source's default branch is now (null when it has no such branch). A repository on this
+ * machine is read directly, in one git process — `ls-remote` of a path takes three (git, a shell and
+ * upload-pack); when that read fails (no repository where git would look first, no such branch),
+ * `ls-remote` asks the way fetch asks.
+ */
+async function sourceTip(clone: string, source: CloneSource, branch: string, timeoutMs: number): Promise<string | null> {
   const ref = `refs/heads/${branch}`;
-  const listed = await tryGit(clone, [...NO_COMMAND_TRANSPORT, 'ls-remote', '--', source, ref], { timeoutMs });
-  if (!listed.ok) throw new GitError(['ls-remote', source, ref], listed.exitCode, listed.stderr);
+  if (source.local) {
+    // Where upload-pack looks first for a path: its `.git` (a directory, or a file naming one), else the path itself.
+    const dotGit = join(source.location, '.git');
+    const gitDir = existsSync(dotGit) ? dotGit : source.location;
+    const read = await tryGit(clone, [`--git-dir=${gitDir}`, 'rev-parse', '--verify', '--quiet', ref]);
+    if (read.ok) return read.stdout.trim();
+  }
+  const listed = await tryGit(clone, [...NO_COMMAND_TRANSPORT, 'ls-remote', '--', source.location, ref], { timeoutMs });
+  if (!listed.ok) throw new GitError(['ls-remote', source.location, ref], listed.exitCode, listed.stderr);
   // ls-remote matches patterns against the end of ref names: keep the exact one.
   const line = listed.stdout.split('\n').find((text) => text.endsWith(`\t${ref}`));
   return line === undefined ? null : line.slice(0, line.indexOf('\t'));

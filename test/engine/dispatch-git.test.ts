@@ -10,8 +10,9 @@ import { commitFile } from '../workspace/fixtures.js';
 
 // The git processes Orch starts between claiming a task and spawning its agent, counted (never
 // timed): each costs a few milliseconds to start, and they run one after another on the dispatch path.
-// A warm dispatch on a repository nobody else changed reads the clone's refs and the source's tip,
-// checks the task's branch and adds the worktree.
+// A warm dispatch on a repository nobody else changed reads the clone's refs and the source's tip
+// (moving the tracking ref when the source is at what Orch delivered), makes the task's branch and
+// adds the worktree.
 
 /** At most this many git processes from claim to spawn for a task on a warm clone. */
 const WARM_DISPATCH_LIMIT = 5;
@@ -69,7 +70,7 @@ describe('git processes on the dispatch path', () => {
     // The first task's merge was delivered to the user's repository: the source is at the clone's tip.
     const second = await dispatch('Second task');
     expect(second.length, second.join(', ')).toBeLessThanOrEqual(WARM_DISPATCH_LIMIT);
-    for (const avoided of ['fetch', 'config', 'check-ref-format', 'symbolic-ref', 'worktree prune', 'worktree list']) {
+    for (const avoided of ['fetch', 'ls-remote', 'config', 'check-ref-format', 'symbolic-ref', 'worktree prune', 'worktree list']) {
       expect(second, avoided).not.toContain(avoided);
     }
     expect(second.filter((command) => command === 'worktree add')).toHaveLength(1);

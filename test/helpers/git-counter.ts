@@ -58,7 +58,8 @@ export function countGitStarts(dir: string): GitCounter {
 function commandOf(args: string): string {
   const words = args.split(' ');
   let i = 0;
-  while (words[i] === '-c' || words[i] === '-C') i += 2;
+  // git's own options come before the command: `-c <setting>`, `-C <dir>`, `--git-dir=<dir>`, …
+  while (words[i]?.startsWith('-')) i += words[i] === '-c' || words[i] === '-C' ? 2 : 1;
   const command = words[i] ?? '';
   return command === 'worktree' ? `${command} ${words[i + 1] ?? ''}` : command;
 }

@@ -145,7 +145,7 @@ describe('ensureClone', () => {
     try {
       expect((await ensureClone(home, project)).defaultBranchUpdate).toBe('unchanged');
       // The clone's refs and the source's tip, read side by side; nothing written.
-      expect(counter.commands().sort()).toEqual(['for-each-ref', 'ls-remote']);
+      expect(counter.commands().sort()).toEqual(['for-each-ref', 'rev-parse']);
 
       counter.reset();
       const newer = commitFile(user, 'c.txt', 'c\n');
@@ -154,6 +154,20 @@ describe('ensureClone', () => {
       expect(head(clone.path, 'refs/heads/main')).toBe(newer);
       expect(counter.commands().filter((command) => command === 'fetch')).toHaveLength(1);
       expect(counter.commands()).not.toContain('config');
+    } finally {
+      counter.restore();
+    }
+  });
+
+  it('reads a bare repository given as the path directly, and asks a remote with ls-remote', async () => {
+    const bare = join(scratch.path, 'bare.git');
+    git(scratch.path, ['clone', '-q', '--bare', user, bare]);
+    const projects = [{ name: 'by-path', path: bare, remote: null, defaultBranch: 'main' }, { name: 'by-url', path: null, remote: `file://${bare}`, defaultBranch: 'main' }];
+    for (const each of projects) await ensureClone(home, each);
+    const counter = countGitStarts(scratch.path);
+    try {
+      for (const each of projects) expect((await ensureClone(home, each)).defaultBranchUpdate).toBe('unchanged');
+      expect(counter.commands().sort()).toEqual(['for-each-ref', 'for-each-ref', 'ls-remote', 'rev-parse']);
     } finally {
       counter.restore();
     }
