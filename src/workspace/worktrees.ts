@@ -49,19 +49,14 @@ export async function createWorktree(
   if (existsSync(dir)) return reuseOrReplace(clonePath, worktreesDir, taskId, dir, branch, baseRef);
 
   // Nothing of the task's on disk (a first attempt, or a retry whose worktree was removed): add the
-  // worktree straight away. git refuses when something is in the way — a registration whose directory
-  // was deleted, the branch checked out in such a worktree — and the careful path below sorts that out.
-  const existingBranch = await branchExists(clonePath, branch);
+  // worktree straight away. Making the branch compare-and-set (old value: none) also tells whether it
+  // existed. git refuses the add when something is in the way — a registration whose directory was
+  // deleted, the branch checked out in such a worktree — and the careful path below sorts that out.
+  const branchIsNew = (await tryGit(clonePath, ['update-ref', '-m', `orch: branch from ${baseRef}`, `refs/heads/${branch}`, `${baseRef}^{commit}`, ''])).ok;
   await mkdir(worktreesDir, { recursive: true });
-  const added = await tryGit(clonePath, addArgs(dir, branch, baseRef, existingBranch));
-  if (added.ok) return { path: dir, branch, from: existingBranch ? 'existing_branch' : 'new_branch' };
-  // `worktree add -b` makes the branch before it looks at the path, so a refused add may have left the
-  // branch behind: it is still this attempt's new branch.
-  return reuseOrReplace(clonePath, worktreesDir, taskId, dir, branch, baseRef, { branchIsNew: !existingBranch });
-}
-
-function addArgs(dir: string, branch: string, baseRef: string, existingBranch: boolean): string[] {
-  return existingBranch ? ['worktree', 'add', '--quiet', '--', dir, branch] : ['worktree', 'add', '--quiet', '-b', branch, '--', dir, baseRef];
+  const added = await tryGit(clonePath, ['worktree', 'add', '--quiet', '--', dir, branch]);
+  if (added.ok) return { path: dir, branch, from: branchIsNew ? 'new_branch' : 'existing_branch' };
+  return reuseOrReplace(clonePath, worktreesDir, taskId, dir, branch, baseRef, { branchIsNew });
 }
 
 /**
@@ -98,9 +93,13 @@ async function reuseOrReplace(
   if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
   await mkdir(worktreesDir, { recursive: true });
 
-  const existingBranch = await branchExists(clonePath, branch);
-  await git(clonePath, addArgs(dir, branch, baseRef, existingBranch));
-  return { path: dir, branch, from: existingBranch && !options.branchIsNew ? 'existing_branch' : 'new_branch' };
+  if (await branchExists(clonePath, branch)) {
+    await git(clonePath, ['worktree', 'add', '--quiet', '--', dir, branch]);
+    // A branch made above, before the refused add, is still this attempt's new branch.
+    return { path: dir, branch, from: options.branchIsNew ? 'new_branch' : 'existing_branch' };
+  }
+  await git(clonePath, ['worktree', 'add', '--quiet', '-b', branch, '--', dir, baseRef]);
+  return { path: dir, branch, from: 'new_branch' };
 }
 
 export interface RemovedWorktree {

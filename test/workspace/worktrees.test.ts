@@ -67,11 +67,11 @@ describe('createWorktree', () => {
     try {
       const first = await createWorktree(clone, worktrees, 7, 'orch/7-fix-it', 'main');
       expect(first.from).toBe('new_branch');
-      expect(counter.commands()).toEqual(['rev-parse', 'worktree add']);
+      expect(counter.commands()).toEqual(['update-ref', 'worktree add']);
       await removeWorktree(clone, first.path, { deleteBranch: false });
       counter.reset();
       expect((await createWorktree(clone, worktrees, 7, 'orch/7-fix-it', 'main')).from).toBe('existing_branch');
-      expect(counter.commands()).toEqual(['rev-parse', 'worktree add']);
+      expect(counter.commands()).toEqual(['update-ref', 'worktree add']);
     } finally {
       counter.restore();
     }
