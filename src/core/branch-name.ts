@@ -51,3 +51,37 @@ export function taskIdOfBranch(branch: string): number | null {
   const id = Number(match[1]);
   return Number.isSafeInteger(id) ? id : null;
 }
+
+/**
+ * Whether `name` may be used as a branch name on git's command line: `refs/heads/<name>` passes
+ * `git check-ref-format` (decided here, without starting git, by the rules its manual lists), and the
+ * name neither starts with `-`, which git would read as an option, nor is `HEAD`.
+ */
+export function isValidBranchName(name: string): boolean {
+  if (name.length === 0 || name.startsWith('-') || name === 'HEAD') return false;
+  return isValidRefName(`refs/heads/${name}`);
+}
+
+/**
+ * Space, the characters git gives a meaning in revisions and globs, and a lone surrogate, which cannot
+ * reach git as the same name (git reads the name as UTF-8 bytes). Control characters are checked apart.
+ */
+const FORBIDDEN_REF_CHARACTERS = /[ ~^:?*[\\\uD800-\uDFFF]/u;
+
+/** `git check-ref-format <ref>` without options: a full ref name git would store. */
+export function isValidRefName(ref: string): boolean {
+  if (FORBIDDEN_REF_CHARACTERS.test(ref) || hasControlCharacter(ref)) return false;
+  if (ref === '@' || ref.includes('..') || ref.includes('@{') || ref.endsWith('.')) return false;
+  const components = ref.split('/');
+  // At least two components; no empty one (a leading, trailing or doubled slash).
+  if (components.length < 2) return false;
+  return components.every((component) => component !== '' && !component.startsWith('.') && !component.endsWith('.lock'));
+}
+
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}

@@ -1,4 +1,5 @@
-import { isValidBranchName, tryGit } from './git.js';
+import { isValidBranchName } from '../core/branch-name.js';
+import { tryGit } from './git.js';
 
 export interface BranchDiff {
   /** The unified diff, cut at the size limit. */
@@ -21,7 +22,7 @@ export function truncateDiff(text: string, maxBytes: number): BranchDiff {
  * missing. Both names go to git as full ref names in an argument vector: never a shell, never an option.
  */
 export async function branchDiff(clonePath: string, base: string, branch: string, maxBytes: number): Promise<BranchDiff | null> {
-  if (!(await isValidBranchName(base)) || !(await isValidBranchName(branch))) return null;
+  if (!isValidBranchName(base) || !isValidBranchName(branch)) return null;
   const baseRef = `refs/heads/${base}`;
   const branchRef = `refs/heads/${branch}`;
   for (const ref of [baseRef, branchRef]) {

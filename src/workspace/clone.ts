@@ -1,8 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, realpath, rename, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join } from 'node:path';
+import { isValidBranchName } from '../core/branch-name.js';
 import { OrchError } from '../core/errors.js';
-import { GitError, git, isValidBranchName, tryGit } from './git.js';
+import { GitError, git, tryGit } from './git.js';
 import { clonePath } from './layout.js';
 
 // Orch's own clone of a project. Agents never work in the user's repository: every task gets a
@@ -58,28 +59,67 @@ const NO_COMMAND_TRANSPORT = ['-c', 'protocol.ext.allow=never'];
 const PARTIAL_PREFIX = 'repo.partial-';
 
 /**
- * Makes Orch's clone of a project on first use, and on every call fetches the source so
- * `refs/remotes/origin/<default>` is current and the local `<default>` follows it when it can
- * fast-forward. Reads the user's repository only: nothing there is checked out, reset or written.
+ * Clones whose settings, refspec and HEADs this process has written (or found right) for a source and
+ * default branch, by path. Another process refreshing the same clone writes the same values, so
+ * there is nothing to re-read on later calls; the directory's identity guards against the clone
+ * having been deleted or replaced behind Orch's back.
+ */
+const settledClones = new Map<string, { source: string; branch: string; dev: number; ino: number }>();
+
+/**
+ * Makes Orch's clone of a project on first use, and on every call brings `refs/remotes/origin/<default>`
+ * up to date with the source, the local `<default>` following it when it can fast-forward. Reads the
+ * user's repository only: nothing there is checked out, reset or written.
+ *
+ * The clone is fetched into only when the source's branch has moved: its tip is read (one git process)
+ * while the clone's own refs are read. The clone's settings are checked and written the first
+ * time in a process and then only when the source or default branch changes.
  */
 export async function ensureClone(home: string, project: CloneProject, options: CloneOptions = {}): Promise<Clone> {
   const source = cloneSource(project);
+  const local = project.path !== null;
   const target = clonePath(home, project.name);
   const timeoutMs = options.timeoutMs ?? 10 * 60_000;
-  if (project.defaultBranch !== null) await assertBranchName(project, project.defaultBranch);
-  const cloned = !(await isBareRepository(target));
-  if (cloned) await cloneAtomically(source, target, project.defaultBranch, timeoutMs);
+  if (project.defaultBranch !== null) assertBranchName(project, project.defaultBranch);
+  try {
+    const known = settledClones.get(target);
+    if (known && known.source === source && (project.defaultBranch ?? known.branch) === known.branch && sameDirectory(target, known)) {
+      const defaultBranchUpdate = await refresh(target, { location: source, local }, known.branch, timeoutMs);
+      return { path: target, defaultBranch: known.branch, cloned: false, defaultBranchUpdate };
+    }
+    settledClones.delete(target);
+    const cloned = !(await isBareRepository(target));
+    if (cloned) await cloneAtomically(source, target, project.defaultBranch, timeoutMs);
 
-  const branch = project.defaultBranch ?? (await headBranch(target));
-  await assertBranchName(project, branch);
-  await configureClone(target, source);
-  await fetchDefaultBranch(target, branch, timeoutMs);
-  const defaultBranchUpdate = await followUpstream(target, branch);
-  return { path: target, defaultBranch: branch, cloned, defaultBranchUpdate };
+    const branch = project.defaultBranch ?? (await headBranch(target));
+    assertBranchName(project, branch);
+    await configureClone(target, source);
+    const defaultBranchUpdate = await refresh(target, { location: source, local }, branch, timeoutMs, { settle: true });
+    settledClones.set(target, { source, branch, ...directoryIdentity(target) });
+    return { path: target, defaultBranch: branch, cloned, defaultBranchUpdate };
+  } catch (error) {
+    // Whatever failed may have left the settings half written, or the clone may be gone: check all again next time.
+    settledClones.delete(target);
+    throw error;
+  }
 }
 
-async function assertBranchName(project: CloneProject, branch: string): Promise<void> {
-  if (!(await isValidBranchName(branch))) {
+function directoryIdentity(dir: string): { dev: number; ino: number } {
+  const stats = statSync(dir);
+  return { dev: stats.dev, ino: stats.ino };
+}
+
+function sameDirectory(dir: string, known: { dev: number; ino: number }): boolean {
+  try {
+    const now = directoryIdentity(dir);
+    return now.dev === known.dev && now.ino === known.ino;
+  } catch {
+    return false;
+  }
+}
+
+function assertBranchName(project: CloneProject, branch: string): void {
+  if (!isValidBranchName(branch)) {
     throw new OrchError('config', `project ${project.name}: "${branch}" is not a valid default branch name`);
   }
 }
@@ -163,23 +203,105 @@ async function headBranch(clone: string): Promise<string> {
 }
 
 /**
- * Settings the clone owns, rewritten on every call so a changed path or remote in the config takes
- * effect: the source URL, and Orch's commit identity (here, in the clone's config, so commits never
- * depend on the machine's).
+ * Settings the clone owns: the source URL (so a changed path or remote in the config takes effect),
+ * and Orch's commit identity (here, in the clone's config, so commits never depend on the machine's).
+ * Read in one call; only what differs is written.
  */
 async function configureClone(clone: string, source: string): Promise<void> {
-  await git(clone, ['config', 'remote.origin.url', source]);
-  for (const [key, value] of Object.entries(ORCH_IDENTITY)) await git(clone, ['config', key, value]);
+  const current = await localConfig(clone);
+  const wanted: Record<string, string> = { 'remote.origin.url': source, ...ORCH_IDENTITY };
+  for (const [key, value] of Object.entries(wanted)) {
+    const values = current.get(key) ?? [];
+    if (values.length === 1 && values[0] === value) continue;
+    await git(clone, ['config', '--replace-all', key, value]);
+  }
+}
+
+/** The clone's own config (`--local`), each key (lowercased by git) with all its values. */
+async function localConfig(clone: string): Promise<Map<string, string[]>> {
+  const output = (await tryGit(clone, ['config', '--local', '--list', '-z'])).stdout;
+  const entries = new Map<string, string[]>();
+  // With -z each entry is `key\nvalue` ended by NUL (just `key` for a key without a value).
+  for (const entry of output.split('\0')) {
+    if (entry === '') continue;
+    const newline = entry.indexOf('\n');
+    const key = newline === -1 ? entry : entry.slice(0, newline);
+    const value = newline === -1 ? '' : entry.slice(newline + 1);
+    entries.set(key, [...(entries.get(key) ?? []), value]);
+  }
+  return entries;
+}
+
+/** Where the clone is refreshed from: a path on this machine (`local`) or a remote's URL. */
+interface CloneSource {
+  location: string;
+  local: boolean;
 }
 
 /**
- * Fetches the default branch only (the one branch Orch builds on) into its tracking ref, then points
- * the configured refspec and the HEADs at it — only once the branch is known to exist, so a mistyped
- * default branch leaves the clone as it was.
+ * Brings the tracking ref of the default branch up to date with the source and lets the local branch
+ * follow. The source's tip and the clone's refs are read at once; the fetch runs only when the clone
+ * lacks that tip. With `settle`, the configured refspec and the HEADs are pointed at the branch too —
+ * only once the branch is known to exist, so a mistyped default branch leaves the clone as it was.
  */
-async function fetchDefaultBranch(clone: string, branch: string, timeoutMs: number): Promise<void> {
+async function refresh(
+  clone: string,
+  source: CloneSource,
+  branch: string,
+  timeoutMs: number,
+  options: { settle?: boolean } = {},
+): Promise<DefaultBranchUpdate> {
   const tracking = `refs/remotes/origin/${branch}`;
-  const refspec = `+refs/heads/${branch}:${tracking}`;
+  const [refs, tip] = await Promise.all([cloneRefs(clone, branch), sourceTip(clone, source, branch, timeoutMs)]);
+  let upstream = refs.upstream;
+  if (tip === null || (tip !== refs.upstream && tip !== refs.local)) {
+    await fetchDefaultBranch(clone, branch, timeoutMs);
+    upstream = await resolveCommit(clone, tracking);
+  } else if (tip !== refs.upstream) {
+    // The source is at the clone's own default branch (Orch delivered it there): the clone has every
+    // object already, and the tracking ref is moved as the fetch would move it (compare-and-set).
+    await git(clone, ['update-ref', '-m', 'orch: source at the delivered tip', tracking, tip, refs.upstream ?? '']);
+    upstream = tip;
+  }
+  if (upstream === null) throw new Error(`${tracking} is missing in ${clone} after a fetch`);
+  if (options.settle) await pointAtBranch(clone, branch);
+  return followUpstream(clone, branch, upstream, refs.local);
+}
+
+/** The clone's local default branch and its tracking ref (object names; null when missing), in one call. */
+async function cloneRefs(clone: string, branch: string): Promise<{ local: string | null; upstream: string | null }> {
+  const local = `refs/heads/${branch}`;
+  const tracking = `refs/remotes/origin/${branch}`;
+  const output = await git(clone, ['for-each-ref', '--format=%(objectname) %(refname)', local, tracking]);
+  const refs = new Map(output.split('\n').filter(Boolean).map((line) => [line.slice(line.indexOf(' ') + 1), line.slice(0, line.indexOf(' '))]));
+  return { local: refs.get(local) ?? null, upstream: refs.get(tracking) ?? null };
+}
+
+/**
+ * Where the source's default branch is now (null when it has no such branch). A repository on this
+ * machine is read directly, in one git process — `ls-remote` of a path takes three (git, a shell and
+ * upload-pack); when that read fails (no repository where git would look first, no such branch),
+ * `ls-remote` asks the way fetch asks.
+ */
+async function sourceTip(clone: string, source: CloneSource, branch: string, timeoutMs: number): Promise<string | null> {
+  const ref = `refs/heads/${branch}`;
+  if (source.local) {
+    // Where upload-pack looks first for a path: its `.git` (a directory, or a file naming one), else the path itself.
+    const dotGit = join(source.location, '.git');
+    const gitDir = existsSync(dotGit) ? dotGit : source.location;
+    const read = await tryGit(clone, [`--git-dir=${gitDir}`, 'rev-parse', '--verify', '--quiet', ref]);
+    if (read.ok) return read.stdout.trim();
+  }
+  const listed = await tryGit(clone, [...NO_COMMAND_TRANSPORT, 'ls-remote', '--', source.location, ref], { timeoutMs });
+  if (!listed.ok) throw new GitError(['ls-remote', source.location, ref], listed.exitCode, listed.stderr);
+  // ls-remote matches patterns against the end of ref names: keep the exact one.
+  const line = listed.stdout.split('\n').find((text) => text.endsWith(`\t${ref}`));
+  return line === undefined ? null : line.slice(0, line.indexOf('\t'));
+}
+
+/** Fetches the default branch only (the one branch Orch builds on) into its tracking ref. */
+async function fetchDefaultBranch(clone: string, branch: string, timeoutMs: number): Promise<void> {
+  const refspec = `+refs/heads/${branch}:refs/remotes/origin/${branch}`;
   const fetched = await tryGit(clone, [...NO_COMMAND_TRANSPORT, 'fetch', '--quiet', '--prune', 'origin', refspec], { timeoutMs });
   if (!fetched.ok) {
     if (/couldn't find remote ref/i.test(fetched.stderr)) {
@@ -187,7 +309,12 @@ async function fetchDefaultBranch(clone: string, branch: string, timeoutMs: numb
     }
     throw new GitError(['fetch', 'origin', refspec], fetched.exitCode, fetched.stderr);
   }
-  await git(clone, ['config', '--replace-all', 'remote.origin.fetch', refspec]);
+}
+
+/** The configured refspec and the HEADs name the default branch, as `git clone` would have set them. */
+async function pointAtBranch(clone: string, branch: string): Promise<void> {
+  const tracking = `refs/remotes/origin/${branch}`;
+  await git(clone, ['config', '--replace-all', 'remote.origin.fetch', `+refs/heads/${branch}:${tracking}`]);
   await git(clone, ['symbolic-ref', 'HEAD', `refs/heads/${branch}`]);
   // What `git clone` sets in a normal clone; tools (and git.ts defaultBranch) read it.
   await git(clone, ['symbolic-ref', 'refs/remotes/origin/HEAD', tracking]);
@@ -197,10 +324,8 @@ async function fetchDefaultBranch(clone: string, branch: string, timeoutMs: numb
  * Moves the local default branch to the fetched one when that is a fast-forward. Compare-and-set:
  * `update-ref` with the old value fails rather than overwrite a concurrent merge.
  */
-async function followUpstream(clone: string, branch: string): Promise<DefaultBranchUpdate> {
+async function followUpstream(clone: string, branch: string, upstream: string, current: string | null): Promise<DefaultBranchUpdate> {
   const local = `refs/heads/${branch}`;
-  const upstream = (await resolveCommit(clone, `refs/remotes/origin/${branch}`))!;
-  const current = await resolveCommit(clone, local);
   if (current === null) {
     await git(clone, ['update-ref', local, upstream, '']);
     return 'created';

@@ -1,6 +1,7 @@
 import { isAbsolute } from 'node:path';
+import { isValidBranchName } from '../core/branch-name.js';
 import { OrchError } from '../core/errors.js';
-import { isValidBranchName, tryGit, type GitOutcome } from './git.js';
+import { tryGit, type GitOutcome } from './git.js';
 
 // Getting commits out of Orch's clone the only way git itself accepts: a push, fast-forward only.
 //
@@ -38,7 +39,7 @@ export async function deliverBranch(
   branch: string,
   options: PushOptions = {},
 ): Promise<DeliveryResult> {
-  await assertBranch(branch);
+  assertBranch(branch);
   const local = 'repoPath' in target;
   const destination = local ? target.repoPath : target.remote;
   assertDestination(destination, local);
@@ -57,7 +58,7 @@ export async function pushBranch(
   branch: string,
   options: PushOptions & { force: boolean },
 ): Promise<DeliveryResult> {
-  await assertBranch(branch);
+  assertBranch(branch);
   assertDestination(remote, false);
   const ref = `refs/heads/${branch}`;
   return push(clonePath, ['--', remote, `${options.force ? '+' : ''}${ref}:${ref}`], ref, options);
@@ -107,8 +108,8 @@ function gitErrors(stderr: string): string[] {
     .filter((line) => /^(error|fatal|remote):/.test(line) && !/failed to push some refs/.test(line));
 }
 
-async function assertBranch(branch: string): Promise<void> {
-  if (!(await isValidBranchName(branch))) throw new OrchError('invalid_input', `"${branch}" is not a valid branch name`);
+function assertBranch(branch: string): void {
+  if (!isValidBranchName(branch)) throw new OrchError('invalid_input', `"${branch}" is not a valid branch name`);
 }
 
 function assertDestination(destination: string, local: boolean): void {

@@ -73,15 +73,6 @@ export async function git(cwd: string, args: string[], options: GitOptions = {})
   return outcome.stdout.trim();
 }
 
-/**
- * Whether `name` may be used as a branch name on git's command line: a valid ref name under
- * refs/heads, and not starting with `-`, which git would read as an option.
- */
-export async function isValidBranchName(name: string): Promise<boolean> {
-  if (name.length === 0 || name.startsWith('-') || name === 'HEAD') return false;
-  return (await tryGit(process.cwd(), ['check-ref-format', `refs/heads/${name}`])).ok;
-}
-
 /** The top of the git work tree that contains `dir`, or null when `dir` is not inside one. */
 export async function repositoryRoot(dir: string): Promise<string | null> {
   try {

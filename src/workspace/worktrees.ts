@@ -1,10 +1,10 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { BRANCH_PREFIX, taskIdOfBranch } from '../core/branch-name.js';
+import { BRANCH_PREFIX, isValidBranchName, taskIdOfBranch } from '../core/branch-name.js';
 import { OrchError } from '../core/errors.js';
 import { workerBranchName, workerIdOfBranch, workerIdOfName } from '../core/worker-names.js';
-import { git, isValidBranchName, tryGit } from './git.js';
+import { git, tryGit } from './git.js';
 import { workerWorktreePath, worktreePath } from './layout.js';
 
 // One worktree per task, all hanging off Orch's clone, each under `<worktrees>/<taskId>`; a pull
@@ -45,9 +45,36 @@ export async function createWorktree(
   branch: string,
   baseRef: string,
 ): Promise<TaskWorktree> {
-  if (!(await isValidBranchName(branch))) throw new OrchError('invalid_input', `"${branch}" is not a valid branch name`);
+  if (!isValidBranchName(branch)) throw new OrchError('invalid_input', `"${branch}" is not a valid branch name`);
   if (baseRef.startsWith('-')) throw new OrchError('invalid_input', `"${baseRef}" is not a valid base`);
   const dir = worktreePath(worktreesDir, taskId);
+  if (existsSync(dir)) return reuseOrReplace(clonePath, worktreesDir, taskId, dir, branch, baseRef);
+
+  // Nothing of the task's on disk (a first attempt, or a retry whose worktree was removed): add the
+  // worktree straight away. Making the branch compare-and-set (old value: none) also tells whether it
+  // existed. git refuses the add when something is in the way — a registration whose directory was
+  // deleted, the branch checked out in such a worktree — and the careful path below sorts that out.
+  const branchIsNew = (await tryGit(clonePath, ['update-ref', '-m', `orch: branch from ${baseRef}`, `refs/heads/${branch}`, `${baseRef}^{commit}`, ''])).ok;
+  await mkdir(worktreesDir, { recursive: true });
+  const added = await tryGit(clonePath, ['worktree', 'add', '--quiet', '--', dir, branch]);
+  if (added.ok) return { path: dir, branch, from: branchIsNew ? 'new_branch' : 'existing_branch' };
+  return reuseOrReplace(clonePath, worktreesDir, taskId, dir, branch, baseRef, { branchIsNew });
+}
+
+/**
+ * The careful path, when the task's directory exists or a plain add was refused: forget worktrees
+ * whose directory is gone, then reuse the task's worktree, restore one left mid-rebase, or replace a
+ * leftover directory git does not know.
+ */
+async function reuseOrReplace(
+  clonePath: string,
+  worktreesDir: string,
+  taskId: number,
+  dir: string,
+  branch: string,
+  baseRef: string,
+  options: { branchIsNew?: boolean } = {},
+): Promise<TaskWorktree> {
   await git(clonePath, ['worktree', 'prune']);
 
   let existing = (await listWorktrees(clonePath)).find((worktree) => samePath(worktree.path, dir));
@@ -70,7 +97,8 @@ export async function createWorktree(
 
   if (await branchExists(clonePath, branch)) {
     await git(clonePath, ['worktree', 'add', '--quiet', '--', dir, branch]);
-    return { path: dir, branch, from: 'existing_branch' };
+    // A branch made above, before the refused add, is still this attempt's new branch.
+    return { path: dir, branch, from: options.branchIsNew ? 'new_branch' : 'existing_branch' };
   }
   await git(clonePath, ['worktree', 'add', '--quiet', '-b', branch, '--', dir, baseRef]);
   return { path: dir, branch, from: 'new_branch' };
@@ -100,7 +128,7 @@ export async function createWorkerWorktree(clonePath: string, worktreesDir: stri
  * started afresh from the default branch.
  */
 export async function adoptWorkerWorktree(clonePath: string, workerDir: string, worktreesDir: string, taskId: number, taskBranch: string): Promise<TaskWorktree> {
-  if (!(await isValidBranchName(taskBranch))) throw new OrchError('invalid_input', `"${taskBranch}" is not a valid branch name`);
+  if (!isValidBranchName(taskBranch)) throw new OrchError('invalid_input', `"${taskBranch}" is not a valid branch name`);
   const taskDir = worktreePath(worktreesDir, taskId);
   await git(clonePath, ['worktree', 'prune']);
   for (const worktree of await listWorktrees(clonePath)) {

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_SLUG_LENGTH, branchName, slugify, taskIdOfBranch } from '../../src/core/branch-name.js';
+import { MAX_SLUG_LENGTH, branchName, isValidBranchName, slugify, taskIdOfBranch } from '../../src/core/branch-name.js';
 
 const SHAPE = /^orch\/\d+-[a-z0-9-]{1,40}$/;
 
@@ -109,5 +109,43 @@ describe('taskIdOfBranch', () => {
     expect(taskIdOfBranch('orch/17')).toBeNull();
     expect(taskIdOfBranch('main')).toBeNull();
     expect(taskIdOfBranch('feature/orch/17-x')).toBeNull();
+  });
+});
+
+/** What `git check-ref-format refs/heads/<name>` says, the check isValidBranchName stands in for. */
+function gitAcceptsRef(name: string): boolean {
+  try {
+    execFileSync('git', ['check-ref-format', `refs/heads/${name}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('isValidBranchName', () => {
+  const TRICKY = [
+    'main', 'orch/12-fix-it', 'feature/x', 'a.b', 'a..b', '.a', 'a/.b', 'a.', 'a/', '/a', 'a//b', 'a.lock', 'a.lock/b',
+    'a/b.lock', 'x.lockx', '@', 'a@b', 'a@{b', '@{-1}', 'a b', 'a\tb', 'a~1', 'a^', 'a:b', 'a?', 'a*', 'a[1]', 'a\\b',
+    'a\u007fb', 'café', '🎉', 'a{b}', 'a}', 'a!b', "a'b", 'a"b', '$(x)', '`x`', 'a;b', 'x-', 'HEAD-ish', 'head',
+  ];
+
+  it('agrees with git check-ref-format on tricky names', () => {
+    for (const name of TRICKY) expect(isValidBranchName(name), JSON.stringify(name)).toBe(gitAcceptsRef(name));
+  });
+
+  it('agrees with git check-ref-format on names built from its special characters (property)', () => {
+    const alphabet = ['a', 'b', '.', '/', '@', '{', '}', '-', '~', '^', ':', '?', '*', '[', '\\', ' ', '\t', '\u007f', 'lock', '.lock', 'é', '\u{1F389}'];
+    const names = fc.sample(fc.array(fc.constantFrom(...alphabet), { minLength: 1, maxLength: 8 }).map((parts) => parts.join('')), { numRuns: 300, seed: 11 });
+    for (const name of names.filter((n) => !n.startsWith('-') && n !== 'HEAD')) {
+      expect(isValidBranchName(name), JSON.stringify(name)).toBe(gitAcceptsRef(name));
+    }
+  });
+
+  it('refuses what git would misread on its command line, and what cannot reach it intact', () => {
+    for (const name of ['', '-x', '--orphan', 'HEAD', 'a\0b', '\uD800x']) expect(isValidBranchName(name), JSON.stringify(name)).toBe(false);
+  });
+
+  it('accepts every branch name Orch makes (property)', () => {
+    fc.assert(fc.property(fc.nat(), fc.string({ unit: 'binary', maxLength: 100 }), (id, title) => isValidBranchName(branchName(id, title))), { numRuns: 500 });
   });
 });

@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { OrchError } from '../../src/core/errors.js';
 import { ensureClone, type CloneProject } from '../../src/workspace/clone.js';
 import { clonePath, worktreesDir } from '../../src/workspace/layout.js';
 import { createWorktree, removeWorktree } from '../../src/workspace/worktrees.js';
+import { countGitStarts } from '../helpers/git-counter.js';
 import { git, makeRepo, tempDir } from '../helpers/git.js';
 import { commitFile, snapshotTree } from './fixtures.js';
 
@@ -136,5 +137,73 @@ describe('ensureClone', () => {
     await expect(ensureClone(home, { ...project, path: join(scratch.path, 'missing') })).rejects.toThrow();
     expect(existsSync(clonePath(home, 'app'))).toBe(false);
     expect(readdirSync(join(home, 'projects', 'app'))).toEqual([]);
+  });
+
+  it('fetches only when the source has moved, and rewrites no setting that is already right', async () => {
+    await ensureClone(home, project);
+    const counter = countGitStarts(scratch.path);
+    try {
+      expect((await ensureClone(home, project)).defaultBranchUpdate).toBe('unchanged');
+      // The clone's refs and the source's tip, read side by side; nothing written.
+      expect(counter.commands().sort()).toEqual(['for-each-ref', 'rev-parse']);
+
+      counter.reset();
+      const newer = commitFile(user, 'c.txt', 'c\n');
+      const clone = await ensureClone(home, project);
+      expect(clone.defaultBranchUpdate).toBe('fast_forwarded');
+      expect(head(clone.path, 'refs/heads/main')).toBe(newer);
+      expect(counter.commands().filter((command) => command === 'fetch')).toHaveLength(1);
+      expect(counter.commands()).not.toContain('config');
+    } finally {
+      counter.restore();
+    }
+  });
+
+  it('reads a bare repository given as the path directly, and asks a remote with ls-remote', async () => {
+    const bare = join(scratch.path, 'bare.git');
+    git(scratch.path, ['clone', '-q', '--bare', user, bare]);
+    const projects = [{ name: 'by-path', path: bare, remote: null, defaultBranch: 'main' }, { name: 'by-url', path: null, remote: `file://${bare}`, defaultBranch: 'main' }];
+    for (const each of projects) await ensureClone(home, each);
+    const counter = countGitStarts(scratch.path);
+    try {
+      for (const each of projects) expect((await ensureClone(home, each)).defaultBranchUpdate).toBe('unchanged');
+      expect(counter.commands().sort()).toEqual(['for-each-ref', 'for-each-ref', 'ls-remote', 'rev-parse']);
+    } finally {
+      counter.restore();
+    }
+  });
+
+  it('takes a source moved to the clone\'s own default branch (a delivery) without fetching', async () => {
+    const clone = await ensureClone(home, project);
+    const tree = git(clone.path, ['rev-parse', 'main^{tree}']);
+    const merged = git(clone.path, ['commit-tree', tree, '-p', 'main', '-m', 'merged task']);
+    git(clone.path, ['update-ref', 'refs/heads/main', merged]);
+    git(user, ['fetch', '-q', clone.path, 'main']);
+    git(user, ['merge', '-q', '--ff-only', merged]);
+    const counter = countGitStarts(scratch.path);
+    try {
+      expect((await ensureClone(home, project)).defaultBranchUpdate).toBe('unchanged');
+      expect(head(clone.path, 'refs/remotes/origin/main')).toBe(merged);
+      expect(counter.commands()).not.toContain('fetch');
+    } finally {
+      counter.restore();
+    }
+  });
+
+  it('checks everything again when the clone was deleted, or after a refresh failed', async () => {
+    const first = await ensureClone(home, project);
+    rmSync(first.path, { recursive: true, force: true });
+    const again = await ensureClone(home, project);
+    expect(again.cloned).toBe(true);
+    expect(head(again.path, 'refs/heads/main')).toBe(head(user, 'main'));
+
+    // The clone is pointed elsewhere behind Orch's back, and the source is away for a moment: the
+    // refresh that fails is not trusted afterwards, and the next one writes the settings again.
+    git(again.path, ['config', 'remote.origin.url', join(scratch.path, 'elsewhere')]);
+    renameSync(user, `${user}-away`);
+    await expect(ensureClone(home, project)).rejects.toThrow();
+    renameSync(`${user}-away`, user);
+    expect((await ensureClone(home, project)).defaultBranchUpdate).toBe('unchanged');
+    expect(git(again.path, ['config', 'remote.origin.url'])).toBe(user);
   });
 });

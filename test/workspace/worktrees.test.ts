@@ -6,6 +6,7 @@ import { diskUsage } from '../../src/workspace/disk-usage.js';
 import { ensureClone } from '../../src/workspace/clone.js';
 import { worktreesDir } from '../../src/workspace/layout.js';
 import { adoptWorkerWorktree, createWorkerWorktree, createWorktree, listWorktrees, removeWorktree, sweepOrphans } from '../../src/workspace/worktrees.js';
+import { countGitStarts } from '../helpers/git-counter.js';
 import { git, makeRepo, tempDir } from '../helpers/git.js';
 import { commitFile } from './fixtures.js';
 
@@ -59,6 +60,38 @@ describe('createWorktree', () => {
     expect(worktree.from).toBe('new_branch');
     expect(existsSync(join(worktree.path, 'junk'))).toBe(false);
     await expect(createWorktree(clone, worktrees, 8, 'orch/8-renamed', 'main')).rejects.toMatchObject({ code: 'conflict' });
+  });
+
+  it('adds the worktree of a first attempt, or of a retry whose worktree is gone, without pruning or listing', async () => {
+    const counter = countGitStarts(scratch.path);
+    try {
+      const first = await createWorktree(clone, worktrees, 7, 'orch/7-fix-it', 'main');
+      expect(first.from).toBe('new_branch');
+      expect(counter.commands()).toEqual(['update-ref', 'worktree add']);
+      await removeWorktree(clone, first.path, { deleteBranch: false });
+      counter.reset();
+      expect((await createWorktree(clone, worktrees, 7, 'orch/7-fix-it', 'main')).from).toBe('existing_branch');
+      expect(counter.commands()).toEqual(['update-ref', 'worktree add']);
+    } finally {
+      counter.restore();
+    }
+  });
+
+  it('clears the registration of a worktree whose directory was deleted behind git, keeping a new branch new', async () => {
+    const first = await createWorktree(clone, worktrees, 7, 'orch/7-fix-it', 'main');
+    const work = commitFile(first.path, 'done.txt', 'first attempt\n');
+    rmSync(first.path, { recursive: true });
+    const again = await createWorktree(clone, worktrees, 7, 'orch/7-fix-it', 'main');
+    expect(again.from).toBe('existing_branch');
+    expect(git(again.path, ['rev-parse', 'HEAD'])).toBe(work);
+
+    // `worktree add -b` makes the branch before it finds the path taken; the attempt's branch is still new.
+    rmSync(again.path, { recursive: true });
+    git(clone, ['update-ref', '-d', 'refs/heads/orch/7-fix-it']);
+    const fresh = await createWorktree(clone, worktrees, 7, 'orch/7-fix-it', 'main');
+    expect(fresh.from).toBe('new_branch');
+    expect(git(fresh.path, ['rev-parse', 'HEAD'])).toBe(git(clone, ['rev-parse', 'main']));
+    expect((await listWorktrees(clone)).map((worktree) => worktree.path)).toEqual([fresh.path]);
   });
 
   it('refuses branch names and bases git would misread', async () => {
