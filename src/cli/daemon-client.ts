@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { readApiToken } from '../config/token.js';
 import { OrchError } from '../core/errors.js';
-import { daemonFile, type DaemonInfo } from '../engine/daemon.js';
+import { daemonFile, type DaemonInfo } from '../engine/daemon-file.js';
 
 /** The running daemon of this ORCH_HOME, if its process is alive. */
 export function runningDaemon(home: string): DaemonInfo | null {

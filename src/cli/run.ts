@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { orchHome } from '../config/load.js';
 import { openOrch, type Orch } from '../engine/context.js';
-import { EXIT, describeFailure, makeOutput, type Output } from './output.js';
+import { EXIT } from './exit-codes.js';
+import { describeFailure, makeOutput, type Output } from './output.js';
 
 export interface CommandIo {
   out: Output;

@@ -6,6 +6,7 @@ import { createApp } from '../server/app.js';
 import { startServer, type RunningServer } from '../server/serve.js';
 import { LOGIN_CODE_TTL_MS, LoginCodes } from '../server/session.js';
 import { watchConfig } from './config-watch.js';
+import { daemonFile, type DaemonInfo } from './daemon-file.js';
 import type { Orch } from './context.js';
 import { JobScheduler } from './jobs.js';
 import { patrol } from './patrol.js';
@@ -13,13 +14,6 @@ import { Scheduler } from './scheduler.js';
 import { TrackerSync } from './tracker-sync.js';
 
 /** Where a running daemon says how to reach it, so the CLI can ask it for an immediate tick. */
-export const daemonFile = (home: string) => join(home, 'daemon.json');
-
-export interface DaemonInfo {
-  pid: number;
-  url: string;
-  startedAt: number;
-}
 
 export interface DaemonOptions {
   host?: string;

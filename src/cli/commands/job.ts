@@ -4,7 +4,8 @@ import type { Role } from '../../core/types.js';
 import { projectForDirectory } from '../../engine/projects.js';
 import { addJob, outcomeSucceeded, listJobs, removeJob, runJobNow, setJobEnabled, type JobInfo, type JobOutcome } from '../../engine/jobs.js';
 import { collect, parsePriority, parseRole } from '../args.js';
-import { EXIT, relativeTime, table } from '../output.js';
+import { EXIT } from '../exit-codes.js';
+import { relativeTime, table } from '../output.js';
 import { command } from '../run.js';
 
 interface AddOptions {

@@ -3,7 +3,8 @@ import { OrchError } from '../../core/errors.js';
 import { runPlanCycle, type PlanCycleResult } from '../../engine/planner.js';
 import { dryRunTick } from '../../engine/tick-input.js';
 import { nudgeDaemon } from '../daemon-client.js';
-import { EXIT, table } from '../output.js';
+import { EXIT } from '../exit-codes.js';
+import { table } from '../output.js';
 import { command, type CommandIo } from '../run.js';
 
 export function registerPlanCommand(program: Command): void {

@@ -2,11 +2,12 @@ import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { daemonFile } from '../../engine/daemon.js';
+import { daemonFile } from '../../engine/daemon-file.js';
 import { openServiceManager } from '../../service/mode.js';
 import type { ServiceManager, ServiceSetup, ServiceStatus } from '../../service/service.js';
 import { parsePort } from '../args.js';
-import { EXIT, relativeTime } from '../output.js';
+import { EXIT } from '../exit-codes.js';
+import { relativeTime } from '../output.js';
 import { command, type CommandIo } from '../run.js';
 import { DEFAULT_GRACE_SECONDS } from './serve.js';
 

@@ -3,7 +3,7 @@ import { TASK_STATES, type TaskState } from '../../core/types.js';
 import { databasePath } from '../../engine/context.js';
 import { table } from '../output.js';
 import { command } from '../run.js';
-import { orchVersion } from './version.js';
+import { orchVersion } from '../orch-version.js';
 
 export function registerStatusCommand(program: Command): void {
   program

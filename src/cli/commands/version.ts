@@ -1,12 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { orchVersion } from '../orch-version.js';
 import { command } from '../run.js';
-
-/** The version in package.json, which sits three levels above this file in both src/ and dist/. */
-export function orchVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 export function registerVersionCommand(program: Command): void {
   program

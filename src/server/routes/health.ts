@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { orchVersion } from '../../cli/commands/version.js';
+import { orchVersion } from '../../cli/orch-version.js';
 
 /** Liveness for supervisors and load balancers; public, so it says nothing but that Orch answers. */
 export function healthRoutes(): Hono {

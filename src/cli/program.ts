@@ -1,0 +1,71 @@
+import { Command } from 'commander';
+import { orchVersion } from './orch-version.js';
+
+type Registrar = (program: Command) => void;
+
+/**
+ * Each group of commands with the top-level words that reach it. Modules load only when their words
+ * are used, so `orch task add` does not pay for the daemon, trackers and dashboard at every start
+ * (a person and the dispatch latency both wait on it). Listed in the order help shows them.
+ */
+const COMMAND_GROUPS: { words: string[]; load: () => Promise<Registrar> }[] = [
+  { words: ['demo'], load: async () => (await import('./commands/demo.js')).registerDemoCommand },
+  { words: ['init'], load: async () => (await import('./commands/init.js')).registerInitCommand },
+  { words: ['project'], load: async () => (await import('./commands/project.js')).registerProjectCommands },
+  {
+    // `run`, `stream` and the task sub-commands attach, live and kill hang off the same `task` command.
+    words: ['task', 'run', 'stream'],
+    load: async () => {
+      const [tasks, runs, watch, kill] = await Promise.all([import('./commands/task.js'), import('./commands/run.js'), import('./commands/watch.js'), import('./commands/kill.js')]);
+      return (program) => {
+        const task = tasks.registerTaskCommands(program);
+        runs.registerRunCommands(program, task);
+        watch.registerWatchCommands(program, task);
+        kill.registerKillCommand(task);
+      };
+    },
+  },
+  { words: ['log'], load: async () => (await import('./commands/log.js')).registerLogCommand },
+  { words: ['cost'], load: async () => (await import('./commands/cost.js')).registerCostCommand },
+  { words: ['job'], load: async () => (await import('./commands/job.js')).registerJobCommands },
+  { words: ['plan'], load: async () => (await import('./commands/plan.js')).registerPlanCommand },
+  {
+    words: ['agent', 'agents'],
+    load: async () => {
+      const [agents, worker] = await Promise.all([import('./commands/agents.js'), import('./commands/worker.js')]);
+      return (program) => worker.registerWorkerCommands(agents.registerAgentCommands(program));
+    },
+  },
+  { words: ['issue'], load: async () => (await import('./commands/issue.js')).registerIssueCommands },
+  { words: ['claims'], load: async () => (await import('./commands/claims.js')).registerClaimsCommand },
+  { words: ['serve'], load: async () => (await import('./commands/serve.js')).registerServeCommand },
+  { words: ['service'], load: async () => (await import('./commands/service.js')).registerServiceCommands },
+  { words: ['dashboard'], load: async () => (await import('./commands/dashboard.js')).registerDashboardCommand },
+  { words: ['status'], load: async () => (await import('./commands/status.js')).registerStatusCommand },
+  { words: ['config'], load: async () => (await import('./commands/config.js')).registerConfigCommands },
+  { words: ['version'], load: async () => (await import('./commands/version.js')).registerVersionCommand },
+];
+
+/** The registrars an invocation needs: its first word's group, none for --version, else all (help, typos). */
+export async function registrarsFor(argv: readonly string[]): Promise<Registrar[]> {
+  const word = argv.find((arg) => !arg.startsWith('-'));
+  if (word === undefined && argv.some((arg) => arg === '-V' || arg === '--version')) return [];
+  const group = COMMAND_GROUPS.find((g) => word !== undefined && g.words.includes(word));
+  return Promise.all((group ? [group] : COMMAND_GROUPS).map((g) => g.load()));
+}
+
+export function buildProgram(registrars: readonly Registrar[]): Command {
+  const program = new Command('orch')
+    .description('Runs a team of AI coding agents on your backlog, each task in its own git worktree.')
+    .version(orchVersion(), '-V, --version')
+    .showSuggestionAfterError()
+    .configureOutput({ outputError: (text, write) => write(`orch: ${text.replace(/^error: /, '')}`) });
+  for (const register of registrars) register(program);
+  // Bad arguments are a usage error (exit 2), whichever sub-command they were given to.
+  const exitOnUsageError = (cmd: Command) => {
+    cmd.exitOverride();
+    cmd.commands.forEach(exitOnUsageError);
+  };
+  exitOnUsageError(program);
+  return program;
+}
