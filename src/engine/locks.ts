@@ -1,16 +1,32 @@
+import { join } from 'node:path';
+import { fileLock } from '../workspace/file-lock.js';
+
 const tails = new Map<string, Promise<unknown>>();
 
 /**
- * Runs `fn` after every earlier call with the same key has settled: a per-key queue within this
- * process (one merge per project at a time; one fetch into a clone at a time).
+ * Runs `fn` while holding the lock `key` of this ORCH_HOME (one merge per project at a time; one fetch
+ * or worktree change in a clone at a time): after every earlier call in this process has settled, and
+ * while no other Orch process on the machine (a second `orch serve`, `orch run`, a pull worker's CLI)
+ * holds it.
  */
-export async function withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const previous = tails.get(key) ?? Promise.resolve();
-  const current = previous.catch(() => undefined).then(fn);
-  tails.set(key, current);
+export async function withLock<T>(home: string, key: string, fn: () => Promise<T>): Promise<T> {
+  const lock = fileLock(join(home, 'locks'), key);
+  const queueKey = lock.path;
+  const previous = tails.get(queueKey) ?? Promise.resolve();
+  const current = previous
+    .catch(() => undefined)
+    .then(async () => {
+      await lock.acquire();
+      try {
+        return await fn();
+      } finally {
+        lock.release();
+      }
+    });
+  tails.set(queueKey, current);
   try {
     return await current;
   } finally {
-    if (tails.get(key) === current) tails.delete(key);
+    if (tails.get(queueKey) === current) tails.delete(queueKey);
   }
 }

@@ -263,13 +263,13 @@ async function aboutLines(orch: Orch, agentName: string, agent: AgentConfig, cwd
 /** A detached checkout of the default branch for the planner, removed afterwards whatever happens. */
 async function inScratchCheckout<T>(orch: Orch, project: ProjectConfig, name: string, work: (cwd: string, defaultBranch: string) => Promise<T>): Promise<T> {
   const lock = `clone:${project.name}`;
-  const clone = await withLock(lock, () => ensureClone(orch.home, { name: project.name, path: project.path, remote: project.remote, defaultBranch: project.defaultBranch }));
+  const clone = await withLock(orch.home, lock, () => ensureClone(orch.home, { name: project.name, path: project.path, remote: project.remote, defaultBranch: project.defaultBranch }));
   const dir = join(scratchDir(orch.home, project.name), name);
-  await withLock(lock, () => createScratchWorktree(clone.path, dir, `refs/heads/${clone.defaultBranch}`));
+  await withLock(orch.home, lock, () => createScratchWorktree(clone.path, dir, `refs/heads/${clone.defaultBranch}`));
   try {
     return await work(dir, clone.defaultBranch);
   } finally {
-    await withLock(lock, () => removeWorktree(clone.path, dir, { deleteBranch: false }));
+    await withLock(orch.home, lock, () => removeWorktree(clone.path, dir, { deleteBranch: false }));
   }
 }
 

@@ -3,6 +3,7 @@ import { groupAlive, terminateGroup } from '../agents/process-group.js';
 import { afterCrash, CRASH_LIMIT } from '../core/after-run.js';
 import type { Claim } from '../core/types.js';
 import { clonePath, worktreesDir } from '../workspace/layout.js';
+import { withLock } from './locks.js';
 import { sweepOrphans, type SweepReport } from '../workspace/worktrees.js';
 import { existsSync } from 'node:fs';
 import type { Orch } from './context.js';
@@ -111,9 +112,12 @@ export async function sweepWorkspaces(orch: Orch): Promise<Record<string, SweepR
   for (const name of Object.keys(orch.config.projects)) {
     const clone = clonePath(orch.home, name);
     if (!existsSync(clone)) continue;
-    const open = await orch.store.listTasks({ project: name, states: ['new', 'routed', 'running', 'judging', 'merging', 'blocked', 'needs_review'] });
-    const workers = await orch.store.listWorkers({ project: name, open: true });
-    const report = await sweepOrphans(clone, worktreesDir(orch.home, name), new Set(open.map((t) => t.id)), new Set(workers.map((w) => w.id)));
+    // Under the clone's lock, owners read first: a worktree made meanwhile would have no owner yet.
+    const report = await withLock(orch.home, `clone:${name}`, async () => {
+      const open = await orch.store.listTasks({ project: name, states: ['new', 'routed', 'running', 'judging', 'merging', 'blocked', 'needs_review'] });
+      const workers = await orch.store.listWorkers({ project: name, open: true });
+      return sweepOrphans(clone, worktreesDir(orch.home, name), new Set(open.map((t) => t.id)), new Set(workers.map((w) => w.id)));
+    });
     if (report.worktrees.length + report.branches.length + report.directories.length > 0) {
       await orch.store.appendEvent({ type: 'workspace.swept', project: name, data: { ...report } }, orch.now());
     }

@@ -117,7 +117,7 @@ export async function continueAfterAgent(
 
 /** Orch's clone of the project, fetched afresh; fetches and worktree changes hold the clone's lock. */
 export function refreshClone(orch: Orch, project: ProjectConfig): Promise<Clone> {
-  return withLock(`clone:${project.name}`, () => ensureClone(orch.home, { name: project.name, path: project.path, remote: project.remote, defaultBranch: project.defaultBranch }));
+  return withLock(orch.home, `clone:${project.name}`, () => ensureClone(orch.home, { name: project.name, path: project.path, remote: project.remote, defaultBranch: project.defaultBranch }));
 }
 
 type Summarize = (task: Task, note: string, merged?: string | null, delivery?: DeliveryResult | null) => TaskRunSummary;
@@ -161,7 +161,7 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   const branch = branchName(task.id, task.title);
   // Worktree changes and fetches into the same clone must not interleave (a fetch can trip over a
   // half-made worktree's HEAD): both hold the clone's lock.
-  const worktree = await withLock(`clone:${project.name}`, () => createWorktree(clone.path, worktreesDir(orch.home, project.name), task.id, branch, clone.defaultBranch));
+  const worktree = await withLock(orch.home, `clone:${project.name}`, () => createWorktree(clone.path, worktreesDir(orch.home, project.name), task.id, branch, clone.defaultBranch));
   await event('workspace.ready', { worktree: worktree.path, branch, from: worktree.from });
   await orch.store.updateRun(attempt.run.id, attempt.token, { worktree: worktree.path, branch }, orch.now());
   const workspace: AttemptWorkspace = { clone, worktree: worktree.path, branch, env: { ...agentBaseEnvironment(options.sourceEnv ?? process.env, []), ...slotEnv } };
@@ -256,7 +256,7 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
     const reason = `branch ${branch} pushed to ${project.remote}: open a pull request from it (no tracker of this project opens one)`;
     return summary(await failAttempt(orch, attempt, reason, { escalate: true }), reason);
   }
-  const merged = await withLock(`merge:${project.name}`, () =>
+  const merged = await withLock(orch.home, `merge:${project.name}`, () =>
     mergeWithResolution(orch, attempt, {
       clonePath: clone.path,
       worktree,
@@ -288,7 +288,7 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
   await createFollowUps(orch, attempt, settled.run.result);
   task2 = await transition(orch, attempt, 'finish', `merged as ${merged.commit.slice(0, 12)}`);
   await hook('before_remove');
-  await withLock(`clone:${project.name}`, () => removeWorktree(clone.path, worktree, { deleteBranch: true }));
+  await withLock(orch.home, `clone:${project.name}`, () => removeWorktree(clone.path, worktree, { deleteBranch: true }));
   await event('workspace.removed', { worktree, branch });
   return summary(task2, `merged as ${merged.commit.slice(0, 12)}`, merged.commit, delivery);
 }

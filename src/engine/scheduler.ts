@@ -72,6 +72,7 @@ export class Scheduler {
   private tickRequested = false;
   private dispatching = true;
   private reporting: Promise<void> | null = null;
+  private reportAgain = false;
 
   constructor(
     private readonly orch: Orch,
@@ -182,18 +183,27 @@ export class Scheduler {
     return true;
   }
 
-  /** Tells trackers what moved, off the tick's path: one report pass at a time, the next picks up the rest. */
+  /**
+   * Tells trackers what moved, off the tick's path: one report pass at a time. A tick ending while a
+   * pass runs asks for one more after it, since that pass may have read the tasks before they moved.
+   */
   private reportToTrackers(): void {
     const trackers = this.options.trackers;
-    if (!trackers || this.reporting) return;
+    if (!trackers) return;
+    if (this.reporting) {
+      this.reportAgain = true;
+      return;
+    }
+    this.reportAgain = false;
     this.reporting = trackers.reportChanges().catch(() => undefined).finally(() => {
       this.reporting = null;
+      if (this.reportAgain) this.reportToTrackers();
     });
   }
 
   /** Waits for the report pass in progress (tests, and a clean stop). */
   async reported(): Promise<void> {
-    await this.reporting;
+    while (this.reporting) await this.reporting;
   }
 
   /**

@@ -108,7 +108,7 @@ export async function runWorker(orch: Orch, started: Worker, plan: PlannedWorker
   try {
     const orchCli = options.orchCli ?? defaultOrchCli();
     const clone = await refreshClone(orch, project);
-    const made = await withLock(`clone:${project.name}`, () => createWorkerWorktree(clone.path, worktreesDir(orch.home, project.name), worker.id, clone.defaultBranch));
+    const made = await withLock(orch.home, `clone:${project.name}`, () => createWorkerWorktree(clone.path, worktreesDir(orch.home, project.name), worker.id, clone.defaultBranch));
     worktree = made.path;
     worker = await orch.store.updateWorker(worker.id, { worktree: made.path, branch: made.branch, logPath: join(dir, 'agent.jsonl') }, orch.now(), {
       type: 'worker.workspace',
@@ -265,7 +265,7 @@ async function superviseWorker(
 async function handOver(orch: Orch, attempt: Attempt, clone: Clone, workerWorktree: string, env: Record<string, string>): Promise<AttemptWorkspace> {
   const { project, task } = attempt;
   const branch = branchName(task.id, task.title);
-  const adopted = await withLock(`clone:${project.name}`, () => adoptWorkerWorktree(clone.path, workerWorktree, worktreesDir(orch.home, project.name), task.id, branch));
+  const adopted = await withLock(orch.home, `clone:${project.name}`, () => adoptWorkerWorktree(clone.path, workerWorktree, worktreesDir(orch.home, project.name), task.id, branch));
   await orch.store.appendEvent({ type: 'workspace.ready', project: project.name, taskId: task.id, runId: attempt.run.id, data: { worktree: adopted.path, branch, from: 'worker' } }, orch.now());
   await orch.store.updateRun(attempt.run.id, attempt.token, { worktree: adopted.path, branch }, orch.now());
   return { clone, worktree: adopted.path, branch, env };
@@ -278,7 +278,7 @@ function howItEnded(report: RunReport, worker: Worker): string {
 
 async function removeWorkerWorktree(orch: Orch, projectName: string, worktree: string): Promise<void> {
   // Best effort: whatever is left, the next sweep removes (the worker is no longer running).
-  await withLock(`clone:${projectName}`, () => removeWorktree(clonePath(orch.home, projectName), worktree, { deleteBranch: true })).catch(() => undefined);
+  await withLock(orch.home, `clone:${projectName}`, () => removeWorktree(clonePath(orch.home, projectName), worktree, { deleteBranch: true })).catch(() => undefined);
 }
 
 /**

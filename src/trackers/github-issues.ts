@@ -65,6 +65,23 @@ export function parseIssueRef(ref: string): { repo: string; number: number } | n
   return match ? { repo: match[1] as string, number: Number(match[2]) } : null;
 }
 
+/** A task's ref: an issue (`github:owner/name#12`) or a mention in a comment on one (`…#12/comment-99`, commentId set). */
+export function parseTaskRef(ref: string): { repo: string; number: number; commentId: number | null } | null {
+  const match = /^github:([\w.-]+\/[\w.-]+)#(\d+)(?:\/comment-(\d+))?$/.exec(ref);
+  return match ? { repo: match[1] as string, number: Number(match[2]), commentId: match[3] ? Number(match[3]) : null } : null;
+}
+
+/** The marker of the status reply to a mention: one reply per asking comment, edited in place like the issue's. */
+export function mentionStatusMarker(commentId: number): string {
+  return `<!-- orch:status comment-${commentId} -->`;
+}
+
+/** Whether a comment is Orch's status reply to a mention (any mention when `commentId` is left out). */
+export function isMentionStatusComment(body: string | undefined, commentId?: number): boolean {
+  const match = /^<!-- orch:status comment-(\d+) -->/.exec((body ?? '').trimStart());
+  return match !== null && (commentId === undefined || Number(match[1]) === commentId);
+}
+
 /** `https://api.github.com/repos/owner/name/issues/12` (or a repository URL plus a number) → a ref. */
 export function refFromApiUrl(url: string): { repo: string; number: number } | null {
   const match = /\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)$/.exec(url);
@@ -171,4 +188,13 @@ export function withClosingKeyword(body: string, issueNumber: number): string {
   if (closes.test(body)) return body;
   const text = body.trimEnd();
   return `${text}${text ? '\n\n' : ''}Closes #${issueNumber}\n`;
+}
+
+/**
+ * A pull request body for work asked for in a comment: it links the issue and the comment but does not
+ * close the issue, which may hold more than that one request.
+ */
+export function withMentionLink(body: string, issueNumber: number, commentId: number): string {
+  const text = body.trimEnd();
+  return `${text}${text ? '\n\n' : ''}Asked for in a comment on #${issueNumber} (comment ${commentId}).\n`;
 }

@@ -13,20 +13,25 @@ import {
   commentRef,
   dependencyRefs,
   hasBlockedLabel,
+  isMentionStatusComment,
   isStatusComment,
   issueRef,
   labelChanges,
   labelNames,
   mayAsk,
+  mentionStatusMarker,
   mentionTitle,
   mentionsOrch,
   parseIssueRef,
+  parseTaskRef,
   priorityFromLabels,
   refFromApiUrl,
   repoFromApiUrl,
   roleFromLabels,
+  STATUS_MARKER,
   statusComment,
   withClosingKeyword,
+  withMentionLink,
   type GitHubComment,
   type GitHubIssue,
   type GitHubPull,
@@ -106,9 +111,9 @@ export class GitHubTracker implements Tracker {
   private readonly labels: string[];
   private readonly authors: string[];
   private readonly now: () => number;
-  /** Each issue's status comment, once found or made: its id and what it says. */
-  private readonly statusComments = new Map<number, { id: number; body: string }>();
-  /** Reports on one issue run one at a time, so two never both create the status comment. */
+  /** Each status comment (an issue's, keyed by its ref; a mention's reply, by the mention's), once found or made. */
+  private readonly statusComments = new Map<string, { id: number; body: string }>();
+  /** Reports on one issue run one at a time, so two never both create a status comment. */
   private readonly reporting = new Map<number, Promise<void>>();
 
   constructor(private readonly options: GitHubTrackerOptions) {
@@ -300,8 +305,9 @@ export class GitHubTracker implements Tracker {
 
   // ------------------------------------------------------------------ claim and report
 
+  /** An open issue (not a pull request) is Orch's to take, and so is a mention in a comment on one. */
   async claim(ref: string): Promise<boolean> {
-    const number = this.ownIssueNumber(ref);
+    const { number } = this.ownRef(ref);
     try {
       const issue = await this.rest.cachedGet<GitHubIssue>('GET /repos/{owner}/{repo}/issues/{issue_number}', { ...this.repoParams, issue_number: number });
       return issue.state === 'open' && !issue.pull_request;
@@ -311,10 +317,16 @@ export class GitHubTracker implements Tracker {
     }
   }
 
+  /**
+   * An issue's task: its status labels, one status comment and, once done, the issue closed. A mention's
+   * task: one reply to the asking comment, edited in place; the issue's labels and state are not its to
+   * change, the issue may hold more than that one request.
+   */
   async report(ref: string, status: StatusReport): Promise<void> {
-    const number = this.ownIssueNumber(ref);
+    const { number, commentId } = this.ownRef(ref);
     const earlier = this.reporting.get(number) ?? Promise.resolve();
-    const current = earlier.catch(() => undefined).then(() => this.writeReport(number, status));
+    const write = () => (commentId === null ? this.writeReport(number, status) : this.writeStatusComment(number, ref, mentionStatusMarker(commentId), statusComment(status).replace(STATUS_MARKER, mentionStatusMarker(commentId))));
+    const current = earlier.catch(() => undefined).then(write);
     this.reporting.set(number, current);
     try {
       await current;
@@ -335,29 +347,29 @@ export class GitHubTracker implements Tracker {
       }
     }
     if (add.length > 0) await this.rest.send('POST /repos/{owner}/{repo}/issues/{issue_number}/labels', { ...issueParams, labels: add });
-    await this.writeStatusComment(number, statusComment(status));
+    await this.writeStatusComment(number, issueRef(this.repo, number), STATUS_MARKER, statusComment(status));
     if (status.state === 'done' && (this.options.closeWhenDone ?? true) && issue.state === 'open') {
       await this.rest.send('PATCH /repos/{owner}/{repo}/issues/{issue_number}', { ...issueParams, state: 'closed', state_reason: 'completed' });
     }
   }
 
-  /** One status comment per issue: found by its marker (also after a restart), then edited in place. */
-  private async writeStatusComment(number: number, body: string): Promise<void> {
+  /** One status comment per ref: found by its marker (also after a restart), then edited in place. */
+  private async writeStatusComment(number: number, ref: string, marker: string, body: string): Promise<void> {
     const issueParams = { ...this.repoParams, issue_number: number };
-    let known = this.statusComments.get(number);
+    let known = this.statusComments.get(ref);
     if (!known) {
       const comments = await this.rest.all<GitHubComment>('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', issueParams);
-      const found = comments.find((comment) => isStatusComment(comment.body));
+      const found = comments.find((comment) => (comment.body ?? '').trimStart().startsWith(marker));
       if (found) known = { id: found.id, body: found.body ?? '' };
     }
     if (known?.body === body) {
-      this.statusComments.set(number, known);
+      this.statusComments.set(ref, known);
       return;
     }
     if (known) {
       try {
         await this.rest.send('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', { ...this.repoParams, comment_id: known.id, body });
-        this.statusComments.set(number, { id: known.id, body });
+        this.statusComments.set(ref, { id: known.id, body });
         return;
       } catch (error) {
         if (!isNotFound(error)) throw error;
@@ -365,13 +377,13 @@ export class GitHubTracker implements Tracker {
       }
     }
     const created = await this.rest.send<GitHubComment>('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { ...issueParams, body });
-    this.statusComments.set(number, { id: created.id, body });
+    this.statusComments.set(ref, { id: created.id, body });
   }
 
   // ------------------------------------------------------------------ pull requests
 
   async openPullRequest(request: PullRequestRequest): Promise<PullRequestInfo> {
-    const number = this.ownIssueNumber(request.ref);
+    const { number, commentId } = this.ownRef(request.ref);
     const existing = await this.openPullFor(request.branch, request.base);
     if (existing) return pullInfo(existing);
     try {
@@ -380,7 +392,7 @@ export class GitHubTracker implements Tracker {
         title: request.title,
         head: request.branch,
         base: request.base,
-        body: withClosingKeyword(request.body, number),
+        body: commentId === null ? withClosingKeyword(request.body, number) : withMentionLink(request.body, number, commentId),
       });
       return pullInfo(created);
     } catch (error) {
@@ -458,7 +470,7 @@ export class GitHubTracker implements Tracker {
 
   private mentionFrom(comment: GitHubComment): MentionRequest | null {
     const body = comment.body ?? '';
-    if (!mentionsOrch(body) || isStatusComment(body) || !mayAsk(comment, this.authors)) return null;
+    if (!mentionsOrch(body) || isStatusComment(body) || isMentionStatusComment(body) || !mayAsk(comment, this.authors)) return null;
     const issue = refFromApiUrl(comment.issue_url);
     if (!issue) return null;
     const repo = this.sameRepoAsConfigured(issue.repo);
@@ -482,13 +494,13 @@ export class GitHubTracker implements Tracker {
 
   // ------------------------------------------------------------------ helpers
 
-  /** The issue number of a ref in this tracker's repository; anything else is a caller's mistake. */
-  private ownIssueNumber(ref: string): number {
-    const parsed = parseIssueRef(ref);
+  /** The issue (and, for a mention, the comment) a ref names in this tracker's repository; anything else is a caller's mistake. */
+  private ownRef(ref: string): { number: number; commentId: number | null } {
+    const parsed = parseTaskRef(ref);
     if (!parsed || parsed.repo.toLowerCase() !== this.repo.toLowerCase()) {
       throw new TrackerError(`not an issue of ${this.repo}: ${ref}`);
     }
-    return parsed.number;
+    return { number: parsed.number, commentId: parsed.commentId };
   }
 }
 

@@ -49,6 +49,7 @@ export function statusComment(status: StatusReport): string {
   return `${lines.join('\n').trimEnd()}\n`;
 }
 
+/** Orch's own status comment on an issue (not its reply to a mention, whose marker names the comment). */
 export function isStatusComment(body: string | undefined): boolean {
   return (body ?? '').trimStart().startsWith(STATUS_MARKER);
 }

@@ -184,6 +184,18 @@ describe('GitHub issues, end to end', () => {
     await until(async () => (await tasksOf(w)).filter((t) => t.state === 'done').length === 3, 60_000, () => `the new issue's task to be done\n${w.logs()}`);
     expect(git(w.repo, ['show', 'main:gamma.txt'])).toBe('gamma');
 
+    // Asked in a comment on the unlabelled issue: the mention becomes a task, and its story is one
+    // reply to that comment; the issue itself keeps its labels and stays open.
+    const asked = repo.addComment(3, 'acme', '@orch Add epsilon\n\nA file named epsilon.txt, please.');
+    expect((await w.webhook('issue_comment', { action: 'created', issue: { number: 3 }, comment: { id: asked.id }, repository: { full_name: 'acme/app' } })).status).toBe(202);
+    const mentionRef = `github:acme/app#3/comment-${asked.id}`;
+    await until(async () => (await tasksOf(w)).find((t) => t.externalRef === mentionRef && t.state === 'done'), 60_000, () => `the mention's task to be done\n${w.logs()}`);
+    expect(git(w.repo, ['show', 'main:epsilon.txt'])).toBe('epsilon');
+    const reply = await until(() => repo.commentsOn(3).find((c) => c.body.startsWith(`<!-- orch:status comment-${asked.id} -->`) && /done/i.test(c.body)), 20_000, () => `a done reply to the mention: ${JSON.stringify(repo.commentsOn(3))}`);
+    expect(reply.body).toMatch(/\*\*Orch: done\*\*/);
+    expect(repo.commentsOn(3).filter((c) => c.body.includes('orch:status'))).toHaveLength(1);
+    expect(repo.issue(3)).toMatchObject({ state: 'open', labels: [] });
+
     expect(await w.stop(), w.logs()).toBe(0);
     expect(w.github.violations).toEqual([]);
   });

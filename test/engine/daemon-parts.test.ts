@@ -185,3 +185,28 @@ describe('the scheduler and backoffs', () => {
     await loop;
   });
 });
+
+describe('the scheduler and tracker reports', () => {
+  it('runs one more report pass when a tick ends while a pass is still going, so the last move is told', async () => {
+    const passes: number[] = [];
+    let release: () => void = () => undefined;
+    const trackers = {
+      syncDue: async () => undefined,
+      trackerOf: () => undefined,
+      reportChanges: () => {
+        passes.push(Date.now());
+        // The first pass hangs until released, as a slow tracker would.
+        return passes.length === 1 ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve();
+      },
+    } as unknown as ConstructorParameters<typeof Scheduler>[1]['trackers'];
+    const scheduler = new Scheduler(orch, { pollMs: 600_000, sourceEnv: env, trackers });
+    await scheduler.tick();
+    await scheduler.tick();
+    await scheduler.tick();
+    expect(passes).toHaveLength(1);
+    release();
+    await scheduler.reported();
+    // Two ticks ended during the first pass: one more pass, not two.
+    expect(passes).toHaveLength(2);
+  });
+});

@@ -443,6 +443,48 @@ describe('mentions', () => {
     expect(more.mentions.map((mention) => mention.ref)).toEqual([`${ref(issue.number)}/comment-${later.id}`]);
   });
 
+  it('takes a mention on an open issue, not one on a closed issue or a pull request', async () => {
+    const open = repo.addIssue({ title: 'Fix login' });
+    const closed = repo.addIssue({ title: 'Old', state: 'closed' });
+    const pull = repo.openPull({ title: 'A pull request', head: 'feature', base: 'main', author: 'alice' });
+    const github = tracker();
+    expect(await github.claim(`${ref(open.number)}/comment-5`)).toBe(true);
+    expect(await github.claim(`${ref(closed.number)}/comment-6`)).toBe(false);
+    expect(await github.claim(`${ref(pull.number)}/comment-7`)).toBe(false);
+    await expect(github.claim('github:other/repo#1/comment-5')).rejects.toThrow(TrackerError);
+  });
+
+  it("answers a mention with one reply edited in place, leaving the issue's labels and state alone", async () => {
+    const issue = repo.addIssue({ title: 'Fix login', labels: ['orch', 'bug'] });
+    const github = tracker();
+    const start = await github.mentions(null);
+    const asked = repo.addComment(issue.number, 'acme', '@orch add a test for Safari');
+    const other = repo.addComment(issue.number, 'acme', '@orch and one for Firefox');
+    const mention = `${ref(issue.number)}/comment-${asked.id}`;
+    await github.report(mention, status({ state: 'running', summary: 'Attempt 1 started.' }));
+    // A summary quoting the request: Orch's replies are never taken for new requests.
+    await github.report(`${ref(issue.number)}/comment-${other.id}`, status({ state: 'new', agent: null, summary: 'Asked by @orch mention.' }));
+    await tracker().report(mention, status({ state: 'done', summary: 'Added the Safari test.' }));
+
+    const replies = repo.commentsOn(issue.number).filter((c) => c.body.startsWith('<!-- orch:status comment-'));
+    expect(replies.map((c) => c.body.split('\n')[0])).toEqual([`<!-- orch:status comment-${asked.id} -->`, `<!-- orch:status comment-${other.id} -->`]);
+    expect(replies[0]!.body).toMatch(/\*\*Orch: done\*\*/);
+    expect(replies[0]!.body).toContain('Added the Safari test.');
+    // Not the issue's own status comment, and nothing else on the issue moved.
+    expect(repo.commentsOn(issue.number).filter((c) => c.body.startsWith('<!-- orch:status -->'))).toEqual([]);
+    expect(repo.issue(issue.number)).toMatchObject({ state: 'open', labels: ['orch', 'bug'] });
+    expect((await github.mentions(start.cursor)).mentions.map((m) => m.ref)).toEqual([mention, `${ref(issue.number)}/comment-${other.id}`]);
+  });
+
+  it("opens a mention's pull request linked to the comment, without closing the issue", async () => {
+    const issue = repo.addIssue({ title: 'Fix login' });
+    const asked = repo.addComment(issue.number, 'acme', '@orch add a test for Safari');
+    const opened = await tracker().openPullRequest({ ref: `${ref(issue.number)}/comment-${asked.id}`, branch: 'orch/9-add-a-test', base: 'main', title: 'Add a test', body: 'Tests pass.' });
+    expect(repo.pull(opened.number).body).toBe(`Tests pass.\n\nAsked for in a comment on #${issue.number} (comment ${asked.id}).\n`);
+    repo.mergePull(opened.number, 'alice');
+    expect(repo.issue(issue.number).state).toBe('open');
+  });
+
   it('takes mentions only from the configured authors when there are some', async () => {
     const issue = repo.addIssue({ title: 'Fix login', labels: ['orch'] });
     const github = tracker({ authors: ['stranger'] });
