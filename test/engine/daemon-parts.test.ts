@@ -5,6 +5,7 @@ import { watchConfig, type ConfigReload } from '../../src/engine/config-watch.js
 import { openOrch, type Orch } from '../../src/engine/context.js';
 import { PAUSE_AFTER_FAILURES, patrol } from '../../src/engine/patrol.js';
 import { Scheduler } from '../../src/engine/scheduler.js';
+import type { TrackerSync } from '../../src/engine/tracker-sync.js';
 import { setPaused } from '../../src/engine/projects.js';
 import { addTask } from '../../src/engine/tasks.js';
 import { makeRepo, tempDir } from '../helpers/git.js';
@@ -198,7 +199,7 @@ describe('the scheduler and tracker reports', () => {
         // The first pass hangs until released, as a slow tracker would.
         return passes.length === 1 ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve();
       },
-    } as unknown as ConstructorParameters<typeof Scheduler>[1]['trackers'];
+    } as unknown as TrackerSync;
     const scheduler = new Scheduler(orch, { pollMs: 600_000, sourceEnv: env, trackers });
     await scheduler.tick();
     await scheduler.tick();
