@@ -213,6 +213,8 @@ export interface AgentRunOptions {
   extraEnv?: Record<string, string>;
   /** Continue this session instead of starting one. */
   resume?: SessionResume | null;
+  /** Called once the agent's process runs (after its spawn is stored): work that must not delay it. */
+  onSpawned?: () => void;
 }
 
 export interface AgentRunOutcome {
@@ -265,6 +267,7 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
     onEvent: record,
     onSpawn: async (pid) => {
       await store.updateRun(run.id, attempt.token, { pid }, orch.now(), { type: 'run.spawned', data: { pid } });
+      options.onSpawned?.();
     },
   });
   const parsed = report.finalText ? parseResultBlock(report.finalText) : null;

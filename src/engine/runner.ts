@@ -16,7 +16,7 @@ import { git, tryGit } from '../workspace/git.js';
 import { configuredHook, runHook, type HookName } from '../workspace/hooks.js';
 import { worktreesDir } from '../workspace/layout.js';
 import { copyUntrackedFiles, slotEnvironment } from '../workspace/setup.js';
-import { createWorktree, removeWorktree } from '../workspace/worktrees.js';
+import { createWorktree, prepareSpareWorktree, removeWorktree } from '../workspace/worktrees.js';
 import {
   attemptHistory,
   beginAttempt,
@@ -120,6 +120,14 @@ export function refreshClone(orch: Orch, project: ProjectConfig): Promise<Clone>
   return withLock(orch.home, `clone:${project.name}`, () => ensureClone(orch.home, { name: project.name, path: project.path, remote: project.remote, defaultBranch: project.defaultBranch }));
 }
 
+/**
+ * Makes the project's spare worktree for the next task while this one's agent works. Best effort:
+ * without a spare the next task's worktree is made the slower way.
+ */
+function prepareSpare(orch: Orch, project: ProjectConfig, clone: Clone): Promise<void> {
+  return withLock(orch.home, `clone:${project.name}`, () => prepareSpareWorktree(clone.path, worktreesDir(orch.home, project.name), clone.defaultBranch)).catch(() => undefined);
+}
+
 type Summarize = (task: Task, note: string, merged?: string | null, delivery?: DeliveryResult | null) => TaskRunSummary;
 
 /** Runs the rest of an attempt so that any failure becomes the attempt's failure, and the claim is always released. */
@@ -183,8 +191,17 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   if (resume) await event('run.resuming', { sessionId: resume.sessionId, fromRun: resume.fromRunId });
   const { lastFailure } = await attemptHistory(orch.store, task.id, attempt.run.id);
   const prompt = await promptFor(orch, attempt, { failure: resume ? null : lastFailure, resume, cwd: worktree.path });
-  const outcome = await runAgent(orch, attempt, { cwd: worktree.path, prompt, signal: options.signal, sourceEnv: options.sourceEnv, extraEnv: slotEnv, resume });
-  return afterAgent(orch, attempt, workspace, outcome, options, summary);
+  let spare: Promise<void> = Promise.resolve();
+  const onSpawned = () => {
+    spare = prepareSpare(orch, project, clone);
+  };
+  try {
+    const outcome = await runAgent(orch, attempt, { cwd: worktree.path, prompt, signal: options.signal, sourceEnv: options.sourceEnv, extraEnv: slotEnv, resume, onSpawned });
+    return await afterAgent(orch, attempt, workspace, outcome, options, summary);
+  } finally {
+    // Nothing of an attempt's keeps running after it returns.
+    await spare;
+  }
 }
 
 /** Everything after the agent step: commit, settle the run, judge, merge or propose, deliver, clean up. */

@@ -1,4 +1,4 @@
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BRANCH_PREFIX, isValidBranchName, taskIdOfBranch } from '../core/branch-name.js';
@@ -54,11 +54,70 @@ export async function createWorktree(
   // worktree straight away. Making the branch compare-and-set (old value: none) also tells whether it
   // existed. git refuses the add when something is in the way — a registration whose directory was
   // deleted, the branch checked out in such a worktree — and the careful path below sorts that out.
+  const fromSpare = await takeSpare(clonePath, worktreesDir, dir, branch, baseRef);
+  if (fromSpare) return { path: dir, branch, from: fromSpare };
   const branchIsNew = (await tryGit(clonePath, ['update-ref', '-m', `orch: branch from ${baseRef}`, `refs/heads/${branch}`, `${baseRef}^{commit}`, ''])).ok;
   await mkdir(worktreesDir, { recursive: true });
   const added = await tryGit(clonePath, ['worktree', 'add', '--quiet', '--', dir, branch]);
   if (added.ok) return { path: dir, branch, from: branchIsNew ? 'new_branch' : 'existing_branch' };
   return reuseOrReplace(clonePath, worktreesDir, taskId, dir, branch, baseRef, { branchIsNew });
+}
+
+// The spare: a checkout of the default branch made ahead of time, off the dispatch path, so a task's
+// worktree is a switch of the few files that differ plus a rename, not a checkout of the whole
+// repository while the task waits. Its directory name is no task's or worker's, so the sweep keeps it.
+const SPARE_NAME = 'spare';
+
+export function spareWorktreePath(worktreesDir: string): string {
+  return join(worktreesDir, SPARE_NAME);
+}
+
+/**
+ * Turns the spare into the task's worktree: `branch` is made from `baseRef` in the spare (or, when it
+ * exists, checked out there: a retry), forced so files a crash left half written are written whole;
+ * then the worktree is moved into place. null when there is no spare or git refused; a refused spare
+ * is removed, never half used.
+ */
+async function takeSpare(clonePath: string, worktrees: string, dir: string, branch: string, baseRef: string): Promise<TaskWorktree['from'] | null> {
+  const spare = spareWorktreePath(worktrees);
+  if (!existsSync(spare)) return null;
+  let from: TaskWorktree['from'] | null = null;
+  // git run inside a directory that is no worktree of the clone would act on whatever repository
+  // encloses it: the spare is used only when its `.git` file points back into the clone.
+  if (!isWorktreeOf(clonePath, spare)) from = null;
+  else if ((await tryGit(spare, ['checkout', '--quiet', '--force', '-b', branch, baseRef, '--'])).ok) from = 'new_branch';
+  else if ((await tryGit(spare, ['checkout', '--quiet', '--force', branch, '--'])).ok) from = 'existing_branch';
+  if (from && (await tryGit(clonePath, ['worktree', 'move', spare, dir])).ok) return from;
+  await tryGit(clonePath, ['worktree', 'remove', '--force', '--force', spare]);
+  await rm(spare, { recursive: true, force: true });
+  return null;
+}
+
+/** Whether `dir` is a linked worktree of the clone, read from its `.git` file (no git process). */
+function isWorktreeOf(clonePath: string, dir: string): boolean {
+  try {
+    const gitFile = readFileSync(join(dir, '.git'), 'utf8');
+    const gitDir = /^gitdir: (.+)$/m.exec(gitFile)?.[1]?.trim();
+    return gitDir !== undefined && samePath(dirname(dirname(gitDir)), clonePath) && basename(dirname(gitDir)) === 'worktrees';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Makes the spare, detached at `baseRef`, unless there is one. Run under the clone's lock after an
+ * agent started, when nothing waits for it.
+ */
+export async function prepareSpareWorktree(clonePath: string, worktreesDir: string, baseRef: string): Promise<void> {
+  if (baseRef.startsWith('-')) throw new OrchError('invalid_input', `"${baseRef}" is not a valid base`);
+  const spare = spareWorktreePath(worktreesDir);
+  if (existsSync(spare)) return;
+  await mkdir(worktreesDir, { recursive: true });
+  const added = await tryGit(clonePath, ['worktree', 'add', '--quiet', '--detach', '--', spare, baseRef]);
+  if (added.ok) return;
+  // A registration whose directory is gone is in the way: forget it and try once more.
+  await git(clonePath, ['worktree', 'prune']);
+  await git(clonePath, ['worktree', 'add', '--quiet', '--detach', '--', spare, baseRef]);
 }
 
 /**

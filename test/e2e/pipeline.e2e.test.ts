@@ -169,9 +169,10 @@ describe('six tasks, three agents at a time, real claude against the fake model'
     expect(snapshot(repo)).toEqual(checkoutBefore);
     expect(git(repo, ['status', '--porcelain'])).toBe('M src/config.txt');
 
-    // Nothing left behind: no claims, no running runs, only task 5's worktree (kept for a person).
+    // Nothing left behind: no claims, no running runs, only task 5's worktree (kept for a person) and
+    // the spare made ready for the next task.
     expect(await orch.store.listClaims()).toEqual([]);
     expect(await orch.store.listRuns({ open: true })).toEqual([]);
-    expect(readdirSync(join(home, 'projects', 'shop', 'worktrees'))).toEqual(['5']);
+    expect(readdirSync(join(home, 'projects', 'shop', 'worktrees')).sort()).toEqual(['5', 'spare']);
   });
 });

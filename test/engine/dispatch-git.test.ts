@@ -11,8 +11,8 @@ import { commitFile } from '../workspace/fixtures.js';
 // The git processes Orch starts between claiming a task and spawning its agent, counted (never
 // timed): each costs a few milliseconds to start, and they run one after another on the dispatch path.
 // A warm dispatch on a repository nobody else changed reads the clone's refs and the source's tip
-// (moving the tracking ref when the source is at what Orch delivered), makes the task's branch and
-// adds the worktree.
+// (moving the tracking ref when the source is at what Orch delivered), makes the task's branch in the
+// spare worktree made while the last agent ran, and moves that into place.
 
 /** At most this many git processes from claim to spawn for a task on a warm clone. */
 const WARM_DISPATCH_LIMIT = 5;
@@ -73,7 +73,9 @@ describe('git processes on the dispatch path', () => {
     for (const avoided of ['fetch', 'ls-remote', 'config', 'check-ref-format', 'symbolic-ref', 'worktree prune', 'worktree list']) {
       expect(second, avoided).not.toContain(avoided);
     }
-    expect(second.filter((command) => command === 'worktree add')).toHaveLength(1);
+    // The worktree is the spare made while the first task's agent ran: the branch switched in it, and moved into place.
+    expect(second.filter((command) => command.startsWith('worktree'))).toEqual(['worktree move']);
+    expect(second.filter((command) => command === 'checkout')).toHaveLength(1);
   });
 
   it('fetches once when the user committed since the last task', async () => {

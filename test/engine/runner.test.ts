@@ -119,9 +119,10 @@ describe('the pipeline, task to merged commit', () => {
       await tx.updateTask(t.id, { expectedVersion: t.version }, { state: 'cancelled' }, orch.now(), { type: 'test.cancel' });
     });
     const worktrees = join(orch.home, 'projects', 'app', 'worktrees');
-    expect(readdirSync(worktrees).sort()).toEqual([String(broken.id), String(cancelled.id)].sort());
+    expect(readdirSync(worktrees).sort()).toEqual([String(broken.id), String(cancelled.id), 'spare'].sort());
     await runCycle(orch, { once: true, pollMs: 20, sourceEnv: env });
-    expect(readdirSync(worktrees)).toEqual([String(broken.id)]);
+    // The spare made for the next task is no task's to sweep.
+    expect(readdirSync(worktrees).sort()).toEqual([String(broken.id), 'spare'].sort());
   });
 
   it('with the pr strategy, pushes the judged branch to the remote instead of merging', async () => {

@@ -5,7 +5,7 @@ import { OrchError } from '../../src/core/errors.js';
 import { diskUsage } from '../../src/workspace/disk-usage.js';
 import { ensureClone } from '../../src/workspace/clone.js';
 import { worktreesDir } from '../../src/workspace/layout.js';
-import { adoptWorkerWorktree, createWorkerWorktree, createWorktree, listWorktrees, removeWorktree, sweepOrphans } from '../../src/workspace/worktrees.js';
+import { adoptWorkerWorktree, createWorkerWorktree, createWorktree, listWorktrees, prepareSpareWorktree, removeWorktree, spareWorktreePath, sweepOrphans } from '../../src/workspace/worktrees.js';
 import { countGitStarts } from '../helpers/git-counter.js';
 import { git, makeRepo, tempDir } from '../helpers/git.js';
 import { commitFile } from './fixtures.js';
@@ -100,6 +100,65 @@ describe('createWorktree', () => {
     }
     await expect(createWorktree(clone, worktrees, 9, 'orch/9-x', '--orphan')).rejects.toBeInstanceOf(OrchError);
     expect(existsSync(join(worktrees, '9'))).toBe(false);
+  });
+});
+
+describe('the spare worktree', () => {
+  const registered = async () => (await listWorktrees(clone)).map((w) => w.path).sort();
+
+  it("becomes the next task's worktree: its branch from the current base, moved into place", async () => {
+    await prepareSpareWorktree(clone, worktrees, 'main');
+    const spare = spareWorktreePath(worktrees);
+    expect(await registered()).toEqual([spare]);
+    await prepareSpareWorktree(clone, worktrees, 'main'); // one is enough
+    // The base moves after the spare was made (a merge): the task still starts from where it is now.
+    const moved = git(clone, ['commit-tree', '-p', 'main', '-m', 'merged meanwhile', `${git(clone, ['rev-parse', 'main^{tree}'])}`]);
+    git(clone, ['update-ref', 'refs/heads/main', moved]);
+
+    const worktree = await createWorktree(clone, worktrees, 9, 'orch/9-from-spare', 'main');
+    expect(worktree).toEqual({ path: join(worktrees, '9'), branch: 'orch/9-from-spare', from: 'new_branch' });
+    expect(existsSync(spare)).toBe(false);
+    expect(await registered()).toEqual([worktree.path]);
+    expect(git(worktree.path, ['branch', '--show-current'])).toBe('orch/9-from-spare');
+    expect(git(worktree.path, ['rev-parse', 'HEAD'])).toBe(moved);
+    expect(git(worktree.path, ['status', '--porcelain'])).toBe('');
+  });
+
+  it('checks out the existing branch of a retry, and writes whole what a kill left half made', async () => {
+    const first = await createWorktree(clone, worktrees, 7, 'orch/7-fix-it', 'main');
+    const work = commitFile(first.path, 'done.txt', 'first attempt\n');
+    await removeWorktree(clone, first.path, { deleteBranch: false });
+    await prepareSpareWorktree(clone, worktrees, 'main');
+    // As if Orch died while checking the spare out: a file missing, another half written.
+    rmSync(join(spareWorktreePath(worktrees), 'README.md'));
+    const again = await createWorktree(clone, worktrees, 7, 'orch/7-fix-it', 'main');
+    expect(again.from).toBe('existing_branch');
+    expect(git(again.path, ['rev-parse', 'HEAD'])).toBe(work);
+    expect(readFileSync(join(again.path, 'README.md'), 'utf8')).toBe('# app\n');
+    expect(git(again.path, ['status', '--porcelain'])).toBe('');
+  });
+
+  it('is dropped, never half used, when it is no worktree of the clone, and the worktree is made the usual way', async () => {
+    // ORCH_HOME inside someone's repository: git run in a stray spare directory would act on that one.
+    const enclosing = scratch.path;
+    git(enclosing, ['init', '-q', '-b', 'theirs']);
+    git(enclosing, ['-c', 'user.name=T', '-c', 'user.email=t@example.com', 'commit', '-q', '--allow-empty', '-m', 'theirs']);
+    mkdirSync(spareWorktreePath(worktrees), { recursive: true });
+    writeFileSync(join(spareWorktreePath(worktrees), 'junk'), 'not a worktree\n');
+    const worktree = await createWorktree(clone, worktrees, 4, 'orch/4-a', 'main');
+    expect(git(enclosing, ['for-each-ref', '--format=%(refname)'])).toBe('refs/heads/theirs');
+    expect(git(enclosing, ['symbolic-ref', 'HEAD'])).toBe('refs/heads/theirs');
+    expect(worktree.from).toBe('new_branch');
+    expect(existsSync(spareWorktreePath(worktrees))).toBe(false);
+    expect(existsSync(join(worktree.path, 'junk'))).toBe(false);
+    expect(git(worktree.path, ['status', '--porcelain'])).toBe('');
+  });
+
+  it('is kept by the sweep', async () => {
+    await prepareSpareWorktree(clone, worktrees, 'main');
+    const report = await sweepOrphans(clone, worktrees, new Set());
+    expect(report.worktrees).toEqual([]);
+    expect(await registered()).toEqual([spareWorktreePath(worktrees)]);
   });
 });
 
