@@ -248,9 +248,10 @@ async function round() {
     received: lags.length,
     merged: finished.size,
     mergeTailMs: allDone - lastEnd,
+    // The spare kept ready for a next task is not left over.
     worktreesLeft: (() => {
       try {
-        return readdirSync(join(home, 'projects', PROJECT, 'worktrees')).length;
+        return readdirSync(join(home, 'projects', PROJECT, 'worktrees')).filter((name) => name !== 'spare').length;
       } catch {
         return 0;
       }
@@ -273,6 +274,6 @@ for (let r = 1; r <= REPEAT; r++) {
   console.log(`  daemon CPU: ${f(x.cpuAllRunningPct)} % while ${x.peakRunning} ran, ${f(x.cpuWholeRunPct)} % first spawn → last end, ${f(x.cpuMergeTailPct)} % in the merge tail (${f(x.mergeTailMs)} ms)`);
   console.log(`  daemon RSS: ${f(x.startRssMiB)} MiB at start, peak ${f(x.peakRssMiB)} MiB`);
   console.log(`  SSE lag ms: p50 ${f(x.lag.p50)}  p90 ${f(x.lag.p90)}  p99 ${f(x.lag.p99)}  max ${f(x.lag.max)}  (emit → stored p50 ${f(x.emitToStored.p50)}, p99 ${f(x.emitToStored.p99)})`);
-  console.log(`  events: ${x.emitted} printed by agents, ${x.received} received over SSE; ${x.merged}/${x.agents} tasks merged; ${x.worktreesLeft} worktrees left`);
+  console.log(`  events: ${x.emitted} printed by agents, ${x.received} received over SSE; ${x.merged}/${x.agents} tasks merged; ${x.worktreesLeft} task worktrees left`);
 }
 console.log(`\nJSON ${JSON.stringify(results)}`);
