@@ -240,8 +240,13 @@ export function standingOf(task: Pick<Task, 'state' | 'blockKind' | 'attempts'>)
 /** The label that asks the planner to split a task into sub-tasks (as does the role `plan`). */
 export const SPLIT_LABEL = 'plan';
 
-/** Whether running this task means splitting it rather than working on it. */
-export function wantsSplit(task: Pick<Task, 'role' | 'labels'>): boolean {
+/**
+ * Whether running this task means splitting it rather than working on it. A task that has sub-tasks
+ * was split already and is reviewed, never split again, whatever its labels say: a tracker mirroring
+ * the issue puts the split label back after the split took it off.
+ */
+export function wantsSplit(task: Pick<Task, 'role' | 'labels'>, subTasks = 0): boolean {
+  if (subTasks > 0) return false;
   return task.role === 'plan' || task.labels.includes(SPLIT_LABEL);
 }
 

@@ -82,7 +82,8 @@ export async function runTask(orch: Orch, taskId: number, options: RunTaskOption
   const attempt = await beginAttempt(orch, taskId, { agent: options.agent, routing: options.routing });
   return carryAttempt(orch, attempt, options, async (summary) => {
     // A task marked for planning is split into sub-tasks by the planner rather than worked on.
-    if (wantsSplit(attempt.task)) {
+    const subTasks = wantsSplit(attempt.task) ? (await orch.store.listTasks({ parentId: attempt.task.id, limit: 1 })).length : 0;
+    if (wantsSplit(attempt.task, subTasks)) {
       const split = await splitTask(orch, attempt, { signal: options.signal, sourceEnv: options.sourceEnv });
       return summary(split.task, split.note);
     }

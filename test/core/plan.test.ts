@@ -106,6 +106,12 @@ describe('splitting a task', () => {
     expect(wantsSplit({ role: 'implement', labels: ['planning'] })).toBe(false);
     expect(afterSplit({ labels: ['web', 'plan'] })).toEqual({ role: 'review', labels: ['web'] });
   });
+
+  it('is never asked again of a task that has sub-tasks, though a tracker put the label back', () => {
+    expect(wantsSplit({ role: 'review', labels: ['web', 'plan'] }, 3)).toBe(false);
+    expect(wantsSplit({ role: 'plan', labels: [] }, 1)).toBe(false);
+    expect(wantsSplit({ role: 'review', labels: ['plan'] }, 0)).toBe(true);
+  });
 });
 
 describe('the planner prompt', () => {

@@ -219,6 +219,8 @@ describe('the plan label', () => {
     expect(readFileSync(join(runDir, 'plan.md'), 'utf8')).toContain(`# Split of task #${parent.id}: Build the checkout`);
     expect((await orch.store.getRun(split.runId))!.result).toMatchObject({ reason: split.note, split: children.map((c) => c.id) });
     expect(prompts()[0]).toContain('Title: Build the checkout');
+    // A tracker mirroring the issue puts the split label back while the parent waits: it is not split twice.
+    await orch.store.updateTask(parent.id, { expectedVersion: waiting.version }, { labels: ['web', 'plan'] }, orch.now(), { type: 'task.synced', data: { fields: ['labels'] } });
 
     await runCycle(orch, { once: true, pollMs: 50, sourceEnv: env });
     const after = await orch.store.listTasks({ project: 'shop' });
