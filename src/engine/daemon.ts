@@ -13,8 +13,6 @@ import { patrol } from './patrol.js';
 import { Scheduler } from './scheduler.js';
 import { TrackerSync } from './tracker-sync.js';
 
-/** Where a running daemon says how to reach it, so the CLI can ask it for an immediate tick. */
-
 export interface DaemonOptions {
   host?: string;
   port?: number;

@@ -123,10 +123,16 @@ export function refreshClone(orch: Orch, project: ProjectConfig): Promise<Clone>
 
 /**
  * Makes the project's spare worktree for the next task while this one's agent works. Best effort:
- * without a spare the next task's worktree is made the slower way.
+ * without a spare the next task's worktree is made the slower way; a failure is recorded, not thrown.
  */
-function prepareSpare(orch: Orch, project: ProjectConfig, clone: Clone): Promise<void> {
-  return withLock(orch.home, `clone:${project.name}`, () => prepareSpareWorktree(clone.path, worktreesDir(orch.home, project.name), clone.defaultBranch)).catch(() => undefined);
+async function prepareSpare(orch: Orch, attempt: Attempt, clone: Clone): Promise<void> {
+  const { project } = attempt;
+  try {
+    await withLock(orch.home, `clone:${project.name}`, () => prepareSpareWorktree(clone.path, worktreesDir(orch.home, project.name), clone.defaultBranch));
+  } catch (error) {
+    // A store that cannot take the event fails the attempt's own next step, which says so.
+    await eventFor(orch, attempt)('workspace.spare_failed', { message: (error as Error).message.split('\n')[0] }).catch(() => undefined);
+  }
 }
 
 type Summarize = (task: Task, note: string, merged?: string | null, delivery?: DeliveryResult | null) => TaskRunSummary;
@@ -194,7 +200,7 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   const prompt = await promptFor(orch, attempt, { failure: resume ? null : lastFailure, resume, cwd: worktree.path });
   let spare: Promise<void> = Promise.resolve();
   const onSpawned = () => {
-    spare = prepareSpare(orch, project, clone);
+    spare = prepareSpare(orch, attempt, clone);
   };
   try {
     const outcome = await runAgent(orch, attempt, { cwd: worktree.path, prompt, signal: options.signal, sourceEnv: options.sourceEnv, extraEnv: slotEnv, resume, onSpawned });

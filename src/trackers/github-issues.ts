@@ -76,10 +76,9 @@ export function mentionStatusMarker(commentId: number): string {
   return `<!-- orch:status comment-${commentId} -->`;
 }
 
-/** Whether a comment is Orch's status reply to a mention (any mention when `commentId` is left out). */
-export function isMentionStatusComment(body: string | undefined, commentId?: number): boolean {
-  const match = /^<!-- orch:status comment-(\d+) -->/.exec((body ?? '').trimStart());
-  return match !== null && (commentId === undefined || Number(match[1]) === commentId);
+/** Whether a comment is Orch's status reply to a mention. */
+export function isMentionStatusComment(body: string | undefined): boolean {
+  return /^<!-- orch:status comment-\d+ -->/.test((body ?? '').trimStart());
 }
 
 /** `https://api.github.com/repos/owner/name/issues/12` (or a repository URL plus a number) → a ref. */

@@ -325,7 +325,11 @@ export class GitHubTracker implements Tracker {
   async report(ref: string, status: StatusReport): Promise<void> {
     const { number, commentId } = this.ownRef(ref);
     const earlier = this.reporting.get(number) ?? Promise.resolve();
-    const write = () => (commentId === null ? this.writeReport(number, status) : this.writeStatusComment(number, ref, mentionStatusMarker(commentId), statusComment(status).replace(STATUS_MARKER, mentionStatusMarker(commentId))));
+    const write = () => {
+      if (commentId === null) return this.writeReport(number, status);
+      const marker = mentionStatusMarker(commentId);
+      return this.writeStatusComment(number, ref, marker, statusComment(status, marker));
+    };
     const current = earlier.catch(() => undefined).then(write);
     this.reporting.set(number, current);
     try {

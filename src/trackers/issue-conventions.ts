@@ -35,15 +35,18 @@ export function roleFromLabels(labels: string[]): Role | null {
   return null;
 }
 
-/** The status comment's body; rendered the same for the same report, so an unchanged status is not rewritten. */
-export function statusComment(status: StatusReport): string {
+/**
+ * The status comment's body, opening with `marker` (the issue's own by default); rendered the same for
+ * the same report, so an unchanged status is not rewritten.
+ */
+export function statusComment(status: StatusReport, marker = STATUS_MARKER): string {
   const facts = [
     status.agent ? `agent \`${status.agent}\`` : null,
     status.complexity ? `complexity \`${status.complexity}\`` : null,
     `${status.attempts} attempt${status.attempts === 1 ? '' : 's'}`,
     `$${status.costUsd.toFixed(2)}`,
   ].filter((fact): fact is string => fact !== null);
-  const lines = [STATUS_MARKER, `**Orch: ${statusName(status.state)}** · ${facts.join(' · ')}`, ''];
+  const lines = [marker, `**Orch: ${statusName(status.state)}** · ${facts.join(' · ')}`, ''];
   if (status.summary.trim()) lines.push(status.summary.trim(), '');
   if (status.pullRequestUrl) lines.push(`Pull request: ${status.pullRequestUrl}`, '');
   return `${lines.join('\n').trimEnd()}\n`;

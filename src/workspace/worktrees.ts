@@ -81,13 +81,14 @@ export function spareWorktreePath(worktreesDir: string): string {
 async function takeSpare(clonePath: string, worktrees: string, dir: string, branch: string, baseRef: string): Promise<TaskWorktree['from'] | null> {
   const spare = spareWorktreePath(worktrees);
   if (!existsSync(spare)) return null;
-  let from: TaskWorktree['from'] | null = null;
   // git run inside a directory that is no worktree of the clone would act on whatever repository
   // encloses it: the spare is used only when its `.git` file points back into the clone.
-  if (!isWorktreeOf(clonePath, spare)) from = null;
-  else if ((await tryGit(spare, ['checkout', '--quiet', '--force', '-b', branch, baseRef, '--'])).ok) from = 'new_branch';
-  else if ((await tryGit(spare, ['checkout', '--quiet', '--force', branch, '--'])).ok) from = 'existing_branch';
-  if (from && (await tryGit(clonePath, ['worktree', 'move', spare, dir])).ok) return from;
+  if (isWorktreeOf(clonePath, spare)) {
+    let from: TaskWorktree['from'] | null = null;
+    if ((await tryGit(spare, ['checkout', '--quiet', '--force', '-b', branch, baseRef, '--'])).ok) from = 'new_branch';
+    else if ((await tryGit(spare, ['checkout', '--quiet', '--force', branch, '--'])).ok) from = 'existing_branch';
+    if (from && (await tryGit(clonePath, ['worktree', 'move', spare, dir])).ok) return from;
+  }
   await tryGit(clonePath, ['worktree', 'remove', '--force', '--force', spare]);
   await rm(spare, { recursive: true, force: true });
   return null;
