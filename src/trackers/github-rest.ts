@@ -205,3 +205,10 @@ function errorMessage(data: unknown): string | null {
     : [];
   return details.length > 0 ? `${message}: ${details.join(', ')}` : message;
 }
+
+/** The later of two `notBefore` times (null: no wait). */
+export function latest(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Math.max(a, b);
+}

@@ -10,18 +10,12 @@
 import type { GitHubTrackerConfig } from '../config/index.js';
 import type { MergeStrategy } from '../core/types.js';
 import {
-  commentRef,
   dependencyRefs,
   hasBlockedLabel,
-  isMentionStatusComment,
-  isStatusComment,
   issueRef,
   labelChanges,
   labelNames,
-  mayAsk,
   mentionStatusMarker,
-  mentionTitle,
-  mentionsOrch,
   parseIssueRef,
   parseTaskRef,
   priorityFromLabels,
@@ -36,10 +30,10 @@ import {
   type GitHubIssue,
   type GitHubPull,
 } from './github-issues.js';
-import { GitHubRateLimitError, GitHubRest, isNotFound, isValidationFailure } from './github-rest.js';
+import { readMentions } from './github-mentions.js';
+import { GitHubRateLimitError, GitHubRest, isNotFound, isValidationFailure, latest } from './github-rest.js';
 import {
   TrackerError,
-  type MentionRequest,
   type MentionsResult,
   type PullRequestInfo,
   type PullRequestRequest,
@@ -74,15 +68,6 @@ interface SyncCursor {
   /** Issue numbers waiting on others, with what they waited on when last reported. */
   waiting: Record<string, string[]>;
 }
-
-interface MentionsCursor {
-  /** Comments created at or after this time are new. */
-  since: string;
-  /** Comments created exactly at `since` already handed out. */
-  seen: number[];
-}
-
-const EPOCH = '1970-01-01T00:00:00Z';
 
 /** The tracker for a project's `tracker: {kind: github}`, its token read from the variable the config names. */
 export function createGitHubTracker(
@@ -427,73 +412,8 @@ export class GitHubTracker implements Tracker {
 
   // ------------------------------------------------------------------ mentions
 
-  async mentions(cursor: string | null, signal?: AbortSignal): Promise<MentionsResult> {
-    const previous = parseMentionsCursor(cursor);
-    const route = 'GET /repos/{owner}/{repo}/issues/comments';
-    if (!previous) {
-      // A first look starts now: mentions from before Orch was listening are not requests to it.
-      try {
-        const newest = await this.rest.page<GitHubComment[]>(route, { ...this.repoParams, sort: 'created', direction: 'desc', per_page: 1 }, null, signal);
-        const top = newest.data[0];
-        const start: MentionsCursor = { since: top?.created_at ?? EPOCH, seen: top ? [top.id] : [] };
-        return { mentions: [], cursor: JSON.stringify(start), notBefore: this.rest.notBefore };
-      } catch (error) {
-        if (!(error instanceof GitHubRateLimitError)) throw error;
-        return { mentions: [], cursor, notBefore: this.now() + (error.retryAfterMs ?? 0) };
-      }
-    }
-    const mentions: MentionRequest[] = [];
-    const progress: MentionsCursor = { since: previous.since, seen: [...previous.seen] };
-    const handed = new Set(previous.seen);
-    let notBefore: number | null = null;
-    try {
-      // Oldest first, so the cursor can move forward page by page even if a rate limit stops the reading.
-      let page = await this.rest.page<GitHubComment[]>(route, { ...this.repoParams, since: previous.since, sort: 'created', direction: 'asc', per_page: 100 }, null, signal);
-      for (;;) {
-        for (const comment of page.data) {
-          // `since` selects by update time: an old comment edited now is not a new request.
-          if (comment.created_at < previous.since || handed.has(comment.id)) continue;
-          handed.add(comment.id);
-          if (comment.created_at > progress.since) {
-            progress.since = comment.created_at;
-            progress.seen = [];
-          }
-          progress.seen.push(comment.id);
-          const mention = this.mentionFrom(comment);
-          if (mention) mentions.push(mention);
-        }
-        if (!page.next) break;
-        page = await this.rest.page<GitHubComment[]>(page.next, {}, null, signal);
-      }
-    } catch (error) {
-      if (!(error instanceof GitHubRateLimitError)) throw error;
-      notBefore = this.now() + (error.retryAfterMs ?? 0);
-    }
-    return { mentions, cursor: JSON.stringify(progress), notBefore: latest(notBefore, this.rest.notBefore) };
-  }
-
-  private mentionFrom(comment: GitHubComment): MentionRequest | null {
-    const body = comment.body ?? '';
-    if (!mentionsOrch(body) || isStatusComment(body) || isMentionStatusComment(body) || !mayAsk(comment, this.authors)) return null;
-    const issue = refFromApiUrl(comment.issue_url);
-    if (!issue) return null;
-    const repo = this.sameRepoAsConfigured(issue.repo);
-    return {
-      ref: commentRef(repo, issue.number, comment.id),
-      issueRef: issueRef(repo, issue.number),
-      author: comment.user?.login ?? '',
-      title: mentionTitle(body, issue.number),
-      body,
-      labels: [],
-      priority: 0,
-      role: null,
-      dependsOn: [],
-      parent: null,
-      ready: true,
-      closed: false,
-      url: comment.html_url,
-      updatedAt: Date.parse(comment.updated_at),
-    };
+  mentions(cursor: string | null, signal?: AbortSignal): Promise<MentionsResult> {
+    return readMentions({ rest: this.rest, repoParams: this.repoParams, authors: this.authors, now: this.now, sameRepoAsConfigured: (repo) => this.sameRepoAsConfigured(repo) }, cursor, signal);
   }
 
   // ------------------------------------------------------------------ helpers
@@ -523,17 +443,6 @@ function parseSyncCursor(cursor: string | null): SyncCursor {
   }
 }
 
-function parseMentionsCursor(cursor: string | null): MentionsCursor | null {
-  if (!cursor) return null;
-  try {
-    const parsed = JSON.parse(cursor) as Partial<MentionsCursor>;
-    if (typeof parsed.since !== 'string') return null;
-    return { since: parsed.since, seen: Array.isArray(parsed.seen) ? parsed.seen.filter((id) => typeof id === 'number') : [] };
-  } catch {
-    return null;
-  }
-}
-
 function noteWaiting(waiting: Record<string, string[]>, number: number, tracked: TrackedIssue): void {
   if (!tracked.closed && tracked.dependsOn.length > 0) waiting[String(number)] = tracked.dependsOn;
   else delete waiting[String(number)];
@@ -541,12 +450,6 @@ function noteWaiting(waiting: Record<string, string[]>, number: number, tracked:
 
 function sameRefs(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((ref) => b.includes(ref));
-}
-
-function latest(a: number | null, b: number | null): number | null {
-  if (a === null) return b;
-  if (b === null) return a;
-  return Math.max(a, b);
 }
 
 function pullInfo(pull: GitHubPull): PullRequestInfo {
