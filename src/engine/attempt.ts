@@ -17,7 +17,7 @@ import { parseResultBlock, type AgentResult } from '../core/result-contract.js';
 import { modelFor, type RoutingDecision } from '../core/routing.js';
 import type { Run, Task } from '../core/types.js';
 import type { NewRun, StoreOps } from '../store/store.js';
-import { git } from '../workspace/git.js';
+import { git, tryGit } from '../workspace/git.js';
 import type { Orch } from './context.js';
 import { loadRoleTemplate, toolPolicyFor } from './role-prompts.js';
 import { recordRoute, routeForAttempt } from './router.js';
@@ -221,7 +221,10 @@ export interface AgentRunOutcome {
   report: RunReport;
   result: AgentResult | null;
   retryAfterMs: number | null;
-  /** Whether the working directory changed; only looked at when the agent gave no result block. */
+  /**
+   * Whether the agent changed anything, null when unknown; only looked at when it gave no result
+   * block. `runAgent` leaves it null: what the work is measured against is the caller's to say.
+   */
   changedFiles: boolean | null;
 }
 
@@ -272,8 +275,7 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
   });
   const parsed = report.finalText ? parseResultBlock(report.finalText) : null;
   const result = parsed?.ok ? parsed.result : null;
-  const changedFiles = result === null && report.outcome === 'succeeded' ? await hasChanges(options.cwd) : null;
-  return { report, result, retryAfterMs, changedFiles };
+  return { report, result, retryAfterMs, changedFiles: null };
 }
 
 /**
@@ -411,21 +413,33 @@ export async function runAttempt(orch: Orch, taskId: number, options: AttemptOpt
   try {
     const resume = await sessionResumeFor(orch, attempt);
     const prompt = await promptFor(orch, attempt, { resume, cwd: options.cwd });
+    const headBefore = await headOf(options.cwd);
     const outcome = await runAgent(orch, attempt, { ...options, prompt, resume });
-    const settled = await settleAgentRun(orch, attempt, outcome, options.random);
+    const changedFiles = await changedSince(options.cwd, headBefore);
+    const settled = await settleAgentRun(orch, attempt, { ...outcome, changedFiles }, options.random);
     return { ...settled, report: outcome.report, result: outcome.result };
   } finally {
     await endAttempt(orch, attempt);
   }
 }
 
-/** Whether the working directory differs from its HEAD; null when it is not a git work tree. */
-async function hasChanges(cwd: string): Promise<boolean | null> {
+/** The commit checked out in `cwd`; null when it is not a git work tree (or has no commit yet). */
+async function headOf(cwd: string): Promise<string | null> {
+  const head = await tryGit(cwd, ['rev-parse', '--verify', '--quiet', 'HEAD']);
+  return head.ok ? head.stdout.trim() : null;
+}
+
+/**
+ * Whether the agent changed the directory: files left uncommitted, or commits of its own (HEAD moved).
+ * Null when it is not a git work tree.
+ */
+async function changedSince(cwd: string, headBefore: string | null): Promise<boolean | null> {
   try {
-    return (await git(cwd, ['status', '--porcelain'])) !== '';
+    if ((await git(cwd, ['status', '--porcelain'])) !== '') return true;
   } catch {
     return null;
   }
+  return (await headOf(cwd)) !== headBefore;
 }
 
 /** The most this run may spend: the smallest of the per-run cap and what is left today and for the task. */

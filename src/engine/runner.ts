@@ -10,7 +10,7 @@ import type { Task } from '../core/types.js';
 import { failureForPrompt, renderVerdictMarkdown, type Verdict } from '../core/verdict.js';
 import { ensureClone, type Clone } from '../workspace/clone.js';
 import { commandPassed, describeCommand, runCommand } from '../workspace/commands.js';
-import { truncateDiff } from '../workspace/branch-diff.js';
+import { branchChanged, truncateDiff } from '../workspace/branch-diff.js';
 import { deliverBranch, pushBranch, type DeliveryResult } from '../workspace/deliver.js';
 import { git, tryGit } from '../workspace/git.js';
 import { configuredHook, runHook, type HookName } from '../workspace/hooks.js';
@@ -220,10 +220,16 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
   await hook('after_run');
   const committed = await commitLeftovers(worktree, task);
   if (committed) await event('workspace.committed', { commit: committed });
-  const settled = await settleAgentRun(orch, attempt, { ...outcome, changedFiles: outcome.changedFiles ?? (committed !== null || (await branchAhead(worktree, clone.defaultBranch))) }, options.random);
+  // The branch against its base decides whether the agent changed anything, however the change got
+  // there: left uncommitted, committed by the agent, or kept from an earlier attempt. A retry goes on
+  // from the branch the judge failed, so the agent can fix what the judge found rather than start
+  // over; an attempt that leaves that branch as it was is judged again, and the person who reads the
+  // task in the end is told what still fails, not that the last agent changed nothing.
+  const changed = await branchChanged(worktree, clone.defaultBranch);
+  const settled = await settleAgentRun(orch, attempt, { ...outcome, changedFiles: changed }, options.random);
   if (settled.task.state !== 'judging') return summary(settled.task, `agent run ${settled.run.outcome}: ${settled.decision.reason}`);
   // Work that should change the code and did not is no success, whatever the agent said.
-  if (task.role !== 'review' && task.role !== 'plan' && !(await branchAhead(worktree, clone.defaultBranch))) {
+  if (task.role !== 'review' && task.role !== 'plan' && !changed) {
     const reason = 'the agent reported the task done, but its branch holds no change';
     return summary(await failAttempt(orch, attempt, reason, { random: options.random }), reason);
   }
@@ -416,12 +422,6 @@ async function commitLeftovers(worktree: string, task: Task): Promise<string | n
   const title = task.title.replace(/\s+/g, ' ').slice(0, 200);
   await git(worktree, ['-c', 'user.name=Orch', '-c', 'user.email=orch@localhost', 'commit', '--quiet', '--no-verify', '-m', `${title}\n\nOrch task #${task.id}`]);
   return git(worktree, ['rev-parse', 'HEAD']);
-}
-
-/** Whether the branch holds commits its default branch lacks (the agent committed them itself). */
-async function branchAhead(worktree: string, defaultBranch: string): Promise<boolean> {
-  const count = await tryGit(worktree, ['rev-list', '--count', `refs/heads/${defaultBranch}..HEAD`]);
-  return count.ok && Number(count.stdout.trim()) > 0;
 }
 
 /** The agent's follow-ups become new tasks, children of this one. */

@@ -1,5 +1,5 @@
 import { isValidBranchName } from '../core/branch-name.js';
-import { tryGit } from './git.js';
+import { git, GitError, tryGit } from './git.js';
 
 export interface BranchDiff {
   /** The unified diff, cut at the size limit. */
@@ -31,4 +31,17 @@ export async function branchDiff(clonePath: string, base: string, branch: string
   const outcome = await tryGit(clonePath, ['diff', '--no-color', '--no-ext-diff', '--no-textconv', '--find-renames', `${baseRef}...${branchRef}`, '--']);
   if (!outcome.ok) return null;
   return truncateDiff(outcome.stdout, maxBytes);
+}
+
+/**
+ * Whether the branch checked out in `worktree` holds a change: its tree differs from where it left
+ * `base` (their merge base). Commits that add and then undo a change hold none.
+ */
+export async function branchChanged(worktree: string, base: string): Promise<boolean> {
+  const mergeBase = await git(worktree, ['merge-base', `refs/heads/${base}`, 'HEAD']);
+  const args = ['diff', '--quiet', '--no-ext-diff', '--no-textconv', mergeBase, 'HEAD', '--'];
+  const diff = await tryGit(worktree, args);
+  if (diff.ok) return false;
+  if (diff.exitCode === 1) return true;
+  throw new GitError(args, diff.exitCode, diff.stderr);
 }

@@ -37,6 +37,7 @@ beforeEach(async () => {
     stuck: script('stuck', contract('blocked', 'needs a database URL')),
     slow: script('slow', 'echo working\nsleep 300'),
     idle: script('idle', 'echo "I had a look and all seems fine."'),
+    committer: script('committer', 'echo "edited" > result.txt\ngit add -A && git -c user.name=Agent -c user.email=agent@localhost commit -q -m "write result.txt"'),
   };
   writeFileSync(
     join(home, 'config.yaml'),
@@ -112,6 +113,13 @@ describe('one attempt of an agent on a task', () => {
     expect(run.outcome).toBe('succeeded');
     expect(decision).toMatchObject({ next: 'retry', reason: 'the agent exited 0 without a result block and changed nothing' });
     expect(after.state).toBe('routed');
+  });
+
+  it('hands the work of an agent that committed it itself and gave no result block to the judge', async () => {
+    const task = await newTask();
+    const { decision, task: after } = await runAttempt(orch, task.id, { cwd: repo, agent: 'committer' });
+    expect(decision.next).toBe('judge');
+    expect(after.state).toBe('judging');
   });
 
   it('blocks the task when the agent says it is blocked', async () => {
