@@ -32,6 +32,7 @@ import {
 } from './attempt.js';
 import type { Orch } from './context.js';
 import { judgeBranch, type ReviewRunner } from './judge.js';
+import { judgeSettingsAt } from './judge-settings.js';
 import { withLock } from './locks.js';
 import { MAX_DIFF_BYTES, SAVED_DIFF_FILE } from './task-diff.js';
 import { splitTask } from './planner.js';
@@ -234,19 +235,22 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
     return summary(await failAttempt(orch, attempt, reason, { random: options.random }), reason);
   }
 
-  // The judge looks at the branch against the default branch it will land on.
+  // The judge looks at the branch against the default branch it will land on, with the settings
+  // committed there (never the person's uncommitted orch.yaml, nor one the agent changed).
+  const mergeBase = () => git(worktree, ['merge-base', `refs/heads/${clone.defaultBranch}`, 'HEAD']);
+  const settings = await judgeSettingsAt(orch, project, worktree, await mergeBase());
   const judge = async (): Promise<Verdict> => {
-    const base = await git(worktree, ['merge-base', `refs/heads/${clone.defaultBranch}`, 'HEAD']);
+    const base = await mergeBase();
     const head = await git(worktree, ['rev-parse', 'HEAD']);
     const verdict = await judgeBranch({
       worktree,
       baseSha: base,
       headSha: head,
-      settings: project.judge,
+      settings,
       role: task.role,
       env,
       task,
-      review: reviewer(orch, attempt, worktree, options),
+      review: reviewer(orch, attempt, settings.review.agent, worktree, options),
     });
     const diffStat = (await tryGit(worktree, ['diff', '--stat', `${base}..${head}`])).stdout;
     writeFileSync(join(attempt.runDir, 'verdict.md'), renderVerdictMarkdown(verdict, { taskId: task.id, title: task.title, branch, base, diffStat }));
@@ -265,7 +269,7 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
     const failed = await failAttempt(orch, attempt, failureForPrompt(verdict), {
       random: options.random,
       record: { reviewRejected: rejected },
-      escalate: rejected && rounds >= project.judge.review.rounds,
+      escalate: rejected && rounds >= settings.review.rounds,
     });
     return summary(failed, `judge: ${verdict.summary}`);
   }
@@ -294,10 +298,10 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
       refresh: async () => {
         await refreshClone(orch, project);
       },
-      retest: project.judge.test
+      retest: settings.test
         ? async () => {
-            const run = await runCommand(project.judge.test!, { cwd: worktree, env, timeoutMs: project.judge.timeoutS * 1000 });
-            return { passed: commandPassed(run), detail: `${describeCommand(project.judge.test!)} ${run.timedOut ? 'timed out' : `exited ${run.exitCode}`}\n${run.output.slice(-2000)}` };
+            const run = await runCommand(settings.test!, { cwd: worktree, env, timeoutMs: settings.timeoutS * 1000 });
+            return { passed: commandPassed(run), detail: `${describeCommand(settings.test!)} ${run.timedOut ? 'timed out' : `exited ${run.exitCode}`}\n${run.output.slice(-2000)}` };
           }
         : null,
     }, options, judge),
@@ -323,9 +327,8 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
   return summary(task2, `merged as ${merged.commit.slice(0, 12)}`, merged.commit, delivery);
 }
 
-/** The review agent of the project, run read-only in the worktree; null when the project has none. */
-function reviewer(orch: Orch, attempt: Attempt, worktree: string, options: RunTaskOptions): ReviewRunner | null {
-  const name = attempt.project.judge.review.agent;
+/** The review agent `name`, run read-only in the worktree; null when the judge has none. */
+function reviewer(orch: Orch, attempt: Attempt, name: string | null, worktree: string, options: RunTaskOptions): ReviewRunner | null {
   const agent = name ? orch.config.agents[name] : undefined;
   if (!name || !agent) return null;
   return {
