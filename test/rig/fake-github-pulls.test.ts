@@ -285,6 +285,9 @@ describe('mergeability and merging', () => {
     repo.setMergeable(pull.number, true);
     expect(await state()).toEqual([true, 'clean', pushed]);
     expect((await octokit.rest.checks.listForRef({ ...where, ref: 'orch/1-fix' })).data.total_count).toBe(0);
+    // A test with a real repository behind it pushes the commit it made.
+    expect(repo.pushBranch('orch/1-fix', 'a'.repeat(40))).toBe('a'.repeat(40));
+    expect((await state())[2]).toBe('a'.repeat(40));
   });
 
   it('merges with the chosen method, refusing a conflict, a stale head and a second merge', async () => {

@@ -327,9 +327,13 @@ export class FakeRepository {
     return issue;
   }
 
-  /** A push to `branch`: its tip moves to a new commit, and every open pull request from it follows. */
-  pushBranch(branch: string): string {
-    const tip = sha(`push:${branch}:${++this.pushes}`);
+  /**
+   * A push to `branch`: its tip moves to `commit` (a made-up one when not given, e.g. when the test has
+   * no real repository behind it), and every open pull request from it follows.
+   */
+  pushBranch(branch: string, commit?: string): string {
+    if (commit !== undefined && !/^[0-9a-f]{40}$/.test(commit)) throw new Error(`not a commit sha: ${commit}`);
+    const tip = commit ?? sha(`push:${branch}:${++this.pushes}`);
     this.branches.set(branch, tip);
     const at = this.clock.tick();
     for (const issue of this.pulls()) {
