@@ -290,12 +290,16 @@ describe('mergeability and merging', () => {
     expect((await state())[2]).toBe('a'.repeat(40));
   });
 
-  it('merges with the chosen method, refusing a conflict, a stale head and a second merge', async () => {
+  it('merges with the chosen method (unstable CI does not stop it), refusing a conflict, changes requested, a stale head and a second merge', async () => {
     const issue = repo.addIssue({ title: 'Fix login' });
     const pull = await openPull();
     repo.setMergeable(pull.number, false);
     expect(await status(octokit.rest.pulls.merge({ ...where, pull_number: pull.number }))).toMatchObject({ status: 405, message: expect.stringContaining('not mergeable') });
     repo.setMergeable(pull.number, true);
+    repo.addReview(pull.number, { author: 'alice', state: 'CHANGES_REQUESTED', body: 'Not yet' });
+    expect((await status(octokit.rest.pulls.merge({ ...where, pull_number: pull.number }))).status).toBe(405);
+    repo.addReview(pull.number, { author: 'alice', state: 'APPROVED' });
+    repo.setPullCheck(pull.number, { name: 'test', conclusion: 'failure' });
     expect((await status(octokit.rest.pulls.merge({ ...where, pull_number: pull.number, sha: 'f'.repeat(40) }))).status).toBe(409);
     expect((await status(octokit.rest.pulls.merge({ ...where, pull_number: pull.number, merge_method: 'octopus' as 'merge' }))).status).toBe(422);
 

@@ -86,9 +86,9 @@ export const REVIEW_ROUTES: Route[] = [
       const refuse = (status: number, message: string) => ({ status, body: { message, documentation_url: DOCUMENTATION_URL } });
       if (issue.state !== 'open') return refuse(405, 'Pull Request is not mergeable');
       if (typeof fields.sha === 'string' && fields.sha !== issue.pull.headSha) return refuse(409, 'Head branch was modified. Review and try the merge again.');
+      // The base is treated as protected: a reviewer asking for changes blocks the merge, failing CI does not.
       const state = repo.mergeState(issue.number);
-      if (state === 'dirty') return refuse(405, 'Pull Request is not mergeable');
-      if (state === 'blocked') return refuse(405, 'Changes must be made through a pull request: a reviewer requested changes.');
+      if (state === 'dirty' || state === 'blocked') return refuse(405, 'Pull Request is not mergeable');
       repo.mergePull(issue.number, login, method);
       return { status: 200, body: { sha: issue.pull.mergeCommitSha, merged: true, message: 'Pull Request successfully merged' } };
     },
