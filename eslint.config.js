@@ -24,6 +24,8 @@ export default tseslint.config(
             { group: ['node:*', 'fs', 'fs/*', 'child_process', 'net', 'http', 'https', 'os', 'worker_threads'], message: 'src/core is pure: no I/O.' },
             { group: ['better-sqlite3', 'kysely', 'pg', 'hono', '@octokit/*', 'execa'], message: 'src/core is pure: no I/O libraries.' },
             { group: ['../engine/*', '../cli/*', '../server/*', '../store/*', '../agents/*', '../trackers/*', '../workspace/*'], message: 'src/core may not import an outer layer.' },
+            // Everything else outside src/core/ too (config/ included): what core needs is defined in core.
+            { regex: String.raw`^(?!\./(?!.*\.\./)|zod$)`, message: 'src/core imports only src/core/ and zod.' },
           ],
         },
       ],

@@ -38,14 +38,30 @@ const OPERATIONS = [
   ['get', '/repos/{owner}/{repo}/pulls/{pull_number}'],
   ['get', '/repos/{owner}/{repo}/issues/{issue_number}/sub_issues'],
   ['post', '/repos/{owner}/{repo}/issues/{issue_number}/sub_issues'],
+  ['put', '/repos/{owner}/{repo}/pulls/{pull_number}/merge'],
+  ['get', '/repos/{owner}/{repo}/pulls/{pull_number}/reviews'],
+  ['post', '/repos/{owner}/{repo}/pulls/{pull_number}/reviews'],
+  ['get', '/repos/{owner}/{repo}/pulls/{pull_number}/comments'],
+  ['post', '/repos/{owner}/{repo}/pulls/{pull_number}/comments'],
+  ['post', '/repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies'],
+  ['get', '/repos/{owner}/{repo}/commits/{ref}/check-runs'],
+  ['get', '/repos/{owner}/{repo}/commits/{ref}/check-suites'],
+  ['get', '/repos/{owner}/{repo}/check-runs/{check_run_id}'],
+  ['get', '/repos/{owner}/{repo}/actions/runs/{run_id}'],
+  ['get', '/repos/{owner}/{repo}/actions/runs/{run_id}/jobs'],
+  ['post', '/repos/{owner}/{repo}/actions/runs/{run_id}/rerun-failed-jobs'],
+  ['get', '/repos/{owner}/{repo}/actions/jobs/{job_id}/logs'],
+  ['get', '/repos/{owner}/{repo}/commits/{ref}/status'],
+  ['post', '/repos/{owner}/{repo}/statuses/{sha}'],
 ];
 
 /**
  * Answers GitHub may give to any operation although few list them: bad credentials (401), rate limits
  * (403, 429) and not found (404, also what a token without access sees), each with the generic error
- * object as its body.
+ * object as its body; and invalid input to a write (422, e.g. a commit status whose `state` is none of
+ * GitHub's four), with the validation error object.
  */
-const ANY_OPERATION = { 401: 'basic-error', 403: 'basic-error', 404: 'basic-error', 429: 'basic-error' };
+const ANY_OPERATION = { 401: 'basic-error', 403: 'basic-error', 404: 'basic-error', 422: 'validation-error', 429: 'basic-error' };
 
 /** Keys that only document a schema; validation never reads them. */
 const DOCUMENTATION_KEYS = new Set(['description', 'example', 'examples', 'title', 'externalDocs', 'deprecated', 'readOnly', 'writeOnly', 'xml']);

@@ -17,7 +17,10 @@ import {
   type ProjectMode,
   type TaskState,
 } from '../core/types.js';
+import { commandSchema, nameSchema } from '../core/value-schemas.js';
 import { expecting } from './errors.js';
+
+export { commandSchema, nameSchema };
 
 export const AGENT_KINDS = ['claude', 'codex', 'opencode', 'gemini', 'command'] as const;
 export type AgentKind = (typeof AGENT_KINDS)[number];
@@ -39,12 +42,6 @@ const optional = <T extends z.ZodType>(schema: T, description: string) => schema
 const switchable = <T extends z.ZodType>(schema: T, description: string) =>
   schema.nullable().optional().describe(description);
 
-/** Project and agent names become directory names and URL segments, so they stay lowercase and plain. */
-export const nameSchema = expecting(
-  z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
-  'a name of lowercase letters, digits, ".", "_" or "-" starting with a letter or digit',
-);
-
 const absolutePath = expecting(
   z.string().refine((path) => isAbsolute(path) || path === '~' || path.startsWith('~/')),
   'an absolute path (or one starting with ~/)',
@@ -60,17 +57,6 @@ const repoRelativePath = expecting(
 const promptPath = expecting(
   z.string().refine((path) => path.length > 0 && (isAbsolute(path) || path === '~' || path.startsWith('~/') || !path.split(/[\\/]/).includes('..'))),
   'a path relative to the repository root (without "..") or an absolute path',
-);
-
-const argvSchema = expecting(z.array(nonEmptyString()).min(1), 'a non-empty list of strings');
-
-/**
- * A command to run. An argv list runs the program directly; `{shell: "..."}` runs `sh -c`, and only
- * when the config asks for it, so quoting and globbing never surprise anyone.
- */
-export const commandSchema = expecting(
-  z.union([argvSchema, z.strictObject({ shell: nonEmptyString().describe('Script passed to `sh -c`.') })]),
-  'a command: a list of strings (argv) or {shell: "..."}',
 );
 
 const envName = () => expecting(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), 'an environment variable name');

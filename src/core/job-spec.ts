@@ -4,10 +4,10 @@
 // a template produces (or any task text) can reach a program's argv or a shell.
 
 import { z } from 'zod';
-import { configErrorMap, expecting, formatIssues } from '../config/errors.js';
-import { commandSchema, nameSchema } from '../config/schema.js';
 import { OrchError } from './errors.js';
+import { configErrorMap, expecting, formatIssues } from './schema-messages.js';
 import { ROLES, type EpochMs, type Job } from './types.js';
+import { commandSchema, nameSchema } from './value-schemas.js';
 
 export type JobKind = Job['kind'];
 export const JOB_KINDS = ['task', 'command'] as const satisfies readonly JobKind[];

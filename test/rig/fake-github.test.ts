@@ -4,6 +4,8 @@
 
 import { Octokit } from '@octokit/rest';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CI_ROUTES } from './fake-github/routes-ci.js';
+import { REVIEW_ROUTES } from './fake-github/routes-reviews.js';
 import { DESCRIBED_OPERATIONS, SCHEMA_SOURCE, schemaViolations } from './fake-github/schemas.js';
 import { startFakeGitHub, type FakeGitHub } from './fake-github/server.js';
 import type { FakeRepository } from './fake-github/state.js';
@@ -252,8 +254,9 @@ describe('the fake GitHub', () => {
 });
 
 describe('coverage of the schemas', () => {
-  it('every operation the schemas describe was exercised in this file', () => {
+  it('every operation the schemas describe was exercised in this file (CI and reviews: in fake-github-pulls.test.ts)', () => {
     // Runs last in the file: the earlier tests have recorded what they called.
-    expect(DESCRIBED_OPERATIONS.filter((operation) => !operationsSeen.has(operation))).toEqual([]);
+    const elsewhere = new Set([...CI_ROUTES, ...REVIEW_ROUTES].map((route) => `${route.method} ${route.template}`));
+    expect(DESCRIBED_OPERATIONS.filter((operation) => !elsewhere.has(operation) && !operationsSeen.has(operation))).toEqual([]);
   });
 });

@@ -25,7 +25,7 @@ type WebhookEnv = { Variables: { secret: string } };
 /** What differs between senders: how a delivery is signed and what it says. */
 interface Sender {
   name: string;
-  verify(body: Uint8Array, secret: string, c: Context): SignatureCheck;
+  verify(body: Uint8Array, secret: string, c: Context): SignatureCheck | Promise<SignatureCheck>;
   decide(payload: unknown, c: Context, now: number): WebhookDecision;
 }
 
@@ -77,7 +77,7 @@ export function webhookRoutes(deps: ServerDeps): Hono<WebhookEnv> {
     app.post(`/webhooks/${source}`, acceptOnly(source, deps), limitBody(), async (c) => {
       // The signature covers the bytes as sent, so it is checked before anything reads them as JSON.
       const body = new Uint8Array(await c.req.arrayBuffer());
-      const signature = sender.verify(body, c.get('secret'), c);
+      const signature = await sender.verify(body, c.get('secret'), c);
       if (!signature.ok) return refuseAuthentication(c, source, signature.reason);
       return answer(c, source, sender.decide(parseJson(body), c, clock()));
     });

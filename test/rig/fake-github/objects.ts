@@ -11,7 +11,7 @@ export interface Addresses {
 
 export class GitHubObjects {
   constructor(
-    private readonly addresses: Addresses,
+    readonly addresses: Addresses,
     private readonly users: FakeUsers,
   ) {}
 
@@ -193,12 +193,12 @@ export class GitHubObjects {
     return {
       ...this.pullSummary(repo, issue),
       merged: pull.merged,
-      mergeable: issue.state === 'open' ? true : null,
-      rebaseable: issue.state === 'open' ? true : null,
-      mergeable_state: issue.state === 'open' ? 'clean' : 'unknown',
+      mergeable: issue.state === 'open' ? pull.mergeable : null,
+      rebaseable: issue.state === 'open' ? pull.mergeable : null,
+      mergeable_state: issue.state === 'open' ? repo.mergeState(issue.number) : 'unknown',
       merged_by: pull.merged ? this.user(issue.closedBy ?? repo.owner) : null,
       comments: repo.commentsOn(issue.number).length,
-      review_comments: 0,
+      review_comments: repo.reviews.commentsOf(issue.number).length,
       maintainer_can_modify: false,
       commits: 1,
       additions: 1,
@@ -306,11 +306,11 @@ export class GitHubObjects {
     });
   }
 
-  private repoUrl(repo: FakeRepository): string {
+  repoUrl(repo: FakeRepository): string {
     return `${this.addresses.api}/repos/${repo.fullName}`;
   }
 
-  private issueHtmlUrl(repo: FakeRepository, issue: IssueRecord): string {
+  issueHtmlUrl(repo: FakeRepository, issue: IssueRecord): string {
     return `${this.addresses.html}/${repo.fullName}/${issue.pull ? 'pull' : 'issues'}/${issue.number}`;
   }
 }
@@ -320,7 +320,7 @@ export function timestamp(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-function nodeId(prefix: string, id: number): string {
+export function nodeId(prefix: string, id: number): string {
   return `${prefix}_kwDO${Buffer.from(`fake:${id}`).toString('base64url')}`;
 }
 

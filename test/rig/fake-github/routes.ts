@@ -5,6 +5,8 @@
 import type { GitHubObjects } from './objects.js';
 import { NotFoundError, ValidationError, type FakeRepository, type IssueRecord } from './state.js';
 
+export const DOCUMENTATION_URL = 'https://docs.github.com/rest';
+
 export interface RouteContext {
   repo: FakeRepository;
   params: Record<string, string>;
@@ -15,11 +17,14 @@ export interface RouteContext {
   objects: GitHubObjects;
 }
 
-/** `items`: a list the server pages through (per_page, page, Link); `body`: sent as it is. */
-export type RouteAnswer = { status: number; body: unknown } | { status: number; items: unknown[] };
+/**
+ * `items`: a list the server pages through (per_page, page, Link); `body`: sent as it is (undefined: no
+ * body), with `headers` such as a redirect's `location`.
+ */
+export type RouteAnswer = { status: number; body: unknown; headers?: Record<string, string> } | { status: number; items: unknown[] };
 
 export interface Route {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
   /** GitHub's path template, e.g. `/repos/{owner}/{repo}/issues/{issue_number}`. */
   template: string;
   handle(context: RouteContext): RouteAnswer;
@@ -264,24 +269,24 @@ function assigneesOf(fields: Record<string, unknown>): string[] {
   return typeof fields.assignee === 'string' ? [fields.assignee] : [];
 }
 
-function record(body: unknown): Record<string, unknown> {
+export function record(body: unknown): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('Body', 'body', 'invalid');
   return body as Record<string, unknown>;
 }
 
-function requiredString(fields: Record<string, unknown>, name: string, resource: string): string {
+export function requiredString(fields: Record<string, unknown>, name: string, resource: string): string {
   const value = fields[name];
   if (typeof value !== 'string' || value.length === 0) throw invalid(resource, name, 'missing_field');
   return value;
 }
 
-function optionalString(fields: Record<string, unknown>, name: string): string | null {
+export function optionalString(fields: Record<string, unknown>, name: string): string | null {
   const value = fields[name];
   if (value === undefined || value === null) return null;
   if (typeof value !== 'string') throw invalid('Body', name, 'invalid');
   return value;
 }
 
-function invalid(resource: string, field: string, code: string): ValidationError {
+export function invalid(resource: string, field: string, code: string): ValidationError {
   return new ValidationError('Validation Failed', [{ resource, field, code }]);
 }

@@ -1,16 +1,21 @@
 // A small stateful GitHub REST API on 127.0.0.1 for testing the GitHub tracker with the real Octokit:
-// issues (pull requests among them, as on GitHub), labels, comments, pull requests and sub-issues, with
-// page-number pagination and Link headers, ETags answered 304 on If-None-Match, and the rate-limit
-// headers and refusals GitHub sends. Every body it sends is first checked against GitHub's published
-// schema for that operation and status; a body that does not match is recorded in `violations` and
-// answered 500, so a test relying on it fails loudly.
+// issues (pull requests among them, as on GitHub), labels, comments, pull requests and sub-issues, CI
+// (check runs and suites, workflow runs and jobs with their logs, commit statuses), reviews and review
+// comments, merging, with page-number pagination and Link headers, ETags answered 304 on If-None-Match,
+// and the rate-limit headers and refusals GitHub sends; plus GitHub's GraphQL endpoint for review
+// threads (graphql.ts). Every body it sends is first checked against GitHub's published schema for that
+// operation and status; a body that does not match is recorded in `violations` and answered 500, so a
+// test relying on it fails loudly.
 
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answerGraphQL, type GraphQLRequestBody } from './graphql.js';
 import { GitHubObjects } from './objects.js';
 import { FakeRateLimit } from './rate-limit.js';
 import { ROUTES, type Route, type RouteAnswer } from './routes.js';
+import { CI_ROUTES, JOB_LOG_PATH } from './routes-ci.js';
+import { REVIEW_ROUTES } from './routes-reviews.js';
 import { schemaViolations } from './schemas.js';
 import { FakeClock, FakeRepository, FakeUsers, IdSource, NotFoundError, ValidationError } from './state.js';
 
@@ -40,7 +45,7 @@ export interface RecordedRequest {
 }
 
 export interface FakeGitHub {
-  /** Base URL for Octokit's `baseUrl`. */
+  /** Base URL for Octokit's `baseUrl`; GraphQL is served at `${url}/graphql`, as Octokit's graphql client expects. */
   url: string;
   clock: FakeClock;
   rateLimit: FakeRateLimit;
@@ -68,7 +73,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   const login = options.login ?? 'orch-bot';
   const requests: RecordedRequest[] = [];
   const violations: string[] = [];
-  const compiledRoutes = ROUTES.map((route) => ({ route, pattern: templatePattern(route.template) }));
+  const compiledRoutes = [...ROUTES, ...CI_ROUTES, ...REVIEW_ROUTES].map((route) => ({ route, pattern: templatePattern(route.template) }));
   let baseUrl = '';
   const objects = () => new GitHubObjects({ api: baseUrl, html: 'https://github.com' }, users);
 
@@ -90,6 +95,25 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const operation = matched ? `${method} ${matched.route.template}` : `${method} ${url.pathname}`;
     const ifNoneMatch = headerValue(request, 'if-none-match');
     const rawBody = await readBody(request);
+
+    // Not REST: a job log's download address (GitHub's storage, needing no token) and GraphQL.
+    const log = method === 'GET' ? JOB_LOG_PATH.exec(url.pathname) : null;
+    if (log) {
+      const job = repositories.get(`${log[1]}/${log[2]}`.toLowerCase())?.ci.jobs.get(Number(log[3]));
+      requests.push({ method, url: url.pathname, operation: 'GET job log download', status: job ? 200 : 404, ifNoneMatch });
+      response.writeHead(job ? 200 : 404, { 'content-type': 'text/plain; charset=utf-8' }).end(job?.log ?? 'Not Found');
+      return;
+    }
+    if (method === 'POST' && url.pathname === '/graphql') {
+      const authorisedRequest = options.token === undefined || authorised(request, options.token);
+      const answer = authorisedRequest
+        ? await answerGraphQL((parseGraphQLBody(rawBody) ?? {}) as GraphQLRequestBody, { repositories: () => repositories.values(), viewer: login, html: 'https://github.com' }, violations)
+        : { message: 'Bad credentials', documentation_url: 'https://docs.github.com/graphql' };
+      const status = authorisedRequest ? 200 : 401;
+      requests.push({ method, url: url.pathname, operation: 'POST /graphql', status, ifNoneMatch });
+      response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(answer));
+      return;
+    }
 
     let answer = answerRequest();
     const violationsFound = answer.body === undefined ? [] : schemaViolations(operation, answer.status, answer.body);
@@ -137,8 +161,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         if (error instanceof ValidationError) return { status: 422, body: { message: error.message, errors: error.errors, documentation_url: DOCUMENTATION_URL, status: '422' }, headers: {} };
         throw error;
       }
-      const paged = 'items' in routeAnswer ? page(routeAnswer.items, url) : { body: routeAnswer.body, headers: {} };
-      if (method === 'GET') {
+      const paged = 'items' in routeAnswer ? page(routeAnswer.items, url) : { body: routeAnswer.body, headers: routeAnswer.headers ?? {} };
+      if (method === 'GET' && paged.body !== undefined) {
         const etag = `W/"${createHash('sha256').update(JSON.stringify(paged.body)).digest('hex')}"`;
         // A conditional request answered 304 is free on GitHub; the answer carries no body.
         if (ifNoneMatch !== null && ifNoneMatch.split(',').map((tag) => tag.trim()).includes(etag)) {
@@ -238,6 +262,14 @@ async function readBody(request: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseGraphQLBody(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
 }
 
 function parseBody(raw: string): unknown {

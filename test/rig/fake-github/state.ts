@@ -1,6 +1,10 @@
 // What the fake GitHub remembers: users, and per repository its issues (pull requests are issues with a
-// `pull` part, sharing the numbering as on GitHub), labels, comments and sub-issue links. Routes and tests
-// change it through the same methods, so a test's setup looks to the tracker exactly like a person's edit.
+// `pull` part, sharing the numbering as on GitHub), labels, comments, sub-issue links, branch heads, CI
+// (checks.ts) and reviews (reviews.ts). Routes and tests change it through the same methods, so a test's
+// setup looks to the tracker exactly like a person's edit.
+
+import { FakeChecks, type CheckRunScript, type JobRecord } from './checks.js';
+import { FakeReviews, type InlineComment, type ReviewRecord, type ReviewState } from './reviews.js';
 
 export interface UserRecord {
   login: string;
@@ -23,7 +27,13 @@ export interface PullRecord {
   mergedAt: number | null;
   mergeCommitSha: string | null;
   draft: boolean;
+  /** false: the head conflicts with the base (`mergeable_state: dirty`); a test sets it. */
+  mergeable: boolean;
+  mergeMethod: 'merge' | 'squash' | 'rebase' | null;
 }
+
+/** GitHub's `mergeable_state` values the fake gives an open pull request. */
+export type MergeState = 'clean' | 'dirty' | 'blocked' | 'unstable';
 
 export interface IssueRecord {
   id: number;
@@ -140,7 +150,12 @@ export class FakeRepository {
   readonly comments = new Map<number, CommentRecord>();
   /** Logins with write access besides the owner: GitHub calls their comments' author_association COLLABORATOR. */
   readonly collaborators = new Set<string>();
+  /** Branch name → the sha of its tip. */
+  readonly branches = new Map<string, string>();
+  readonly ci: FakeChecks;
+  readonly reviews: FakeReviews;
   private lastNumber = 0;
+  private pushes = 0;
 
   constructor(
     readonly owner: string,
@@ -151,6 +166,13 @@ export class FakeRepository {
   ) {
     this.id = ids.next();
     this.createdAt = clock.now();
+    this.ci = new FakeChecks(clock, ids);
+    this.reviews = new FakeReviews(clock, ids);
+  }
+
+  /** Gives `login` write access: their comments and reviews count as a COLLABORATOR's. */
+  addCollaborator(login: string): void {
+    this.collaborators.add(login);
   }
 
   /** How GitHub describes an author's relation to the repository (the subset the fake needs). */
@@ -289,16 +311,72 @@ export class FakeRepository {
       ]);
     }
     const issue = this.addIssue({ title: fields.title, body: fields.body ?? null, author: fields.author });
+    const headSha = this.branches.get(fields.head) ?? sha(`${fields.head}:${issue.number}`);
+    this.branches.set(fields.head, headSha);
     issue.pull = {
       head: fields.head,
       base: fields.base,
-      headSha: sha(`${fields.head}:${issue.number}`),
+      headSha,
       merged: false,
       mergedAt: null,
       mergeCommitSha: null,
       draft: fields.draft ?? false,
+      mergeable: true,
+      mergeMethod: null,
     };
     return issue;
+  }
+
+  /**
+   * A push to `branch`: its tip moves to `commit` (a made-up one when not given, e.g. when the test has
+   * no real repository behind it), and every open pull request from it follows.
+   */
+  pushBranch(branch: string, commit?: string): string {
+    if (commit !== undefined && !/^[0-9a-f]{40}$/.test(commit)) throw new Error(`not a commit sha: ${commit}`);
+    const tip = commit ?? sha(`push:${branch}:${++this.pushes}`);
+    this.branches.set(branch, tip);
+    const at = this.clock.tick();
+    for (const issue of this.pulls()) {
+      if (issue.state !== 'open' || issue.pull?.head !== branch) continue;
+      issue.pull.headSha = tip;
+      issue.updatedAt = at;
+    }
+    return tip;
+  }
+
+  /** A commit sha, or a branch name resolved to its tip. */
+  resolveRef(ref: string): string {
+    const tip = this.branches.get(ref);
+    if (tip) return tip;
+    if (/^[0-9a-f]{40}$/.test(ref)) return ref;
+    throw new ValidationError(`No commit found for SHA: ${ref}`, [{ resource: 'Commit', code: 'invalid', field: 'ref' }]);
+  }
+
+  /** A test's control: the head no longer merges cleanly into the base (or does again). */
+  setMergeable(number: number, mergeable: boolean): void {
+    this.pull(number).pull.mergeable = mergeable;
+  }
+
+  /** `mergeable_state` of an open pull request: conflicts, then a reviewer asking for changes, then CI. */
+  mergeState(number: number): MergeState {
+    const issue = this.pull(number);
+    if (!issue.pull.mergeable) return 'dirty';
+    if (this.reviews.changesRequested(number)) return 'blocked';
+    return this.ci.unsettledOrFailing(issue.pull.headSha) ? 'unstable' : 'clean';
+  }
+
+  /** A test's control: CI's job `name` on the pull request's head ends with `conclusion` (null: still running) and `log`. */
+  setPullCheck(number: number, script: CheckRunScript): JobRecord {
+    const { pull } = this.pull(number);
+    return this.ci.setCheckRun(pull.headSha, { headBranch: pull.head, ...script });
+  }
+
+  /** A test's control: `author` reviews the pull request's head, with inline comments each opening a thread. */
+  addReview(number: number, fields: { author: string; state: ReviewState; body?: string; comments?: InlineComment[] }): ReviewRecord {
+    const { pull } = this.pull(number);
+    const review = this.reviews.addReview(number, { ...fields, commitId: pull.headSha });
+    this.issue(number).updatedAt = this.clock.now();
+    return review;
   }
 
   pulls(): IssueRecord[] {
@@ -312,8 +390,9 @@ export class FakeRepository {
   }
 
   /** What a person merging the pull request on GitHub does. */
-  mergePull(number: number, by = 'octocat'): IssueRecord {
+  mergePull(number: number, by = 'octocat', method: PullRecord['mergeMethod'] = 'merge'): IssueRecord {
     const issue = this.pull(number);
+    issue.pull.mergeMethod = method;
     this.updateIssue(number, { state: 'closed' }, by);
     issue.pull.merged = true;
     issue.pull.mergedAt = issue.closedAt;
