@@ -9,7 +9,7 @@ import type { Orch } from './context.js';
 import { withLock } from './locks.js';
 import { isAncestor } from './refinery.js';
 import { applyTransition } from './transitions.js';
-import { settleWaits } from './wait-graph.js';
+import { OPEN_STATES, settleWaits } from './wait-graph.js';
 
 export interface Recovered {
   taskId: number;
@@ -114,7 +114,7 @@ export async function sweepWorkspaces(orch: Orch): Promise<Record<string, SweepR
     if (!existsSync(clone)) continue;
     // Under the clone's lock, owners read first: a worktree made meanwhile would have no owner yet.
     const report = await withLock(orch.home, `clone:${name}`, async () => {
-      const open = await orch.store.listTasks({ project: name, states: ['new', 'routed', 'running', 'judging', 'merging', 'blocked', 'needs_review'] });
+      const open = await orch.store.listTasks({ project: name, states: OPEN_STATES });
       const workers = await orch.store.listWorkers({ project: name, open: true });
       return sweepOrphans(clone, worktreesDir(orch.home, name), new Set(open.map((t) => t.id)), new Set(workers.map((w) => w.id)));
     });

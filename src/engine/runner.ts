@@ -6,7 +6,7 @@ import { superviseRun } from '../agents/supervisor.js';
 import type { ProjectConfig } from '../config/schema.js';
 import { branchName } from '../core/branch-name.js';
 import { wantsSplit } from '../core/plan.js';
-import type { Task } from '../core/types.js';
+import type { Task, TaskPullRequest } from '../core/types.js';
 import { failureForPrompt, renderVerdictMarkdown, type Verdict } from '../core/verdict.js';
 import { ensureClone, type Clone } from '../workspace/clone.js';
 import { commandPassed, describeCommand, runCommand } from '../workspace/commands.js';
@@ -274,8 +274,15 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
     if (options.tracker?.openPullRequest && task.externalRef) {
       const pr = await options.tracker.openPullRequest({ ref: task.externalRef, branch, base: clone.defaultBranch, title: task.title, body: pullRequestBody(task, verdict.summary, attempt.run.id) });
       await event('task.pull_request', { number: pr.number, url: pr.url, branch });
+      const headSha = await git(worktree, ['rev-parse', 'HEAD']);
       const reason = `pull request #${pr.number} is open for review: ${pr.url} (merging it finishes the task)`;
-      return summary(await failAttempt(orch, attempt, reason, { escalate: true }), reason);
+      await createFollowUps(orch, attempt, settled.run.result);
+      task2 = await propose(orch, attempt, reason, { number: pr.number, url: pr.url, branch, headSha, checks: null, ciRounds: 0, reviewRounds: 0 });
+      // The branch stays in the clone (and on the remote): a fix round starts a fresh worktree from it.
+      await hook('before_remove');
+      await withLock(orch.home, `clone:${project.name}`, () => removeWorktree(clone.path, worktree, { deleteBranch: false }));
+      await event('workspace.removed', { worktree, branch });
+      return summary(task2, reason);
     }
     const reason = `branch ${branch} pushed to ${project.remote}: open a pull request from it (no tracker of this project opens one)`;
     return summary(await failAttempt(orch, attempt, reason, { escalate: true }), reason);
@@ -405,6 +412,14 @@ async function transition(orch: Orch, attempt: Attempt, name: 'merge' | 'finish'
   return orch.store.transaction(async (tx) => {
     const task = (await tx.getTask(attempt.task.id))!;
     return applyTransition(tx, task, name, { now: orch.now(), fence: attempt.token, reason });
+  });
+}
+
+/** The judged change is in a pull request: the task waits there, under review, with the PR kept on it. */
+async function propose(orch: Orch, attempt: Attempt, reason: string, pullRequest: TaskPullRequest): Promise<Task> {
+  return orch.store.transaction(async (tx) => {
+    const task = (await tx.getTask(attempt.task.id))!;
+    return applyTransition(tx, task, 'propose', { now: orch.now(), fence: attempt.token, reason, patch: { pullRequest }, data: { pullRequest: pullRequest.number } });
   });
 }
 

@@ -75,6 +75,7 @@ export type TaskPatch = Partial<
     | 'costUsd'
     | 'dependsOn'
     | 'externalRef'
+    | 'pullRequest'
   >
 >;
 

@@ -95,6 +95,7 @@ describe('tasks', () => {
       costUsd: 0,
       createdAt: T0,
       updatedAt: T0,
+      pullRequest: null,
       version: 1,
     });
     expect(await store.getTask(task.id)).toEqual(task);

@@ -5,6 +5,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { AgentOutput } from '../components/agent-output.js';
 import { DiffView } from '../components/diff-view.js';
+import { PullRequestLine } from '../components/pull-request-line.js';
 import { TaskActions } from '../components/task-actions.js';
 import { dateTime, duration, STATE_LABELS, usd } from '../format.js';
 import { useNow, useResource } from '../hooks.js';
@@ -202,6 +203,7 @@ export function TaskDetailView({ taskId }: { taskId: number }) {
         ))}
       </p>
       {task.blockedReason && (task.state === 'blocked' || task.state === 'needs_review') ? <p class="reason callout">{task.blockedReason}</p> : null}
+      {task.pullRequest ? <PullRequestLine pullRequest={task.pullRequest} /> : null}
       <TaskActions task={task} now={Date.now()} onDone={detail.reload} />
       {task.body ? <div class="task-body">{task.body}</div> : null}
 
