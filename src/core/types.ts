@@ -1,5 +1,7 @@
 // The domain vocabulary of Orch. Every other layer speaks in these types; nothing here does I/O.
 
+import type { RunEndReason } from './end-reasons.js';
+
 export const TASK_STATES = [
   'new',
   'routed',
@@ -136,7 +138,10 @@ export interface Run {
   sessionId: string | null;
   startedAt: EpochMs;
   endedAt: EpochMs | null;
+  /** How the agent's process ended. */
   outcome: RunOutcome | null;
+  /** Why the whole run ended (agent, judge, merge or pull request): null while it goes on. */
+  endReason: RunEndReason | null;
   exitCode: number | null;
   tokensIn: number;
   tokensOut: number;

@@ -53,13 +53,17 @@ export async function recover(orch: Orch, options: { skip?: ReadonlySet<number> 
     recovered.push(
       await orch.store.transaction(async (tx) => {
         const at = orch.now();
+        const task = await tx.getTask(claim.taskId);
         if (run && run.endedAt === null) {
-          await tx.updateRun(run.id, null, { endedAt: at, outcome: 'crashed', result: { ...(run.result as object | null), reason: 'Orch stopped while the run was in progress' } }, at, {
+          await tx.updateRun(run.id, null, { endedAt: at, outcome: 'crashed', endReason: 'interrupted', result: { ...(run.result as object | null), reason: 'Orch stopped while the run was in progress' } }, at, {
             type: 'run.recovered',
             data: { owner: claim.owner },
           });
+        } else if (run && run.endReason === null) {
+          // The agent had finished; Orch stopped while judging or merging its work.
+          const endReason = task?.state === 'merging' && landed ? 'merged' : 'interrupted';
+          await tx.updateRun(run.id, null, { endReason }, at, { type: 'run.recovered', data: { owner: claim.owner, endReason } });
         }
-        const task = await tx.getTask(claim.taskId);
         let action: Recovered['action'] = 'released';
         let reason = 'claim released';
         if (task && (task.state === 'running' || task.state === 'judging' || task.state === 'merging')) {

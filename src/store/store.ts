@@ -119,6 +119,7 @@ export type RunPatch = Partial<
     | 'sessionId'
     | 'endedAt'
     | 'outcome'
+    | 'endReason'
     | 'exitCode'
     | 'tokensIn'
     | 'tokensOut'

@@ -70,7 +70,7 @@ describe('pull requests', () => {
       expect(task.pullRequest).toEqual({ number: pull.number, url: expect.stringMatching(new RegExp(`/pull/${pull.number}$`)), branch: pull.pull!.head, headSha: git(w.remote, ['rev-parse', pull.pull!.head]), checks: null, ciRounds: 0, reviewRounds: 0 });
       const runs = await w.orch.store.listRuns({ taskId: task.id });
       expect(runs).toHaveLength(1);
-      expect(runs[0]).toMatchObject({ outcome: 'succeeded' });
+      expect(runs[0]).toMatchObject({ outcome: 'succeeded', endReason: 'pr_opened' });
       expect((runs[0]!.result as { failure?: string } | null)?.failure).toBeUndefined();
     }
     const report = await patrol(w.orch, new Set());

@@ -287,6 +287,25 @@ export const MIGRATIONS: readonly Migration[] = [
       `.execute(db);
     },
   },
+  {
+    version: 7,
+    name: 'run end reasons',
+    async up(db) {
+      await db.schema.alterTable('runs').addColumn('end_reason', 'text').execute();
+      // Runs ended before: their agent's outcome, and a failure a later step recorded, say as much as is known.
+      await sql`
+        update runs set end_reason = case
+          when outcome = 'succeeded' and json_extract(result, '$.failure') is null then 'completed'
+          when outcome = 'succeeded' then 'step_failed'
+          when outcome = 'failed' then 'agent_failed'
+          when outcome = 'crashed' then 'interrupted'
+          else outcome
+        end
+        where ended_at is not null and outcome is not null
+      `.execute(db);
+      await db.schema.createIndex('runs_project_ended_at').on('runs').columns(['project', 'ended_at']).execute();
+    },
+  },
 ];
 
 /**

@@ -1,4 +1,5 @@
 import type { Selectable, Updateable } from 'kysely';
+import type { RunEndReason } from '../../core/end-reasons.js';
 import type {
   BlockKind,
   Claim,
@@ -137,6 +138,7 @@ export function toRun(row: Selectable<RunsTable>): Run {
     startedAt: row.started_at,
     endedAt: row.ended_at,
     outcome: row.outcome as RunOutcome | null,
+    endReason: row.end_reason as RunEndReason | null,
     exitCode: row.exit_code,
     tokensIn: row.tokens_in,
     tokensOut: row.tokens_out,
@@ -156,6 +158,7 @@ export function runPatchColumns(patch: RunPatch): Updateable<RunsTable> {
   if (patch.sessionId !== undefined) columns.session_id = patch.sessionId;
   if (patch.endedAt !== undefined) columns.ended_at = patch.endedAt;
   if (patch.outcome !== undefined) columns.outcome = patch.outcome;
+  if (patch.endReason !== undefined) columns.end_reason = patch.endReason;
   if (patch.exitCode !== undefined) columns.exit_code = patch.exitCode;
   if (patch.tokensIn !== undefined) columns.tokens_in = patch.tokensIn;
   if (patch.tokensOut !== undefined) columns.tokens_out = patch.tokensOut;

@@ -72,6 +72,8 @@ export interface RunsTable {
   started_at: number;
   ended_at: number | null;
   outcome: string | null;
+  /** Why the run ended (migration 7); null while it goes on. */
+  end_reason: string | null;
   exit_code: number | null;
   tokens_in: number;
   tokens_out: number;
