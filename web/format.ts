@@ -52,6 +52,7 @@ export const STATE_LABELS: Record<string, string> = {
   running: 'Running',
   judging: 'Judging',
   merging: 'Merging',
+  in_review: 'In review',
   done: 'Done',
   blocked: 'Blocked',
   needs_review: 'Needs review',

@@ -25,6 +25,7 @@ export const DEFAULT_LINEAR_API_URL = 'https://api.linear.app/graphql';
 export const DEFAULT_LINEAR_READY_STATES: readonly string[] = ['Todo'];
 export const DEFAULT_LINEAR_STATE_MAP: Readonly<Partial<Record<TaskState, string>>> = {
   running: 'In Progress',
+  in_review: 'In Review',
   needs_review: 'In Review',
   done: 'Done',
   cancelled: 'Canceled',

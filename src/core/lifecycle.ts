@@ -14,8 +14,10 @@ export const TRANSITIONS = {
   judge: { from: ['running'], to: 'judging' },
   /** The judge passed the work; it is being merged or proposed. */
   merge: { from: ['judging'], to: 'merging' },
-  /** Merged (or the pull request was opened and later merged). */
-  finish: { from: ['merging'], to: 'done' },
+  /** The judged change went into a pull request; its checks, reviews and merge are watched from here. */
+  propose: { from: ['merging'], to: 'in_review' },
+  /** Merged: by Orch directly, or its pull request was merged. */
+  finish: { from: ['merging', 'in_review'], to: 'done' },
   /** The attempt failed and attempts remain: back to the queue after a backoff. */
   retry: { from: ['running', 'judging', 'merging'], to: 'routed' },
   /** The task must wait: on dependencies, on its children, or because the agent said so. */
@@ -23,13 +25,13 @@ export const TRANSITIONS = {
   /** What it waited on is resolved (automatically or by a person). Routing runs again. */
   unblock: { from: ['blocked'], to: 'new' },
   /** A person must look: attempts exhausted, conflict, review rejection, budget exhausted. */
-  escalate: { from: ['new', 'routed', 'running', 'judging', 'merging', 'blocked'], to: 'needs_review' },
+  escalate: { from: ['new', 'routed', 'running', 'judging', 'merging', 'in_review', 'blocked'], to: 'needs_review' },
   /** A person accepted the result outside Orch (for example merged its pull request). */
   resolve: { from: ['needs_review', 'merging'], to: 'done' },
   /** A person asked for another go; attempts start again. */
   requeue: { from: ['needs_review', 'cancelled', 'blocked'], to: 'new' },
   cancel: {
-    from: ['new', 'routed', 'running', 'judging', 'merging', 'blocked', 'needs_review'],
+    from: ['new', 'routed', 'running', 'judging', 'merging', 'in_review', 'blocked', 'needs_review'],
     to: 'cancelled',
   },
 } as const satisfies Record<string, { from: readonly TaskState[]; to: TaskState }>;

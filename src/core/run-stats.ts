@@ -1,28 +1,25 @@
 // Figures about runs that the dashboard shows: success rates, duration summaries and histograms, and
 // the shape of the portfolio and stats reports. Pure: the engine gathers the runs and the day keys.
 
+import { countsForSuccessRate, endedInSuccess } from './end-reasons.js';
 import { ACTIVE_STATES, type EpochMs, type Run, type TaskState } from './types.js';
 
 export interface SuccessRate {
   succeeded: number;
-  /** Ended runs that count: every ended run but those a person cancelled. */
+  /** Ended runs that count: every ended run whose end reason says something about its agent. */
   ended: number;
   /** succeeded / ended, or null when nothing ended. */
   rate: number | null;
 }
 
-/**
- * A run that did what it was for: its agent finished well and no step after it (the judge, the merge)
- * recorded a failure against it.
- */
-export function runSucceeded(run: Run): boolean {
-  const failure = (run.result as { failure?: unknown } | null)?.failure;
-  return run.outcome === 'succeeded' && (failure === undefined || failure === null);
+/** A run that did what it was for: it ended for a reason core/end-reasons.ts names a success. */
+export function runSucceeded(run: Pick<Run, 'endReason'>): boolean {
+  return endedInSuccess(run.endReason);
 }
 
-/** Runs still going say nothing yet, and a run a person cancelled says nothing about its agent. */
+/** Runs still going say nothing yet; nor do runs a person cancelled, Orch's crash cut or a rate limit stopped. */
 export function successRate(runs: readonly Run[]): SuccessRate {
-  const counted = runs.filter((run) => run.endedAt !== null && run.outcome !== null && run.outcome !== 'cancelled');
+  const counted = runs.filter((run) => countsForSuccessRate(run.endReason));
   const succeeded = counted.filter(runSucceeded).length;
   return { succeeded, ended: counted.length, rate: counted.length === 0 ? null : succeeded / counted.length };
 }

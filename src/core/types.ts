@@ -1,11 +1,15 @@
 // The domain vocabulary of Orch. Every other layer speaks in these types; nothing here does I/O.
 
+import type { RunEndReason } from './end-reasons.js';
+
 export const TASK_STATES = [
   'new',
   'routed',
   'running',
   'judging',
   'merging',
+  /** Its change is in an open pull request: CI, reviewers and the merge are watched from there. */
+  'in_review',
   'done',
   'blocked',
   'needs_review',
@@ -97,8 +101,27 @@ export interface Task {
   costUsd: number;
   createdAt: EpochMs;
   updatedAt: EpochMs;
+  /** The pull request that carries the task's change; null until one is opened. */
+  pullRequest: TaskPullRequest | null;
   /** Compare-and-set counter: every write names the version it read. */
   version: number;
+}
+
+/** What the required checks of a pull request's head say, as last seen. */
+export const PULL_REQUEST_CHECKS = ['pending', 'passing', 'failing'] as const;
+export type PullRequestChecks = (typeof PULL_REQUEST_CHECKS)[number];
+
+/** A task's pull request, kept on the task so nothing has to scan events to find it. */
+export interface TaskPullRequest {
+  number: number;
+  url: string;
+  branch: string;
+  /** The commit the pull request's head was at when Orch last pushed or looked. */
+  headSha: string | null;
+  checks: PullRequestChecks | null;
+  /** Fix rounds Orch ran for failing checks, and for reviews asking for changes. */
+  ciRounds: number;
+  reviewRounds: number;
 }
 
 export interface Run {
@@ -115,7 +138,10 @@ export interface Run {
   sessionId: string | null;
   startedAt: EpochMs;
   endedAt: EpochMs | null;
+  /** How the agent's process ended. */
   outcome: RunOutcome | null;
+  /** Why the whole run ended (agent, judge, merge or pull request): null while it goes on. */
+  endReason: RunEndReason | null;
   exitCode: number | null;
   tokensIn: number;
   tokensOut: number;

@@ -24,6 +24,7 @@ import { recordRoute, routeForAttempt } from './router.js';
 import { spentToday } from './tick-input.js';
 import { applyTransition } from './transitions.js';
 import { settleWaits } from './wait-graph.js';
+import { endReasonAfterAgent, type RunEndReason } from '../core/end-reasons.js';
 
 /** `runs/<run>/`: the audit trail of one run (prompt, agent log, verdict). */
 export const runDirectory = (home: string, runId: number) => join(home, 'runs', String(runId));
@@ -321,8 +322,10 @@ export async function settleAgentRun(orch: Orch, attempt: Attempt, outcome: Agen
     if (decision.next === 'retry' && decision.changeAgent) {
       await tx.setCooldown(attempt.agentName, now + (outcome.retryAfterMs ?? attempt.project.run.cooldownS * 1000), decision.reason, now);
     }
+    const endReason = endReasonAfterAgent(report.outcome, decision.next);
+    const ended = endReason === null ? run : await tx.updateRun(attempt.run.id, attempt.token, { endReason }, now);
     const task = await applyDecision(tx, attempt, current, decision, now, random);
-    return { task, run, decision };
+    return { task, run: ended, decision };
   });
 }
 
@@ -359,7 +362,7 @@ export async function failAttempt(
   orch: Orch,
   attempt: Attempt,
   reason: string,
-  options: { escalate?: boolean; random?: () => number; record?: Record<string, unknown> } = {},
+  options: { endReason: RunEndReason; escalate?: boolean; random?: () => number; record?: Record<string, unknown> },
 ): Promise<Task> {
   return orch.store.transaction(async (tx) => {
     const now = orch.now();
@@ -369,9 +372,9 @@ export async function failAttempt(
     const run = (await tx.getRun(attempt.run.id))!;
     const recorded = run.result as Record<string, unknown> | null;
     // A step before the agent (a hook) may fail too: the run is closed either way.
-    await tx.updateRun(attempt.run.id, attempt.token, { endedAt: run.endedAt ?? now, outcome: run.outcome ?? 'failed', result: { ...recorded, ...options.record, failure: reason } }, now, {
+    await tx.updateRun(attempt.run.id, attempt.token, { endedAt: run.endedAt ?? now, outcome: run.outcome ?? 'failed', endReason: options.endReason, result: { ...recorded, ...options.record, failure: reason } }, now, {
       type: 'run.failed',
-      data: { reason },
+      data: { reason, endReason: options.endReason },
     });
     return applyDecision(tx, attempt, task, decision, now, options.random);
   });

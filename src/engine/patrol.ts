@@ -1,4 +1,6 @@
 import { join } from 'node:path';
+import { countsForSuccessRate } from '../core/end-reasons.js';
+import { runSucceeded } from '../core/run-stats.js';
 import { diskUsage } from '../workspace/disk-usage.js';
 import type { Orch } from './context.js';
 import { recover, type Recovered } from './recovery.js';
@@ -25,10 +27,11 @@ export async function patrol(orch: Orch, running: ReadonlySet<number>, options: 
     if (project.paused || !orch.config.projects[project.name]) continue;
     // Only failures since a person last resumed the project count, or resuming would not stick.
     const resumedAt = (await orch.store.listEvents({ project: project.name, types: ['project.resumed'] })).at(-1)?.at ?? 0;
-    const recent = (await orch.store.listRuns({ project: project.name })).filter((r) => r.endedAt !== null && r.endedAt > resumedAt).slice(-PAUSE_AFTER_FAILURES);
-    const failed = (run: (typeof recent)[number]) => run.outcome !== 'succeeded' || (run.result as { failure?: unknown } | null)?.failure !== undefined;
-    if (recent.length === PAUSE_AFTER_FAILURES && recent.every(failed)) {
-      const reason = `paused by patrol: the last ${PAUSE_AFTER_FAILURES} attempts failed (last: ${recent.at(-1)!.outcome})`;
+    const recent = (await orch.store.listRuns({ project: project.name }))
+      .filter((r) => r.endedAt !== null && r.endedAt > resumedAt && countsForSuccessRate(r.endReason))
+      .slice(-PAUSE_AFTER_FAILURES);
+    if (recent.length === PAUSE_AFTER_FAILURES && !recent.some(runSucceeded)) {
+      const reason = `paused by patrol: the last ${PAUSE_AFTER_FAILURES} attempts failed (last: ${recent.at(-1)!.endReason})`;
       await orch.store.setProjectPaused(project.name, true, reason, orch.now(), { type: 'project.paused', data: { reason, by: 'patrol' } });
       report.paused.push({ project: project.name, reason });
     }

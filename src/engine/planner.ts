@@ -153,7 +153,7 @@ export async function splitTask(orch: Orch, attempt: Attempt, options: PlanCycle
   const reason = talk.failure ? `${talk.failure.kind}: ${talk.failure.message}` : `split into ${ids.map((id) => `#${id}`).join(', ')}`;
   // On failure the run's reason says only that the answer went unused: failAttempt records why.
   await recordSplitRun(orch, attempt, talk, { reason: talk.failure ? "the planner's answer was not used" : reason, contract: null, plan: 'plan.md', split: ids, refused: talk.refused.length, durationMs: talk.reports.reduce((sum, r) => sum + r.durationMs, 0) });
-  if (talk.failure) return { task: await failAttempt(orch, attempt, reason), note: reason };
+  if (talk.failure) return { task: await failAttempt(orch, attempt, reason, { endReason: 'agent_failed' }), note: reason };
 
   const waiting = await orch.store.transaction(async (tx) => {
     const current = (await tx.getTask(task.id))!;
@@ -186,6 +186,8 @@ async function recordSplitRun(orch: Orch, attempt: Attempt, talk: Conversation, 
         tokensIn: totals.inputTokens + totals.cacheReadTokens + totals.cacheWriteTokens,
         tokensOut: totals.outputTokens,
         costUsd: talk.costUsd,
+        // A failed answer is recorded by failAttempt, which names why.
+        ...(talk.failure ? {} : { endReason: 'completed' as const }),
         result,
       },
       now,

@@ -9,7 +9,7 @@ import type { Orch } from './context.js';
 import { withLock } from './locks.js';
 import { isAncestor } from './refinery.js';
 import { applyTransition } from './transitions.js';
-import { settleWaits } from './wait-graph.js';
+import { OPEN_STATES, settleWaits } from './wait-graph.js';
 
 export interface Recovered {
   taskId: number;
@@ -53,13 +53,17 @@ export async function recover(orch: Orch, options: { skip?: ReadonlySet<number> 
     recovered.push(
       await orch.store.transaction(async (tx) => {
         const at = orch.now();
+        const task = await tx.getTask(claim.taskId);
         if (run && run.endedAt === null) {
-          await tx.updateRun(run.id, null, { endedAt: at, outcome: 'crashed', result: { ...(run.result as object | null), reason: 'Orch stopped while the run was in progress' } }, at, {
+          await tx.updateRun(run.id, null, { endedAt: at, outcome: 'crashed', endReason: 'interrupted', result: { ...(run.result as object | null), reason: 'Orch stopped while the run was in progress' } }, at, {
             type: 'run.recovered',
             data: { owner: claim.owner },
           });
+        } else if (run && run.endReason === null) {
+          // The agent had finished; Orch stopped while judging or merging its work.
+          const endReason = task?.state === 'merging' && landed ? 'merged' : 'interrupted';
+          await tx.updateRun(run.id, null, { endReason }, at, { type: 'run.recovered', data: { owner: claim.owner, endReason } });
         }
-        const task = await tx.getTask(claim.taskId);
         let action: Recovered['action'] = 'released';
         let reason = 'claim released';
         if (task && (task.state === 'running' || task.state === 'judging' || task.state === 'merging')) {
@@ -114,7 +118,7 @@ export async function sweepWorkspaces(orch: Orch): Promise<Record<string, SweepR
     if (!existsSync(clone)) continue;
     // Under the clone's lock, owners read first: a worktree made meanwhile would have no owner yet.
     const report = await withLock(orch.home, `clone:${name}`, async () => {
-      const open = await orch.store.listTasks({ project: name, states: ['new', 'routed', 'running', 'judging', 'merging', 'blocked', 'needs_review'] });
+      const open = await orch.store.listTasks({ project: name, states: OPEN_STATES });
       const workers = await orch.store.listWorkers({ project: name, open: true });
       return sweepOrphans(clone, worktreesDir(orch.home, name), new Set(open.map((t) => t.id)), new Set(workers.map((w) => w.id)));
     });

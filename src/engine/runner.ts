@@ -6,6 +6,7 @@ import { superviseRun } from '../agents/supervisor.js';
 import type { ProjectConfig } from '../config/schema.js';
 import { branchName } from '../core/branch-name.js';
 import { wantsSplit } from '../core/plan.js';
+import type { RunEndReason } from '../core/end-reasons.js';
 import type { Task } from '../core/types.js';
 import { failureForPrompt, renderVerdictMarkdown, type Verdict } from '../core/verdict.js';
 import { ensureClone, type Clone } from '../workspace/clone.js';
@@ -38,6 +39,7 @@ import { MAX_DIFF_BYTES, SAVED_DIFF_FILE } from './task-diff.js';
 import { splitTask } from './planner.js';
 import { abortRebase, continueRebase, mergeBranch, type MergeAttempt } from './refinery.js';
 import { routeTask } from './router.js';
+import type { TaskPatch } from '../store/store.js';
 import type { Tracker } from '../trackers/tracker.js';
 import { addTask } from './tasks.js';
 import { applyTransition } from './transitions.js';
@@ -146,7 +148,7 @@ async function carryAttempt(orch: Orch, attempt: Attempt, options: RunTaskOption
   } catch (error) {
     // An unexpected failure (git, disk) is the attempt's failure: retried, never lost.
     const reason = `Orch could not finish the attempt: ${(error as Error).message.split('\n')[0]}`;
-    return summary(await failAttempt(orch, attempt, reason, { random: options.random }), reason);
+    return summary(await failAttempt(orch, attempt, reason, { endReason: 'step_failed', random: options.random }), reason);
   } finally {
     await endAttempt(orch, attempt);
   }
@@ -189,10 +191,10 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
       await event('workspace.copied', { copied: copied.copied, skipped: copied.skipped });
     }
     const created = await hook('after_create');
-    if (!created.passed) return summary(await failAttempt(orch, attempt, `the after_create hook failed: ${created.outputTail.slice(-500)}`), 'after_create hook failed');
+    if (!created.passed) return summary(await failAttempt(orch, attempt, `the after_create hook failed: ${created.outputTail.slice(-500)}`, { endReason: 'hook_failed' }), 'after_create hook failed');
   }
   const beforeRun = await hook('before_run');
-  if (!beforeRun.passed) return summary(await failAttempt(orch, attempt, `the before_run hook failed: ${beforeRun.outputTail.slice(-500)}`), 'before_run hook failed');
+  if (!beforeRun.passed) return summary(await failAttempt(orch, attempt, `the before_run hook failed: ${beforeRun.outputTail.slice(-500)}`, { endReason: 'hook_failed' }), 'before_run hook failed');
 
   // The worktree was kept, so a session Orch's crash interrupted can go on where it was.
   const resume = worktree.from === 'new_branch' ? null : await sessionResumeFor(orch, attempt);
@@ -232,7 +234,7 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
   // Work that should change the code and did not is no success, whatever the agent said.
   if (task.role !== 'review' && task.role !== 'plan' && !changed) {
     const reason = 'the agent reported the task done, but its branch holds no change';
-    return summary(await failAttempt(orch, attempt, reason, { random: options.random }), reason);
+    return summary(await failAttempt(orch, attempt, reason, { endReason: 'no_change', random: options.random }), reason);
   }
 
   // The judge looks at the branch against the default branch it will land on, with the settings
@@ -267,6 +269,7 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
     const rejected = verdict.checks.every((c) => c.passed || c.name === 'review');
     const rounds = (await orch.store.listRuns({ taskId: task.id })).filter((r) => (r.result as { reviewRejected?: boolean } | null)?.reviewRejected).length + (rejected ? 1 : 0);
     const failed = await failAttempt(orch, attempt, failureForPrompt(verdict), {
+      endReason: rejected ? 'review_rejected' : 'judge_failed',
       random: options.random,
       record: { reviewRejected: rejected },
       escalate: rejected && rounds >= settings.review.rounds,
@@ -279,16 +282,24 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
     // The pr strategy: the judged branch goes to the remote for a pull request; a person (or the
     // tracker, once it opens and watches pull requests) takes it from there. Without a remote, direct.
     const pushed = await pushBranch(clone.path, project.remote, branch, { force: true });
-    if (!pushed.delivered) return summary(await failAttempt(orch, attempt, `pushing ${branch} failed: ${pushed.message}`, { random: options.random }), 'push failed');
+    if (!pushed.delivered) return summary(await failAttempt(orch, attempt, `pushing ${branch} failed: ${pushed.message}`, { endReason: 'push_failed', random: options.random }), 'push failed');
     await event('merge.pushed', { remote: project.remote, branch });
     if (options.tracker?.openPullRequest && task.externalRef) {
       const pr = await options.tracker.openPullRequest({ ref: task.externalRef, branch, base: clone.defaultBranch, title: task.title, body: pullRequestBody(task, verdict.summary, attempt.run.id) });
       await event('task.pull_request', { number: pr.number, url: pr.url, branch });
+      const headSha = await git(worktree, ['rev-parse', 'HEAD']);
       const reason = `pull request #${pr.number} is open for review: ${pr.url} (merging it finishes the task)`;
-      return summary(await failAttempt(orch, attempt, reason, { escalate: true }), reason);
+      await createFollowUps(orch, attempt, settled.run.result);
+      task2 = await endRunThen(orch, attempt, 'pr_opened', 'propose', reason, { pullRequest: { number: pr.number, url: pr.url, branch, headSha, checks: null, ciRounds: 0, reviewRounds: 0 } });
+      // The branch stays in the clone (and on the remote): a fix round starts a fresh worktree from it.
+      await hook('before_remove');
+      await withLock(orch.home, `clone:${project.name}`, () => removeWorktree(clone.path, worktree, { deleteBranch: false }));
+      await event('workspace.removed', { worktree, branch });
+      return summary(task2, reason);
     }
     const reason = `branch ${branch} pushed to ${project.remote}: open a pull request from it (no tracker of this project opens one)`;
-    return summary(await failAttempt(orch, attempt, reason, { escalate: true }), reason);
+    // The run did its part; what is left (opening the pull request) is a person's.
+    return summary(await endRunThen(orch, attempt, 'branch_pushed', 'escalate', reason), reason);
   }
   const merged = await withLock(orch.home, `merge:${project.name}`, () =>
     mergeWithResolution(orch, attempt, {
@@ -309,18 +320,18 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
   if (merged.kind !== 'merged') {
     if (merged.kind === 'conflict') {
       const reason = `merge conflict in ${merged.files.join(', ')} that the resolution attempt could not settle; the branch ${branch} and its worktree are kept`;
-      task2 = await failAttempt(orch, attempt, reason, { escalate: true });
+      task2 = await failAttempt(orch, attempt, reason, { endReason: 'conflict', escalate: true });
       return summary(task2, reason);
     }
     const reason = merged.kind === 'tests_failed' ? merged.detail : 'the default branch kept moving; will try again';
-    return summary(await failAttempt(orch, attempt, reason, { random: options.random }), reason);
+    return summary(await failAttempt(orch, attempt, reason, { endReason: 'merge_failed', random: options.random }), reason);
   }
   await event('merge.done', { commit: merged.commit, rebased: merged.rebased, branch: clone.defaultBranch });
 
   const delivery = await deliver(orch, project, clone.path, clone.defaultBranch);
   await event(delivery.delivered ? 'delivery.done' : 'delivery.pending', delivery.delivered ? { branch: clone.defaultBranch } : { reason: delivery.reason, message: delivery.message });
   await createFollowUps(orch, attempt, settled.run.result);
-  task2 = await transition(orch, attempt, 'finish', `merged as ${merged.commit.slice(0, 12)}`);
+  task2 = await endRunThen(orch, attempt, 'merged', 'finish', `merged as ${merged.commit.slice(0, 12)}`);
   await hook('before_remove');
   await withLock(orch.home, `clone:${project.name}`, () => removeWorktree(clone.path, worktree, { deleteBranch: true }));
   await event('workspace.removed', { worktree, branch });
@@ -414,6 +425,16 @@ async function transition(orch: Orch, attempt: Attempt, name: 'merge' | 'finish'
   return orch.store.transaction(async (tx) => {
     const task = (await tx.getTask(attempt.task.id))!;
     return applyTransition(tx, task, name, { now: orch.now(), fence: attempt.token, reason });
+  });
+}
+
+/** The run ends for `endReason` and, in the same transaction, its task makes the move that follows. */
+async function endRunThen(orch: Orch, attempt: Attempt, endReason: RunEndReason, name: 'finish' | 'propose' | 'escalate', reason: string, patch: TaskPatch = {}): Promise<Task> {
+  return orch.store.transaction(async (tx) => {
+    const now = orch.now();
+    await tx.updateRun(attempt.run.id, attempt.token, { endReason }, now, { type: 'run.completed', data: { endReason } });
+    const task = (await tx.getTask(attempt.task.id))!;
+    return applyTransition(tx, task, name, { now, fence: attempt.token, reason, patch, ...(patch.pullRequest ? { data: { pullRequest: patch.pullRequest.number } } : {}) });
   });
 }
 

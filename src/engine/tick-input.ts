@@ -66,7 +66,7 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
   const projects = new Map<string, TickProject>();
   for (const project of Object.values(config.projects)) {
     const counts = await store.countTasksByState(project.name);
-    const openPrs = project.mergeStrategy === 'pr' && (counts.needs_review ?? 0) > 0 ? await countOpenPullRequests(store, project.name) : 0;
+    const openPrs = counts.in_review ?? 0;
     projects.set(project.name, {
       name: project.name,
       priority: project.priority,
@@ -155,13 +155,6 @@ export async function dryRunTick(store: Store, config: OrchConfig, now: number, 
     pendingWaits: blockChanges(graph).filter((c) => !project || tasks.get(c.id)?.project === project),
     slots: { max: input.maxAgents, running: input.running },
   };
-}
-
-/** Tasks waiting on a pull request Orch opened (needs_review with a `task.pull_request` event). */
-async function countOpenPullRequests(store: Store, project: string): Promise<number> {
-  const waiting = new Set((await store.listTasks({ project, states: ['needs_review'] })).map((t) => t.id));
-  const opened = new Set((await store.listEvents({ project, types: ['task.pull_request'] })).map((e) => e.taskId));
-  return [...waiting].filter((id) => opened.has(id)).length;
 }
 
 /**

@@ -188,22 +188,28 @@ export class TrackerSync {
     report.updated.push(task.id);
   }
 
-  /** Tasks waiting on a pull request: a merged one finishes its task. */
+  /**
+   * Tasks under review: a merged pull request finishes its task, one closed without merging cancels it.
+   * A task a person took over (needs_review) whose pull request was merged after all is done too.
+   */
   private async finishMergedPullRequests(project: string, link: TrackerLink, report: TrackerSyncReport): Promise<void> {
     if (!link.tracker.pullRequest) return;
-    const waiting = await this.orch.store.listTasks({ project, states: ['needs_review'], tracked: true });
+    const waiting = await this.orch.store.listTasks({ project, states: ['in_review', 'needs_review'], tracked: true });
     for (const task of waiting) {
-      const opened = (await this.orch.store.listEvents({ taskId: task.id, types: ['task.pull_request'] })).at(-1);
-      const number = (opened?.data as { number?: unknown } | undefined)?.number;
-      if (typeof number !== 'number') continue;
+      if (task.pullRequest === null) continue;
+      const number = task.pullRequest.number;
       const pr = await link.tracker.pullRequest(number);
-      if (!pr.merged) continue;
+      if (!pr.merged && !(pr.closed && task.state === 'in_review')) continue;
       await this.orch.store.transaction(async (tx) => {
         const current = (await tx.getTask(task.id))!;
-        if (current.state !== 'needs_review') return;
-        await applyTransition(tx, current, 'resolve', { now: this.orch.now(), reason: `pull request #${number} was merged` });
+        if (current.state !== task.state) return;
+        if (pr.merged) {
+          await applyTransition(tx, current, current.state === 'in_review' ? 'finish' : 'resolve', { now: this.orch.now(), reason: `pull request #${number} was merged` });
+        } else {
+          await applyTransition(tx, current, 'cancel', { now: this.orch.now(), reason: `pull request #${number} was closed without merging` });
+        }
       });
-      report.finished.push(task.id);
+      (pr.merged ? report.finished : report.cancelled).push(task.id);
     }
   }
 
@@ -238,8 +244,6 @@ export class TrackerSync {
   }
 
   private async statusOf(task: Task): Promise<StatusReport> {
-    const events = await this.orch.store.listEvents({ taskId: task.id, types: ['task.pull_request'] });
-    const pr = events.at(-1)?.data as { url?: unknown } | undefined;
     return {
       state: task.state,
       summary: summaryOf(task),
@@ -247,7 +251,7 @@ export class TrackerSync {
       complexity: task.complexity,
       attempts: task.attempts,
       costUsd: task.costUsd,
-      pullRequestUrl: typeof pr?.url === 'string' ? pr.url : null,
+      pullRequestUrl: task.pullRequest?.url ?? null,
     };
   }
 }
@@ -273,6 +277,8 @@ function summaryOf(task: Task): string {
       return 'The agent finished; its work is being tested and reviewed.';
     case 'merging':
       return 'Passed the checks; merging.';
+    case 'in_review':
+      return task.pullRequest ? `In review: pull request #${task.pullRequest.number} (${task.pullRequest.url}); merging it finishes the task.` : 'In review.';
     case 'done':
       return 'Done: the change is merged.';
     case 'blocked':

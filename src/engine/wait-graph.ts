@@ -3,7 +3,7 @@ import type { Task, TaskState } from '../core/types.js';
 import type { StoreOps } from '../store/store.js';
 import { applyTransition } from './transitions.js';
 
-export const OPEN_STATES: TaskState[] = ['new', 'routed', 'running', 'judging', 'merging', 'blocked', 'needs_review'];
+export const OPEN_STATES: TaskState[] = ['new', 'routed', 'running', 'judging', 'merging', 'in_review', 'blocked', 'needs_review'];
 
 /**
  * The tasks that can still wait or be waited on, plus the finished tasks they refer to (a cancelled

@@ -61,6 +61,12 @@ export async function collectMetrics(orch: Orch, ticks: TickStats, now: number):
       help: 'Agent runs that have ended, by project, agent and outcome.',
       samples: sumBy(ended, (run) => ({ ...byProjectAgent(run), outcome: run.outcome! }), () => 1),
     },
+    {
+      name: 'orch_runs_ended_total',
+      type: 'counter',
+      help: 'Runs that have ended, by project, agent and end reason (merged, pr_opened, judge_failed, ...).',
+      samples: sumBy(runs.filter((run) => run.endReason !== null), (run) => ({ ...byProjectAgent(run), end_reason: run.endReason! }), () => 1),
+    },
     { name: 'orch_run_duration_seconds', type: 'histogram', help: 'Wall-clock time of ended agent runs, per agent.', samples: runDurationSamples(ended) },
     { name: 'orch_cost_usd_total', type: 'counter', help: 'Money spent on agent runs, in US dollars.', samples: sumBy(runs, byProjectAgent, (run) => run.costUsd) },
     {

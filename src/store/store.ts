@@ -75,6 +75,7 @@ export type TaskPatch = Partial<
     | 'costUsd'
     | 'dependsOn'
     | 'externalRef'
+    | 'pullRequest'
   >
 >;
 
@@ -118,6 +119,7 @@ export type RunPatch = Partial<
     | 'sessionId'
     | 'endedAt'
     | 'outcome'
+    | 'endReason'
     | 'exitCode'
     | 'tokensIn'
     | 'tokensOut'

@@ -15,6 +15,7 @@ const STATUS_NAMES: Record<TaskState, string> = {
   running: 'running',
   judging: 'judging',
   merging: 'merging',
+  in_review: 'in-review',
   done: 'done',
   blocked: 'blocked',
   needs_review: 'needs-review',

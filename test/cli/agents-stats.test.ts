@@ -9,6 +9,7 @@ import { openOrch } from '../../src/engine/context.js';
 import type { ScoreboardReport } from '../../src/engine/scoreboard.js';
 import { orch as runOrch } from '../helpers/cli.js';
 import { makeRepo, tempDir } from '../helpers/git.js';
+import { endReasonFor } from '../store/fixtures.js';
 
 let scratch: { path: string; cleanup: () => void };
 let home: string;
@@ -54,7 +55,7 @@ beforeEach(async () => {
       const claim = (await o.store.claimTask({ taskId: task.id, owner: 'test', leaseMs: 60_000, now: startedAt }))!;
       const run = await o.store.createRun({ taskId: task.id, project: spec.project, attempt: 1, agent: spec.agent, model: spec.model, startedAt }, claim.token);
       const result = { reason: spec.outcome, ...(spec.failure ? { failure: spec.failure } : {}) };
-      await o.store.updateRun(run.id, claim.token, { endedAt: startedAt + spec.seconds * 1000, outcome: spec.outcome, costUsd: spec.costUsd, tokensIn: 1000, tokensOut: 100, result }, startedAt);
+      await o.store.updateRun(run.id, claim.token, { endedAt: startedAt + spec.seconds * 1000, outcome: spec.outcome, endReason: endReasonFor(spec.outcome, spec.failure), costUsd: spec.costUsd, tokensIn: 1000, tokensOut: 100, result }, startedAt);
       await o.store.releaseClaim(task.id, claim.token, startedAt);
     }
     // A run still going counts nowhere.

@@ -19,6 +19,7 @@ function run(fields: Partial<Run>): Run {
     startedAt: 0,
     endedAt: 60_000,
     outcome: 'succeeded',
+    endReason: 'merged',
     exitCode: 0,
     tokensIn: 0,
     tokensOut: 0,
@@ -30,14 +31,23 @@ function run(fields: Partial<Run>): Run {
 }
 
 describe('success rates', () => {
-  it('count a run as a success only when no step after the agent failed it', () => {
+  it('count a run as a success by its end reason alone: merged, pull request opened, branch pushed, completed', () => {
     expect(runSucceeded(run({}))).toBe(true);
-    expect(runSucceeded(run({ result: { failure: 'judge: failed: tests' } }))).toBe(false);
-    expect(runSucceeded(run({ outcome: 'failed' }))).toBe(false);
+    expect(runSucceeded(run({ endReason: 'pr_opened' }))).toBe(true);
+    expect(runSucceeded(run({ endReason: 'judge_failed' }))).toBe(false);
+    expect(runSucceeded(run({ outcome: 'failed', endReason: 'agent_failed' }))).toBe(false);
+    // The agent's process succeeded, but the run is not over until the judge has spoken.
+    expect(runSucceeded(run({ endReason: null }))).toBe(false);
   });
 
-  it('leave out runs still going and runs a person cancelled', () => {
-    const runs = [run({}), run({ outcome: 'failed' }), run({ outcome: 'cancelled' }), run({ endedAt: null, outcome: null })];
+  it("leave out runs still going, runs a person cancelled and runs cut by Orch's own crash", () => {
+    const runs = [
+      run({}),
+      run({ outcome: 'failed', endReason: 'agent_failed' }),
+      run({ outcome: 'cancelled', endReason: 'cancelled' }),
+      run({ outcome: 'crashed', endReason: 'interrupted' }),
+      run({ endedAt: null, outcome: null, endReason: null }),
+    ];
     expect(successRate(runs)).toEqual({ succeeded: 1, ended: 2, rate: 0.5 });
     expect(successRate([])).toEqual({ succeeded: 0, ended: 0, rate: null });
   });
@@ -62,7 +72,7 @@ describe('durations', () => {
 describe('grouping', () => {
   const runs = [
     run({ agent: 'claude', model: 'opus', costUsd: 1, startedAt: 0, endedAt: 30_000 }),
-    run({ agent: 'claude', model: null, costUsd: 2, outcome: 'failed', startedAt: 0, endedAt: 90_000 }),
+    run({ agent: 'claude', model: null, costUsd: 2, outcome: 'failed', endReason: 'agent_failed', startedAt: 0, endedAt: 90_000 }),
     run({ agent: 'codex', model: 'gpt', costUsd: 5, tokensIn: 10, tokensOut: 3 }),
   ];
 

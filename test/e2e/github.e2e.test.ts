@@ -218,7 +218,7 @@ describe('GitHub issues, end to end', () => {
     expect(git(w.repo, ['ls-tree', '--name-only', 'main'])).not.toContain('delta.txt');
     // Labels first, then the comment: wait for both to say so.
     await until(
-      async () => (await tasksOf(w)).find((t) => t.externalRef === 'github:acme/app#1')?.state === 'needs_review' && repo.issue(1).labels.includes('orch:needs-review') && statusComments(w, 1)[0]?.body.includes(`#${pull.number}`),
+      async () => (await tasksOf(w)).find((t) => t.externalRef === 'github:acme/app#1')?.state === 'in_review' && repo.issue(1).labels.includes('orch:in-review') && statusComments(w, 1)[0]?.body.includes(`#${pull.number}`),
       20_000,
       () => `the task to wait for review, linked to its pull request: ${JSON.stringify(repo.commentsOn(1))}\n${w.logs()}`,
     );

@@ -14,6 +14,7 @@ import { routingWeightsFor } from '../../src/engine/scoreboard.js';
 import { addTask } from '../../src/engine/tasks.js';
 import { gatherTickInput } from '../../src/engine/tick-input.js';
 import { git, makeRepo, tempDir } from '../helpers/git.js';
+import { endReasonFor } from '../store/fixtures.js';
 
 let scratch: { path: string; cleanup: () => void };
 let repo: string;
@@ -156,7 +157,7 @@ describe('the scoreboard as weights', () => {
       await o.store.updateTask(task.id, {}, { state: 'routed', agent }, o.now(), { type: 'task.test' });
       const claim = (await o.store.claimTask({ taskId: task.id, owner: 'test', leaseMs: 60_000, now: o.now() }))!;
       const run = await o.store.createRun({ taskId: task.id, project: 'app', attempt: 1, agent, model: null, startedAt: o.now() }, claim.token);
-      await o.store.updateRun(run.id, claim.token, { endedAt: o.now() + 1000, outcome }, o.now());
+      await o.store.updateRun(run.id, claim.token, { endedAt: o.now() + 1000, outcome, endReason: endReasonFor(outcome) }, o.now());
       await o.store.releaseClaim(task.id, claim.token, o.now());
       await o.store.updateTask(task.id, {}, { state: 'done' }, o.now(), { type: 'task.test' });
     }

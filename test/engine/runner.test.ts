@@ -75,6 +75,7 @@ describe('the pipeline, task to merged commit', () => {
     expect(await orch.store.listClaims()).toEqual([]);
     const types = (await orch.store.listEvents({ taskId: task.id })).map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['workspace.ready', 'workspace.committed', 'task.judge', 'judge.verdict', 'task.merge', 'merge.done', 'delivery.done', 'task.finish', 'workspace.removed']));
+    expect((await orch.store.getRun(summary.runId))!.endReason).toBe('merged');
   });
 
   it('retries a change that breaks the tests with the failure in its prompt, then asks a person', async () => {
@@ -86,6 +87,7 @@ describe('the pipeline, task to merged commit', () => {
     expect(readFileSync(join(orch.home, 'runs', String(second.runId), 'prompt.md'), 'utf8')).toContain('found BUG in src');
     expect(second.task.state).toBe('needs_review');
     expect(git(repo, ['log', '--oneline', 'main'])).not.toContain('Break things');
+    expect((await orch.store.listRuns({ taskId: task.id })).map((r) => r.endReason)).toEqual(['judge_failed', 'judge_failed']);
   });
 
   it('never touches a dirty checkout: the merge waits in Orch until git accepts it', async () => {
@@ -133,6 +135,8 @@ describe('the pipeline, task to merged commit', () => {
     const summary = await runTask(orch, task.id, { agent: 'adder', sourceEnv: env });
     expect(summary.task.state).toBe('needs_review');
     expect(summary.note).toContain('pushed to');
+    // The run did all it could: pushing the branch is a success; opening the pull request is a person's.
+    expect((await orch.store.getRun(summary.runId))!.endReason).toBe('branch_pushed');
     const branch = git(remote, ['for-each-ref', '--format=%(refname:short)', 'refs/heads/orch/']);
     expect(branch).toBe(`orch/${task.id}-propose-a-file`);
     expect(git(repo, ['log', '--oneline', 'main'])).not.toContain('Propose a file');
@@ -160,6 +164,7 @@ describe('the pipeline, task to merged commit', () => {
     const second = await runTask(orch, task.id, { agent: 'adder', sourceEnv: env });
     expect(readFileSync(join(orch.home, 'runs', String(second.runId), 'prompt.md'), 'utf8')).toContain('add a test');
     expect(second.task.state).toBe('needs_review');
+    expect((await orch.store.listRuns({ taskId: task.id })).map((r) => r.endReason)).toEqual(['review_rejected', 'review_rejected']);
     orch.config.projects.app!.judge.review = { agent: 'lenient', rounds: 2 };
     const other = await addTask(orch.store, { project: 'app', title: 'Add another file' }, orch.now());
     expect((await runTask(orch, other.id, { agent: 'adder', sourceEnv: env })).task.state).toBe('done');

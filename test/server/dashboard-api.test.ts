@@ -13,6 +13,7 @@ import { clonePath } from '../../src/workspace/layout.js';
 import { git } from '../helpers/git.js';
 import { json, useServer } from './harness.js';
 import { SseClient } from './sse-client.js';
+import { endReasonFor } from '../store/fixtures.js';
 
 const h = useServer();
 
@@ -28,7 +29,7 @@ async function endedRun(task: Task, agent: string, outcome: Run['outcome'], cost
   const startedAt = Date.now() - seconds * 1000;
   const claim = (await store.claimTask({ taskId: task.id, owner: 'test', leaseMs: 60_000, now: startedAt }))!;
   const run = await store.createRun({ taskId: task.id, project: task.project, attempt: 1, agent, model: 'm1', startedAt }, claim.token);
-  const ended = await store.updateRun(run.id, claim.token, { endedAt: startedAt + seconds * 1000, outcome, costUsd, result }, startedAt);
+  const ended = await store.updateRun(run.id, claim.token, { endedAt: startedAt + seconds * 1000, outcome, endReason: endReasonFor(outcome, (result as { failure?: unknown } | null)?.failure), costUsd, result }, startedAt);
   await store.releaseClaim(task.id, claim.token, Date.now());
   return ended;
 }

@@ -1,20 +1,23 @@
 // The aggregates the scoreboard and the round robin read: computed by the database, grouped.
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { END_REASON_NAMES, type RunEndReason } from '../../src/core/end-reasons.js';
+import { successRate } from '../../src/core/run-stats.js';
 import type { Role, RunOutcome } from '../../src/core/types.js';
 import { T0, addProject, createTask, useTempStore } from './fixtures.js';
 
 const db = useTempStore();
 
-/** A finished run of its own task: claim, run, end with the outcome (and a later failure when given). */
-async function finishedRun(spec: { project?: string; agent: string; model: string | null; role?: Role; outcome: RunOutcome; failure?: string; costUsd?: number; seconds?: number; startedAt?: number }) {
+/** A finished run of its own task: claim, run, end with the outcome and end reason (and a later failure when given). */
+async function finishedRun(spec: { project?: string; agent: string; model: string | null; role?: Role; outcome: RunOutcome; endReason: RunEndReason | null; failure?: string; costUsd?: number; seconds?: number; startedAt?: number }) {
   const { store } = db;
   const task = await createTask(store, { project: spec.project ?? 'web', role: spec.role ?? 'implement' });
   const startedAt = spec.startedAt ?? T0;
   const claim = (await store.claimTask({ taskId: task.id, owner: 'w', leaseMs: 60_000, now: startedAt }))!;
   const run = await store.createRun({ taskId: task.id, project: task.project, attempt: 1, agent: spec.agent, model: spec.model, startedAt }, claim.token);
   const result = { reason: 'ended', ...(spec.failure ? { failure: spec.failure } : {}) };
-  await store.updateRun(run.id, claim.token, { endedAt: startedAt + (spec.seconds ?? 10) * 1000, outcome: spec.outcome, costUsd: spec.costUsd ?? 0, tokensIn: 100, tokensOut: 10, result }, startedAt);
+  await store.updateRun(run.id, claim.token, { endedAt: startedAt + (spec.seconds ?? 10) * 1000, outcome: spec.outcome, endReason: spec.endReason, costUsd: spec.costUsd ?? 0, tokensIn: 100, tokensOut: 10, result }, startedAt);
   await store.releaseClaim(task.id, claim.token, startedAt);
 }
 
@@ -23,11 +26,11 @@ describe('run stats', () => {
     const { store } = db;
     await addProject(store, 'web');
     await addProject(store, 'api');
-    await finishedRun({ agent: 'claude', model: 'sonnet', outcome: 'succeeded', costUsd: 1, seconds: 60 });
-    await finishedRun({ agent: 'claude', model: 'sonnet', outcome: 'succeeded', failure: 'judge: tests failed', costUsd: 2, seconds: 120 });
-    await finishedRun({ agent: 'claude', model: 'sonnet', outcome: 'rate_limited' });
-    await finishedRun({ agent: 'claude', model: 'sonnet', role: 'test', outcome: 'failed', costUsd: 0.5 });
-    await finishedRun({ project: 'api', agent: 'codex', model: null, outcome: 'cancelled', startedAt: T0 + 5000 });
+    await finishedRun({ agent: 'claude', model: 'sonnet', outcome: 'succeeded', endReason: 'merged', costUsd: 1, seconds: 60 });
+    await finishedRun({ agent: 'claude', model: 'sonnet', outcome: 'succeeded', endReason: 'judge_failed', failure: 'judge: tests failed', costUsd: 2, seconds: 120 });
+    await finishedRun({ agent: 'claude', model: 'sonnet', outcome: 'rate_limited', endReason: 'rate_limited' });
+    await finishedRun({ agent: 'claude', model: 'sonnet', role: 'test', outcome: 'failed', endReason: 'agent_failed', costUsd: 0.5 });
+    await finishedRun({ project: 'api', agent: 'codex', model: null, outcome: 'cancelled', endReason: 'cancelled', startedAt: T0 + 5000 });
     // Still running: not counted.
     const open = await createTask(store);
     const claim = (await store.claimTask({ taskId: open.id, owner: 'w', leaseMs: 60_000, now: T0 }))!;
@@ -42,6 +45,27 @@ describe('run stats', () => {
     expect((await store.runStats({ project: 'api' })).map((r) => r.agent)).toEqual(['codex']);
     expect((await store.runStats({ startedAfter: T0 + 1 })).map((r) => r.agent)).toEqual(['codex']);
     expect(await store.runStats({ project: 'nowhere' })).toEqual([]);
+  });
+});
+
+describe('one definition of success', () => {
+  it('the SQL of the scoreboard and the TypeScript of the run stats agree, whatever the end reasons', async () => {
+    const { store } = db;
+    await addProject(store, 'web');
+    const ended = fc.constantFrom<RunEndReason | null>(null, ...END_REASON_NAMES);
+    await fc.assert(
+      fc.asyncProperty(fc.array(ended, { minLength: 1, maxLength: 12 }), async (reasons) => {
+        const agent = `agent-${Math.random().toString(36).slice(2)}`;
+        for (const endReason of reasons) await finishedRun({ agent, model: null, outcome: 'succeeded', endReason });
+        const runs = await store.listRuns({ project: 'web' });
+        const mine = runs.filter((run) => run.agent === agent);
+        const [row] = (await store.runStats({ project: 'web' })).filter((r) => r.agent === agent);
+        const rate = successRate(mine);
+        expect(row!.succeeded).toBe(rate.succeeded);
+        expect(row!.runs - row!.interrupted).toBe(rate.ended);
+      }),
+      { numRuns: 40 },
+    );
   });
 });
 

@@ -95,6 +95,7 @@ describe('tasks', () => {
       costUsd: 0,
       createdAt: T0,
       updatedAt: T0,
+      pullRequest: null,
       version: 1,
     });
     expect(await store.getTask(task.id)).toEqual(task);
@@ -287,6 +288,7 @@ describe('runs', () => {
       startedAt: T0 + 1,
       endedAt: null,
       outcome: null,
+      endReason: null,
       exitCode: null,
       tokensIn: 0,
       tokensOut: 0,
@@ -301,6 +303,7 @@ describe('runs', () => {
       sessionId: 'sess-1',
       endedAt: T0 + 500,
       outcome: 'succeeded',
+      endReason: 'merged',
       exitCode: 0,
       tokensIn: 1200,
       tokensOut: 300,
@@ -312,6 +315,7 @@ describe('runs', () => {
       sessionId: 'sess-1',
       endedAt: T0 + 500,
       outcome: 'succeeded',
+      endReason: 'merged',
       tokensIn: 1200,
       result: { summary: 'done', files: ['a.ts'] },
     });

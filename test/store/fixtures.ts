@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect } from 'vitest';
-import type { Task } from '../../src/core/types.js';
+import type { RunEndReason } from '../../src/core/end-reasons.js';
+import type { RunOutcome, Task } from '../../src/core/types.js';
 import type { NewTask, Store, StoreOps } from '../../src/store/store.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
@@ -57,4 +58,13 @@ export async function expectRejection(
   );
   expect(error).toBeInstanceOf(errorClass);
   expect((error as Error).message).toBe(message);
+}
+
+/** The end reason a run that ended with `outcome` (failed later by the judge when `failure` is set) is given. */
+export function endReasonFor(outcome: RunOutcome | null, failure?: unknown): RunEndReason | null {
+  if (outcome === null) return null;
+  if (failure) return 'judge_failed';
+  if (outcome === 'succeeded') return 'merged';
+  if (outcome === 'failed' || outcome === 'crashed') return 'agent_failed';
+  return outcome;
 }

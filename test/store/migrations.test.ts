@@ -88,6 +88,37 @@ describe('migrations', () => {
     expect(new Set(versions).size).toBe(versions.length);
   });
 
+  it('moves a task parked for its open pull request to in_review, with the pull request on the task', async () => {
+    const sqlite = new BetterSqlite3(join(dir, 'upgrade.db'));
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    try {
+      const before = MIGRATIONS.filter((m) => m.version < 6);
+      await inImmediateTransaction(db, sqlite, (conn) => applyMigrations(conn, before));
+      sqlite.prepare("insert into projects (name, default_branch, created_at) values ('web', 'main', 1)").run();
+      const insertTask = sqlite.prepare("insert into tasks (project, title, role, state, created_at, updated_at) values ('web', ?, 'implement', ?, 1, 1)");
+      const insertEvent = sqlite.prepare("insert into events (task_id, project, type, data, at) values (?, 'web', ?, ?, 1)");
+      const proposed = Number(insertTask.run('proposed', 'needs_review').lastInsertRowid);
+      insertEvent.run(proposed, 'task.start', '{}');
+      insertEvent.run(proposed, 'task.pull_request', JSON.stringify({ number: 7, url: 'https://example.test/pull/7', branch: 'orch/1-proposed' }));
+      insertEvent.run(proposed, 'task.escalate', '{}');
+      // Its pull request came before a later attempt that a person must look at: it stays with the person.
+      const retried = Number(insertTask.run('retried', 'needs_review').lastInsertRowid);
+      insertEvent.run(retried, 'task.pull_request', JSON.stringify({ number: 8, url: 'https://example.test/pull/8', branch: 'orch/2-retried' }));
+      insertEvent.run(retried, 'task.start', '{}');
+      await inImmediateTransaction(db, sqlite, (conn) => applyMigrations(conn, MIGRATIONS));
+    } finally {
+      await db.destroy();
+    }
+    const store = await openSqliteStore(join(dir, 'upgrade.db'));
+    try {
+      const [proposed, retried] = await store.listTasks({ project: 'web' });
+      expect(proposed).toMatchObject({ state: 'in_review', pullRequest: { number: 7, url: 'https://example.test/pull/7', branch: 'orch/1-proposed', headSha: null, checks: null, ciRounds: 0, reviewRounds: 0 } });
+      expect(retried).toMatchObject({ state: 'needs_review', pullRequest: { number: 8 } });
+    } finally {
+      await store.close();
+    }
+  });
+
   describe('with a hand-made migration list', () => {
     let sqlite: BetterSqlite3.Database;
     let db: Kysely<Database>;

@@ -4,6 +4,7 @@
 import { useState } from 'preact/hooks';
 import { TASK_STATES } from '../../src/core/types.js';
 import { api, post } from '../api.js';
+import { PullRequestLine } from '../components/pull-request-line.js';
 import { TaskActions } from '../components/task-actions.js';
 import { ago, duration, STATE_LABELS, usd } from '../format.js';
 import { useNow, useResource } from '../hooks.js';
@@ -41,6 +42,7 @@ function TaskCard({ task, now, onChange }: { task: Task; now: number; onChange: 
         </p>
       ) : null}
       {(task.state === 'blocked' || task.state === 'needs_review') && task.blockedReason ? <p class="reason small">{task.blockedReason}</p> : null}
+      {task.pullRequest && task.state !== 'done' && task.state !== 'cancelled' ? <PullRequestLine pullRequest={task.pullRequest} /> : null}
       {waiting ? <p class="muted small">next attempt in {duration(task.nextAttemptAt! - now)}</p> : null}
       <p class="muted small">updated {ago(task.updatedAt, now)}</p>
       <TaskActions task={task} now={now} onDone={onChange} />

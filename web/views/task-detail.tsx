@@ -2,9 +2,11 @@
 // judge's verdict; and the branch's diff against its base.
 
 import { useCallback, useEffect, useState } from 'preact/hooks';
+import { endedInSuccess, RUN_END_REASONS } from '../../src/core/end-reasons.js';
 import { api } from '../api.js';
 import { AgentOutput } from '../components/agent-output.js';
 import { DiffView } from '../components/diff-view.js';
+import { PullRequestLine } from '../components/pull-request-line.js';
 import { TaskActions } from '../components/task-actions.js';
 import { dateTime, duration, STATE_LABELS, usd } from '../format.js';
 import { useNow, useResource } from '../hooks.js';
@@ -89,12 +91,13 @@ function Attempts({ runs }: { runs: Run[] }) {
                 <span class={`badge outcome-${run.outcome ?? 'running'}`} data-outcome={run.outcome ?? 'running'}>
                   {run.outcome ?? 'running'}
                 </span>
+                {run.endReason ? <span class={`badge end-${RUN_END_REASONS[run.endReason]}`} data-end-reason={run.endReason}>{run.endReason.replace(/_/g, ' ')}</span> : null}
               </td>
               <td class="num">{usd(run.costUsd)}</td>
               <td class="num">
                 {run.tokensIn.toLocaleString()} / {run.tokensOut.toLocaleString()}
               </td>
-              <td class={`small ${run.outcome === 'succeeded' && !(run.result as { failure?: unknown } | null)?.failure ? 'muted' : 'reason'}`}>{runReason(run) ?? ''}</td>
+              <td class={`small ${endedInSuccess(run.endReason) ? 'muted' : 'reason'}`}>{runReason(run) ?? ''}</td>
             </tr>
           ))}
         </tbody>
@@ -202,6 +205,7 @@ export function TaskDetailView({ taskId }: { taskId: number }) {
         ))}
       </p>
       {task.blockedReason && (task.state === 'blocked' || task.state === 'needs_review') ? <p class="reason callout">{task.blockedReason}</p> : null}
+      {task.pullRequest ? <PullRequestLine pullRequest={task.pullRequest} /> : null}
       <TaskActions task={task} now={Date.now()} onDone={detail.reload} />
       {task.body ? <div class="task-body">{task.body}</div> : null}
 

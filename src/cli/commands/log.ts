@@ -15,6 +15,8 @@ function describeEvent(event: OrchEvent): string {
   else if (event.type === 'agent.tool_call') what = `agent uses ${text(d.name, 40)}`;
   else if (event.type === 'agent.tool_result') what = `tool result${d.isError ? ' (error)' : ''}`;
   else if (event.type === 'run.ended') what = `run ended ${d.outcome}: ${text(d.reason)}${typeof d.costUsd === 'number' ? ` ($${d.costUsd.toFixed(4)})` : ''}`;
+  else if (event.type === 'run.failed') what = `run failed (${text(d.endReason, 40)}): ${text(d.reason)}`;
+  else if (event.type === 'run.completed') what = `run completed: ${text(d.endReason, 40)}`;
   else if (event.type === 'judge.verdict') what = `verdict: ${text(d.summary)}`;
   else what = `${event.type}${Object.keys(d).length ? ` ${text(JSON.stringify(d))}` : ''}`;
   return `${new Date(event.at).toISOString().replace('T', ' ').slice(0, 19)}${run} ${what}`;

@@ -10,7 +10,7 @@ import { command } from '../run.js';
 const seconds = (ms: number) => `${Math.round(ms / 1000)}s`;
 
 function describeSummary(summary: TaskRunSummary): string {
-  const mark = summary.task.state === 'done' ? '✓' : summary.task.state === 'needs_review' ? '!' : '✗';
+  const mark = summary.task.state === 'done' || summary.task.state === 'in_review' ? '✓' : summary.task.state === 'needs_review' ? '!' : '✗';
   const delivery = summary.delivery && !summary.delivery.delivered ? ` (not yet in your checkout: ${summary.delivery.message.split('\n')[0]})` : '';
   return `${mark} #${summary.task.id} ${summary.task.state} — ${summary.note}${delivery}`;
 }

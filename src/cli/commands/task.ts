@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { OrchError } from '../../core/errors.js';
 import type { RoutingDecision } from '../../core/routing.js';
-import { TASK_STATES, type Role, type Run, type Task, type TaskState } from '../../core/types.js';
+import { TASK_STATES, type Role, type Run, type Task, type TaskPullRequest, type TaskState } from '../../core/types.js';
 import { projectForDirectory } from '../../engine/projects.js';
 import { lastRouting, routeTask } from '../../engine/router.js';
 import { addDependencies, addTask, cancelTask, getTask, retryTask, taskTree, unblockTask, type TaskTreeNode } from '../../engine/tasks.js';
@@ -21,6 +21,14 @@ export function taskRows(tasks: Task[], now: number): string {
   );
 }
 
+/** `#12 <url> · CI failing · 1 CI fix, 0 review rounds`: where the task's change waits and how it fares. */
+function pullRequestText(pr: TaskPullRequest): string {
+  const parts = [`#${pr.number} ${pr.url}`, `branch ${pr.branch}`];
+  if (pr.checks) parts.push(`CI ${pr.checks}`);
+  parts.push(`${pr.ciRounds} CI fix round${pr.ciRounds === 1 ? '' : 's'}, ${pr.reviewRounds} review round${pr.reviewRounds === 1 ? '' : 's'}`);
+  return parts.join(' · ');
+}
+
 function taskDetail(task: Task, now: number): string {
   const lines = [
     `#${task.id} ${task.title}`,
@@ -34,6 +42,7 @@ function taskDetail(task: Task, now: number): string {
   if (task.parentId !== null) lines.push(`  parent     #${task.parentId}`);
   if (task.dependsOn.length) lines.push(`  depends on ${task.dependsOn.map((id) => `#${id}`).join(', ')}`);
   if (task.externalRef) lines.push(`  tracker    ${task.externalRef}`);
+  if (task.pullRequest) lines.push(`  pull req   ${pullRequestText(task.pullRequest)}`);
   lines.push(`  created    ${new Date(task.createdAt).toISOString()}`);
   if (task.body.trim()) lines.push('', ...task.body.trimEnd().split('\n').map((l) => `  ${l}`));
   return lines.join('\n');
@@ -70,7 +79,7 @@ function attemptsText(runs: Run[]): string {
   const rows = runs.map((r) => {
     const seconds = r.endedAt === null ? 'running' : `${Math.round((r.endedAt - r.startedAt) / 1000)}s`;
     const reason = (r.result as { failure?: string; reason?: string } | null)?.failure ?? (r.result as { reason?: string } | null)?.reason ?? '';
-    return [`  ${r.attempt}.`, `run ${r.id}`, r.agent, r.outcome ?? 'running', seconds, `$${r.costUsd.toFixed(2)}`, reason.split('\n')[0]!.slice(0, 100)];
+    return [`  ${r.attempt}.`, `run ${r.id}`, r.agent, r.endReason ?? (r.endedAt === null ? 'running' : (r.outcome ?? 'running')), seconds, `$${r.costUsd.toFixed(2)}`, reason.split('\n')[0]!.slice(0, 100)];
   });
   return `\n\n  Attempts:\n${table(rows)}`;
 }

@@ -14,7 +14,7 @@ const POLL_MS = 250;
 const LIVE_REFRESH_MS = 1000;
 const BATCH = 500;
 /** States where following a task ends: nothing more happens without a person. */
-const STOP_STATES: ReadonlySet<TaskState> = new Set(['done', 'cancelled', 'needs_review', 'blocked']);
+const STOP_STATES: ReadonlySet<TaskState> = new Set(['done', 'in_review', 'cancelled', 'needs_review', 'blocked']);
 /** Events that close a run: the supervisor's end, recovery's, or a step before the agent failing. */
 const RUN_END_TYPES = new Set(['run.ended', 'run.recovered', 'run.failed']);
 /** Bookkeeping a reader does not need; `--json` still prints it. */
@@ -80,8 +80,8 @@ const write = (line: string) => process.stdout.write(`${line}\n`);
 
 /** Why the task stopped: its block reason, else the reason of the move that stopped it (read when not seen). */
 async function whyStopped(orch: Orch, task: Task, seen: string | null): Promise<string> {
-  const what: Partial<Record<TaskState, string>> = { done: 'is done', cancelled: 'was cancelled', needs_review: 'needs review', blocked: 'is blocked' };
-  const moves = ['task.finish', 'task.resolve', 'task.cancel', 'task.escalate', 'task.block'];
+  const what: Partial<Record<TaskState, string>> = { done: 'is done', in_review: 'is in review', cancelled: 'was cancelled', needs_review: 'needs review', blocked: 'is blocked' };
+  const moves = ['task.finish', 'task.propose', 'task.resolve', 'task.cancel', 'task.escalate', 'task.block'];
   const reason = task.blockedReason ?? seen ?? (await orch.store.listEvents({ taskId: task.id, types: moves })).at(-1)?.data.reason;
   return `■ #${task.id} ${what[task.state] ?? `is ${task.state}`}${reason ? ` — ${oneLine(reason, 200)}` : ''}`;
 }

@@ -251,6 +251,61 @@ export const MIGRATIONS: readonly Migration[] = [
       await db.schema.createIndex('tasks_project_agent').on('tasks').columns(['project', 'agent']).execute();
     },
   },
+  {
+    version: 6,
+    name: 'pull requests on tasks',
+    async up(db) {
+      for (const [name, type] of [
+        ['pr_number', 'integer'],
+        ['pr_url', 'text'],
+        ['pr_branch', 'text'],
+        ['pr_head_sha', 'text'],
+        ['pr_checks', 'text'],
+      ] as const) {
+        await db.schema.alterTable('tasks').addColumn(name, type).execute();
+      }
+      await db.schema.alterTable('tasks').addColumn('pr_ci_rounds', 'integer', (col) => col.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('tasks').addColumn('pr_review_rounds', 'integer', (col) => col.notNull().defaultTo(0)).execute();
+      // Until now a pull request lived only in its task.pull_request event: copy the newest one onto the task.
+      await sql`
+        update tasks set
+          pr_number = json_extract(e.data, '$.number'),
+          pr_url = json_extract(e.data, '$.url'),
+          pr_branch = json_extract(e.data, '$.branch')
+        from (
+          select task_id, data, row_number() over (partition by task_id order by id desc) as newest
+          from events where type = 'task.pull_request'
+        ) as e
+        where e.task_id = tasks.id and e.newest = 1
+      `.execute(db);
+      // A task parked for a person only because its pull request was open is under review, no more.
+      await sql`
+        update tasks set state = 'in_review'
+        where state = 'needs_review' and pr_number is not null
+          and (select max(id) from events where events.task_id = tasks.id and type = 'task.pull_request')
+            > coalesce((select max(id) from events where events.task_id = tasks.id and type = 'task.start'), 0)
+      `.execute(db);
+    },
+  },
+  {
+    version: 7,
+    name: 'run end reasons',
+    async up(db) {
+      await db.schema.alterTable('runs').addColumn('end_reason', 'text').execute();
+      // Runs ended before: their agent's outcome, and a failure a later step recorded, say as much as is known.
+      await sql`
+        update runs set end_reason = case
+          when outcome = 'succeeded' and json_extract(result, '$.failure') is null then 'completed'
+          when outcome = 'succeeded' then 'step_failed'
+          when outcome = 'failed' then 'agent_failed'
+          when outcome = 'crashed' then 'interrupted'
+          else outcome
+        end
+        where ended_at is not null and outcome is not null
+      `.execute(db);
+      await db.schema.createIndex('runs_project_ended_at').on('runs').columns(['project', 'ended_at']).execute();
+    },
+  },
 ];
 
 /**

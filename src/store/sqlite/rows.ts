@@ -1,4 +1,5 @@
 import type { Selectable, Updateable } from 'kysely';
+import type { RunEndReason } from '../../core/end-reasons.js';
 import type {
   BlockKind,
   Claim,
@@ -6,10 +7,12 @@ import type {
   Job,
   OrchEvent,
   Project,
+  PullRequestChecks,
   Role,
   Run,
   RunOutcome,
   Task,
+  TaskPullRequest,
   TaskState,
   Worker,
   WorkerOutcome,
@@ -67,7 +70,33 @@ export function toTask(row: TaskRow): Task {
     costUsd: row.cost_usd,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    pullRequest: toPullRequest(row),
     version: row.version,
+  };
+}
+
+function toPullRequest(row: TaskRow): TaskPullRequest | null {
+  if (row.pr_number === null || row.pr_url === null || row.pr_branch === null) return null;
+  return {
+    number: row.pr_number,
+    url: row.pr_url,
+    branch: row.pr_branch,
+    headSha: row.pr_head_sha,
+    checks: row.pr_checks as PullRequestChecks | null,
+    ciRounds: row.pr_ci_rounds,
+    reviewRounds: row.pr_review_rounds,
+  };
+}
+
+function pullRequestColumns(pr: TaskPullRequest | null): Updateable<TasksTable> {
+  return {
+    pr_number: pr?.number ?? null,
+    pr_url: pr?.url ?? null,
+    pr_branch: pr?.branch ?? null,
+    pr_head_sha: pr?.headSha ?? null,
+    pr_checks: pr?.checks ?? null,
+    pr_ci_rounds: pr?.ciRounds ?? 0,
+    pr_review_rounds: pr?.reviewRounds ?? 0,
   };
 }
 
@@ -89,6 +118,7 @@ export function taskPatchColumns(patch: TaskPatch): Updateable<TasksTable> {
   if (patch.nextAttemptAt !== undefined) columns.next_attempt_at = patch.nextAttemptAt;
   if (patch.costUsd !== undefined) columns.cost_usd = patch.costUsd;
   if (patch.externalRef !== undefined) columns.external_ref = patch.externalRef;
+  if (patch.pullRequest !== undefined) Object.assign(columns, pullRequestColumns(patch.pullRequest));
   return columns;
 }
 
@@ -108,6 +138,7 @@ export function toRun(row: Selectable<RunsTable>): Run {
     startedAt: row.started_at,
     endedAt: row.ended_at,
     outcome: row.outcome as RunOutcome | null,
+    endReason: row.end_reason as RunEndReason | null,
     exitCode: row.exit_code,
     tokensIn: row.tokens_in,
     tokensOut: row.tokens_out,
@@ -127,6 +158,7 @@ export function runPatchColumns(patch: RunPatch): Updateable<RunsTable> {
   if (patch.sessionId !== undefined) columns.session_id = patch.sessionId;
   if (patch.endedAt !== undefined) columns.ended_at = patch.endedAt;
   if (patch.outcome !== undefined) columns.outcome = patch.outcome;
+  if (patch.endReason !== undefined) columns.end_reason = patch.endReason;
   if (patch.exitCode !== undefined) columns.exit_code = patch.exitCode;
   if (patch.tokensIn !== undefined) columns.tokens_in = patch.tokensIn;
   if (patch.tokensOut !== undefined) columns.tokens_out = patch.tokensOut;

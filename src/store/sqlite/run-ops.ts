@@ -7,11 +7,11 @@ import { requireFence } from './claim-ops.js';
 import { appendEvent } from './event-ops.js';
 import { runPatchColumns, toRun } from './rows.js';
 import type { Database } from './schema.js';
+import { NO_VERDICT_END_REASONS, SUCCESS_END_REASONS } from '../../core/end-reasons.js';
 
 export type RunOps = Pick<StoreOps, 'createRun' | 'updateRun' | 'getRun' | 'listRuns' | 'runStats'>;
 
 /** Outcomes that say nothing about the agent: a person cancelled, Orch crashed, the provider refused. */
-const INTERRUPTED_OUTCOMES = ['cancelled', 'crashed', 'rate_limited'];
 
 export function runOps(db: Kysely<Database>): RunOps {
   return {
@@ -120,9 +120,9 @@ export function runOps(db: Kysely<Database>): RunOps {
     },
 
     async runStats(filter = {}) {
-      // A run that ended `succeeded` but whose judge or merge later failed carries a `failure` in its result.
-      const succeeded = sql<number>`sum(case when runs.outcome = 'succeeded' and json_extract(runs.result, '$.failure') is null then 1 else 0 end)`;
-      const interrupted = sql<number>`sum(case when runs.outcome in (${sql.join(INTERRUPTED_OUTCOMES)}) then 1 else 0 end)`;
+      // Success and "no verdict" are core's end-reason table, written into the query: one definition.
+      const succeeded = sql<number>`sum(case when runs.end_reason in (${sql.join([...SUCCESS_END_REASONS])}) then 1 else 0 end)`;
+      const interrupted = sql<number>`sum(case when runs.end_reason is null or runs.end_reason in (${sql.join([...NO_VERDICT_END_REASONS])}) then 1 else 0 end)`;
       let query = db
         .selectFrom('runs')
         .innerJoin('tasks', 'tasks.id', 'runs.task_id')

@@ -41,6 +41,14 @@ export interface TasksTable {
   cost_usd: number;
   created_at: number;
   updated_at: number;
+  /** The task's pull request (migration 6); all null until one is opened. */
+  pr_number: number | null;
+  pr_url: string | null;
+  pr_branch: string | null;
+  pr_head_sha: string | null;
+  pr_checks: string | null;
+  pr_ci_rounds: Generated<number>;
+  pr_review_rounds: Generated<number>;
   version: number;
 }
 
@@ -64,6 +72,8 @@ export interface RunsTable {
   started_at: number;
   ended_at: number | null;
   outcome: string | null;
+  /** Why the run ended (migration 7); null while it goes on. */
+  end_reason: string | null;
   exit_code: number | null;
   tokens_in: number;
   tokens_out: number;

@@ -1,0 +1,98 @@
+// The pr strategy through the engine, with a command agent and the fake GitHub: a task whose change is in
+// an open pull request is `in_review` (a successful run, the pull request kept on the task), patrol never
+// pauses a project for its pull requests, and a pull request closed without merging cancels its task.
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openOrch, type Orch } from '../../src/engine/context.js';
+import { runCycle } from '../../src/engine/cycle.js';
+import { patrol, PAUSE_AFTER_FAILURES } from '../../src/engine/patrol.js';
+import { TrackerSync } from '../../src/engine/tracker-sync.js';
+import { git, makeRepo, tempDir } from '../helpers/git.js';
+import { startFakeGitHub, type FakeGitHub } from '../rig/fake-github/server.js';
+
+const TOKEN = 'ghs_engine_token_000000000000000000000';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface World {
+  orch: Orch;
+  github: FakeGitHub;
+  remote: string;
+  env: NodeJS.ProcessEnv;
+}
+
+async function world(issues: number): Promise<World> {
+  const scratch = tempDir('orch-prs-');
+  cleanups.push(scratch.cleanup);
+  const repo = makeRepo(scratch.path, 'app');
+  const remote = join(scratch.path, 'remote.git');
+  git(scratch.path, ['clone', '-q', '--bare', repo, remote]);
+  const github = await startFakeGitHub({ token: TOKEN });
+  cleanups.push(() => github.close());
+  for (let n = 1; n <= issues; n++) github.repository('acme/app').addIssue({ title: `Add file${n}`, body: `Create file${n}.txt.`, labels: ['orch'] });
+  const agent = join(scratch.path, 'agent.sh');
+  // Writes the file its task names (from the prompt's `# Task #N: Add <name>` line).
+  writeFileSync(agent, '#!/bin/sh\nname=$(printf "%s\\n" "$1" | grep -m 1 "^# Task #" | sed "s/.*: Add //")\necho "$name" > "$name.txt"\necho done\n');
+  chmodSync(agent, 0o755);
+  const home = join(scratch.path, 'home');
+  mkdirSync(home);
+  writeFileSync(
+    join(home, 'config.yaml'),
+    JSON.stringify({
+      scheduler: { max_agents: 2 },
+      agents: { writer: { kind: 'command', command: agent } },
+      projects: {
+        app: { path: repo, default_branch: 'main', agents: ['writer'], merge_strategy: 'pr', remote, tracker: { kind: 'github', repo: 'acme/app', labels: ['orch'], api_url: github.url } },
+      },
+    }),
+  );
+  const orch = await openOrch(home);
+  cleanups.push(() => orch.close());
+  return { orch, github, remote, env: { PATH: process.env.PATH, GITHUB_TOKEN: TOKEN } };
+}
+
+describe('pull requests', () => {
+  it('puts a task whose pull request is open in review, as a successful run, and never pauses the project for it', async () => {
+    const w = await world(PAUSE_AFTER_FAILURES + 1);
+    await runCycle(w.orch, { once: true, sourceEnv: w.env });
+
+    const tasks = await w.orch.store.listTasks({ project: 'app' });
+    expect(tasks).toHaveLength(PAUSE_AFTER_FAILURES + 1);
+    const pulls = w.github.repository('acme/app').pulls();
+    expect(pulls).toHaveLength(tasks.length);
+    for (const task of tasks) {
+      expect(task.state).toBe('in_review');
+      const pull = pulls.find((p) => p.number === task.pullRequest?.number)!;
+      expect(task.pullRequest).toEqual({ number: pull.number, url: expect.stringMatching(new RegExp(`/pull/${pull.number}$`)), branch: pull.pull!.head, headSha: git(w.remote, ['rev-parse', pull.pull!.head]), checks: null, ciRounds: 0, reviewRounds: 0 });
+      const runs = await w.orch.store.listRuns({ taskId: task.id });
+      expect(runs).toHaveLength(1);
+      expect(runs[0]).toMatchObject({ outcome: 'succeeded', endReason: 'pr_opened' });
+      expect((runs[0]!.result as { failure?: string } | null)?.failure).toBeUndefined();
+    }
+    const report = await patrol(w.orch, new Set());
+    expect(report.paused).toEqual([]);
+    expect((await w.orch.store.getProject('app'))!.paused).toBe(false);
+  });
+
+  it('finishes a task whose pull request was merged and cancels one whose pull request was closed unmerged', async () => {
+    const w = await world(2);
+    await runCycle(w.orch, { once: true, sourceEnv: w.env });
+    const [merged, closed] = await w.orch.store.listTasks({ project: 'app' });
+    const repo = w.github.repository('acme/app');
+    repo.mergePull(merged!.pullRequest!.number);
+    repo.updateIssue(closed!.pullRequest!.number, { state: 'closed', stateReason: 'not_planned' });
+
+    const sync = new TrackerSync(w.orch, { env: w.env });
+    sync.requestSync();
+    await sync.syncDue();
+    expect((await w.orch.store.getTask(merged!.id))!.state).toBe('done');
+    const cancelled = (await w.orch.store.getTask(closed!.id))!;
+    expect(cancelled.state).toBe('cancelled');
+    const cancel = (await w.orch.store.listEvents({ taskId: closed!.id, types: ['task.cancel'] })).at(-1);
+    expect(cancel?.data.reason).toBe(`pull request #${closed!.pullRequest!.number} was closed without merging`);
+  });
+});
