@@ -74,3 +74,11 @@ function gitSaid(message: string): string {
   const inParentheses = /^\[[^\]]+\] \((.+)\)$/.exec(first);
   return (inParentheses?.[1] ?? first).split('\n')[0]!;
 }
+
+/**
+ * How faces report a refusal: one a person can clear (a dirty checkout, a branch that moved on) is a
+ * conflict, the move not allowed now; anything else (an unreachable remote) is a failure.
+ */
+export function refusalCode(reason: DeliveryRefusal): 'conflict' | 'failure' {
+  return reason === 'other' ? 'failure' : 'conflict';
+}
