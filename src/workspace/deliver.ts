@@ -48,9 +48,20 @@ export async function deliverBranch(
   // The commit itself is pushed, so what was pushed is known even if the clone's branch moves meanwhile.
   const pushed = await commitOf(clonePath, ref);
   const result = await push(clonePath, [...receivePack, '--', destination, `${pushed ?? ref}:${ref}`], ref, options);
+  if (result.delivered && !local && pushed !== null) await followDeliveredRemote(clonePath, destination, branch, pushed);
   if (result.delivered || pushed === null || !local) return result;
   const restored = await restoreCheckout(destination, ref, pushed);
   return restored === null ? result : { ...result, message: `${result.message}; ${restored}` };
+}
+
+/**
+ * A remote the clone was made from now has the pushed commit: its tracking ref says so at once, as a
+ * fetch would, so what counts as undelivered (read from that ref, never over the network) is right
+ * before the next fetch.
+ */
+async function followDeliveredRemote(clonePath: string, remote: string, branch: string, pushed: string): Promise<void> {
+  const origin = await tryGit(clonePath, ['config', '--get', 'remote.origin.url']);
+  if (origin.ok && origin.stdout.trim() === remote) await tryGit(clonePath, ['update-ref', '-m', 'orch: delivered', `refs/remotes/origin/${branch}`, pushed]);
 }
 
 /**

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ensureClone } from '../../src/workspace/clone.js';
-import { deliverBranch, interpretPush, pushBranch } from '../../src/workspace/deliver.js';
+import { deliverBranch, interpretPush, pushBranch, undeliveredCommits } from '../../src/workspace/deliver.js';
 import { worktreesDir } from '../../src/workspace/layout.js';
 import { createWorktree } from '../../src/workspace/worktrees.js';
 import { git, makeRepo, tempDir } from '../helpers/git.js';
@@ -41,6 +41,29 @@ describe('deliverBranch into a bare remote', () => {
     expect(await deliverBranch(clone, { remote }, 'main')).toEqual({ delivered: true });
     expect(git(remote, ['rev-parse', 'main'])).toBe(merged);
     expect(await deliverBranch(clone, { remote }, 'main')).toEqual({ delivered: true });
+  });
+
+  it('counts what the remote lacks from the clone alone, right after a delivery too', async () => {
+    const remote = join(scratch.path, 'remote.git');
+    git(scratch.path, ['clone', '-q', '--bare', user, remote]);
+    const remoteClone = (await ensureClone(join(scratch.path, 'home2'), { name: 'app', path: null, remote, defaultBranch: 'main' })).path;
+    const worktree = await createWorktree(remoteClone, join(scratch.path, 'worktrees2'), 1, 'orch/1-task', 'main');
+    commitFile(worktree.path, 'one.txt', 'one\n');
+    git(remoteClone, ['update-ref', 'refs/heads/main', commitFile(worktree.path, 'two.txt', 'two\n')]);
+    expect(await undeliveredCommits(remoteClone, { remote }, 'main')).toBe(2);
+    expect(await deliverBranch(remoteClone, { remote }, 'main')).toEqual({ delivered: true });
+    expect(await undeliveredCommits(remoteClone, { remote }, 'main')).toBe(0);
+  });
+});
+
+describe('undeliveredCommits into a checkout', () => {
+  it("counts the clone's commits the user's branch lacks, also once the person has committed on it", async () => {
+    expect(await undeliveredCommits(clone, { repoPath: user }, 'main')).toBe(0);
+    await mergeTask(1, 'task.txt', 'task\n');
+    expect(await undeliveredCommits(clone, { repoPath: user }, 'main')).toBe(1);
+    commitFile(user, 'mine.txt', 'mine\n');
+    expect(await undeliveredCommits(clone, { repoPath: user }, 'main')).toBe(1);
+    expect(await undeliveredCommits(clone, { repoPath: join(scratch.path, 'missing') }, 'main')).toBe(1);
   });
 });
 
