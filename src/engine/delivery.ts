@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import type { ProjectConfig } from '../config/schema.js';
 import { describeHeldDelivery, type DeliveryRefusal, type DeliveryResult, type HeldDelivery } from '../core/delivery.js';
 import { OrchError } from '../core/errors.js';
@@ -118,9 +118,10 @@ async function deliveryPlace(orch: Orch, project: ProjectConfig): Promise<{ clon
   const target = deliveryTarget(project);
   if (!target) return null;
   const clone = clonePath(orch.home, project.name);
+  if (!existsSync(clone)) return null;
+  if (project.defaultBranch !== null) return { clone, target, branch: project.defaultBranch };
   const head = await tryGit(clone, ['symbolic-ref', '--quiet', '--short', 'HEAD']);
-  if (!head.ok) return null;
-  return { clone, target, branch: project.defaultBranch ?? head.stdout.trim() };
+  return head.ok ? { clone, target, branch: head.stdout.trim() } : null;
 }
 
 /** One lock per repository, however its path is spelled (a symbolic link, a trailing slash). */
