@@ -4,7 +4,7 @@
 import type { Run, Task } from '../src/core/types.js';
 
 export type { OrchEvent, Project, Run, RunOutcome, Task, TaskState } from '../src/core/types.js';
-export type { AgentStats, DaySpend, HistogramBucket, ModelStats, PortfolioReport, ProjectSummary, StatsReport, SuccessRate } from '../src/core/run-stats.js';
+export type { AgentStats, DaySpend, HistogramBucket, ModelStats, PortfolioProject, PortfolioReport, ProjectSummary, StatsReport, SuccessRate } from '../src/core/run-stats.js';
 
 /** `GET /tasks/:id/diff` (engine/task-diff.ts). */
 export interface TaskDiff {

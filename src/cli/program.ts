@@ -25,6 +25,7 @@ const COMMAND_GROUPS: { words: string[]; load: () => Promise<Registrar> }[] = [
       };
     },
   },
+  { words: ['deliver'], load: async () => (await import('./commands/deliver.js')).registerDeliverCommand },
   { words: ['log'], load: async () => (await import('./commands/log.js')).registerLogCommand },
   { words: ['cost'], load: async () => (await import('./commands/cost.js')).registerCostCommand },
   { words: ['job'], load: async () => (await import('./commands/job.js')).registerJobCommands },

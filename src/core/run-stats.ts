@@ -3,6 +3,7 @@
 
 import { countsForSuccessRate, endedInSuccess } from './end-reasons.js';
 import { ACTIVE_STATES, type EpochMs, type Run, type TaskState } from './types.js';
+import type { HeldDelivery } from './delivery.js';
 
 export interface SuccessRate {
   succeeded: number;
@@ -81,11 +82,16 @@ export interface ProjectSummary {
   success: SuccessRate;
 }
 
+/** A project as the portfolio shows it: its summary and what waits for its checkout. */
+export interface PortfolioProject extends ProjectSummary {
+  delivery: HeldDelivery | null;
+}
+
 export interface PortfolioReport {
   /** How many days (up to now) the success rates cover. */
   successWindowDays: number;
   spentTodayUsd: number;
-  projects: ProjectSummary[];
+  projects: PortfolioProject[];
 }
 
 export function summarizeProject(

@@ -1,9 +1,14 @@
 import type { Orch } from './context.js';
+import { DeliveryRetry, retryHeldDeliveries } from './delivery-retry.js';
+import type { HeldDeliveryOutcome } from './delivery.js';
 import type { TaskRunSummary } from './runner.js';
 import { Scheduler, type SchedulerProgress } from './scheduler.js';
 import { TrackerSync } from './tracker-sync.js';
 
-export type CycleProgress = SchedulerProgress;
+export type CycleProgress =
+  | SchedulerProgress
+  /** A held delivery tried again: landed (`summary` null) or still waiting, and why. */
+  | { type: 'delivery'; project: string; commits: number; delivered: boolean; summary: string | null };
 
 export interface CycleOptions {
   /** Only this project's tasks. */
@@ -22,10 +27,22 @@ export interface CycleOptions {
 /**
  * The foreground loop behind `orch run`: recover what a crash left, then let the scheduler plan and run
  * the backlog (mirrored from the projects' trackers first) — up to the slots it allows, in parallel — planning again whenever a task finishes.
+ * Held deliveries are tried again on a timer meanwhile, and once more before `once` returns.
  */
 export async function runCycle(orch: Orch, options: CycleOptions = {}): Promise<TaskRunSummary[]> {
   const trackers = new TrackerSync(orch, { env: options.sourceEnv });
   const scheduler = new Scheduler(orch, { project: options.project, onProgress: options.onProgress, pollMs: options.pollMs, sourceEnv: options.sourceEnv, orchCli: options.orchCli, trackers });
+  const told = (outcome: HeldDeliveryOutcome) =>
+    options.onProgress?.({ type: 'delivery', project: outcome.project, commits: outcome.commits, delivered: outcome.result.delivered, summary: outcome.result.delivered ? null : (outcome.held?.summary ?? outcome.result.message) });
+  const deliveries = new DeliveryRetry(orch, { project: options.project, onOutcome: told });
   await scheduler.recover();
-  return scheduler.run({ signal: options.signal, drain: options.once });
+  if (!options.once) deliveries.start();
+  let results: TaskRunSummary[];
+  try {
+    results = await scheduler.run({ signal: options.signal, drain: options.once });
+  } finally {
+    await deliveries.stop();
+  }
+  if (options.once) for (const outcome of await retryHeldDeliveries(orch, { project: options.project })) told(outcome);
+  return results;
 }

@@ -8,6 +8,7 @@ import { LOGIN_CODE_TTL_MS, LoginCodes } from '../server/session.js';
 import { watchConfig } from './config-watch.js';
 import { daemonFile, type DaemonInfo } from './daemon-file.js';
 import type { Orch } from './context.js';
+import { DeliveryRetry } from './delivery-retry.js';
 import { JobScheduler } from './jobs.js';
 import { patrol } from './patrol.js';
 import { Scheduler } from './scheduler.js';
@@ -19,6 +20,8 @@ export interface DaemonOptions {
   logger: Logger;
   /** How often patrol makes its rounds; default 30 s. */
   patrolMs?: number;
+  /** How often held deliveries are tried again; default 10 s. */
+  deliveryRetryMs?: number;
   sourceEnv?: NodeJS.ProcessEnv;
 }
 
@@ -113,6 +116,17 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
     }
   });
 
+  const deliveries = new DeliveryRetry(orch, {
+    intervalMs: options.deliveryRetryMs,
+    onOutcome: ({ project, commits, result, held }) => {
+      if (result.delivered) logger.info({ project, commits }, `delivered ${commits} held commit(s) of ${project}`);
+      else logger.warn({ project, commits, reason: result.reason }, `${project}: ${held?.summary ?? result.message}`);
+    },
+    onError: (project, error) => logger.error({ project }, `delivery of ${project} failed: ${error.message.split('\n')[0]}`),
+  });
+  deliveries.start();
+  deliveries.request();
+
   let patrols = 0;
   const patrolTimer = setInterval(() => {
     patrols++;
@@ -137,6 +151,7 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
 
   const stopped = loop.then(async () => {
     clearInterval(patrolTimer);
+    await deliveries.stop();
     stopWatching();
     await jobs.stop();
     await server.close();

@@ -2,9 +2,11 @@ import { basename, join } from 'node:path';
 import { diskUsage } from '../workspace/disk-usage.js';
 import { addProjectToConfig, removeProjectFromConfig } from '../config/edit.js';
 import { OrchError } from '../core/errors.js';
+import type { HeldDelivery } from '../core/delivery.js';
 import type { Project, ProjectMode, TaskState } from '../core/types.js';
 import { defaultBranch, originUrl, repositoryRoot } from '../workspace/git.js';
 import type { Orch } from './context.js';
+import { heldDelivery } from './delivery.js';
 import { spentToday } from './tick-input.js';
 
 const PROJECT_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -86,6 +88,8 @@ export interface ProjectStatus {
   maxAgents: number | null;
   /** Bytes Orch keeps for the project: its clone and worktrees. */
   diskBytes: number;
+  /** Merged commits waiting for the project's checkout (or remote), and why; null when none wait. */
+  delivery: HeldDelivery | null;
 }
 
 export async function projectStatus(orch: Orch, name: string): Promise<ProjectStatus> {
@@ -104,6 +108,7 @@ export async function projectStatus(orch: Orch, name: string): Promise<ProjectSt
     spentTodayUsd: spent.get(name) ?? 0,
     maxAgents: settings?.maxAgents ?? null,
     diskBytes: await diskUsage(join(orch.home, 'projects', name)),
+    delivery: await heldDelivery(orch, name),
   };
 }
 
@@ -111,9 +116,15 @@ export async function projectStatus(orch: Orch, name: string): Promise<ProjectSt
 export async function projectForDirectory(orch: Orch, cwd: string): Promise<string> {
   const projects = await orch.store.listProjects();
   if (projects.length === 0) throw new OrchError('invalid_input', 'no project is registered: run `orch init` in a git repository or `orch project add <path>`');
-  const root = await repositoryRoot(cwd);
-  const here = root ? projects.find((p) => p.repoPath === root) : undefined;
-  if (here) return here.name;
+  const here = await projectHolding(orch, cwd);
+  if (here) return here;
   if (projects.length === 1) return projects[0]!.name;
   throw new OrchError('invalid_input', `several projects are registered (${projects.map((p) => p.name).join(', ')}): pass --project`);
+}
+
+/** The project whose repository holds `cwd`; null when none does. */
+export async function projectHolding(orch: Orch, cwd: string): Promise<string | null> {
+  const root = await repositoryRoot(cwd);
+  if (!root) return null;
+  return (await orch.store.listProjects()).find((p) => p.repoPath === root)?.name ?? null;
 }

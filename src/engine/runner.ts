@@ -12,7 +12,7 @@ import { failureForPrompt, renderVerdictMarkdown, type Verdict } from '../core/v
 import { ensureClone, type Clone } from '../workspace/clone.js';
 import { commandPassed, describeCommand, runCommand } from '../workspace/commands.js';
 import { branchChanged, truncateDiff } from '../workspace/branch-diff.js';
-import { deliverBranch, pushBranch, type DeliveryResult } from '../workspace/deliver.js';
+import { pushBranch, type DeliveryResult } from '../workspace/deliver.js';
 import { git, tryGit } from '../workspace/git.js';
 import { configuredHook, runHook, type HookName } from '../workspace/hooks.js';
 import { worktreesDir } from '../workspace/layout.js';
@@ -32,6 +32,7 @@ import {
   type GivenRouting,
 } from './attempt.js';
 import type { Orch } from './context.js';
+import { deliverMerged } from './delivery.js';
 import { judgeBranch, type ReviewRunner } from './judge.js';
 import { judgeSettingsAt } from './judge-settings.js';
 import { withLock } from './locks.js';
@@ -328,7 +329,7 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
   }
   await event('merge.done', { commit: merged.commit, rebased: merged.rebased, branch: clone.defaultBranch });
 
-  const delivery = await deliver(orch, project, clone.path, clone.defaultBranch);
+  const delivery = await deliverMerged(orch, project, clone.path, clone.defaultBranch);
   await event(delivery.delivered ? 'delivery.done' : 'delivery.pending', delivery.delivered ? { branch: clone.defaultBranch } : { reason: delivery.reason, message: delivery.message });
   await createFollowUps(orch, attempt, settled.run.result);
   task2 = await endRunThen(orch, attempt, 'merged', 'finish', `merged as ${merged.commit.slice(0, 12)}`);
@@ -412,13 +413,6 @@ async function addCost(orch: Orch, attempt: Attempt, usd: number, type: string, 
     const task = (await tx.getTask(attempt.task.id))!;
     await tx.updateTask(task.id, { fence: attempt.token }, { costUsd: task.costUsd + usd }, orch.now(), { type, data: { ...data, costUsd: usd } });
   });
-}
-
-/** Delivers the default branch to the user's repository (or remote) as a fast-forward git accepts. */
-async function deliver(orch: Orch, project: ProjectConfig, clonePath: string, branch: string): Promise<DeliveryResult> {
-  const target = project.path ? { repoPath: project.path } : project.remote ? { remote: project.remote } : null;
-  if (!target) return { delivered: false, reason: 'other', message: 'the project has neither a path nor a remote' };
-  return deliverBranch(clonePath, target, branch);
 }
 
 async function transition(orch: Orch, attempt: Attempt, name: 'merge' | 'finish', reason: string): Promise<Task> {

@@ -14,6 +14,7 @@ import {
 } from '../core/run-stats.js';
 import type { EpochMs, Run } from '../core/types.js';
 import type { Orch } from './context.js';
+import { heldDelivery } from './delivery.js';
 import { startOfDayUtc } from './tick-input.js';
 
 const DAY_MS = 24 * 60 * 60_000;
@@ -24,7 +25,7 @@ export const MAX_STATS_DAYS = 366;
 /** `YYYY-MM-DD` of the UTC day `at` falls in, the day the daily budget counts. */
 const utcDay = (at: EpochMs) => new Date(at).toISOString().slice(0, 10);
 
-/** Every project with its task counts, spend today and recent success rate. */
+/** Every project with its task counts, spend today, recent success rate and held delivery. */
 export async function portfolioReport(orch: Orch): Promise<PortfolioReport> {
   const now = orch.now();
   const today = startOfDayUtc(now);
@@ -34,7 +35,7 @@ export async function portfolioReport(orch: Orch): Promise<PortfolioReport> {
   for (const project of await orch.store.listProjects()) {
     const runs = recentByProject.get(project.name) ?? [];
     const counts = await orch.store.countTasksByState(project.name);
-    projects.push(summarizeProject(project, counts, runs.filter((run) => run.startedAt >= today), runs));
+    projects.push({ ...summarizeProject(project, counts, runs.filter((run) => run.startedAt >= today), runs), delivery: await heldDelivery(orch, project.name) });
   }
   return {
     successWindowDays: SUCCESS_WINDOW_DAYS,

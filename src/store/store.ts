@@ -189,6 +189,8 @@ export interface EventFilter {
   taskId?: number;
   types?: string[];
   limit?: number;
+  /** Newest first (with `limit`: the latest ones). Default: oldest first. */
+  newestFirst?: boolean;
 }
 
 export interface NewJob {

@@ -1,12 +1,12 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ensureClone } from '../../src/workspace/clone.js';
-import { deliverBranch, interpretPush, pushBranch } from '../../src/workspace/deliver.js';
+import { deliverBranch, interpretPush, pushBranch, undeliveredCommits } from '../../src/workspace/deliver.js';
 import { worktreesDir } from '../../src/workspace/layout.js';
 import { createWorktree } from '../../src/workspace/worktrees.js';
 import { git, makeRepo, tempDir } from '../helpers/git.js';
-import { commitFile, snapshotTree } from './fixtures.js';
+import { commitFile, eventually, snapshotTree } from './fixtures.js';
 
 let scratch: { path: string; cleanup: () => void };
 let home: string;
@@ -41,6 +41,29 @@ describe('deliverBranch into a bare remote', () => {
     expect(await deliverBranch(clone, { remote }, 'main')).toEqual({ delivered: true });
     expect(git(remote, ['rev-parse', 'main'])).toBe(merged);
     expect(await deliverBranch(clone, { remote }, 'main')).toEqual({ delivered: true });
+  });
+
+  it('counts what the remote lacks from the clone alone, right after a delivery too', async () => {
+    const remote = join(scratch.path, 'remote.git');
+    git(scratch.path, ['clone', '-q', '--bare', user, remote]);
+    const remoteClone = (await ensureClone(join(scratch.path, 'home2'), { name: 'app', path: null, remote, defaultBranch: 'main' })).path;
+    const worktree = await createWorktree(remoteClone, join(scratch.path, 'worktrees2'), 1, 'orch/1-task', 'main');
+    commitFile(worktree.path, 'one.txt', 'one\n');
+    git(remoteClone, ['update-ref', 'refs/heads/main', commitFile(worktree.path, 'two.txt', 'two\n')]);
+    expect(await undeliveredCommits(remoteClone, { remote }, 'main')).toBe(2);
+    expect(await deliverBranch(remoteClone, { remote }, 'main')).toEqual({ delivered: true });
+    expect(await undeliveredCommits(remoteClone, { remote }, 'main')).toBe(0);
+  });
+});
+
+describe('undeliveredCommits into a checkout', () => {
+  it("counts the clone's commits the user's branch lacks, also once the person has committed on it", async () => {
+    expect(await undeliveredCommits(clone, { repoPath: user }, 'main')).toBe(0);
+    await mergeTask(1, 'task.txt', 'task\n');
+    expect(await undeliveredCommits(clone, { repoPath: user }, 'main')).toBe(1);
+    commitFile(user, 'mine.txt', 'mine\n');
+    expect(await undeliveredCommits(clone, { repoPath: user }, 'main')).toBe(1);
+    expect(await undeliveredCommits(clone, { repoPath: join(scratch.path, 'missing') }, 'main')).toBe(1);
   });
 });
 
@@ -89,6 +112,48 @@ describe("deliverBranch into the user's repository with the branch checked out",
     writeFileSync(join(user, 'notes.txt'), 'my notes\n');
     expect(await deliverBranch(clone, { repoPath: user }, 'main')).toMatchObject({ delivered: false, reason: 'dirty_checkout' });
     expect(readFileSync(join(user, 'notes.txt'), 'utf8')).toBe('my notes\n');
+  });
+});
+
+describe('deliverBranch when the branch moves while the push is under way', () => {
+  it('puts back what the push wrote into the checkout when it could not move the branch', async () => {
+    // The first push waits in its hook until the second has read the branch and reached its own hook,
+    // then lands while the second waits there; the second then writes the working tree and index and
+    // fails to move the branch.
+    const signals = join(scratch.path, 'signals');
+    const hook = join(user, '.git', 'hooks', 'pre-receive');
+    writeFileSync(
+      hook,
+      [
+        '#!/bin/sh',
+        `if mkdir '${signals}' 2>/dev/null; then`,
+        `  while [ ! -e '${signals}/second' ]; do sleep 0.05; done`,
+        'else',
+        `  touch '${signals}/second'; sleep 2`,
+        'fi',
+        '',
+      ].join('\n'),
+    );
+    chmodSync(hook, 0o755);
+    const other = join(scratch.path, 'other.git');
+    git(scratch.path, ['clone', '-q', '--bare', clone, other]);
+    const first = await mergeTask(1, 'first.txt', 'first\n');
+    git(other, ['fetch', '-q', clone, 'main:main']);
+    const second = await mergeTask(2, 'second.txt', 'second\n');
+
+    const firstPush = deliverBranch(other, { repoPath: user }, 'main');
+    expect(await eventually(() => existsSync(signals))).toBe(true);
+    const secondPush = await deliverBranch(clone, { repoPath: user }, 'main');
+
+    expect(await firstPush).toEqual({ delivered: true });
+    expect(secondPush).toMatchObject({ delivered: false, reason: 'other' });
+    expect(secondPush.delivered === false && secondPush.message).toMatch(/cannot lock ref.*; the files the push had written into your checkout were put back$/);
+    expect(userHead()).toBe(first);
+    expect(git(user, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
+    expect(existsSync(join(user, 'second.txt'))).toBe(false);
+    // Once the way is clear the same delivery lands.
+    expect(await deliverBranch(clone, { repoPath: user }, 'main')).toEqual({ delivered: true });
+    expect(userHead()).toBe(second);
   });
 });
 

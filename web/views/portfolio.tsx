@@ -1,5 +1,5 @@
-// Every project at a glance: what runs, what waits, what needs a person, what it cost today and how
-// often its agents succeed; pause or resume from here.
+// Every project at a glance: what runs, what waits, what needs a person, what it cost today, how
+// often its agents succeed and what waits for its checkout; pause, resume and deliver from here.
 
 import { useState } from 'preact/hooks';
 import { api, post } from '../api.js';
@@ -7,9 +7,10 @@ import { percent, usd } from '../format.js';
 import { useResource } from '../hooks.js';
 import { notify } from '../notices.js';
 import { href } from '../router.js';
-import type { OrchEvent, PortfolioReport, ProjectSummary } from '../types.js';
+import type { OrchEvent, PortfolioProject, PortfolioReport, ProjectSummary } from '../types.js';
 
-const affectsPortfolio = (event: OrchEvent) => event.type.startsWith('task.') || event.type.startsWith('project.') || event.type.startsWith('run.');
+const affectsPortfolio = (event: OrchEvent) =>
+  event.type.startsWith('task.') || event.type.startsWith('project.') || event.type.startsWith('run.') || event.type.startsWith('delivery.');
 
 function PauseButton({ project, onDone }: { project: ProjectSummary; onDone: () => void }) {
   const [busy, setBusy] = useState(false);
@@ -32,7 +33,33 @@ function PauseButton({ project, onDone }: { project: ProjectSummary; onDone: () 
   );
 }
 
-function ProjectCard({ project, windowDays, onChange }: { project: ProjectSummary; windowDays: number; onChange: () => void }) {
+/** Merged commits waiting for the checkout, why, and a button to try again now (after cleaning up). */
+function DeliveryCallout({ project, onDone }: { project: PortfolioProject; onDone: () => void }) {
+  const [busy, setBusy] = useState(false);
+  if (!project.delivery) return null;
+  const deliver = async () => {
+    setBusy(true);
+    try {
+      await post(`/projects/${encodeURIComponent(project.name)}/deliver`);
+      notify(`${project.name}: delivered`);
+    } catch (error) {
+      notify((error as Error).message, 'error');
+    } finally {
+      setBusy(false);
+      onDone();
+    }
+  };
+  return (
+    <div class="callout held-delivery" data-delivery>
+      <p class="small">{project.delivery.summary}</p>
+      <button type="button" class="button" data-action="deliver" disabled={busy} onClick={() => void deliver()}>
+        {busy ? '…' : 'Deliver now'}
+      </button>
+    </div>
+  );
+}
+
+function ProjectCard({ project, windowDays, onChange }: { project: PortfolioProject; windowDays: number; onChange: () => void }) {
   return (
     <article class={`card project${project.paused ? ' is-paused' : ''}`} data-project={project.name}>
       <header class="project-head">
@@ -80,6 +107,7 @@ function ProjectCard({ project, windowDays, onChange }: { project: ProjectSummar
           </dd>
         </div>
       </dl>
+      <DeliveryCallout project={project} onDone={onChange} />
       <footer class="project-foot">
         <PauseButton project={project} onDone={onChange} />
         <a class="button button-quiet" href={href('/board', { project: project.name })}>

@@ -87,6 +87,7 @@ export function registerProjectCommands(program: Command): void {
             ...(s.mode === 'pull' ? [`  mode        pull: ${s.idleWorkers} worker(s) looking for a task`] : []),
             `  tasks       ${Object.entries(s.tasks).map(([state, n]) => `${state} ${n}`).join(', ') || 'none'}`,
             `  disk        ${(s.diskBytes / 1024 / 1024).toFixed(1)} MB in Orch's clone and worktrees`,
+            ...(s.delivery ? [`  delivery    ${s.delivery.summary}`] : []),
           ].join('\n'),
         );
       }),

@@ -49,6 +49,7 @@ function progressPrinter(out: Output) {
       process.stdout.write(`▶ #${p.taskId} ${p.title.slice(0, 80)} — claimed by worker w${p.workerId}\n`);
     }
     if (p.type === 'worker_ended' && p.outcome !== 'claimed') process.stdout.write(`◦ worker w${p.workerId} ${p.outcome}: ${p.reason}\n`);
+    if (p.type === 'delivery') process.stdout.write(p.delivered ? `⇣ ${p.project}: delivered ${p.commits} held commit(s)\n` : `! ${p.project}: ${p.summary}\n`);
   };
   return { onProgress, stop: () => clearInterval(timer) };
 }

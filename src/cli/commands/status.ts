@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { TASK_STATES, type TaskState } from '../../core/types.js';
+import type { HeldDelivery } from '../../core/delivery.js';
 import { databasePath } from '../../engine/context.js';
+import { heldDelivery } from '../../engine/delivery.js';
 import { table } from '../output.js';
 import { command } from '../run.js';
 import { orchVersion } from '../orch-version.js';
@@ -14,12 +16,12 @@ export function registerStatusCommand(program: Command): void {
       command(async (io) => {
         const orch = await io.orch();
         const projects = await orch.store.listProjects();
-        const rows: { name: string; paused: boolean; pausedReason: string | null; configured: boolean; tasks: Partial<Record<TaskState, number>> }[] = [];
+        const rows: { name: string; paused: boolean; pausedReason: string | null; configured: boolean; tasks: Partial<Record<TaskState, number>>; delivery: HeldDelivery | null }[] = [];
         const totals: Partial<Record<TaskState, number>> = {};
         for (const p of projects) {
           const counts = await orch.store.countTasksByState(p.name);
           for (const [state, n] of Object.entries(counts) as [TaskState, number][]) totals[state] = (totals[state] ?? 0) + n;
-          rows.push({ name: p.name, paused: p.paused, pausedReason: p.pausedReason, configured: orch.config.projects[p.name] !== undefined, tasks: counts });
+          rows.push({ name: p.name, paused: p.paused, pausedReason: p.pausedReason, configured: orch.config.projects[p.name] !== undefined, tasks: counts, delivery: await heldDelivery(orch, p.name) });
         }
         const claims = await orch.store.listClaims();
         const running = (await orch.store.listRuns({ open: true })).length;
@@ -37,6 +39,7 @@ export function registerStatusCommand(program: Command): void {
                   rows.map((r) => [r.name, r.paused ? 'paused' : r.configured ? 'active' : 'unconfigured', ...shown.map((s) => count(r.tasks, s))]),
                   ['PROJECT', 'STATUS', ...shown.map((s) => s.toUpperCase())],
                 ),
+            ...rows.flatMap((r) => (r.delivery ? [`${r.name}: ${r.delivery.summary}`] : [])),
           ].join('\n');
         });
       }),

@@ -18,7 +18,7 @@ export function eventOps(db: Kysely<Database>): EventOps {
 
     async listEvents(filter = {}) {
       if (filter.types?.length === 0) return [];
-      let query = db.selectFrom('events').selectAll().orderBy('id');
+      let query = db.selectFrom('events').selectAll().orderBy('id', filter.newestFirst ? 'desc' : 'asc');
       if (filter.afterId !== undefined) query = query.where('id', '>', filter.afterId);
       if (filter.project !== undefined) query = query.where('project', '=', filter.project);
       if (filter.taskId !== undefined) query = query.where('task_id', '=', filter.taskId);
