@@ -4,11 +4,11 @@
 
 import { z } from 'zod';
 import { fencedBlocks, parseLenientJson } from './result-contract.js';
+import { MAX_TITLE_CHARS as MAX_TITLE } from './task-limits.js';
 import { ROLES, type Role, type Task } from './types.js';
 
 /** More tasks than this in one answer is not a plan but a wish list. */
 export const MAX_PLANNED_TASKS = 12;
-const MAX_TITLE = 300;
 const MAX_BODY = 8000;
 
 export interface PlannedTask {
