@@ -16,14 +16,14 @@ export interface TaskText {
   labels?: string[];
 }
 
-/** `256 KiB`, `1.5 MiB`: sizes people read. */
+/** `256 KiB`, `1.5 MiB`: sizes people read, rounded up so that a size over a limit never reads as the limit. */
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} bytes`;
   if (bytes < 1024 * 1024) return `${trimmed(bytes / 1024)} KiB`;
   return `${trimmed(bytes / (1024 * 1024))} MiB`;
 }
 
-const trimmed = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(1));
+const trimmed = (value: number) => (Number.isInteger(value) ? String(value) : (Math.ceil(value * 10) / 10).toFixed(1));
 
 /** UTF-8 length of a string, counted without encoding it. */
 export function utf8Bytes(text: string): number {

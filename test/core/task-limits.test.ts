@@ -11,7 +11,7 @@ describe('the limits a task text keeps to', () => {
     expect(taskTextProblem({ title: '  ' })).toBe('a task needs a title');
     expect(taskTextProblem({ title: 'a\0b' })).toMatch(/title must not contain a NUL/);
     expect(taskTextProblem({ title: 'X', body: 'a\0' })).toMatch(/body must not contain a NUL/);
-    expect(taskTextProblem({ title: 'X', body: 'x'.repeat(MAX_BODY_BYTES + 1) })).toMatch(/at most 256 KiB, this one is 256\.0 KiB/);
+    expect(taskTextProblem({ title: 'X', body: 'x'.repeat(MAX_BODY_BYTES + 1) })).toMatch(/at most 256 KiB, this one is 256\.1 KiB/);
     // Counted in UTF-8 bytes, not characters.
     expect(taskTextProblem({ title: 'X', body: 'é'.repeat(140 * 1024) })).toMatch(/this one is 280 KiB: shorten it/);
     expect(taskTextProblem({ title: 'x'.repeat(301) })).toMatch(/at most 300 characters, this one has 301/);
