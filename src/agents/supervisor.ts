@@ -53,10 +53,11 @@ const spawnHint = (error: Error) =>
   (error as NodeJS.ErrnoException).code === 'E2BIG' ? ' (an argument is longer than the system allows: read the prompt from stdin or $ORCH_PROMPT_FILE instead of {prompt})' : '';
 
 /**
- * Runs one agent CLI to its end and says how it ended. The process gets its own process group, stdin
- * closed once the prompt is written to it, a private HOME/config dir and only the environment the spec carries. Orch stops it — the
- * whole group, SIGTERM then SIGKILL — when it passes its time limit, goes quiet for too long, spends
- * past its budget, or is cancelled; and whatever happens, no process of the group outlives the run.
+ * Runs one agent CLI to its end and says how it ended. The process gets its own process group, the
+ * prompt on stdin (closed once written), a private HOME/config dir and only the environment the spec
+ * carries. Orch stops it — the whole group, SIGTERM then SIGKILL — when it passes its time limit, goes
+ * quiet for too long, spends past its budget, or is cancelled; and whatever happens, no process of the
+ * group outlives the run.
  */
 export async function superviseRun(options: SuperviseOptions): Promise<RunReport> {
   const { adapter, agent, spec } = options;
