@@ -102,7 +102,6 @@ async function round() {
       // A short tick and backoff: an attempt that fails for a reason of Orch's own (see failures in the
       // output) is started again at once rather than after the default 30 s backoff.
       scheduler: { max_agents: AGENTS, tick_interval_s: 1 },
-      // The prompt is appended after the log path; the script ignores it.
       agents: { talker: { kind: 'command', command: process.execPath, args: [agent, counts], max_concurrent: AGENTS } },
       projects: { [PROJECT]: { path: repo, default_branch: 'main', agents: ['talker'], max_agents: AGENTS, max_attempts: 10, backoff: { base_s: 0.2, cap_s: 1, jitter: 0 } } },
     }),

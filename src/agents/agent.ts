@@ -44,12 +44,18 @@ export interface RunSpec {
   env: Record<string, string>;
 }
 
-/** What to spawn. Files are written (relative to runHome) before the process starts. */
+/**
+ * What to spawn. Files are written (relative to runHome) before the process starts. The prompt never
+ * travels in argv — Linux refuses a single argument over 128 KiB, and a task body can be longer —
+ * but on `stdin`, which the supervisor writes and then closes (null: stdin closed from the start),
+ * or in one of the files.
+ */
 export interface AgentInvocation {
   command: string;
   args: string[];
   env: Record<string, string>;
   files: { path: string; content: string }[];
+  stdin: string | null;
 }
 
 /** The normalized stream every adapter produces, whatever its CLI prints. */

@@ -1,4 +1,5 @@
-// Claude Code, headless: `claude -p --output-format stream-json --verbose -- PROMPT`.
+// Claude Code, headless: `claude -p --output-format stream-json --verbose …`, the prompt on stdin and
+// the appended system prompt in a file (`--append-system-prompt-file`).
 // Flags, environment and event format as measured in shared/AGENT-CLIS.md.
 
 import type { AgentAdapter, AgentConfig, AgentEvent, AgentInvocation, RunSpec, ToolPolicy } from './agent.js';
@@ -21,6 +22,8 @@ import {
 /** Tools a read-only run may use: reading and searching the worktree, nothing that writes. */
 const READ_ONLY_TOOLS = ['Read', 'Glob', 'Grep', 'LS'];
 const WRITING_TOOLS = ['Edit', 'Write', 'NotebookEdit'];
+/** Inside the run's home: the worktree stays clean. */
+const SYSTEM_PROMPT_FILE = 'orch-system-prompt.md';
 
 export const claudeAdapter: AgentAdapter = {
   kind: 'claude',
@@ -38,18 +41,18 @@ function claudeInvocation(spec: RunSpec, agent: AgentConfig): AgentInvocation {
   if (spec.budgetUsd !== null) args.push('--max-budget-usd', String(spec.budgetUsd));
   if (spec.maxTurns !== null) args.push('--max-turns', String(spec.maxTurns));
   if (spec.resumeSessionId !== null) args.push('--resume', spec.resumeSessionId);
+  const files: AgentInvocation['files'] = [];
   if (spec.systemPromptAppend !== null && spec.systemPromptAppend !== '') {
-    args.push('--append-system-prompt', spec.systemPromptAppend);
+    files.push({ path: SYSTEM_PROMPT_FILE, content: spec.systemPromptAppend });
+    args.push('--append-system-prompt-file', inRunHome(spec, SYSTEM_PROMPT_FILE));
   }
-  // `--` ends the options: --allowedTools and --add-dir take several values and would swallow the
-  // prompt, and a prompt starting with "-" would be read as an option.
-  args.push(...agent.args, '--', spec.prompt);
+  args.push(...agent.args);
 
   const isolation: Record<string, string> = { HOME: spec.runHome, CLAUDE_CONFIG_DIR: inRunHome(spec, '.claude') };
   // As root, bypassPermissions refuses to start unless the CLI is told it runs in a sandbox.
   if (spec.tools.mode === 'full') isolation.IS_SANDBOX = '1';
   const env = runEnvironment(spec, agent, { CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' }, isolation);
-  return { command: agent.command, args, env, files: [] };
+  return { command: agent.command, args, env, files, stdin: spec.prompt };
 }
 
 /**

@@ -1,4 +1,5 @@
-// Codex, headless: `codex exec --json … -- PROMPT`, or `codex exec --json … resume THREAD -- PROMPT`.
+// Codex, headless: `codex exec --json … -`, or `codex exec --json … resume THREAD -`: `-` reads the
+// prompt from stdin.
 // Flags, environment and event format as measured in shared/AGENT-CLIS.md.
 //
 // Provider convention: when the run's environment has ORCH_CODEX_BASE_URL, Codex talks to that
@@ -59,10 +60,10 @@ function codexInvocation(spec: RunSpec, agent: AgentConfig): AgentInvocation {
   if (spec.resumeSessionId !== null) {
     args.push('-c', `sandbox_mode=${toml(sandbox)}`, 'resume', spec.resumeSessionId);
   }
-  args.push('--', promptWithInstructions(spec));
+  args.push('-');
   // CODEX_HOME must exist before Codex starts; settings travel as -c flags, not in this file.
   const files = [{ path: '.codex/config.toml', content: '# Written by Orch for one run; settings are passed as -c flags.\n' }];
-  return { command: agent.command, args, env, files };
+  return { command: agent.command, args, env, files, stdin: promptWithInstructions(spec) };
 }
 
 function providerArgs(env: Record<string, string>): string[] {

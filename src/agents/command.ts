@@ -1,15 +1,21 @@
-// Any program as an agent: `agent.command` with `agent.args`, the prompt replacing a `{prompt}`
-// placeholder in them or, when there is none, appended as the last argument. Its output is free text
-// (each line an assistant_text), except lines that are AgentEvents in JSON, which are taken as they are —
-// so a wrapper script can report sessions, usage, cost and a result of its own.
+// Any program as an agent: `agent.command` with `agent.args`. The prompt reaches it on stdin and in a
+// file whose path is in ORCH_PROMPT_FILE (inside the run's private HOME), never as an argument: Linux
+// refuses an argument over 128 KiB, and a task's prompt can be longer. `{prompt_file}` in the args
+// becomes that path; `{prompt}` still becomes the prompt itself, for programs that only take it as an
+// argument, and so is limited by that size. Its output is free text (each line an assistant_text),
+// except lines that are AgentEvents in JSON, which are taken as they are — so a wrapper script can
+// report sessions, usage, cost and a result of its own.
 // The model, if any, is passed as ORCH_MODEL. No budget, turn limit or resume: Orch enforces the limits.
 
 import { z } from 'zod';
 import type { AgentAdapter, AgentConfig, AgentEvent, AgentInvocation, RunSpec } from './agent.js';
-import { modelFor, promptWithInstructions, runEnvironment } from './invocation-helpers.js';
+import { inRunHome, modelFor, promptWithInstructions, runEnvironment } from './invocation-helpers.js';
 import { parseJsonObject, tolerant } from './stream-helpers.js';
 
 export const PROMPT_PLACEHOLDER = '{prompt}';
+export const PROMPT_FILE_PLACEHOLDER = '{prompt_file}';
+/** Relative to the run's home. */
+const PROMPT_FILE = 'prompt.md';
 
 export const commandAdapter: AgentAdapter = {
   kind: 'command',
@@ -23,12 +29,12 @@ export const commandAdapter: AgentAdapter = {
 
 function commandInvocation(spec: RunSpec, agent: AgentConfig): AgentInvocation {
   const prompt = promptWithInstructions(spec);
-  const hasPlaceholder = agent.args.some((arg) => arg.includes(PROMPT_PLACEHOLDER));
-  // A replacer function, so `$&` and friends in the prompt stay literal.
-  const args = hasPlaceholder ? agent.args.map((arg) => arg.replaceAll(PROMPT_PLACEHOLDER, () => prompt)) : [...agent.args, prompt];
+  const promptFile = inRunHome(spec, PROMPT_FILE);
+  // Replacer functions, so `$&` and friends in the prompt stay literal.
+  const args = agent.args.map((arg) => arg.replaceAll(PROMPT_FILE_PLACEHOLDER, () => promptFile).replaceAll(PROMPT_PLACEHOLDER, () => prompt));
   const model = modelFor(spec, agent);
-  const env = runEnvironment(spec, agent, {}, { HOME: spec.runHome, ...(model === null ? {} : { ORCH_MODEL: model }) });
-  return { command: agent.command, args, env, files: [] };
+  const env = runEnvironment(spec, agent, {}, { HOME: spec.runHome, ORCH_PROMPT_FILE: promptFile, ...(model === null ? {} : { ORCH_MODEL: model }) });
+  return { command: agent.command, args, env, files: [{ path: PROMPT_FILE, content: prompt }], stdin: prompt };
 }
 
 const count = z.number().int().min(0);

@@ -1,4 +1,5 @@
-// Gemini CLI, headless: `gemini --output-format stream-json --skip-trust … --prompt=PROMPT`.
+// Gemini CLI, headless: `gemini --output-format stream-json --skip-trust …`, the prompt on stdin (a
+// piped stdin without --prompt runs headless).
 // Flags, environment and event format as measured in shared/AGENT-CLIS.md.
 //
 // Provider: GEMINI_API_KEY and GOOGLE_GEMINI_BASE_URL pass through from the run's environment.
@@ -44,11 +45,10 @@ function geminiInvocation(spec: RunSpec, agent: AgentConfig): AgentInvocation {
   if (tools.mode !== 'read-only' && tools.writableDirs.length > 0) args.push('--include-directories', tools.writableDirs.join(','));
   for (const tool of tools.mode === 'full' ? [] : tools.allowedTools) args.push('--allowed-tools', tool);
   if (spec.resumeSessionId !== null) args.push('--resume', spec.resumeSessionId);
-  // `--prompt=` keeps a prompt that starts with "-" from being read as a flag.
-  args.push(...agent.args, `--prompt=${promptWithInstructions(spec)}`);
+  args.push(...agent.args);
 
   const env = runEnvironment(spec, agent, { GEMINI_TELEMETRY_ENABLED: 'false' }, { HOME: spec.runHome });
-  return { command: agent.command, args, env, files: [{ path: '.gemini/settings.json', content: settingsJson(spec) }] };
+  return { command: agent.command, args, env, files: [{ path: '.gemini/settings.json', content: settingsJson(spec) }], stdin: promptWithInstructions(spec) };
 }
 
 /** ~/.gemini/settings.json inside runHome: API-key auth (else exit 41), no telemetry, the run's limits. */

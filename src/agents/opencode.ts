@@ -1,4 +1,4 @@
-// OpenCode, headless: `opencode run --format json … -- PROMPT`, configured entirely through
+// OpenCode, headless: `opencode run --format json …` with the prompt on stdin, configured entirely through
 // OPENCODE_CONFIG_CONTENT so the worktree stays clean. Format as measured in shared/AGENT-CLIS.md.
 //
 // Provider convention: when the run's environment has ORCH_OPENCODE_BASE_URL, the model's provider
@@ -65,20 +65,10 @@ function opencodeInvocation(spec: RunSpec, agent: AgentConfig): AgentInvocation 
   const args = ['run', '--format', 'json'];
   if (model !== null) args.push('--model', model);
   if (spec.resumeSessionId !== null) args.push('--session', spec.resumeSessionId);
-  args.push(...agent.args, '--', messageArgument(promptWithInstructions(spec)));
-  return { command: agent.command, args, env, files: [] };
-}
-
-/**
- * The prompt as OpenCode's message argument. Two quirks of `opencode run` (1.18.33) shape it:
- * - it joins its message arguments and wraps each one containing a space in double quotes, escaping
- *   the quotes inside (`fix "x"` reaches the model as `"fix \"x\""`). Splitting the prompt into words
- *   would avoid that but breaks on the next quirk, so the prompt stays one argument and is quoted;
- * - arguments after `--` go through yargs' number coercion, and a number crashes it. A prompt that
- *   is a single word gets a trailing newline so it can never read as one.
- */
-function messageArgument(prompt: string): string {
-  return /^\S*$/.test(prompt) ? `${prompt}\n` : prompt;
+  // No message argument: `opencode run` then takes the message from stdin as it is, where an argument
+  // would be wrapped in quotes (and a one-word one coerced to a number).
+  args.push(...agent.args);
+  return { command: agent.command, args, env, files: [], stdin: promptWithInstructions(spec) };
 }
 
 type Action = 'allow' | 'deny';

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -48,11 +48,16 @@ export interface RunReport extends RunVerdict {
 
 const STDERR_TAIL = 4000;
 
+/** What to do about a start that failed because the arguments were too long (a `{prompt}` placeholder). */
+const spawnHint = (error: Error) =>
+  (error as NodeJS.ErrnoException).code === 'E2BIG' ? ' (an argument is longer than the system allows: read the prompt from stdin or $ORCH_PROMPT_FILE instead of {prompt})' : '';
+
 /**
- * Runs one agent CLI to its end and says how it ended. The process gets its own process group, stdin
- * closed, a private HOME/config dir and only the environment the spec carries. Orch stops it — the
- * whole group, SIGTERM then SIGKILL — when it passes its time limit, goes quiet for too long, spends
- * past its budget, or is cancelled; and whatever happens, no process of the group outlives the run.
+ * Runs one agent CLI to its end and says how it ended. The process gets its own process group, the
+ * prompt on stdin (closed once written), a private HOME/config dir and only the environment the spec
+ * carries. Orch stops it — the whole group, SIGTERM then SIGKILL — when it passes its time limit, goes
+ * quiet for too long, spends past its budget, or is cancelled; and whatever happens, no process of the
+ * group outlives the run.
  */
 export async function superviseRun(options: SuperviseOptions): Promise<RunReport> {
   const { adapter, agent, spec } = options;
@@ -77,13 +82,26 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
   let stderrTail = '';
   let lastActivity = Date.now();
 
-  const child = spawn(invocation.command, invocation.args, {
-    cwd: spec.cwd,
-    env: invocation.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+  let child: ChildProcess;
+  try {
+    child = spawn(invocation.command, invocation.args, {
+      cwd: spec.cwd,
+      env: invocation.env,
+      stdio: [invocation.stdin === null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+  } catch (error) {
+    // Some failures (E2BIG among them) are thrown rather than emitted: the run still ends, crashed.
+    await Promise.all([new Promise((r) => log.end(r)), new Promise((r) => errLog.end(r))]);
+    const reason = `could not start ${invocation.command}: ${(error as Error).message}${spawnHint(error as Error)}`;
+    return { outcome: 'crashed', reason, exitCode: null, signal: null, killedFor: null, pid: null, sessionId, totals, costUsd: null, finalText: null, durationMs: Date.now() - started, stderrTail: '' };
+  }
   const pid = child.pid ?? null;
+  if (child.stdin) {
+    // A program that exits without reading it all closes the pipe: that is its business, not an error.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(invocation.stdin);
+  }
   const exited = new Promise<{ code: number | null; signal: string | null; spawnError: Error | null }>((resolve) => {
     child.once('error', (error) => resolve({ code: null, signal: null, spawnError: error }));
     child.once('exit', (code, signal) => resolve({ code, signal, spawnError: null }));
@@ -143,7 +161,7 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
   await Promise.all([new Promise((r) => log.end(r)), new Promise((r) => errLog.end(r))]);
 
   const verdict: RunVerdict = exit.spawnError
-    ? { outcome: 'crashed', reason: `could not start ${invocation.command}: ${exit.spawnError.message}` }
+    ? { outcome: 'crashed', reason: `could not start ${invocation.command}: ${exit.spawnError.message}${spawnHint(exit.spawnError)}` }
     : classifyRunEnd({
         exitCode: exit.code,
         signal: exit.signal,

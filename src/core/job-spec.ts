@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { OrchError } from './errors.js';
 import { configErrorMap, expecting, formatIssues } from './schema-messages.js';
+import { MAX_LABEL_CHARS as MAX_LABEL, MAX_TITLE_CHARS as MAX_TITLE } from './task-limits.js';
 import { ROLES, type EpochMs, type Job } from './types.js';
 import { commandSchema, nameSchema } from './value-schemas.js';
 
@@ -15,15 +16,13 @@ export const JOB_KINDS = ['task', 'command'] as const satisfies readonly JobKind
 /** Same rule as project names: job names appear in URLs, events and the command line. */
 const JOB_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
-/** The limits `addTask` applies, checked here too so a bad template is refused when the job is added. */
-const MAX_TITLE = 300;
-const MAX_LABEL = 100;
 /** A command job's limit when the spec names none. */
 export const DEFAULT_JOB_TIMEOUT_S = 600;
 /** Node timers overflow past ~24.8 days (and then fire at once); a day is plenty for a scheduled command. */
 const MAX_JOB_TIMEOUT_S = 86_400;
 
-const isOneLine = (text: string, max: number) => text.trim() !== '' && text.length <= max && !/[\r\n]/.test(text);
+// The limits `addTask` applies, checked here too so a bad template is refused when the job is added.
+const isOneLine = (text: string, max: number) => text.trim() !== '' && text.length <= max && !/[\r\n\0]/.test(text);
 
 export const taskJobSpecSchema = z.strictObject({
   title: expecting(

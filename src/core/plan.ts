@@ -4,11 +4,11 @@
 
 import { z } from 'zod';
 import { fencedBlocks, parseLenientJson } from './result-contract.js';
+import { MAX_TITLE_CHARS as MAX_TITLE } from './task-limits.js';
 import { ROLES, type Role, type Task } from './types.js';
 
 /** More tasks than this in one answer is not a plan but a wish list. */
 export const MAX_PLANNED_TASKS = 12;
-const MAX_TITLE = 300;
 const MAX_BODY = 8000;
 
 export interface PlannedTask {
@@ -41,7 +41,8 @@ const oneLine = (what: string, max: number) =>
     .trim()
     .min(1, `${what} is empty`)
     .max(max, `${what} is longer than ${max} characters`)
-    .refine((text) => !/[\r\n]/.test(text), `${what} must be one line`);
+    .refine((text) => !/[\r\n]/.test(text), `${what} must be one line`)
+    .refine((text) => !text.includes('\0'), `${what} must not contain a NUL character`);
 
 const plannedTaskSchema = z.object({
   title: oneLine('the title', MAX_TITLE),
@@ -50,6 +51,7 @@ const plannedTaskSchema = z.object({
     .trim()
     .min(1, 'the body is empty: say what to change and end with acceptance criteria')
     .max(MAX_BODY, `the body is longer than ${MAX_BODY} characters`)
+    .refine((body) => !body.includes('\0'), 'the body must not contain a NUL character')
     .refine((body) => /acceptance/i.test(body), 'the body has no acceptance criteria (a section "Acceptance criteria" listing what a reviewer checks)'),
   role: z.enum(ROLES, { error: `the role must be one of ${ROLES.join(', ')}` }).default('implement'),
   priority: z.int('the priority must be a whole number').min(-100).max(100).default(0),

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // The offline demo agent: a `command` agent shipped with Orch so `orch demo` shows the whole pipeline
-// without an API key. It reads its prompt (the last argument), does the demo task it recognises in the
+// without an API key. It reads its prompt (the file ORCH_PROMPT_FILE names), does the demo task it recognises in the
 // working directory, narrates like a coding agent (JSON-line events), and ends with the result block.
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 
-const prompt = process.argv.at(-1) ?? '';
+const prompt = process.env.ORCH_PROMPT_FILE ? readFileSync(process.env.ORCH_PROMPT_FILE, 'utf8') : '';
 const say = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
 const write = (path: string, content: string) => {
   say({ type: 'tool_call', id: path, name: 'write_file', input: { path } });

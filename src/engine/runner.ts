@@ -7,6 +7,7 @@ import type { ProjectConfig } from '../config/schema.js';
 import { branchName } from '../core/branch-name.js';
 import { wantsSplit } from '../core/plan.js';
 import type { RunEndReason } from '../core/end-reasons.js';
+import { taskTextProblem } from '../core/task-limits.js';
 import type { Task } from '../core/types.js';
 import { failureForPrompt, renderVerdictMarkdown, type Verdict } from '../core/verdict.js';
 import { ensureClone, type Clone } from '../workspace/clone.js';
@@ -449,7 +450,14 @@ async function createFollowUps(orch: Orch, attempt: Attempt, runResult: unknown)
     const [first = '', ...rest] = text.trim().split('\n');
     const title = first.trim().slice(0, 300);
     if (!title) continue;
-    await addTask(orch.store, { project: attempt.project.name, title, body: [rest.join('\n').trim(), `Follow-up from task #${attempt.task.id}.`].filter(Boolean).join('\n\n'), parentId: attempt.task.id }, orch.now());
+    const body = [rest.join('\n').trim(), `Follow-up from task #${attempt.task.id}.`].filter(Boolean).join('\n\n');
+    // The work is merged already: a follow-up that could never run is left out, not allowed to fail it.
+    const problem = taskTextProblem({ title, body });
+    if (problem !== null) {
+      await orch.store.appendEvent({ type: 'task.follow_up_refused', project: attempt.project.name, taskId: attempt.task.id, data: { title: title.replaceAll('\0', ' '), reason: problem } }, orch.now());
+      continue;
+    }
+    await addTask(orch.store, { project: attempt.project.name, title, body, parentId: attempt.task.id }, orch.now());
   }
 }
 

@@ -1,4 +1,5 @@
 import { OrchError } from '../core/errors.js';
+import { taskTextProblem } from '../core/task-limits.js';
 import { buildTaskGraph, findWaitCycle, readinessOf, waitReason, type GraphTask } from '../core/readiness.js';
 import { ROLES, TERMINAL_STATES, type Role, type Task } from '../core/types.js';
 import type { Store, StoreOps } from '../store/store.js';
@@ -17,25 +18,15 @@ export interface AddTaskInput {
   externalRef?: string | null;
 }
 
-const MAX_TITLE = 300;
-const MAX_LABEL = 100;
-
 /** Checks what a person typed before anything is written. */
 function validateNewTask(input: AddTaskInput): void {
-  const title = input.title.trim();
-  if (title === '') throw new OrchError('invalid_input', 'a task needs a title');
-  if (/[\r\n]/.test(title)) throw new OrchError('invalid_input', 'a task title must be one line (put details in --body)');
-  if (title.length > MAX_TITLE) throw new OrchError('invalid_input', `a task title must be at most ${MAX_TITLE} characters (put details in --body)`);
+  const problem = taskTextProblem(input);
+  if (problem !== null) throw new OrchError('invalid_input', problem);
   if (input.role !== undefined && !ROLES.includes(input.role)) {
     throw new OrchError('invalid_input', `unknown role "${input.role}": use one of ${ROLES.join(', ')}`);
   }
   if (input.priority !== undefined && !Number.isSafeInteger(input.priority)) {
     throw new OrchError('invalid_input', `priority must be a whole number, got ${input.priority}`);
-  }
-  for (const label of input.labels ?? []) {
-    if (label.trim() === '' || label.length > MAX_LABEL || /[\r\n]/.test(label)) {
-      throw new OrchError('invalid_input', `a label must be one non-empty line of at most ${MAX_LABEL} characters`);
-    }
   }
 }
 

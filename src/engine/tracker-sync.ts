@@ -1,5 +1,6 @@
 import type { ProjectConfig } from '../config/schema.js';
 import { OrchError } from '../core/errors.js';
+import { taskTextProblem } from '../core/task-limits.js';
 import { TERMINAL_STATES, type Task } from '../core/types.js';
 import { createGitHubTracker } from '../trackers/github.js';
 import { createLinearTracker } from '../trackers/linear.js';
@@ -26,6 +27,8 @@ interface TrackerLink {
   nextPollAt: number;
   /** What was last reported per task, so an unchanged task is not reported again. */
   reported: Map<number, string>;
+  /** Why each refused issue was refused, so an issue seen again unchanged is not recorded again. */
+  refused: Map<string, string>;
 }
 
 export interface TrackerSyncReport {
@@ -38,14 +41,17 @@ export interface TrackerSyncReport {
   error: string | null;
 }
 
-/** The tracker of a project's config, or null for local tasks. */
-export function createTracker(project: ProjectConfig, env: NodeJS.ProcessEnv, now: () => number): Tracker | null {
+/**
+ * The tracker of a project's config, or null for local tasks. `onSkippedFile` hears of each markdown
+ * queue file that cannot be read as a task, with the reason.
+ */
+export function createTracker(project: ProjectConfig, env: NodeJS.ProcessEnv, now: () => number, onSkippedFile?: (message: string) => void): Tracker | null {
   const config = project.tracker;
   switch (config.kind) {
     case 'github':
       return createGitHubTracker(config, { env, mergeStrategy: project.mergeStrategy, now });
     case 'markdown':
-      return new MarkdownQueueTracker({ tracker: config, projectPath: project.path, now });
+      return new MarkdownQueueTracker({ tracker: config, projectPath: project.path, now, onSkippedFile });
     case 'linear':
       return createLinearTracker(config, { env, now });
     case 'local':
@@ -89,9 +95,10 @@ export class TrackerSync {
     if (existing?.madeFrom === madeFrom) return existing;
     if (this.broken.get(name) === madeFrom) return null;
     try {
-      const tracker = createTracker(project, this.options.env ?? process.env, this.orch.now);
+      const onSkippedFile = (reason: string) => void this.orch.store.appendEvent({ type: 'tracker.skipped', project: name, data: { ref: null, reason } }, this.orch.now());
+      const tracker = createTracker(project, this.options.env ?? process.env, this.orch.now, onSkippedFile);
       if (!tracker) return null;
-      const link: TrackerLink = { tracker, madeFrom, cursor: null, mentionsCursor: null, notBefore: 0, nextPollAt: 0, reported: new Map() };
+      const link: TrackerLink = { tracker, madeFrom, cursor: null, mentionsCursor: null, notBefore: 0, nextPollAt: 0, reported: new Map(), refused: new Map() };
       this.links.set(name, link);
       return link;
     } catch (error) {
@@ -157,8 +164,18 @@ export class TrackerSync {
       await this.mirror(project, link, issue, report);
     } catch (error) {
       if (!(error instanceof OrchError)) throw error;
-      await this.orch.store.appendEvent({ type: 'tracker.skipped', project, data: { ref: issue.ref, reason: error.message } }, this.orch.now());
+      await this.refuse(project, link, issue, error.message);
     }
+  }
+
+  /**
+   * Records once why an issue was not taken (a `tracker.skipped` event naming it): it is asked about
+   * again on later syncs, and recorded again only when the reason changes.
+   */
+  private async refuse(project: string, link: TrackerLink, issue: TrackedIssue, reason: string): Promise<void> {
+    if (link.refused.get(issue.ref) === reason) return;
+    link.refused.set(issue.ref, reason);
+    await this.orch.store.appendEvent({ type: 'tracker.skipped', project, data: { ref: issue.ref, url: issue.url, reason } }, this.orch.now());
   }
 
   /** One issue into the store: a new task, a changed one, or a task whose issue closed. */
@@ -167,6 +184,10 @@ export class TrackerSync {
     const [task] = await store.listTasks({ project, externalRefs: [issue.ref] });
     if (!task) {
       if (!issue.ready || issue.closed) return;
+      // Refused before it is claimed: a queue file stays in incoming/ for a person to fix.
+      const problem = taskTextProblem(issue);
+      if (problem !== null) return this.refuse(project, link, issue, problem);
+      link.refused.delete(issue.ref);
       // The markdown queue moves the file to claimed/: another Orch that got there first keeps it.
       if (!(await link.tracker.claim(issue.ref))) return;
       const created = await addTask(store, { project, externalRef: issue.ref, title: issue.title, body: issue.body, labels: issue.labels, priority: issue.priority, role: issue.role ?? undefined }, this.orch.now());
@@ -184,6 +205,10 @@ export class TrackerSync {
     if (task.state !== 'new' && task.state !== 'routed' && task.state !== 'blocked') return;
     const patch = changedFields(task, issue);
     if (Object.keys(patch).length === 0) return;
+    // An edit that would make the task one that can never run is not taken; the task keeps its text.
+    const problem = taskTextProblem({ title: patch.title ?? task.title, body: patch.body ?? task.body, labels: patch.labels ?? task.labels });
+    if (problem !== null) return this.refuse(project, link, issue, problem);
+    link.refused.delete(issue.ref);
     await store.updateTask(task.id, { expectedVersion: task.version }, patch, this.orch.now(), { type: 'task.synced', data: { ref: issue.ref, fields: Object.keys(patch) } });
     report.updated.push(task.id);
   }

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { chmod, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
+import { MAX_BODY_BYTES, bodyTooLarge, formatBytes } from '../core/task-limits.js';
 import type { EpochMs, Role, TaskState } from '../core/types.js';
 import { parseTask, TaskFileError, taskBody, withOrchNote, type MarkdownTask } from './markdown-task.js';
 import { TrackerError, type StatusReport, type SyncResult, type TrackedIssue, type Tracker } from './tracker.js';
@@ -18,6 +19,8 @@ export type QueueFolder = (typeof QUEUE_FOLDERS)[number];
 const PRECEDENCE: readonly QueueFolder[] = ['done', 'failed', 'claimed', 'incoming'];
 
 const REF_PREFIX = 'queue:';
+/** A task file holds a body and a little more (title, headers, Orch's note); one far larger is never read whole. */
+const MAX_FILE_BYTES = MAX_BODY_BYTES + 64 * 1024;
 
 export interface MarkdownQueueOptions {
   tracker: { kind: 'markdown'; dir: string };
@@ -255,10 +258,22 @@ export class MarkdownQueueTracker implements Tracker {
   /** The issue a file describes, or null (reported) when the file is not a task Orch can read. */
   private async read(name: string, folder: QueueFolder, stats: Stats): Promise<TrackedIssue | null> {
     let task: MarkdownTask;
+    const tooLarge = () => this.onSkippedFile(`${this.display(folder, name)}: ${bodyTooLarge(`in a file of ${formatBytes(stats.size)}`)}`);
+    if (stats.size > MAX_FILE_BYTES) {
+      tooLarge();
+      return null;
+    }
     try {
       const handle = await open(join(this.root, folder, name), 'r');
       try {
-        task = parseTask(await handle.readFile('utf8'), this.display(folder, name));
+        // Bounded even so: the file may have grown since the stat.
+        const buffer = Buffer.alloc(MAX_FILE_BYTES + 1);
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+        if (bytesRead > MAX_FILE_BYTES) {
+          tooLarge();
+          return null;
+        }
+        task = parseTask(buffer.subarray(0, bytesRead).toString('utf8'), this.display(folder, name));
       } finally {
         await handle.close();
       }

@@ -15,11 +15,12 @@ function listAfter(args: string[], flag: string): string[] {
 }
 
 describe('claude invocation', () => {
-  it('runs the configured executable in print mode with stream-json, the prompt after --', () => {
-    const { command, args } = invoke();
+  it('runs the configured executable in print mode with stream-json, the prompt on stdin', () => {
+    const { command, args, stdin } = invoke();
     expect(command).toBe('/opt/bin/claude');
     expect(args.slice(0, 4)).toEqual(['-p', '--output-format', 'stream-json', '--verbose']);
-    expect(args.slice(-2)).toEqual(['--', 'Fix the failing test']);
+    expect(stdin).toBe('Fix the failing test');
+    expect(args.join(' ')).not.toContain('Fix the failing test');
   });
 
   it('keeps each run in its own HOME and config dir and quiets non-essential traffic', () => {
@@ -90,17 +91,18 @@ describe('claude invocation', () => {
   });
 
   it('passes budget, max turns, resume and the system prompt addition', () => {
-    const { args } = invoke(runSpec({ budgetUsd: 1.5, maxTurns: 30, resumeSessionId: 'abc-123', systemPromptAppend: '- end with a JSON block' }));
+    const { args, files } = invoke(runSpec({ budgetUsd: 1.5, maxTurns: 30, resumeSessionId: 'abc-123', systemPromptAppend: '- end with a JSON block' }));
     expect(flagValue(args, '--max-budget-usd')).toBe('1.5');
     expect(flagValue(args, '--max-turns')).toBe('30');
     expect(flagValue(args, '--resume')).toBe('abc-123');
-    expect(flagValue(args, '--append-system-prompt')).toBe('- end with a JSON block');
-    expect(args.at(-1)).toBe('Fix the failing test');
+    // In a file inside the run's home: however long, it never meets the limit of one argument.
+    expect(flagValue(args, '--append-system-prompt-file')).toBe(`${RUN_HOME}/orch-system-prompt.md`);
+    expect(files).toEqual([{ path: 'orch-system-prompt.md', content: '- end with a JSON block' }]);
   });
 
-  it('puts the agent config args before the prompt terminator', () => {
+  it('puts the agent config args last', () => {
     const { args } = invoke(runSpec(), agentConfig('claude', { args: ['--fallback-model', 'haiku'] }));
-    expect(args.slice(-4)).toEqual(['--fallback-model', 'haiku', '--', 'Fix the failing test']);
+    expect(args.slice(-2)).toEqual(['--fallback-model', 'haiku']);
   });
 });
 

@@ -5,10 +5,11 @@ import { RUN_HOME, agentConfig, flagValue, flagValues, runSpec } from './fixture
 const invoke = (spec = runSpec(), agent = agentConfig('codex')) => codexAdapter.invocation(spec, agent);
 
 describe('codex invocation', () => {
-  it('runs exec --json in the workspace-write sandbox, plugins and analytics off, prompt after --', () => {
+  it('runs exec --json in the workspace-write sandbox, plugins and analytics off, the prompt on stdin (-)', () => {
     const { command, args } = invoke();
     expect(command).toBe('/opt/bin/codex');
-    expect(args).toEqual(['exec', '--json', '-s', 'workspace-write', '--disable', 'plugins', '-c', 'analytics.enabled=false', '--', 'Fix the failing test']);
+    expect(args).toEqual(['exec', '--json', '-s', 'workspace-write', '--disable', 'plugins', '-c', 'analytics.enabled=false', '-']);
+    expect(invoke().stdin).toBe('Fix the failing test');
   });
 
   it('keeps HOME and CODEX_HOME inside the run home, and makes sure CODEX_HOME exists', () => {
@@ -39,7 +40,7 @@ describe('codex invocation', () => {
   it('resumes a thread with exec options before `resume` and the sandbox repeated as config', () => {
     const { args } = invoke(runSpec({ resumeSessionId: 'thread-1', tools: { mode: 'read-only' } }), agentConfig('codex', { args: ['--skip-git-repo-check'] }));
     const resumeAt = args.indexOf('resume');
-    expect(args.slice(resumeAt)).toEqual(['resume', 'thread-1', '--', 'Fix the failing test']);
+    expect(args.slice(resumeAt)).toEqual(['resume', 'thread-1', '-']);
     expect(args.indexOf('-s')).toBeLessThan(resumeAt);
     expect(args.indexOf('--skip-git-repo-check')).toBeLessThan(resumeAt);
     expect(flagValues(args, '-c')).toContain('sandbox_mode="read-only"');
@@ -68,8 +69,8 @@ describe('codex invocation', () => {
   });
 
   it('prepends the system prompt addition to the prompt in a delimited section', () => {
-    const { args } = invoke(runSpec({ systemPromptAppend: 'Always run the tests.' }));
-    expect(args.at(-1)).toBe('<orch-instructions>\nAlways run the tests.\n</orch-instructions>\n\n<task>\nFix the failing test\n</task>');
+    const { stdin } = invoke(runSpec({ systemPromptAppend: 'Always run the tests.' }));
+    expect(stdin).toBe('<orch-instructions>\nAlways run the tests.\n</orch-instructions>\n\n<task>\nFix the failing test\n</task>');
   });
 });
 

@@ -3,11 +3,19 @@ import { commandAdapter } from '../../src/agents/command.js';
 import { RUN_HOME, agentConfig, runSpec } from './fixtures.js';
 
 describe('command invocation', () => {
-  it('appends the prompt as the last argument when the args have no placeholder', () => {
-    const { command, args, env } = commandAdapter.invocation(runSpec(), agentConfig('command', { command: './agent.sh', args: ['--fast'] }));
+  it('gives the prompt on stdin and in the file ORCH_PROMPT_FILE names, not as an argument', () => {
+    const { command, args, env, files, stdin } = commandAdapter.invocation(runSpec(), agentConfig('command', { command: './agent.sh', args: ['--fast'] }));
     expect(command).toBe('./agent.sh');
-    expect(args).toEqual(['--fast', 'Fix the failing test']);
+    expect(args).toEqual(['--fast']);
     expect(env.HOME).toBe(RUN_HOME);
+    expect(stdin).toBe('Fix the failing test');
+    expect(env.ORCH_PROMPT_FILE).toBe(`${RUN_HOME}/prompt.md`);
+    expect(files).toEqual([{ path: 'prompt.md', content: 'Fix the failing test' }]);
+  });
+
+  it('puts the prompt file\'s path in place of {prompt_file}', () => {
+    const { args } = commandAdapter.invocation(runSpec(), agentConfig('command', { args: ['--brief', '{prompt_file}'] }));
+    expect(args).toEqual(['--brief', `${RUN_HOME}/prompt.md`]);
   });
 
   it('puts the prompt in place of {prompt}, keeping $-patterns literal', () => {

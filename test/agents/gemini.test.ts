@@ -6,10 +6,11 @@ const invoke = (spec = runSpec(), agent = agentConfig('gemini')) => geminiAdapte
 const settingsOf = (files: { path: string; content: string }[]) => JSON.parse(files.find((f) => f.path === '.gemini/settings.json')!.content) as Record<string, unknown>;
 
 describe('gemini invocation', () => {
-  it('runs headless with stream-json, trust skipped, the prompt as one --prompt= element', () => {
-    const { command, args } = invoke();
+  it('runs headless with stream-json, trust skipped, the prompt on stdin', () => {
+    const { command, args, stdin } = invoke();
     expect(command).toBe('/opt/bin/gemini');
-    expect(args).toEqual(['--output-format', 'stream-json', '--skip-trust', '--approval-mode', 'auto_edit', '--prompt=Fix the failing test']);
+    expect(args).toEqual(['--output-format', 'stream-json', '--skip-trust', '--approval-mode', 'auto_edit']);
+    expect(stdin).toBe('Fix the failing test');
   });
 
   it('writes API-key auth and telemetry off into a settings file under the run HOME', () => {
@@ -46,8 +47,10 @@ describe('gemini invocation', () => {
     expect(flagValue(args, '--resume')).toBe('s-1');
   });
 
-  it('keeps a prompt starting with a dash inside its --prompt= element', () => {
-    expect(invoke(runSpec({ prompt: '--help me' })).args.at(-1)).toBe('--prompt=--help me');
+  it('keeps a prompt starting with a dash out of the arguments', () => {
+    const { args, stdin } = invoke(runSpec({ prompt: '--help me' }));
+    expect(args).not.toContain('--help me');
+    expect(stdin).toBe('--help me');
   });
 });
 

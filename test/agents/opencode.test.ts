@@ -6,10 +6,11 @@ const invoke = (spec = runSpec(), agent = agentConfig('opencode')) => opencodeAd
 const configOf = (env: Record<string, string>) => JSON.parse(env.OPENCODE_CONFIG_CONTENT!) as Record<string, unknown>;
 
 describe('opencode invocation', () => {
-  it('runs `run --format json` with the prompt after --', () => {
-    const { command, args } = invoke();
+  it('runs `run --format json` with the prompt on stdin', () => {
+    const { command, args, stdin } = invoke();
     expect(command).toBe('/opt/bin/opencode');
-    expect(args).toEqual(['run', '--format', 'json', '--', 'Fix the failing test']);
+    expect(args).toEqual(['run', '--format', 'json']);
+    expect(stdin).toBe('Fix the failing test');
   });
 
   it('keeps HOME and every XDG dir inside the run home and quiets background traffic', () => {
@@ -20,9 +21,9 @@ describe('opencode invocation', () => {
     expect(configOf(env)).toMatchObject({ share: 'disabled', autoupdate: false });
   });
 
-  it('ends a one-word prompt with a newline so that it is never read as a number', () => {
-    expect(invoke(runSpec({ prompt: '42' })).args.at(-1)).toBe('42\n');
-    expect(invoke(runSpec({ prompt: 'fix "it" now' })).args.at(-1)).toBe('fix "it" now');
+  it('passes a one-word or quoted prompt as it is', () => {
+    expect(invoke(runSpec({ prompt: '42' })).stdin).toBe('42');
+    expect(invoke(runSpec({ prompt: 'fix "it" now' })).stdin).toBe('fix "it" now');
   });
 
   it('passes model and session', () => {

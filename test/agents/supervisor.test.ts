@@ -69,7 +69,7 @@ describe('the supervisor', () => {
     const agent = scriptAgent(
       [
         json({ type: 'session_started', sessionId: 's-1' }),
-        'echo "working on: $1"',
+        'echo "working on: $(cat)"',
         json({ type: 'usage', inputTokens: 100, outputTokens: 20, cumulative: false }),
         json({ type: 'cost', usd: 0.25, cumulative: true }),
         'echo "ok" > done.txt',
@@ -153,8 +153,30 @@ describe('the supervisor', () => {
     }
   });
 
-  it('closes stdin so a CLI waiting on it does not hang', async () => {
-    const r = await run(scriptAgent('cat > /dev/null\necho read-all'), { timeoutMs: 5000 }).report;
-    expect(r.outcome).toBe('succeeded');
+  it('closes stdin once the prompt is written, so a CLI reading it to the end does not hang', async () => {
+    const { report, events } = run(scriptAgent('wc -c\necho read-all'), { timeoutMs: 5000 });
+    expect((await report).outcome).toBe('succeeded');
+    expect(events.map((e) => (e.type === 'assistant_text' ? e.text.trim() : e.type))).toEqual([String('do the thing'.length), 'read-all']);
+  });
+
+  it('hands a prompt longer than one argument may be on stdin and in ORCH_PROMPT_FILE', async () => {
+    const prompt = `${'a long brief. '.repeat(16 * 1024)}the end`;
+    const agent = scriptAgent('cmp -s - "$ORCH_PROMPT_FILE" && echo same || echo differ\ntail -c 7 "$ORCH_PROMPT_FILE"; echo');
+    const { report, events } = run(agent, { spec: spec({ prompt }) });
+    expect((await report).outcome).toBe('succeeded');
+    expect(events).toEqual([{ type: 'assistant_text', text: 'same' }, { type: 'assistant_text', text: 'the end' }]);
+  });
+
+  it('runs a CLI that exits without reading a long prompt to its end', async () => {
+    const { report, events } = run(scriptAgent('echo started'), { spec: spec({ prompt: 'x'.repeat(1024 * 1024) }) });
+    expect((await report).outcome).toBe('succeeded');
+    expect(events).toEqual([{ type: 'assistant_text', text: 'started' }]);
+  });
+
+  it('names a run whose {prompt} argument is too long `crashed`, saying what to use instead', async () => {
+    const agent = { ...scriptAgent('echo never'), args: ['{prompt}'] };
+    const r = await run(agent, { spec: spec({ prompt: 'x'.repeat(200 * 1024) }) }).report;
+    expect(r.outcome).toBe('crashed');
+    expect(r.reason).toMatch(/E2BIG .*read the prompt from stdin or \$ORCH_PROMPT_FILE instead of \{prompt\}/);
   });
 });

@@ -154,6 +154,26 @@ describe('bad input: one line, non-zero exit, nothing written', () => {
     expect(storeCounts()).toEqual(before);
   });
 
+  it('refuses a task that could never run: a NUL, an oversize body, an endless --body-file', () => {
+    const before = storeCounts();
+    const binary = join(scratch.path, 'binary.md');
+    writeFileSync(binary, 'Fix it.\0\0\0');
+    expectOneLineError(orch('task', 'add', 'X', '--body-file', binary), 2, /body must not contain a NUL character/);
+    expectOneLineError(runOrch(['task', 'add', 'X', '--body-file', '-'], { cwd: repo, home, input: 'a\0b' }), 2, /NUL character/);
+    const huge = join(scratch.path, 'huge.md');
+    writeFileSync(huge, 'x'.repeat(300 * 1024));
+    expectOneLineError(orch('task', 'add', 'X', '--body-file', huge), 2, /--body-file .*huge\.md: a task body must be at most 256 KiB/);
+    // Read only up to the limit: an endless file is refused, not slurped.
+    expectOneLineError(orch('task', 'add', 'X', '--body-file', '/dev/zero'), 2, /--body-file \/dev\/zero: a task body must be at most 256 KiB/);
+    expectOneLineError(orch('task', 'add', 'X', '--label', 'x'.repeat(101)), 2, /a label must be one non-empty line of at most 100 characters/);
+    expect(storeCounts()).toEqual(before);
+    const fits = join(scratch.path, 'fits.md');
+    writeFileSync(fits, 'y'.repeat(200 * 1024));
+    const added = orch('task', 'add', 'Big but fine', '--body-file', fits, '--json');
+    expect(added.code).toBe(0);
+    expect(added.json<Task>().body).toHaveLength(200 * 1024);
+  });
+
   it('refuses an unknown task id', () => {
     const before = storeCounts();
     expectOneLineError(orch('task', 'get', '99'), 3, /task 99 not found/);

@@ -39,6 +39,8 @@ describe('parsePlanAnswer', () => {
     expect(error('```json\n{"tasks": [1,\n```')).toMatch(/no fenced/);
     expect(error(answer({ tasks: [{ title: 'Add a tax rate', body: 'Just do it.' }] }))).toBe('tasks.0.body: the body has no acceptance criteria (a section "Acceptance criteria" listing what a reviewer checks)');
     expect(error(answer({ tasks: [task('Two\nlines')] }))).toBe('tasks.0.title: the title must be one line');
+    expect(error(answer({ tasks: [task('Odd\0title', { body: body('x') })] }))).toBe('tasks.0.title: the title must not contain a NUL character');
+    expect(error(answer({ tasks: [task('A', { body: body('paste\0') })] }))).toBe('tasks.0.body: the body must not contain a NUL character');
     expect(error(answer({ tasks: [task('A', { role: 'boss' })] }))).toMatch(/^tasks\.0\.role: the role must be one of implement, test, review, plan, fix$/);
     expect(error(answer({ tasks: [task('A'), task('B', { depends_on: [1] })] }))).toBe('tasks.1.depends_on: task 1 may only depend on tasks listed before it (indexes 0 to 0), not 1');
     expect(error(answer({ tasks: [task('Add a tax rate'), task('add a TAX rate!')] }))).toBe('tasks.1.title: the same title as task 0');

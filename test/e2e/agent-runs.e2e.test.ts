@@ -139,6 +139,25 @@ describe.each(AGENT_CLI_KINDS)('%s, driven by Orch', (kind) => {
     if (kind === 'claude') expect(run.costUsd).toBeCloseTo(expectedCost([{ input: 2000, output: 100 }, { input: 3000, output: 200 }]), 6);
     expect(existsSync(run.logPath!)).toBe(true);
   });
+
+  it('hands the model the whole prompt of a task whose body is about 200 KiB', async () => {
+    // Longer than Linux lets one argument be (128 KiB): the prompt must not travel in argv.
+    const lines = Array.from({ length: 2048 }, (_, i) => `chunk-${String(i).padStart(5, '0')} ${'lorem ipsum dolor sit amet '.repeat(3)}`.padEnd(100, '.'));
+    const body = lines.join('\n');
+    expect(body.length).toBeGreaterThan(200 * 1024);
+    const w = await world([kind], { [kind]: WRITE_AND_FINISH('read it all') });
+    const task = await addTask(w.orch.store, { project: 'app', title: 'Read the long brief', body }, w.orch.now());
+    const { run, result } = await attempt(w, kind, { taskId: task.id });
+    expect(run.outcome, run.result === null ? '' : JSON.stringify(run.result)).toBe('succeeded');
+    expect(result?.summary).toBe('read it all');
+    const first = JSON.stringify(w.servers[kind]!.requests.find((r) => r.kind === 'turn')!.body);
+    const seen = new Set(first.match(/chunk-\d{5} /g));
+    expect(seen.size).toBe(lines.length);
+    expect(first).toContain(lines.at(-1)!);
+    expect(first).toContain('Read the long brief');
+    // Orch's standing instructions (the result contract) arrive too, in the system prompt or before the task.
+    expect(first).toContain('A separate task worth doing later');
+  });
 });
 
 describe.each(['claude', 'codex'] as const)('%s: every way a run ends', (kind) => {

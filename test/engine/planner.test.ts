@@ -26,7 +26,7 @@ const planTask = (title: string, file: string, extra: Record<string, unknown> = 
  */
 const FAKE_AGENT = `#!/usr/bin/env node
 const { readFileSync, writeFileSync, appendFileSync } = require('node:fs');
-const prompt = process.argv[process.argv.length - 1];
+const prompt = readFileSync(0, 'utf8');
 const rules = JSON.parse(readFileSync(process.env.FAKE_RULES, 'utf8'));
 appendFileSync(process.env.FAKE_RULES + '.log', JSON.stringify(prompt) + '\\n');
 const done = (summary) => console.log(['\`\`\`json', JSON.stringify({ status: 'done', summary, remaining: '', follow_ups: [] }), '\`\`\`'].join('\\n'));

@@ -36,7 +36,7 @@ async function world(issues: number): Promise<World> {
   for (let n = 1; n <= issues; n++) github.repository('acme/app').addIssue({ title: `Add file${n}`, body: `Create file${n}.txt.`, labels: ['orch'] });
   const agent = join(scratch.path, 'agent.sh');
   // Writes the file its task names (from the prompt's `# Task #N: Add <name>` line).
-  writeFileSync(agent, '#!/bin/sh\nname=$(printf "%s\\n" "$1" | grep -m 1 "^# Task #" | sed "s/.*: Add //")\necho "$name" > "$name.txt"\necho done\n');
+  writeFileSync(agent, '#!/bin/sh\nname=$(grep -m 1 "^# Task #" | sed "s/.*: Add //")\necho "$name" > "$name.txt"\necho done\n');
   chmodSync(agent, 0o755);
   const home = join(scratch.path, 'home');
   mkdirSync(home);

@@ -52,7 +52,7 @@ async function open(routing: Record<string, unknown>, project: Record<string, un
     alpha: { kind: 'command', command: worker('alpha'), model: 'alpha-1' },
     beta: { kind: 'command', command: worker('beta'), model: 'beta-1' },
     gamma: { kind: 'command', command: worker('gamma') },
-    picker: { kind: 'command', command: script('picker', `printf '%s' "$*" > "$HOME/../seen.txt"\npwd > "$HOME/../cwd.txt"\n${answer({ agent: 'beta', complexity: 'complex', reason: 'beta knows the database layer', profile: PROFILE })}`) },
+    picker: { kind: 'command', command: script('picker', `cat > "$HOME/../seen.txt"\npwd > "$HOME/../cwd.txt"\n${answer({ agent: 'beta', complexity: 'complex', reason: 'beta knows the database layer', profile: PROFILE })}`) },
     outsider: { kind: 'command', command: script('outsider', answer({ agent: 'gamma', complexity: 'simple', reason: 'gamma is quick' })) },
     rambler: { kind: 'command', command: script('rambler', 'echo "I would give it to beta, probably."') },
     sleeper: { kind: 'command', command: script('sleeper', 'sleep 30') },

@@ -37,7 +37,7 @@ beforeEach(async () => {
     adder: script('adder', `echo "added by $ORCH_TASK_ID" > "src/task-$ORCH_TASK_ID.txt"\n${block}`),
     breaker: script('breaker', `echo BUG > src/broken.txt\n${block}`),
     editor: script('editor', `echo "two from $ORCH_TASK_ID" > src/a.txt\n${block}`),
-    planner: script('planner', `echo "x" > src/planned.txt\nprintf '%s\\n' '\`\`\`json' '{"status":"done","summary":"ok","remaining":"","follow_ups":["Write the docs for it","Add a benchmark"]}' '\`\`\`'`),
+    planner: script('planner', `echo "x" > src/planned.txt\nprintf '%s\\n' '\`\`\`json' '{"status":"done","summary":"ok","remaining":"","follow_ups":["Write the docs for it","Add a benchmark","Paste\\u0000this"]}' '\`\`\`'`),
     strict: script('strict', `echo '{"passed": false, "reasoning": "no tests for the new file", "issues": ["add a test"]}'`),
     lenient: script('lenient', `echo '{"passed": true, "reasoning": "fine", "issues": []}'`),
   };
@@ -152,6 +152,9 @@ describe('the pipeline, task to merged commit', () => {
       ['Add a benchmark', 'new'],
     ]);
     expect(children[0]!.body).toContain(`Follow-up from task #${task.id}`);
+    // One that could never run is left out, with the reason, and does not stop the others.
+    const refused = await orch.store.listEvents({ taskId: task.id, types: ['task.follow_up_refused'] });
+    expect(refused.map((e) => e.data)).toEqual([{ title: 'Paste this', reason: expect.stringMatching(/must not contain a NUL character/) }]);
   });
 
   it('sends a change the reviewer rejects back with its issues, and to a person after the review rounds', async () => {

@@ -29,7 +29,7 @@ async function queueWorld(): Promise<{ orch: Orch; repo: string; queue: string }
   writeFileSync(join(queue, 'incoming', '0003-broken.md'), 'PRIORITY: soon\n');
   const agent = join(scratch.path, 'agent.sh');
   // Writes the file its task names (from the prompt's `# Task #N: <title>` line).
-  writeFileSync(agent, '#!/bin/sh\nname=$(printf "%s\\n" "$1" | grep -m 1 "^# Task #" | sed "s/.*: //")\necho "$name" > "$name.txt"\necho done\n');
+  writeFileSync(agent, '#!/bin/sh\nname=$(grep -m 1 "^# Task #" "$ORCH_PROMPT_FILE" | sed "s/.*: //")\necho "$name" > "$name.txt"\necho done\n');
   chmodSync(agent, 0o755);
   const home = join(scratch.path, 'home');
   mkdirSync(home);

@@ -95,6 +95,26 @@ describe('tasks', () => {
     expect(h.ticksRequested).toBe(0);
   });
 
+  it('answers 400 for a task that could never run: a NUL, an oversize body, too many labels', async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ project: 'app', title: 'Fix\0it' }, /^a task title must not contain a NUL character/],
+      [{ project: 'app', title: 'x', body: 'binary\0data' }, /^a task body must not contain a NUL character/],
+      [{ project: 'app', title: 'x', body: 'x'.repeat(300 * 1024) }, /^a task body must be at most 256 KiB, this one is 300 KiB/],
+      [{ project: 'app', title: 'x', labels: ['a\0'] }, /^a label must be/],
+      [{ project: 'app', title: 'x', labels: Array.from({ length: 60 }, (_, i) => `l${i}`) }, /^a task may have at most 50 labels/],
+    ];
+    for (const [body, message] of cases) {
+      const response = await h.call('/tasks', { body });
+      expect(response.status, message.source).toBe(400);
+      const error = (await json<ErrorBody>(response)).error;
+      expect(error.code).toBe('invalid_input');
+      expect(error.message).toMatch(message);
+      expect(error.message).not.toContain('\n');
+    }
+    expect(await json<Task[]>(await h.call('/tasks'))).toEqual([]);
+    expect(h.ticksRequested).toBe(0);
+  });
+
   it('answers 400 for malformed JSON, a body that is not an object, and bad parameters', async () => {
     const malformed = await h.call('/tasks', { rawBody: '{"title": ', headers: { 'Content-Type': 'application/json' } });
     expect(malformed.status).toBe(400);

@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { Command } from 'commander';
 import { OrchError } from '../../core/errors.js';
+import { MAX_BODY_BYTES, bodyTooLarge } from '../../core/task-limits.js';
 import type { RoutingDecision } from '../../core/routing.js';
 import { TASK_STATES, type Role, type Run, type Task, type TaskPullRequest, type TaskState } from '../../core/types.js';
 import { projectForDirectory } from '../../engine/projects.js';
@@ -84,13 +85,37 @@ function attemptsText(runs: Run[]): string {
   return `\n\n  Attempts:\n${table(rows)}`;
 }
 
+/**
+ * The body from --body or --body-file. The file is read only up to one byte past the most a body may
+ * be, so an endless file (a device, a pipe that never closes its end) is refused rather than slurped.
+ */
 function readBody(options: { body?: string; bodyFile?: string }): string | undefined {
   if (options.body !== undefined && options.bodyFile !== undefined) throw new OrchError('invalid_input', 'give either --body or --body-file, not both');
   if (options.bodyFile === undefined) return options.body;
+  const source = options.bodyFile === '-' ? 'stdin' : options.bodyFile;
+  let bytes: Buffer;
   try {
-    return readFileSync(options.bodyFile === '-' ? 0 : options.bodyFile, 'utf8');
+    bytes = readAtMost(options.bodyFile === '-' ? 0 : options.bodyFile, MAX_BODY_BYTES + 1);
   } catch (error) {
     throw new OrchError('invalid_input', `cannot read --body-file ${options.bodyFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  if (bytes.length > MAX_BODY_BYTES) throw new OrchError('invalid_input', `--body-file ${source}: ${bodyTooLarge(`larger than that`)}`);
+  return bytes.toString('utf8');
+}
+
+function readAtMost(file: string | number, limit: number): Buffer {
+  const fd = typeof file === 'number' ? file : openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(limit);
+    let filled = 0;
+    while (filled < limit) {
+      const read = readSync(fd, buffer, filled, limit - filled, null);
+      if (read === 0) break;
+      filled += read;
+    }
+    return buffer.subarray(0, filled);
+  } finally {
+    if (typeof file !== 'number') closeSync(fd);
   }
 }
 
