@@ -17,7 +17,7 @@ import { tempDir, thrownBy, writeFile } from './helpers.js';
 const GITHUB_DEFAULTS = { assignee: null, authors: [], tokenEnv: 'GITHUB_TOKEN', apiUrl: 'https://api.github.com' };
 const LINEAR_DEFAULTS = {
   states: ['Todo'],
-  stateMap: { running: 'In Progress', needs_review: 'In Review', done: 'Done', cancelled: 'Canceled' },
+  stateMap: { running: 'In Progress', in_review: 'In Review', needs_review: 'In Review', done: 'Done', cancelled: 'Canceled' },
   tokenEnv: 'LINEAR_API_KEY',
   apiUrl: 'https://api.linear.app/graphql',
 };
@@ -199,7 +199,7 @@ projects:
       team: 'ENG',
       labels: ['orch'],
       states: ['Ready', 'Todo'],
-      stateMap: { running: 'Doing', done: 'Done', cancelled: 'Canceled', blocked: 'Blocked' },
+      stateMap: { running: 'Doing', in_review: 'In Review', done: 'Done', cancelled: 'Canceled', blocked: 'Blocked' },
       tokenEnv: 'ENG_LINEAR_KEY',
       apiUrl: 'http://127.0.0.1:9999/graphql',
     });

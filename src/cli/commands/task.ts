@@ -80,7 +80,7 @@ function attemptsText(runs: Run[]): string {
   const rows = runs.map((r) => {
     const seconds = r.endedAt === null ? 'running' : `${Math.round((r.endedAt - r.startedAt) / 1000)}s`;
     const reason = (r.result as { failure?: string; reason?: string } | null)?.failure ?? (r.result as { reason?: string } | null)?.reason ?? '';
-    return [`  ${r.attempt}.`, `run ${r.id}`, r.agent, r.endReason ?? (r.endedAt === null ? 'running' : (r.outcome ?? 'running')), seconds, `$${r.costUsd.toFixed(2)}`, reason.split('\n')[0]!.slice(0, 100)];
+    return [`  ${r.attempt}.`, `run ${r.id}`, r.agent, r.outcome ?? 'running', r.endReason ?? '', seconds, `$${r.costUsd.toFixed(2)}`, reason.split('\n')[0]!.slice(0, 100)];
   });
   return `\n\n  Attempts:\n${table(rows)}`;
 }
