@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { DEFAULT_MAX_OUTPUT_BYTES } from '../config/defaults.js';
 import { EMPTY_RUN_SUMMARY, addRunEvent, classifyRunEnd, type KillReason, type RunVerdict } from '../core/outcome.js';
 import { EMPTY_TOTALS, addToTotals, priceRun, type RunTotals } from '../core/usage.js';
 import type { AgentAdapter, AgentConfig, AgentEvent, ModelPrice, RunSpec } from './agent.js';
+import { readOutputLines, storedLine } from './output-lines.js';
 import { terminateGroup } from './process-group.js';
 
 export interface SuperviseOptions {
@@ -20,6 +21,10 @@ export interface SuperviseOptions {
   /** Ends the run as `budget_exceeded` once its cost passes this; null: no cap. */
   budgetUsd: number | null;
   prices: Record<string, ModelPrice>;
+  /** Ends the run as `output_limit` once stdout and stderr together pass this many bytes. */
+  maxOutputBytes?: number;
+  /** Bytes of one stdout line kept; the rest of a longer line is cut (and counted in a marker). */
+  maxLineBytes?: number;
   /** Time between SIGTERM and SIGKILL when Orch stops a run. */
   graceMs?: number;
   /** Aborting it cancels the run (`cancelled`). */
@@ -44,9 +49,18 @@ export interface RunReport extends RunVerdict {
   durationMs: number;
   /** The last lines the CLI wrote to stderr, for failure reasons. */
   stderrTail: string;
+  /** Lines kept only in part because they passed the line cap. */
+  cutLines: number;
+  /**
+   * The first failure to store the run's output or events (a full disk, say): the run went on without
+   * them. Null when everything was kept.
+   */
+  storageError: Error | null;
 }
 
 const STDERR_TAIL = 4000;
+/** A line longer than this is kept cut: no event or result block of a CLI comes near it. */
+export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 
 /**
  * Runs one agent CLI to its end and says how it ended. The process gets its own process group, stdin
@@ -65,8 +79,17 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
     writeFileSync(path, file.content, { mode: 0o600 });
   }
   mkdirSync(dirname(options.logPath), { recursive: true });
-  const log = createWriteStream(options.logPath, { flags: 'a' });
-  const errLog = createWriteStream(options.logPath.replace(/\.jsonl$/, '') + '.stderr.log', { flags: 'a' });
+  let storageError: Error | null = null;
+  const storageFailed = (error: Error) => {
+    storageError ??= error;
+  };
+  // A write that fails (a full disk) must not end Orch: the run goes on, and the caller hears of it.
+  const log = createWriteStream(options.logPath, { flags: 'a' }).on('error', storageFailed);
+  const errLog = createWriteStream(options.logPath.replace(/\.jsonl$/, '') + '.stderr.log', { flags: 'a' }).on('error', storageFailed);
+  const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  let outputBytes = 0;
+  let cutLines = 0;
 
   const started = Date.now();
   let killedFor: KillReason | null = null;
@@ -109,9 +132,18 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
 
   const costSoFar = () => priceRun(totals, options.prices, spec.model ?? agent.model);
   const parse = adapter.createParser();
+  const overLimit = () => outputBytes > maxOutputBytes;
+  const countOutput = (bytes: number) => {
+    lastActivity = Date.now();
+    outputBytes += bytes;
+    if (overLimit()) stop('output_limit');
+  };
   const readStdout = (async () => {
-    for await (const line of createInterface({ input: child.stdout!, crlfDelay: Infinity })) {
-      lastActivity = Date.now();
+    for await (const output of readOutputLines(child.stdout!, maxLineBytes, countOutput)) {
+      // Past the limit the rest is read only to let the process end; nothing more is kept.
+      if (overLimit()) continue;
+      const line = storedLine(output);
+      if (output.cutBytes > 0) cutLines++;
       log.write(`${line}\n`);
       for (const event of parse(line)) {
         summary = addRunEvent(summary, event);
@@ -122,13 +154,19 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
         if (event.type === 'assistant_text') finalText = finalText === null ? event.text : `${finalText}\n${event.text}`;
         if (event.type === 'result' && event.text) finalText = event.text;
         const cost = costSoFar();
-        await options.onEvent?.(event, cost);
+        try {
+          await options.onEvent?.(event, cost);
+        } catch (error) {
+          storageFailed(error as Error);
+        }
         if (options.budgetUsd !== null && cost !== null && cost > options.budgetUsd) stop('budget');
       }
     }
   })();
+  readStdout.catch(() => undefined);
   child.stderr!.on('data', (chunk: Buffer) => {
-    lastActivity = Date.now();
+    countOutput(chunk.length);
+    if (overLimit()) return;
     errLog.write(chunk);
     stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL);
   });
@@ -163,5 +201,7 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
     finalText,
     durationMs: Date.now() - started,
     stderrTail,
+    cutLines,
+    storageError,
   };
 }

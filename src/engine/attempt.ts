@@ -261,6 +261,7 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
     logPath: run.logPath!,
     timeoutMs: project.run.timeoutS * 1000,
     stallMs: project.run.stallS * 1000,
+    maxOutputBytes: project.run.maxOutputMb * 1024 * 1024,
     budgetUsd,
     prices: orch.config.prices,
     signal,

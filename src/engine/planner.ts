@@ -382,6 +382,7 @@ async function askPlanner(ctx: PlannerContext, systemPromptAppend: string, next:
     logPath: ctx.logPath,
     timeoutMs: project.run.timeoutS * 1000,
     stallMs: project.run.stallS * 1000,
+    maxOutputBytes: project.run.maxOutputMb * 1024 * 1024,
     budgetUsd,
     prices: orch.config.prices,
     signal: ctx.signal,

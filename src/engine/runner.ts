@@ -342,6 +342,7 @@ function reviewer(orch: Orch, attempt: Attempt, worktree: string, options: RunTa
         logPath: join(attempt.runDir, 'review.jsonl'),
         timeoutMs: attempt.project.run.timeoutS * 1000,
         stallMs: attempt.project.run.stallS * 1000,
+        maxOutputBytes: attempt.project.run.maxOutputMb * 1024 * 1024,
         budgetUsd: null,
         prices: orch.config.prices,
         signal: options.signal,

@@ -245,6 +245,7 @@ async function superviseWorker(
       logPath: initial.logPath!,
       timeoutMs: project.run.timeoutS * 1000,
       stallMs: project.run.stallS * 1000,
+      maxOutputBytes: project.run.maxOutputMb * 1024 * 1024,
       budgetUsd: plan.runCapUsd,
       prices: orch.config.prices,
       signal: options.signal ? AbortSignal.any([options.signal, lost.signal]) : lost.signal,

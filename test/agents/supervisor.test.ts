@@ -158,3 +158,37 @@ describe('the supervisor', () => {
     expect(r.outcome).toBe('succeeded');
   });
 });
+
+describe('output the supervisor keeps', () => {
+  // The line is streamed by the agent from /dev/zero: neither the test nor Orch ever holds it whole.
+  const hugeLine = (bytes: number) => scriptAgent(`head -c ${bytes} /dev/zero | tr '\\0' 'x'\necho\necho after`);
+  const MB = 1024 * 1024;
+
+  it('keeps a 600 MB line cut, with a marker saying how much was left out, and reads on', async () => {
+    const { report, events } = run(hugeLine(600 * MB), { maxOutputBytes: 1024 * MB, maxLineBytes: 1000 });
+    const r = await report;
+    expect(r).toMatchObject({ outcome: 'succeeded', cutLines: 1, storageError: null });
+    const kept = readFileSync(join(scratch.path, 'runs', '1', 'agent.jsonl'), 'utf8').split('\n');
+    expect(kept[0]).toBe(`${'x'.repeat(1000)} …[Orch cut ${600 * MB - 1000} bytes of this line]`);
+    expect(kept[1]).toBe('after');
+    expect(events.at(-1)).toEqual({ type: 'assistant_text', text: 'after' });
+  });
+
+  it('stops a run that prints more than it may keep as `output_limit`', async () => {
+    const { report, pid } = run(hugeLine(600 * MB), { maxOutputBytes: 50 * MB });
+    const r = await report;
+    expect(r).toMatchObject({ outcome: 'output_limit', killedFor: 'output_limit' });
+    expect(r.reason).toContain('run.max_output_mb');
+    expect(groupAlive(pid()!)).toBe(false);
+  });
+
+  it('splits lines across chunks and CRLF endings, and keeps a last line without a newline', async () => {
+    const { report, events } = run(scriptAgent("printf 'one\\r\\ntw'\nsleep 0.1\nprintf 'o\\nthree'"));
+    expect((await report).outcome).toBe('succeeded');
+    expect(events).toEqual([
+      { type: 'assistant_text', text: 'one' },
+      { type: 'assistant_text', text: 'two' },
+      { type: 'assistant_text', text: 'three' },
+    ]);
+  });
+});
