@@ -35,6 +35,7 @@ export type AgentEventData =
   | { type: 'tool_result'; id: string | null; output: string; isError: boolean }
   | { type: 'rate_limit'; message: string; retryAfterMs: number | null }
   | { type: 'error'; kind: string; message: string; status: number | null }
+  | { type: 'usage_refused'; reason: string }
   | { type: 'result'; ok: boolean; text: string | null; subtype: string | null; turns: number | null };
 
 /** The checks of a `judge.verdict` event (core/verdict.ts). */

@@ -3,7 +3,7 @@ import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../config/defaults.js';
 import { EMPTY_RUN_SUMMARY, addRunEvent, classifyRunEnd, type KillReason, type RunVerdict } from '../core/outcome.js';
-import { EMPTY_TOTALS, addToTotals, priceRun, type RunTotals } from '../core/usage.js';
+import { EMPTY_TOTALS, addBelievedToTotals, priceRun, type RunTotals } from '../core/usage.js';
 import type { AgentAdapter, AgentConfig, AgentEvent, ModelPrice, RunSpec } from './agent.js';
 import { readOutputLines, storedLine } from './output-lines.js';
 import { terminateGroup } from './process-group.js';
@@ -132,6 +132,17 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
 
   const costSoFar = () => priceRun(totals, options.prices, spec.model ?? agent.model);
   const parse = adapter.createParser();
+  // A usage or cost report that cannot be true is left out of the totals, and said so as an event.
+  const believed = (event: AgentEvent): AgentEvent => {
+    if (event.type !== 'usage' && event.type !== 'cost') return event;
+    const next = addBelievedToTotals(totals, event);
+    if (next.ok) {
+      totals = next.totals;
+      return event;
+    }
+    const { type: _type, ...report } = event;
+    return { type: 'usage_refused', reason: next.reason, report };
+  };
   const overLimit = () => outputBytes > maxOutputBytes;
   const countOutput = (bytes: number) => {
     lastActivity = Date.now();
@@ -145,9 +156,9 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
       const line = storedLine(output);
       if (output.cutBytes > 0) cutLines++;
       log.write(`${line}\n`);
-      for (const event of parse(line)) {
+      for (const parsed of parse(line)) {
+        const event = believed(parsed);
         summary = addRunEvent(summary, event);
-        totals = addToTotals(totals, event);
         if (event.type === 'session_started') sessionId = event.sessionId;
         // The final message is the text after the agent's last tool use; the CLI's own result text wins.
         if (event.type === 'tool_call' || event.type === 'tool_result') finalText = null;

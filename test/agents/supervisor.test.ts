@@ -192,3 +192,24 @@ describe('output the supervisor keeps', () => {
     ]);
   });
 });
+
+describe('what the supervisor believes of reported costs', () => {
+  it('refuses a cost of 1e300 and impossible token counts, saying so, and keeps the believable ones', async () => {
+    const agent = scriptAgent(
+      [
+        json({ type: 'cost', usd: 0.5, cumulative: false }),
+        `echo '{"type":"cost","usd":1e300,"cumulative":true}'`,
+        json({ type: 'usage', inputTokens: 1e15, outputTokens: 1, cumulative: false }),
+        json({ type: 'cost', usd: 0.25, cumulative: false }),
+      ].join('\n'),
+    );
+    const { report, events } = run(agent, { budgetUsd: 5 });
+    const r = await report;
+    expect(r).toMatchObject({ outcome: 'succeeded', costUsd: 0.75 });
+    expect(r.totals.inputTokens).toBe(0);
+    const refused = events.filter((e) => e.type === 'usage_refused');
+    expect(refused).toHaveLength(2);
+    expect(refused[0]).toMatchObject({ reason: expect.stringContaining('1e+300 USD is not believed') });
+    expect(refused[1]).toMatchObject({ reason: expect.stringContaining('token count of 1000000000000000 is not believed') });
+  });
+});

@@ -81,6 +81,8 @@ function AgentEntry({ event }: { event: OrchEvent }) {
       return <div class="out out-warn" data-event-type={event.type}>rate limited: {data.message}</div>;
     case 'error':
       return <div class="out out-warn" data-event-type={event.type}>{data.kind} error: {data.message}</div>;
+    case 'usage_refused':
+      return <div class="out out-warn" data-event-type={event.type}>{data.reason}</div>;
     case 'result':
       return (
         <div class={`out out-meta${data.ok ? '' : ' out-error'}`} data-event-type={event.type}>
