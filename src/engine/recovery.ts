@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { groupAlive, terminateGroup } from '../agents/process-group.js';
-import { afterCrash, CRASH_LIMIT } from '../core/after-run.js';
+import { afterCrash, ATTEMPT_END_EVENTS, CRASH_LIMIT, interruptionsInARow } from '../core/after-run.js';
 import type { Claim } from '../core/types.js';
 import { clonePath, worktreesDir } from '../workspace/layout.js';
 import { sweepOrphans, type SweepReport } from '../workspace/worktrees.js';
@@ -37,7 +37,8 @@ function ownerGone({ owner }: Pick<Claim, 'owner'>): boolean {
  * host) or whose lease expired loses its claim; its agent, if still running, is stopped; its run is
  * marked `crashed`; and its task continues — `done` when its merge had already landed (so it is never
  * merged twice), else back to the queue without using up an attempt (the next one resumes the agent's
- * session where its CLI can), until Orch has died under the same task CRASH_LIMIT times. A pull worker
+ * session where its CLI can), until Orch has died under the same task CRASH_LIMIT times in a row (a
+ * person's retry starts the count afresh). A pull worker
  * whose owner died is closed as `crashed` too, its agent stopped; the task it claimed, if any, is one of
  * the claims above.
  */
@@ -68,7 +69,8 @@ export async function recover(orch: Orch, options: { skip?: ReadonlySet<number> 
             action = 'finished';
             reason = 'merge had landed';
           } else {
-            const interruptions = (await tx.listEvents({ taskId: task.id, types: ['claim.recovered'] })).length + 1;
+            const ends = await tx.listEvents({ taskId: task.id, types: [...ATTEMPT_END_EVENTS] });
+            const interruptions = interruptionsInARow(ends.map((e) => e.type)) + 1;
             const decision = afterCrash(interruptions, CRASH_LIMIT, `Orch stopped during the attempt (${task.state})`);
             if (decision.next === 'escalate') {
               await applyTransition(tx, task, 'escalate', { now: at, reason: decision.reason, patch: { blockedReason: decision.reason } });
