@@ -6,7 +6,7 @@ import { EMPTY_RUN_SUMMARY, addRunEvent, classifyRunEnd, type KillReason, type R
 import { EMPTY_TOTALS, addBelievedToTotals, priceRun, type RunTotals } from '../core/usage.js';
 import type { AgentAdapter, AgentConfig, AgentEvent, ModelPrice, RunSpec } from './agent.js';
 import { readOutputLines, storedLine } from './output-lines.js';
-import { terminateGroup } from './process-group.js';
+import { RUN_MARK_VARIABLE, terminateGroup, terminateMarked } from './process-group.js';
 
 export interface SuperviseOptions {
   adapter: AgentAdapter;
@@ -102,7 +102,7 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
 
   const child = spawn(invocation.command, invocation.args, {
     cwd: spec.cwd,
-    env: invocation.env,
+    env: { ...invocation.env, [RUN_MARK_VARIABLE]: options.logPath },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -186,6 +186,8 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
   // The CLI is gone; tool processes it left in its group are not allowed to outlive it.
   if (pid !== null) stopping ??= terminateGroup(pid, Math.min(graceMs, 1000));
   await stopping;
+  // Nor may those that left its group: they would hold its output open and outlive the run.
+  await terminateMarked(options.logPath, Math.min(graceMs, 1000));
   await readStdout.catch(() => undefined);
   for (const timer of timers) clearTimeout(timer);
   options.signal?.removeEventListener('abort', onAbort);

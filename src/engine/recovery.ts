@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { groupAlive, terminateGroup } from '../agents/process-group.js';
+import { groupAlive, terminateGroup, terminateMarked } from '../agents/process-group.js';
 import { afterCrash, ATTEMPT_END_EVENTS, CRASH_LIMIT, interruptionsInARow } from '../core/after-run.js';
 import type { Claim } from '../core/types.js';
 import { clonePath, worktreesDir } from '../workspace/layout.js';
@@ -50,6 +50,7 @@ export async function recover(orch: Orch, options: { skip?: ReadonlySet<number> 
   for (const claim of stale) {
     const run = claim.runId !== null ? await orch.store.getRun(claim.runId) : undefined;
     if (run?.pid && run.host === hostname() && run.endedAt === null && groupAlive(run.pid)) await terminateGroup(run.pid, 2000);
+    if (run?.logPath && run.host === hostname()) await terminateMarked(run.logPath, 2000);
     const landed = run?.branch ? await branchLanded(orch, run.project, run.branch) : false;
     recovered.push(
       await orch.store.transaction(async (tx) => {
@@ -96,6 +97,7 @@ export async function recover(orch: Orch, options: { skip?: ReadonlySet<number> 
 async function recoverWorkers(orch: Orch): Promise<void> {
   for (const worker of (await orch.store.listWorkers({ open: true })).filter(ownerGone)) {
     if (worker.pid && worker.host === hostname() && groupAlive(worker.pid)) await terminateGroup(worker.pid, 2000);
+    if (worker.logPath && worker.host === hostname()) await terminateMarked(worker.logPath, 2000);
     const at = orch.now();
     await orch.store.updateWorker(worker.id, { endedAt: at, outcome: 'crashed', reason: 'Orch stopped while the worker ran' }, at, {
       type: 'worker.recovered',

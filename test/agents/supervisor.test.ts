@@ -62,6 +62,16 @@ function run(agent: AgentConfig, extra: Partial<SuperviseOptions> = {}) {
   return { report, events, pid: () => pid };
 }
 
+/** Whether a process runs (a zombie waiting for its parent runs nothing). */
+function runningProcess(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !['Z', 'X'].includes(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!);
+  } catch {
+    return false;
+  }
+}
+
 const json = (value: unknown) => `echo '${JSON.stringify(value)}'`;
 
 describe('the supervisor', () => {
@@ -129,6 +139,18 @@ describe('the supervisor', () => {
     const { report, pid } = run(scriptAgent('sleep 300 &\necho bye'));
     expect((await report).outcome).toBe('succeeded');
     expect(groupAlive(pid()!)).toBe(false);
+  });
+
+  it('leaves no process behind that left the run\'s group with setsid, even one holding its output open', async () => {
+    const escape = (name: string, output: string) => `setsid sh -c 'echo $$ > ${name}.pid; exec sleep 300' ${output} &`;
+    const agent = scriptAgent([escape('quiet', '>/dev/null 2>&1'), escape('holding', ''), 'while [ ! -s quiet.pid ] || [ ! -s holding.pid ]; do sleep 0.05; done', 'echo bye'].join('\n'));
+    const r = await run(agent).report;
+    expect(r.outcome).toBe('succeeded');
+    for (const name of ['quiet', 'holding']) {
+      const pid = Number(readFileSync(join(scratch.path, `${name}.pid`), 'utf8'));
+      expect(pid).toBeGreaterThan(0);
+      expect(runningProcess(pid), `the ${name} grandchild ${pid} still runs`).toBe(false);
+    }
   });
 
   it('names a CLI that cannot start `crashed`', async () => {
