@@ -21,6 +21,7 @@ import { git } from '../workspace/git.js';
 import type { Orch } from './context.js';
 import { loadRoleTemplate, toolPolicyFor } from './role-prompts.js';
 import { recordRoute, routeForAttempt } from './router.js';
+import { isStorageFull } from './storage-condition.js';
 import { spentToday } from './tick-input.js';
 import { applyTransition } from './transitions.js';
 import { settleWaits } from './wait-graph.js';
@@ -271,6 +272,8 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
       options.onSpawned?.();
     },
   });
+  // Output and events that could not be kept for want of room: the attempt stops here, given back.
+  if (report.storageError && isStorageFull(report.storageError)) throw report.storageError;
   const parsed = report.finalText ? parseResultBlock(report.finalText) : null;
   const result = parsed?.ok ? parsed.result : null;
   const changedFiles = result === null && report.outcome === 'succeeded' ? await hasChanges(options.cwd) : null;

@@ -31,6 +31,7 @@ import {
   type GivenRouting,
 } from './attempt.js';
 import type { Orch } from './context.js';
+import { giveBackAttempt, isStorageFull } from './storage-condition.js';
 import { judgeBranch, type ReviewRunner } from './judge.js';
 import { withLock } from './locks.js';
 import { MAX_DIFF_BYTES, SAVED_DIFF_FILE } from './task-diff.js';
@@ -143,11 +144,19 @@ async function carryAttempt(orch: Orch, attempt: Attempt, options: RunTaskOption
   try {
     return await body(summary);
   } catch (error) {
+    // A full disk is the machine's condition, not the task's failure: the caller pauses dispatch.
+    if (isStorageFull(error)) {
+      await giveBackAttempt(orch, attempt, error as Error).catch(() => undefined);
+      throw error;
+    }
     // An unexpected failure (git, disk) is the attempt's failure: retried, never lost.
     const reason = `Orch could not finish the attempt: ${(error as Error).message.split('\n')[0]}`;
     return summary(await failAttempt(orch, attempt, reason, { random: options.random }), reason);
   } finally {
-    await endAttempt(orch, attempt);
+    // Without room in the store the claim cannot be released now; recovery takes it when its lease ends.
+    await endAttempt(orch, attempt).catch((error: unknown) => {
+      if (!isStorageFull(error)) throw error;
+    });
   }
 }
 
