@@ -29,8 +29,11 @@ export interface SuperviseOptions {
   graceMs?: number;
   /** Aborting it cancels the run (`cancelled`). */
   signal?: AbortSignal;
-  /** Each normalized event as it arrives, with the run's cost so far. Awaited in order. */
-  onEvent?: (event: AgentEvent, costSoFarUsd: number | null) => void | Promise<void>;
+  /**
+   * Each normalized event as it arrives, with the run's cost so far and the line of the log (from 1)
+   * it was read from. Awaited in order.
+   */
+  onEvent?: (event: AgentEvent, costSoFarUsd: number | null, logLine: number) => void | Promise<void>;
   /** Called once the process exists, with its pid (also its process group id). */
   onSpawn?: (pid: number) => void | Promise<void>;
 }
@@ -90,6 +93,7 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   let outputBytes = 0;
   let cutLines = 0;
+  let logLines = 0;
 
   const started = Date.now();
   let killedFor: KillReason | null = null;
@@ -156,6 +160,7 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
       const line = storedLine(output);
       if (output.cutBytes > 0) cutLines++;
       log.write(`${line}\n`);
+      logLines++;
       for (const parsed of parse(line)) {
         const event = believed(parsed);
         summary = addRunEvent(summary, event);
@@ -166,7 +171,7 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
         if (event.type === 'result' && event.text) finalText = event.text;
         const cost = costSoFar();
         try {
-          await options.onEvent?.(event, cost);
+          await options.onEvent?.(event, cost, logLines);
         } catch (error) {
           storageFailed(error as Error);
         }

@@ -18,6 +18,7 @@ import { modelFor, type RoutingDecision } from '../core/routing.js';
 import type { Run, Task } from '../core/types.js';
 import type { NewRun, StoreOps } from '../store/store.js';
 import { git } from '../workspace/git.js';
+import { agentEventRecord } from './agent-event-record.js';
 import type { Orch } from './context.js';
 import { loadRoleTemplate, toolPolicyFor } from './role-prompts.js';
 import { recordRoute, routeForAttempt } from './router.js';
@@ -231,12 +232,12 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
   const { store } = orch;
   const { task, run, project, agent } = attempt;
   let retryAfterMs: number | null = null;
-  const record = async (event: AgentEvent) => {
+  const record = async (event: AgentEvent, _cost: number | null, logLine: number) => {
     if (event.type === 'rate_limit' && event.retryAfterMs !== null) retryAfterMs = event.retryAfterMs;
     if (event.type === 'unparsed') return; // kept in agent.jsonl; not worth an event
     // Stored at once, not when the run ends: a crash before then must not lose the session to resume.
     if (event.type === 'session_started') await store.updateRun(run.id, attempt.token, { sessionId: event.sessionId }, orch.now());
-    await store.appendEvent({ type: `agent.${event.type}`, project: task.project, taskId: task.id, runId: run.id, data: { ...event } }, orch.now());
+    await store.appendEvent({ type: `agent.${event.type}`, project: task.project, taskId: task.id, runId: run.id, data: agentEventRecord(event, logLine) }, orch.now());
   };
   const budgetUsd = await runBudget(orch, task);
   const signal = options.signal ? AbortSignal.any([options.signal, attempt.lost]) : attempt.lost;
