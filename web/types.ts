@@ -28,14 +28,17 @@ export interface TaskDetail {
  * The data of an `agent.*` event: the agent port's normalized AgentEvent (src/agents/agent.ts) as the
  * attempt stored it. Only the fields the page shows are named.
  */
-export type AgentEventData =
+/** An agent event as stored: long fields cut (by how much in `cut`), `logLine` naming its line of agent.jsonl. */
+export type AgentEventData = { cut?: Record<string, number>; logLine?: number } & (
   | { type: 'session_started'; sessionId: string; model: string | null }
   | { type: 'assistant_text'; text: string }
   | { type: 'tool_call'; id: string | null; name: string; input: unknown }
   | { type: 'tool_result'; id: string | null; output: string; isError: boolean }
   | { type: 'rate_limit'; message: string; retryAfterMs: number | null }
   | { type: 'error'; kind: string; message: string; status: number | null }
-  | { type: 'result'; ok: boolean; text: string | null; subtype: string | null; turns: number | null };
+  | { type: 'usage_refused'; reason: string }
+  | { type: 'result'; ok: boolean; text: string | null; subtype: string | null; turns: number | null }
+);
 
 /** The checks of a `judge.verdict` event (core/verdict.ts). */
 export interface VerdictEventData {

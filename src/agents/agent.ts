@@ -68,6 +68,8 @@ export type AgentEvent =
   | ({ type: 'usage' } & UsageReport)
   /** Cost the CLI itself reported, in USD; same `cumulative` meaning as usage. */
   | ({ type: 'cost' } & CostReport)
+  /** Orch refused a usage or cost report that cannot be true; the run's totals left it out. */
+  | { type: 'usage_refused'; reason: string; report: UsageReport | CostReport }
   | { type: 'rate_limit'; message: string; retryAfterMs: number | null }
   | { type: 'error'; kind: AgentErrorKind; message: string; status: number | null }
   /** The CLI's own final word. `ok` false when it reports failure (is_error, turn.failed, …). */

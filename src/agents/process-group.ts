@@ -2,8 +2,13 @@ import { readFileSync, readdirSync } from 'node:fs';
 
 /**
  * An agent runs in its own process group (spawned detached), so stopping it means signalling the whole
- * group: the CLI and every tool process it started (shells, test runners, dev servers).
+ * group: the CLI and every tool process it started (shells, test runners, dev servers). A process that
+ * left the group (`setsid`, a daemonising dev server) is still found by the mark every process of the
+ * run inherits in its environment (RUN_MARK_VARIABLE).
  */
+
+/** The environment variable carrying a run's mark: its agent log's path, unique to the run. */
+export const RUN_MARK_VARIABLE = 'ORCH_RUN_MARK';
 
 /** Sends a signal to every process of the group; false when the group no longer exists. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
@@ -60,4 +65,68 @@ export async function terminateGroup(pgid: number, graceMs: number): Promise<voi
   }
   signalGroup(pgid, 'SIGKILL');
   for (let i = 0; i < 40 && groupAlive(pgid); i++) await sleep(25);
+}
+
+/** Processes of this user whose environment carries the run's mark (where /proc can tell; else none). */
+export function markedProcesses(mark: string): number[] {
+  const wanted = Buffer.from(`${RUN_MARK_VARIABLE}=${mark}\0`);
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const found: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let environ: Buffer;
+    try {
+      environ = readFileSync(`/proc/${entry}/environ`);
+    } catch {
+      continue; // exited, or another user's
+    }
+    // Each variable ends with NUL; the first one has none before it.
+    if (environ.subarray(0, wanted.length).equals(wanted) || environ.includes(Buffer.concat([Buffer.from([0]), wanted]))) found.push(Number(entry));
+  }
+  return found.filter((pid) => !isZombie(pid));
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return state === 'Z' || state === 'X';
+  } catch {
+    return true;
+  }
+}
+
+function signalProcess(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Ends every process carrying the run's mark, wherever it went (another group, another session):
+ * SIGTERM, then SIGKILL after `graceMs`. Resolves once none is left running.
+ */
+export async function terminateMarked(mark: string, graceMs: number): Promise<void> {
+  let left = markedProcesses(mark);
+  if (left.length === 0) return;
+  for (const pid of left) signalProcess(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    await sleep(50);
+    left = markedProcesses(mark);
+    if (left.length === 0) return;
+  }
+  // A process may have started another meanwhile: kill until none is found.
+  for (let round = 0; round < 40 && left.length > 0; round++) {
+    for (const pid of left) signalProcess(pid, 'SIGKILL');
+    await sleep(25);
+    left = markedProcesses(mark);
+  }
 }

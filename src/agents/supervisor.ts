@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { DEFAULT_MAX_OUTPUT_BYTES } from '../config/defaults.js';
 import { EMPTY_RUN_SUMMARY, addRunEvent, classifyRunEnd, type KillReason, type RunVerdict } from '../core/outcome.js';
-import { EMPTY_TOTALS, addToTotals, priceRun, type RunTotals } from '../core/usage.js';
+import { EMPTY_TOTALS, addBelievedToTotals, priceRun, type RunTotals } from '../core/usage.js';
 import type { AgentAdapter, AgentConfig, AgentEvent, ModelPrice, RunSpec } from './agent.js';
-import { terminateGroup } from './process-group.js';
+import { readOutputLines, storedLine } from './output-lines.js';
+import { RUN_MARK_VARIABLE, terminateGroup, terminateMarked } from './process-group.js';
 
 export interface SuperviseOptions {
   adapter: AgentAdapter;
@@ -20,12 +21,19 @@ export interface SuperviseOptions {
   /** Ends the run as `budget_exceeded` once its cost passes this; null: no cap. */
   budgetUsd: number | null;
   prices: Record<string, ModelPrice>;
+  /** Ends the run as `output_limit` once stdout and stderr together pass this many bytes. */
+  maxOutputBytes?: number;
+  /** Bytes of one stdout line kept; the rest of a longer line is cut (and counted in a marker). */
+  maxLineBytes?: number;
   /** Time between SIGTERM and SIGKILL when Orch stops a run. */
   graceMs?: number;
   /** Aborting it cancels the run (`cancelled`). */
   signal?: AbortSignal;
-  /** Each normalized event as it arrives, with the run's cost so far. Awaited in order. */
-  onEvent?: (event: AgentEvent, costSoFarUsd: number | null) => void | Promise<void>;
+  /**
+   * Each normalized event as it arrives, with the run's cost so far and the line of the log (from 1)
+   * it was read from. Awaited in order.
+   */
+  onEvent?: (event: AgentEvent, costSoFarUsd: number | null, logLine: number) => void | Promise<void>;
   /** Called once the process exists, with its pid (also its process group id). */
   onSpawn?: (pid: number) => void | Promise<void>;
 }
@@ -44,9 +52,18 @@ export interface RunReport extends RunVerdict {
   durationMs: number;
   /** The last lines the CLI wrote to stderr, for failure reasons. */
   stderrTail: string;
+  /** Lines kept only in part because they passed the line cap. */
+  cutLines: number;
+  /**
+   * The first failure to store the run's output or events (a full disk, say): the run went on without
+   * them. Null when everything was kept.
+   */
+  storageError: Error | null;
 }
 
 const STDERR_TAIL = 4000;
+/** A line longer than this is kept cut: no event or result block of a CLI comes near it. */
+export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 
 /** What to do about a start that failed because the arguments were too long (a `{prompt}` placeholder). */
 const spawnHint = (error: Error) =>
@@ -70,8 +87,18 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
     writeFileSync(path, file.content, { mode: 0o600 });
   }
   mkdirSync(dirname(options.logPath), { recursive: true });
-  const log = createWriteStream(options.logPath, { flags: 'a' });
-  const errLog = createWriteStream(options.logPath.replace(/\.jsonl$/, '') + '.stderr.log', { flags: 'a' });
+  let storageError: Error | null = null;
+  const storageFailed = (error: Error) => {
+    storageError ??= error;
+  };
+  // A write that fails (a full disk) must not end Orch: the run goes on, and the caller hears of it.
+  const log = createWriteStream(options.logPath, { flags: 'a' }).on('error', storageFailed);
+  const errLog = createWriteStream(options.logPath.replace(/\.jsonl$/, '') + '.stderr.log', { flags: 'a' }).on('error', storageFailed);
+  const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  let outputBytes = 0;
+  let cutLines = 0;
+  let logLines = 0;
 
   const started = Date.now();
   let killedFor: KillReason | null = null;
@@ -86,7 +113,7 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
   try {
     child = spawn(invocation.command, invocation.args, {
       cwd: spec.cwd,
-      env: invocation.env,
+      env: { ...invocation.env, [RUN_MARK_VARIABLE]: options.logPath },
       stdio: [invocation.stdin === null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       detached: true,
     });
@@ -94,7 +121,7 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
     // Some failures (E2BIG among them) are thrown rather than emitted: the run still ends, crashed.
     await Promise.all([new Promise((r) => log.end(r)), new Promise((r) => errLog.end(r))]);
     const reason = `could not start ${invocation.command}: ${(error as Error).message}${spawnHint(error as Error)}`;
-    return { outcome: 'crashed', reason, exitCode: null, signal: null, killedFor: null, pid: null, sessionId, totals, costUsd: null, finalText: null, durationMs: Date.now() - started, stderrTail: '' };
+    return { outcome: 'crashed', reason, exitCode: null, signal: null, killedFor: null, pid: null, sessionId, totals, costUsd: null, finalText: null, durationMs: Date.now() - started, stderrTail: '', cutLines: 0, storageError };
   }
   const pid = child.pid ?? null;
   if (child.stdin) {
@@ -127,26 +154,53 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
 
   const costSoFar = () => priceRun(totals, options.prices, spec.model ?? agent.model);
   const parse = adapter.createParser();
+  // A usage or cost report that cannot be true is left out of the totals, and said so as an event.
+  const believed = (event: AgentEvent): AgentEvent => {
+    if (event.type !== 'usage' && event.type !== 'cost') return event;
+    const next = addBelievedToTotals(totals, event);
+    if (next.ok) {
+      totals = next.totals;
+      return event;
+    }
+    const { type: _type, ...report } = event;
+    return { type: 'usage_refused', reason: next.reason, report };
+  };
+  const overLimit = () => outputBytes > maxOutputBytes;
+  const countOutput = (bytes: number) => {
+    lastActivity = Date.now();
+    outputBytes += bytes;
+    if (overLimit()) stop('output_limit');
+  };
   const readStdout = (async () => {
-    for await (const line of createInterface({ input: child.stdout!, crlfDelay: Infinity })) {
-      lastActivity = Date.now();
+    for await (const output of readOutputLines(child.stdout!, maxLineBytes, countOutput)) {
+      // Past the limit the rest is read only to let the process end; nothing more is kept.
+      if (overLimit()) continue;
+      const line = storedLine(output);
+      if (output.cutBytes > 0) cutLines++;
       log.write(`${line}\n`);
-      for (const event of parse(line)) {
+      logLines++;
+      for (const parsed of parse(line)) {
+        const event = believed(parsed);
         summary = addRunEvent(summary, event);
-        totals = addToTotals(totals, event);
         if (event.type === 'session_started') sessionId = event.sessionId;
         // The final message is the text after the agent's last tool use; the CLI's own result text wins.
         if (event.type === 'tool_call' || event.type === 'tool_result') finalText = null;
         if (event.type === 'assistant_text') finalText = finalText === null ? event.text : `${finalText}\n${event.text}`;
         if (event.type === 'result' && event.text) finalText = event.text;
         const cost = costSoFar();
-        await options.onEvent?.(event, cost);
+        try {
+          await options.onEvent?.(event, cost, logLines);
+        } catch (error) {
+          storageFailed(error as Error);
+        }
         if (options.budgetUsd !== null && cost !== null && cost > options.budgetUsd) stop('budget');
       }
     }
   })();
+  readStdout.catch(() => undefined);
   child.stderr!.on('data', (chunk: Buffer) => {
-    lastActivity = Date.now();
+    countOutput(chunk.length);
+    if (overLimit()) return;
     errLog.write(chunk);
     stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL);
   });
@@ -155,6 +209,8 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
   // The CLI is gone; tool processes it left in its group are not allowed to outlive it.
   if (pid !== null) stopping ??= terminateGroup(pid, Math.min(graceMs, 1000));
   await stopping;
+  // Nor may those that left its group: they would hold its output open and outlive the run.
+  await terminateMarked(options.logPath, Math.min(graceMs, 1000));
   await readStdout.catch(() => undefined);
   for (const timer of timers) clearTimeout(timer);
   options.signal?.removeEventListener('abort', onAbort);
@@ -181,5 +237,7 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
     finalText,
     durationMs: Date.now() - started,
     stderrTail,
+    cutLines,
+    storageError,
   };
 }

@@ -44,12 +44,15 @@ export const DEFAULT_PROJECT_SETTINGS: ProjectSettings = {
   ports: { base: 41000, stride: 10, count: 10 },
   judge: { test: null, lint: null, timeoutS: 900, scope: { maxFiles: null, allowedPaths: null, forbiddenPaths: [] }, review: { agent: null, rounds: 2 } },
   hooks: { afterCreate: null, beforeRun: null, afterRun: null, beforeRemove: null, timeoutS: 120 },
-  run: { timeoutS: 3600, stallS: 600, maxTurns: null, cooldownS: 60 },
+  run: { timeoutS: 3600, stallS: 600, maxTurns: null, cooldownS: 60, maxOutputMb: 200 },
   copyFiles: [],
   mode: 'push',
   routing: { router: null, weights: {}, useScoreboard: false, modelMap: {} },
   prompts: {},
 };
+
+/** What one agent run may print (stdout and stderr together) before it is stopped as `output_limit`. */
+export const DEFAULT_MAX_OUTPUT_BYTES = 200 * 1024 * 1024;
 
 /** A router's limits when the config names only its agent. */
 export const DEFAULT_ROUTER = { timeoutS: 120, attempts: 2 };

@@ -251,6 +251,7 @@ function toProjectSettings(file: ProjectSettingsFile): ProjectSettings {
       stallS: file.run?.stall_s ?? d.run.stallS,
       maxTurns: orDefault(file.run?.max_turns, d.run.maxTurns),
       cooldownS: file.run?.cooldown_s ?? d.run.cooldownS,
+      maxOutputMb: file.run?.max_output_mb ?? d.run.maxOutputMb,
     },
     copyFiles: file.copy_files ?? d.copyFiles,
     mode: file.mode ?? d.mode,

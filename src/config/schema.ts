@@ -239,6 +239,7 @@ const projectSettingsShape = {
       stall_s: optional(positiveNumber(), 'A run that prints nothing for this many seconds is stopped (stalled). Default 600.'),
       max_turns: switchable(integerAtLeast(1), 'Turn limit passed to CLIs that have one. null: none.'),
       cooldown_s: optional(positiveNumber(), 'How long a rate-limited agent rests when the API does not say. Default 60.'),
+      max_output_mb: optional(positiveNumber(), 'A run that prints more than this many megabytes (stdout and stderr) is stopped (output_limit). Default 200.'),
     }),
     "Limits of each agent run; Orch enforces them for every CLI.",
   ),
@@ -415,7 +416,7 @@ export interface ProjectSettings {
     beforeRemove: Command | null;
     timeoutS: number;
   };
-  run: { timeoutS: number; stallS: number; maxTurns: number | null; cooldownS: number };
+  run: { timeoutS: number; stallS: number; maxTurns: number | null; cooldownS: number; maxOutputMb: number };
   copyFiles: string[];
   mode: ProjectMode;
   routing: RoutingSettings;

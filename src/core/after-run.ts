@@ -67,14 +67,31 @@ export function afterFailure(attempts: number, maxAttempts: number, reason: stri
 /**
  * Orch's own death interrupted an attempt: the task goes back to the queue at once, and the attempt is
  * not the task's failure, so it does not use one up. Only a task that Orch died under again and again
- * (`crashes` runs named `crashed`, this one included) goes to a person: it may be what kills Orch.
+ * (`crashes` attempts in a row, this one included) goes to a person: it may be what kills Orch.
  */
 export function afterCrash(crashes: number, crashLimit: number, reason: string): AfterRun {
   if (crashes >= crashLimit) {
-    return { next: 'escalate', reason: `Orch stopped during ${crashes} attempts of this task; the last: ${reason}` };
+    return { next: 'escalate', reason: `Orch stopped during ${crashes} attempts of this task in a row, so it is not started again by itself (it may be what stops Orch); the last: ${reason}` };
   }
   return { next: 'retry', reason, backoff: false, countsAsAttempt: false, changeAgent: false };
 }
 
-/** Interrupted attempts of one task after which a person looks (see afterCrash). */
-export const CRASH_LIMIT = 20;
+/**
+ * Attempts of one task in a row that Orch died under, after which a person looks (see afterCrash).
+ * Small: each one took the daemon down and interrupted every other run with it.
+ */
+export const CRASH_LIMIT = 3;
+
+/**
+ * The events that tell how a task's attempts ended, for counting Orch's deaths under it in a row: an
+ * attempt ends with its claim released (it ran to its end) or recovered (Orch died under it), and a
+ * person's retry starts the count afresh.
+ */
+export const ATTEMPT_END_EVENTS = ['claim.released', 'claim.recovered', 'task.requeue'] as const;
+
+/** How many of the task's last attempts in a row Orch died under, from its ATTEMPT_END_EVENTS in order. */
+export function interruptionsInARow(eventTypes: readonly string[]): number {
+  let count = 0;
+  for (let i = eventTypes.length - 1; i >= 0 && eventTypes[i] === 'claim.recovered'; i--) count++;
+  return count;
+}

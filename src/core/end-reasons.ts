@@ -94,6 +94,7 @@ export function endReasonAfterAgent(outcome: RunOutcome, next: AfterRun['next'])
     case 'timed_out':
     case 'stalled':
     case 'budget_exceeded':
+    case 'output_limit':
     case 'rate_limited':
     case 'cancelled':
       return outcome;

@@ -1,4 +1,4 @@
-// How a run ended, in Orch's words: one of the eight run outcomes and a sentence saying why.
+// How a run ended, in Orch's words: one of the nine run outcomes and a sentence saying why.
 // The supervisor knows the process side (exit code, signal, whether it killed the run itself); the
 // agent's events say what the CLI reported. Both are folded here, so every adapter and every way of
 // ending lands on the same outcome.
@@ -6,7 +6,7 @@
 import type { RunOutcome } from './types.js';
 
 /** Why the supervisor ended a run itself, if it did. */
-export type KillReason = 'timeout' | 'stall' | 'budget' | 'cancel';
+export type KillReason = 'timeout' | 'stall' | 'budget' | 'cancel' | 'output_limit';
 
 export type AgentErrorKind = 'api' | 'auth' | 'max_turns' | 'budget' | 'rate_limit' | 'other';
 
@@ -99,13 +99,14 @@ const KILLED: Record<KillReason, RunVerdict> = {
   stall: { outcome: 'stalled', reason: 'stopped by Orch: the agent printed nothing for too long' },
   budget: { outcome: 'budget_exceeded', reason: "stopped by Orch: the run's cost passed its budget" },
   cancel: { outcome: 'cancelled', reason: 'cancelled' },
+  output_limit: { outcome: 'output_limit', reason: 'stopped by Orch: the agent printed more than the run may keep (run.max_output_mb)' },
 };
 
 /** Signal names for the exit codes a shell (or a CLI's own handler) reports as 128 + signal number. */
 const SIGNAL_EXIT_CODES: Record<number, string> = { 129: 'SIGHUP', 130: 'SIGINT', 134: 'SIGABRT', 137: 'SIGKILL', 139: 'SIGSEGV', 143: 'SIGTERM' };
 
 /**
- * The outcome of a finished run. Total: every input gives exactly one of the eight outcomes.
+ * The outcome of a finished run. Total: every input gives exactly one of the nine outcomes.
  * Order matters: Orch's own kill wins (it knows why it stopped the run); then a clean success, even
  * after retried rate limits; then the CLI's budget stop and rate limits; then how the process died.
  */

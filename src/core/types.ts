@@ -36,6 +36,8 @@ export const RUN_OUTCOMES = [
   'rate_limited',
   'cancelled',
   'crashed',
+  /** Orch stopped the run because it printed more than a run may keep. */
+  'output_limit',
 ] as const;
 export type RunOutcome = (typeof RUN_OUTCOMES)[number];
 

@@ -76,6 +76,41 @@ export function addToTotals(totals: RunTotals, event: UsageEvent): RunTotals {
   return totals;
 }
 
+/**
+ * The most one run is believed to cost, in USD. A CLI's own figure above it (or not a finite number,
+ * or negative) is a bug or a corrupt line, not spending: believed, it would pass every budget at once
+ * and stop the project's work for the day.
+ */
+export const MAX_BELIEVED_RUN_COST_USD = 10_000;
+/** The most tokens one run is believed to use, in each direction. */
+export const MAX_BELIEVED_RUN_TOKENS = 10_000_000_000;
+
+/** Totals after one more event, or why the event is not believed (the totals then stay as they were). */
+export type BelievedTotals = { ok: true; totals: RunTotals } | { ok: false; reason: string };
+
+const believable = (value: number, max: number) => Number.isFinite(value) && value >= 0 && value <= max;
+
+/** `addToTotals`, refusing a usage or cost report that cannot be true (see MAX_BELIEVED_RUN_COST_USD). */
+export function addBelievedToTotals(totals: RunTotals, event: UsageEvent): BelievedTotals {
+  if (isCost(event) && !believable(event.usd, MAX_BELIEVED_RUN_COST_USD)) {
+    return { ok: false, reason: `a reported cost of ${event.usd} USD is not believed (a run's cost is between 0 and ${MAX_BELIEVED_RUN_COST_USD} USD)` };
+  }
+  if (isUsage(event)) {
+    const counts = [event.inputTokens, event.outputTokens, event.cacheReadTokens, event.cacheWriteTokens];
+    const bad = counts.find((count) => !believable(count, MAX_BELIEVED_RUN_TOKENS));
+    if (bad !== undefined) return { ok: false, reason: `a reported token count of ${bad} is not believed (a run uses between 0 and ${MAX_BELIEVED_RUN_TOKENS} tokens)` };
+  }
+  const next = addToTotals(totals, event);
+  if (next.reportedCostUsd !== null && !believable(next.reportedCostUsd, MAX_BELIEVED_RUN_COST_USD)) {
+    return { ok: false, reason: `the reported costs add up to ${next.reportedCostUsd} USD, which is not believed (a run's cost is between 0 and ${MAX_BELIEVED_RUN_COST_USD} USD)` };
+  }
+  const tokens = [next.inputTokens, next.outputTokens, next.cacheReadTokens, next.cacheWriteTokens];
+  if (tokens.some((count) => !believable(count, MAX_BELIEVED_RUN_TOKENS))) {
+    return { ok: false, reason: `the reported tokens add up to more than the ${MAX_BELIEVED_RUN_TOKENS} a run is believed to use` };
+  }
+  return { ok: true, totals: next };
+}
+
 export function foldUsage(events: Iterable<UsageEvent>): RunTotals {
   let totals = EMPTY_TOTALS;
   for (const event of events) totals = addToTotals(totals, event);

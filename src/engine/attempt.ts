@@ -18,9 +18,11 @@ import { modelFor, type RoutingDecision } from '../core/routing.js';
 import type { Run, Task } from '../core/types.js';
 import type { NewRun, StoreOps } from '../store/store.js';
 import { git, tryGit } from '../workspace/git.js';
+import { agentEventRecord } from './agent-event-record.js';
 import type { Orch } from './context.js';
 import { loadRoleTemplate, toolPolicyFor } from './role-prompts.js';
 import { recordRoute, routeForAttempt } from './router.js';
+import { isStorageFull } from './storage-condition.js';
 import { spentToday } from './tick-input.js';
 import { applyTransition } from './transitions.js';
 import { settleWaits } from './wait-graph.js';
@@ -234,12 +236,12 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
   const { store } = orch;
   const { task, run, project, agent } = attempt;
   let retryAfterMs: number | null = null;
-  const record = async (event: AgentEvent) => {
+  const record = async (event: AgentEvent, _cost: number | null, logLine: number) => {
     if (event.type === 'rate_limit' && event.retryAfterMs !== null) retryAfterMs = event.retryAfterMs;
     if (event.type === 'unparsed') return; // kept in agent.jsonl; not worth an event
     // Stored at once, not when the run ends: a crash before then must not lose the session to resume.
     if (event.type === 'session_started') await store.updateRun(run.id, attempt.token, { sessionId: event.sessionId }, orch.now());
-    await store.appendEvent({ type: `agent.${event.type}`, project: task.project, taskId: task.id, runId: run.id, data: { ...event } }, orch.now());
+    await store.appendEvent({ type: `agent.${event.type}`, project: task.project, taskId: task.id, runId: run.id, data: agentEventRecord(event, logLine) }, orch.now());
   };
   const budgetUsd = await runBudget(orch, task);
   const signal = options.signal ? AbortSignal.any([options.signal, attempt.lost]) : attempt.lost;
@@ -265,6 +267,7 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
     logPath: run.logPath!,
     timeoutMs: project.run.timeoutS * 1000,
     stallMs: project.run.stallS * 1000,
+    maxOutputBytes: project.run.maxOutputMb * 1024 * 1024,
     budgetUsd,
     prices: orch.config.prices,
     signal,
@@ -274,6 +277,8 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
       options.onSpawned?.();
     },
   });
+  // Output and events that could not be kept for want of room: the attempt stops here, given back.
+  if (report.storageError && isStorageFull(report.storageError)) throw report.storageError;
   const parsed = report.finalText ? parseResultBlock(report.finalText) : null;
   const result = parsed?.ok ? parsed.result : null;
   return { report, result, retryAfterMs, changedFiles: null };

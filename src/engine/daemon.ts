@@ -58,6 +58,8 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
       if (p.type === 'started') logger.info({ task: p.taskId, agent: p.agent, slot: p.slot }, `started #${p.taskId} ${p.title}`);
       else if (p.type === 'finished') logger.info({ task: p.summary.task.id, state: p.summary.task.state, elapsedMs: p.elapsedMs }, `#${p.summary.task.id} ${p.summary.task.state}: ${p.summary.note}`);
       else if (p.type === 'failed') logger.error({ task: p.taskId }, p.message);
+      else if (p.type === 'storage_full') logger.error(`the disk is full: nothing new starts until there is room again (${p.reason})`);
+      else if (p.type === 'storage_available') logger.info(`the disk has room again after ${Math.round(p.fullForMs / 1000)} s: dispatch resumes`);
       else if (p.type === 'recovered') for (const r of p.recovered) logger.warn({ task: r.taskId, action: r.action }, `recovered #${r.taskId}: ${r.reason}`);
       else if (p.type === 'cancelling') logger.info({ task: p.taskId }, `stopping #${p.taskId}: cancelled elsewhere`);
       else if (p.type === 'routed') logger.info({ task: p.taskId, agent: p.agent, model: p.model, by: p.by }, `routed #${p.taskId} to ${p.agent}: ${p.reason}`);

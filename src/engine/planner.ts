@@ -19,6 +19,7 @@ import { git } from '../workspace/git.js';
 import { scratchDir } from '../workspace/layout.js';
 import { createScratchWorktree, removeWorktree } from '../workspace/worktrees.js';
 import { failAttempt, settleAgentRun, type Attempt } from './attempt.js';
+import { agentEventRecord } from './agent-event-record.js';
 import type { Orch } from './context.js';
 import { withLock } from './locks.js';
 import { loadRoleTemplate, toolPolicyFor } from './role-prompts.js';
@@ -288,7 +289,7 @@ interface PlannerContext {
   budgetUsd: number | null;
   signal?: AbortSignal;
   sourceEnv?: NodeJS.ProcessEnv;
-  onEvent?: (event: AgentEvent) => Promise<void>;
+  onEvent?: (event: AgentEvent, cost: number | null, logLine: number) => Promise<void>;
   onSpawn?: (pid: number) => Promise<void>;
 }
 
@@ -384,12 +385,13 @@ async function askPlanner(ctx: PlannerContext, systemPromptAppend: string, next:
     logPath: ctx.logPath,
     timeoutMs: project.run.timeoutS * 1000,
     stallMs: project.run.stallS * 1000,
+    maxOutputBytes: project.run.maxOutputMb * 1024 * 1024,
     budgetUsd,
     prices: orch.config.prices,
     signal: ctx.signal,
-    onEvent: async (event) => {
+    onEvent: async (event, cost, logLine) => {
       if (event.type === 'rate_limit' && event.retryAfterMs !== null) talk.retryAfterMs = event.retryAfterMs;
-      await ctx.onEvent?.(event);
+      await ctx.onEvent?.(event, cost, logLine);
     },
     onSpawn: ctx.onSpawn,
   });
@@ -409,11 +411,11 @@ const addTotals = (a: RunTotals, b: RunTotals): RunTotals => ({
 });
 
 /** Stores a split run's agent events as runAgent does for any attempt (the session id at once). */
-function agentEventRecorder(orch: Orch, attempt: Attempt): (event: AgentEvent) => Promise<void> {
-  return async (event) => {
+function agentEventRecorder(orch: Orch, attempt: Attempt): (event: AgentEvent, cost: number | null, logLine: number) => Promise<void> {
+  return async (event, _cost, logLine) => {
     if (event.type === 'unparsed') return;
     if (event.type === 'session_started') await orch.store.updateRun(attempt.run.id, attempt.token, { sessionId: event.sessionId }, orch.now());
-    await orch.store.appendEvent({ type: `agent.${event.type}`, project: attempt.task.project, taskId: attempt.task.id, runId: attempt.run.id, data: { ...event } }, orch.now());
+    await orch.store.appendEvent({ type: `agent.${event.type}`, project: attempt.task.project, taskId: attempt.task.id, runId: attempt.run.id, data: agentEventRecord(event, logLine) }, orch.now());
   };
 }
 

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
-import { groupAlive, terminateGroup } from '../agents/process-group.js';
-import { afterCrash, CRASH_LIMIT } from '../core/after-run.js';
+import { groupAlive, terminateGroup, terminateMarked } from '../agents/process-group.js';
+import { afterCrash, ATTEMPT_END_EVENTS, CRASH_LIMIT, interruptionsInARow } from '../core/after-run.js';
 import type { Claim } from '../core/types.js';
 import { clonePath, worktreesDir } from '../workspace/layout.js';
 import { sweepOrphans, type SweepReport } from '../workspace/worktrees.js';
@@ -37,7 +37,8 @@ function ownerGone({ owner }: Pick<Claim, 'owner'>): boolean {
  * host) or whose lease expired loses its claim; its agent, if still running, is stopped; its run is
  * marked `crashed`; and its task continues — `done` when its merge had already landed (so it is never
  * merged twice), else back to the queue without using up an attempt (the next one resumes the agent's
- * session where its CLI can), until Orch has died under the same task CRASH_LIMIT times. A pull worker
+ * session where its CLI can), until Orch has died under the same task CRASH_LIMIT times in a row (a
+ * person's retry starts the count afresh). A pull worker
  * whose owner died is closed as `crashed` too, its agent stopped; the task it claimed, if any, is one of
  * the claims above.
  */
@@ -49,6 +50,7 @@ export async function recover(orch: Orch, options: { skip?: ReadonlySet<number> 
   for (const claim of stale) {
     const run = claim.runId !== null ? await orch.store.getRun(claim.runId) : undefined;
     if (run?.pid && run.host === hostname() && run.endedAt === null && groupAlive(run.pid)) await terminateGroup(run.pid, 2000);
+    if (run?.logPath && run.host === hostname()) await terminateMarked(run.logPath, 2000);
     const landed = run?.branch ? await branchLanded(orch, run.project, run.branch) : false;
     recovered.push(
       await orch.store.transaction(async (tx) => {
@@ -72,7 +74,8 @@ export async function recover(orch: Orch, options: { skip?: ReadonlySet<number> 
             action = 'finished';
             reason = 'merge had landed';
           } else {
-            const interruptions = (await tx.listEvents({ taskId: task.id, types: ['claim.recovered'] })).length + 1;
+            const ends = await tx.listEvents({ taskId: task.id, types: [...ATTEMPT_END_EVENTS] });
+            const interruptions = interruptionsInARow(ends.map((e) => e.type)) + 1;
             const decision = afterCrash(interruptions, CRASH_LIMIT, `Orch stopped during the attempt (${task.state})`);
             if (decision.next === 'escalate') {
               await applyTransition(tx, task, 'escalate', { now: at, reason: decision.reason, patch: { blockedReason: decision.reason } });
@@ -98,6 +101,7 @@ export async function recover(orch: Orch, options: { skip?: ReadonlySet<number> 
 async function recoverWorkers(orch: Orch): Promise<void> {
   for (const worker of (await orch.store.listWorkers({ open: true })).filter(ownerGone)) {
     if (worker.pid && worker.host === hostname() && groupAlive(worker.pid)) await terminateGroup(worker.pid, 2000);
+    if (worker.logPath && worker.host === hostname()) await terminateMarked(worker.logPath, 2000);
     const at = orch.now();
     await orch.store.updateWorker(worker.id, { endedAt: at, outcome: 'crashed', reason: 'Orch stopped while the worker ran' }, at, {
       type: 'worker.recovered',

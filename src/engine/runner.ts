@@ -34,6 +34,7 @@ import {
 } from './attempt.js';
 import type { Orch } from './context.js';
 import { deliverMerged } from './delivery.js';
+import { giveBackAttempt, isStorageFull } from './storage-condition.js';
 import { judgeBranch, type ReviewRunner } from './judge.js';
 import { judgeSettingsAt } from './judge-settings.js';
 import { withLock } from './locks.js';
@@ -148,11 +149,19 @@ async function carryAttempt(orch: Orch, attempt: Attempt, options: RunTaskOption
   try {
     return await body(summary);
   } catch (error) {
+    // A full disk is the machine's condition, not the task's failure: the caller pauses dispatch.
+    if (isStorageFull(error)) {
+      await giveBackAttempt(orch, attempt, error as Error).catch(() => undefined);
+      throw error;
+    }
     // An unexpected failure (git, disk) is the attempt's failure: retried, never lost.
     const reason = `Orch could not finish the attempt: ${(error as Error).message.split('\n')[0]}`;
     return summary(await failAttempt(orch, attempt, reason, { endReason: 'step_failed', random: options.random }), reason);
   } finally {
-    await endAttempt(orch, attempt);
+    // Without room in the store the claim cannot be released now; recovery takes it when its lease ends.
+    await endAttempt(orch, attempt).catch((error: unknown) => {
+      if (!isStorageFull(error)) throw error;
+    });
   }
 }
 
@@ -364,6 +373,7 @@ function reviewer(orch: Orch, attempt: Attempt, name: string | null, worktree: s
         logPath: join(attempt.runDir, 'review.jsonl'),
         timeoutMs: attempt.project.run.timeoutS * 1000,
         stallMs: attempt.project.run.stallS * 1000,
+        maxOutputBytes: attempt.project.run.maxOutputMb * 1024 * 1024,
         budgetUsd: null,
         prices: orch.config.prices,
         signal: options.signal,

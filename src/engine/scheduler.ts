@@ -3,6 +3,7 @@ import { planTick, type PlannedWorker } from '../core/plan-tick.js';
 import type { WorkerOutcome } from '../core/types.js';
 import type { Orch } from './context.js';
 import { recover, sweepWorkspaces, type Recovered } from './recovery.js';
+import { isStorageFull, probeStorage, type StorageFull } from './storage-condition.js';
 import { routeTask } from './router.js';
 import { runTask, type TaskRunSummary } from './runner.js';
 import { gatherTickInput } from './tick-input.js';
@@ -17,6 +18,8 @@ export type SchedulerProgress =
   | { type: 'started'; taskId: number; title: string; agent: string; slot: number }
   | { type: 'finished'; summary: TaskRunSummary; elapsedMs: number }
   | { type: 'failed'; taskId: number; message: string }
+  | { type: 'storage_full'; reason: string }
+  | { type: 'storage_available'; fullForMs: number }
   | { type: 'cancelling'; taskId: number }
   | { type: 'waiting'; untilMs: number; pending: number }
   | { type: 'worker_started'; workerId: number; project: string; agent: string; slot: number }
@@ -40,6 +43,8 @@ export interface TickStats {
   ticks: number;
   lastTickMs: number | null;
   lastTickAt: number | null;
+  /** Set while the disk is full: nothing new starts until there is room again. */
+  storageFull: StorageFull | null;
 }
 
 interface InFlight {
@@ -60,7 +65,7 @@ interface WorkerInFlight extends InFlight {
  * drive it.
  */
 export class Scheduler {
-  readonly stats: TickStats = { ticks: 0, lastTickMs: null, lastTickAt: null };
+  readonly stats: TickStats = { ticks: 0, lastTickMs: null, lastTickAt: null, storageFull: null };
   private readonly inFlight = new Map<number, InFlight>();
   /** Tasks whose router runs now, off the tick's path: the tick leaves them out of its plans meanwhile. */
   private readonly routing = new Map<number, { promise: Promise<void>; controller: AbortController }>();
@@ -110,6 +115,7 @@ export class Scheduler {
   async tick(): Promise<number> {
     const began = Date.now();
     this.tickRequested = false;
+    if (this.stats.storageFull && !(await this.storageAvailable(this.stats.storageFull))) return this.finishTick(began, 0);
     await this.reconcile();
     if (this.options.trackers && this.dispatching) await this.options.trackers.syncDue();
     const { store, config } = this.orch;
@@ -141,7 +147,10 @@ export class Scheduler {
             this.results.push(summary);
             this.progress({ type: 'finished', summary, elapsedMs: Date.now() - began });
           },
-          (error: Error) => this.progress({ type: 'failed', taskId: task.id, message: error.message.split('\n')[0]! }),
+          (error: Error) => {
+            this.noteStorageFull(error);
+            this.progress({ type: 'failed', taskId: task.id, message: error.message.split('\n')[0]! });
+          },
         )
         .finally(() => {
           this.inFlight.delete(task.id);
@@ -236,13 +245,40 @@ export class Scheduler {
           }
           this.progress({ type: 'worker_ended', workerId: worker.id, project: worker.project, outcome: worker.outcome!, reason: worker.reason ?? '' });
         },
-        (error: Error) => this.progress({ type: 'worker_ended', workerId: registered.id, project: plan.project, outcome: 'failed', reason: error.message.split('\n')[0]! }),
+        (error: Error) => {
+          this.noteStorageFull(error);
+          this.progress({ type: 'worker_ended', workerId: registered.id, project: plan.project, outcome: 'failed', reason: error.message.split('\n')[0]! });
+        },
       )
       .finally(() => {
         this.workers.delete(key);
         this.requestTick();
       });
     this.workers.set(key, flight);
+  }
+
+  /** Enters the full-disk condition when `error` says the disk is full; false for any other error. */
+  private noteStorageFull(error: unknown): boolean {
+    if (!isStorageFull(error)) return false;
+    if (this.stats.storageFull === null) {
+      const reason = (error as Error).message.split('\n')[0]!;
+      this.stats.storageFull = { since: this.orch.now(), reason };
+      this.progress({ type: 'storage_full', reason });
+    }
+    return true;
+  }
+
+  /** Whether the disk has room again (then the condition ends); false while it is still full. */
+  private async storageAvailable(full: StorageFull): Promise<boolean> {
+    try {
+      await probeStorage(this.orch, full);
+    } catch (error) {
+      if (isStorageFull(error)) return false;
+      throw error;
+    }
+    this.stats.storageFull = null;
+    this.progress({ type: 'storage_available', fullForMs: this.orch.now() - full.since });
+    return true;
   }
 
   private freeSlot(): number {
@@ -282,7 +318,14 @@ export class Scheduler {
     const pollMs = this.options.pollMs ?? this.orch.config.scheduler.tickIntervalS * 1000;
     options.signal?.addEventListener('abort', () => this.wake(), { once: true });
     while (!options.signal?.aborted) {
-      const started = await this.tick();
+      let started = 0;
+      try {
+        started = await this.tick();
+      } catch (error) {
+        // A full disk pauses dispatch until the next ticks find room again; anything else is Orch's bug.
+        if (!this.noteStorageFull(error)) throw error;
+        this.stats.ticks++;
+      }
       let delay = this.tickRequested ? 0 : pollMs;
       if (delay > 0 && !options.drain) {
         // A backoff or cooldown that ends before the next interval is a reason to tick then.

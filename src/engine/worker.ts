@@ -21,6 +21,7 @@ import { clonePath, worktreesDir } from '../workspace/layout.js';
 import { copyUntrackedFiles, slotEnvironment } from '../workspace/setup.js';
 import { adoptWorkerWorktree, createWorkerWorktree, removeWorktree } from '../workspace/worktrees.js';
 import { claimOwner, resumeAttempt, type AgentRunOutcome, type Attempt } from './attempt.js';
+import { agentEventRecord } from './agent-event-record.js';
 import type { Orch } from './context.js';
 import { withLock } from './locks.js';
 import { continueAfterAgent, refreshClone, type AttemptWorkspace, type TaskRunSummary } from './runner.js';
@@ -219,11 +220,11 @@ async function superviseWorker(
   const watcher = setInterval(() => void watch(), Math.min(1000, leaseMs / 3));
 
   let retryAfterMs: number | null = null;
-  const record = async (event: AgentEvent) => {
+  const record = async (event: AgentEvent, _cost: number | null, logLine: number) => {
     if (event.type === 'rate_limit' && event.retryAfterMs !== null) retryAfterMs = event.retryAfterMs;
     if (event.type === 'unparsed') return;
     const held = claim as { taskId: number; runId: number } | null;
-    await store.appendEvent({ type: `agent.${event.type}`, project: project.name, taskId: held?.taskId ?? null, runId: held?.runId ?? null, data: { ...event, worker: initial.id } }, orch.now());
+    await store.appendEvent({ type: `agent.${event.type}`, project: project.name, taskId: held?.taskId ?? null, runId: held?.runId ?? null, data: { ...agentEventRecord(event, logLine), worker: initial.id } }, orch.now());
   };
   let report: RunReport;
   try {
@@ -245,6 +246,7 @@ async function superviseWorker(
       logPath: initial.logPath!,
       timeoutMs: project.run.timeoutS * 1000,
       stallMs: project.run.stallS * 1000,
+      maxOutputBytes: project.run.maxOutputMb * 1024 * 1024,
       budgetUsd: plan.runCapUsd,
       prices: orch.config.prices,
       signal: options.signal ? AbortSignal.any([options.signal, lost.signal]) : lost.signal,

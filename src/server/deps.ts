@@ -8,6 +8,8 @@ export interface TickStats {
   /** When the last tick ended (epoch ms); null before the first one. */
   lastTickAt: number | null;
   ticks: number;
+  /** Set while the disk is full and nothing new starts: since when (epoch ms) and the error that said so. */
+  storageFull?: { since: number; reason: string } | null;
 }
 
 /** The part of a pino logger the server writes to. */

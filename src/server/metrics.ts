@@ -98,5 +98,17 @@ export async function collectMetrics(orch: Orch, ticks: TickStats, now: number):
       samples: ticks.lastTickAt === null ? [] : [{ value: ticks.lastTickAt / 1000 }],
     },
     { name: 'orch_ticks_total', type: 'counter', help: 'Scheduler ticks since the daemon started.', samples: [{ value: ticks.ticks }] },
+    {
+      name: 'orch_storage_full',
+      type: 'gauge',
+      help: 'Whether the disk is full, so nothing new starts (1) or not (0).',
+      samples: [{ value: ticks.storageFull ? 1 : 0 }],
+    },
+    {
+      name: 'orch_storage_full_since_timestamp_seconds',
+      type: 'gauge',
+      help: 'Since when the disk has been full, in Unix seconds; absent while there is room.',
+      samples: ticks.storageFull ? [{ value: ticks.storageFull.since / 1000 }] : [],
+    },
   ];
 }

@@ -62,6 +62,16 @@ function run(agent: AgentConfig, extra: Partial<SuperviseOptions> = {}) {
   return { report, events, pid: () => pid };
 }
 
+/** Whether a process runs (a zombie waiting for its parent runs nothing). */
+function runningProcess(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !['Z', 'X'].includes(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!);
+  } catch {
+    return false;
+  }
+}
+
 const json = (value: unknown) => `echo '${JSON.stringify(value)}'`;
 
 describe('the supervisor', () => {
@@ -131,6 +141,18 @@ describe('the supervisor', () => {
     expect(groupAlive(pid()!)).toBe(false);
   });
 
+  it('leaves no process behind that left the run\'s group with setsid, even one holding its output open', async () => {
+    const escape = (name: string, output: string) => `setsid sh -c 'echo $$ > ${name}.pid; exec sleep 300' ${output} &`;
+    const agent = scriptAgent([escape('quiet', '>/dev/null 2>&1'), escape('holding', ''), 'while [ ! -s quiet.pid ] || [ ! -s holding.pid ]; do sleep 0.05; done', 'echo bye'].join('\n'));
+    const r = await run(agent).report;
+    expect(r.outcome).toBe('succeeded');
+    for (const name of ['quiet', 'holding']) {
+      const pid = Number(readFileSync(join(scratch.path, `${name}.pid`), 'utf8'));
+      expect(pid).toBeGreaterThan(0);
+      expect(runningProcess(pid), `the ${name} grandchild ${pid} still runs`).toBe(false);
+    }
+  });
+
   it('names a CLI that cannot start `crashed`', async () => {
     const agent: AgentConfig = { name: 'x', kind: 'command', command: join(scratch.path, 'missing'), model: null, maxConcurrent: 1, env: [], args: [] };
     const r = await run(agent).report;
@@ -178,5 +200,60 @@ describe('the supervisor', () => {
     const r = await run(agent, { spec: spec({ prompt: 'x'.repeat(200 * 1024) }) }).report;
     expect(r.outcome).toBe('crashed');
     expect(r.reason).toMatch(/E2BIG .*read the prompt from stdin or \$ORCH_PROMPT_FILE instead of \{prompt\}/);
+  });
+});
+
+describe('output the supervisor keeps', () => {
+  // The line is streamed by the agent from /dev/zero: neither the test nor Orch ever holds it whole.
+  const hugeLine = (bytes: number) => scriptAgent(`head -c ${bytes} /dev/zero | tr '\\0' 'x'\necho\necho after`);
+  const MB = 1024 * 1024;
+
+  it('keeps a 600 MB line cut, with a marker saying how much was left out, and reads on', async () => {
+    const { report, events } = run(hugeLine(600 * MB), { maxOutputBytes: 1024 * MB, maxLineBytes: 1000 });
+    const r = await report;
+    expect(r).toMatchObject({ outcome: 'succeeded', cutLines: 1, storageError: null });
+    const kept = readFileSync(join(scratch.path, 'runs', '1', 'agent.jsonl'), 'utf8').split('\n');
+    expect(kept[0]).toBe(`${'x'.repeat(1000)} …[Orch cut ${600 * MB - 1000} bytes of this line]`);
+    expect(kept[1]).toBe('after');
+    expect(events.at(-1)).toEqual({ type: 'assistant_text', text: 'after' });
+  });
+
+  it('stops a run that prints more than it may keep as `output_limit`', async () => {
+    const { report, pid } = run(hugeLine(600 * MB), { maxOutputBytes: 50 * MB });
+    const r = await report;
+    expect(r).toMatchObject({ outcome: 'output_limit', killedFor: 'output_limit' });
+    expect(r.reason).toContain('run.max_output_mb');
+    expect(groupAlive(pid()!)).toBe(false);
+  });
+
+  it('splits lines across chunks and CRLF endings, and keeps a last line without a newline', async () => {
+    const { report, events } = run(scriptAgent("printf 'one\\r\\ntw'\nsleep 0.1\nprintf 'o\\nthree'"));
+    expect((await report).outcome).toBe('succeeded');
+    expect(events).toEqual([
+      { type: 'assistant_text', text: 'one' },
+      { type: 'assistant_text', text: 'two' },
+      { type: 'assistant_text', text: 'three' },
+    ]);
+  });
+});
+
+describe('what the supervisor believes of reported costs', () => {
+  it('refuses a cost of 1e300 and impossible token counts, saying so, and keeps the believable ones', async () => {
+    const agent = scriptAgent(
+      [
+        json({ type: 'cost', usd: 0.5, cumulative: false }),
+        `echo '{"type":"cost","usd":1e300,"cumulative":true}'`,
+        json({ type: 'usage', inputTokens: 1e15, outputTokens: 1, cumulative: false }),
+        json({ type: 'cost', usd: 0.25, cumulative: false }),
+      ].join('\n'),
+    );
+    const { report, events } = run(agent, { budgetUsd: 5 });
+    const r = await report;
+    expect(r).toMatchObject({ outcome: 'succeeded', costUsd: 0.75 });
+    expect(r.totals.inputTokens).toBe(0);
+    const refused = events.filter((e) => e.type === 'usage_refused');
+    expect(refused).toHaveLength(2);
+    expect(refused[0]).toMatchObject({ reason: expect.stringContaining('1e+300 USD is not believed') });
+    expect(refused[1]).toMatchObject({ reason: expect.stringContaining('token count of 1000000000000000 is not believed') });
   });
 });

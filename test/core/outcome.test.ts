@@ -28,6 +28,7 @@ describe('classifyRunEnd', () => {
     ['stall', 'stalled'],
     ['budget', 'budget_exceeded'],
     ['cancel', 'cancelled'],
+    ['output_limit', 'output_limit'],
   ] as const)('a run Orch killed for %s is %s, whatever the CLI said', (killedFor, outcome) => {
     expect(outcomeOf({ killedFor, exitCode: null, signal: 'SIGTERM', events: { result: ok } })).toBe(outcome);
     expect(outcomeOf({ killedFor, exitCode: 0, events: { result: ok } })).toBe(outcome);
@@ -112,7 +113,7 @@ describe('classifyRunEnd', () => {
     const runEnd: fc.Arbitrary<RunEnd> = fc.record({
       exitCode: fc.option(fc.oneof(fc.integer({ min: 0, max: 255 }), fc.integer()), { nil: null }),
       signal: fc.option(fc.constantFrom('SIGTERM', 'SIGKILL', 'SIGINT', 'SIGSEGV', ''), { nil: null }),
-      killedFor: fc.option(fc.constantFrom<KillReason>('timeout', 'stall', 'budget', 'cancel'), { nil: null }),
+      killedFor: fc.option(fc.constantFrom<KillReason>('timeout', 'stall', 'budget', 'cancel', 'output_limit'), { nil: null }),
       resultExpected: fc.boolean(),
       events: fc.record({
         result: fc.option(reported, { nil: null }),
@@ -122,7 +123,7 @@ describe('classifyRunEnd', () => {
       }),
     });
 
-    it('every end gets one of the eight outcomes and a reason', () => {
+    it('every end gets one of the nine outcomes and a reason', () => {
       fc.assert(
         fc.property(runEnd, (input) => {
           const verdict = classifyRunEnd(input);

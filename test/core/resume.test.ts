@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CRASH_LIMIT, afterCrash } from '../../src/core/after-run.js';
+import { CRASH_LIMIT, afterCrash, interruptionsInARow } from '../../src/core/after-run.js';
 import { sessionToResume } from '../../src/core/resume.js';
 import { RUN_OUTCOMES, type RunOutcome } from '../../src/core/types.js';
 
@@ -44,6 +44,13 @@ describe('afterCrash', () => {
   it('retries at once without using up an attempt, until Orch has died under the task CRASH_LIMIT times', () => {
     expect(afterCrash(1, CRASH_LIMIT, 'Orch stopped')).toEqual({ next: 'retry', reason: 'Orch stopped', backoff: false, countsAsAttempt: false, changeAgent: false });
     expect(afterCrash(CRASH_LIMIT - 1, CRASH_LIMIT, 'x').next).toBe('retry');
-    expect(afterCrash(CRASH_LIMIT, CRASH_LIMIT, 'x')).toEqual({ next: 'escalate', reason: `Orch stopped during ${CRASH_LIMIT} attempts of this task; the last: x` });
+    expect(afterCrash(CRASH_LIMIT, CRASH_LIMIT, 'x')).toMatchObject({ next: 'escalate', reason: expect.stringContaining(`Orch stopped during ${CRASH_LIMIT} attempts of this task in a row`) });
+  });
+
+  it('counts the interruptions in a row from how attempts ended', () => {
+    expect(interruptionsInARow([])).toBe(0);
+    expect(interruptionsInARow(['claim.recovered', 'claim.recovered'])).toBe(2);
+    expect(interruptionsInARow(['claim.recovered', 'claim.released', 'claim.recovered'])).toBe(1);
+    expect(interruptionsInARow(['claim.recovered', 'claim.recovered', 'task.requeue'])).toBe(0);
   });
 });

@@ -239,9 +239,13 @@ describe('chaos', () => {
         if (daemon.child.exitCode !== null) throw new Error(`the last daemon exited early ${tag}\n${daemon.logs()}`);
         const response = await fetch(`${url}/tasks?project=${PROJECT}`, { headers: auth });
         expect(response.status).toBe(200);
-        const list = (await response.json()) as { id: number; state: string }[];
-        // A task that needs a person will never finish: fail now, saying which and why.
-        const stuck = list.filter((t) => t.state === 'needs_review' || t.state === 'blocked' || t.state === 'cancelled');
+        const list = (await response.json()) as { id: number; state: string; blockedReason: string | null }[];
+        // Killed under three attempts in a row, a task waits for a person, who retries it here: these
+        // kills are the test's, not the task's doing.
+        const guarded = list.filter((t) => t.state === 'needs_review' && t.blockedReason?.includes('attempts of this task in a row'));
+        for (const t of guarded) expect((await fetch(`${url}/tasks/${t.id}/retry`, { method: 'POST', headers: auth })).status).toBe(200);
+        // Any other task that needs a person will never finish: fail now, saying which and why.
+        const stuck = list.filter((t) => !guarded.includes(t) && (t.state === 'needs_review' || t.state === 'blocked' || t.state === 'cancelled'));
         if (stuck.length > 0) throw new Error(`tasks that will not finish: ${JSON.stringify(stuck)} ${tag}\n${killLog.join('\n')}`);
         return list.length === TASKS && list.every((t) => t.state === 'done') ? list : undefined;
       },

@@ -64,6 +64,41 @@ async function newTask(title = 'Write result.txt') {
 }
 
 describe('one attempt of an agent on a task', () => {
+  it('ends a run that streams a 600 MB line as output_limit, and the task is retried like any failed attempt', async () => {
+    writeFileSync(join(scratch.path, 'bin', 'flood'), `#!/bin/sh\nhead -c ${600 * 1024 * 1024} /dev/zero | tr '\\0' 'z'\necho\n`);
+    chmodSync(join(scratch.path, 'bin', 'flood'), 0o755);
+    const config = readFileSync(join(orch.home, 'config.yaml'), 'utf8')
+      .replace('agents:\n', `agents:\n  flood:\n    kind: command\n    command: ${join(scratch.path, 'bin', 'flood')}\n`)
+      .replace('    max_attempts: 2\n', '    max_attempts: 2\n    run: { max_output_mb: 5 }\n');
+    writeFileSync(join(orch.home, 'config.yaml'), config);
+    await orch.close();
+    orch = await openOrch(orch.home, () => clock);
+    const task = await newTask();
+    const { run, task: after, decision } = await runAttempt(orch, task.id, { cwd: repo, agent: 'flood' });
+    expect(run.outcome).toBe('output_limit');
+    expect(decision).toMatchObject({ next: 'retry', reason: expect.stringContaining('run.max_output_mb') });
+    expect(after.state).toBe('routed');
+    const kept = readFileSync(join(runDirectory(orch.home, run.id), 'agent.jsonl'), 'utf8');
+    expect(kept.length).toBeLessThan(2 * 1024 * 1024);
+  });
+
+  it('keeps a long output line whole only in agent.jsonl: its event row holds the start and the line it came from', async () => {
+    writeFileSync(join(scratch.path, 'bin', 'chatty'), `#!/bin/sh\necho short\nhead -c 100000 /dev/zero | tr '\\0' 'y'\necho\n`);
+    chmodSync(join(scratch.path, 'bin', 'chatty'), 0o755);
+    const config = readFileSync(join(orch.home, 'config.yaml'), 'utf8').replace('agents:\n', `agents:\n  chatty:\n    kind: command\n    command: ${join(scratch.path, 'bin', 'chatty')}\n`);
+    writeFileSync(join(orch.home, 'config.yaml'), config);
+    await orch.close();
+    orch = await openOrch(orch.home, () => clock);
+    const task = await newTask();
+    const { run } = await runAttempt(orch, task.id, { cwd: repo, agent: 'chatty' });
+    const log = readFileSync(join(runDirectory(orch.home, run.id), 'agent.jsonl'), 'utf8').split('\n');
+    expect(log[1]).toBe('y'.repeat(100_000));
+    const texts = (await orch.store.listEvents({ taskId: task.id, types: ['agent.assistant_text'] })).map((e) => e.data);
+    expect(texts[0]).toEqual({ type: 'assistant_text', text: 'short', logLine: 1 });
+    expect(texts[1]).toEqual({ type: 'assistant_text', text: 'y'.repeat(4000), logLine: 2, cut: { text: 96_000 } });
+  });
+
+
   it('runs the agent, records the run and its events, and hands the task to the judge', async () => {
     const task = await newTask();
     const { run, task: after, decision, result } = await runAttempt(orch, task.id, { cwd: repo, agent: 'good' });

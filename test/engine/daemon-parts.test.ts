@@ -163,6 +163,53 @@ describe('recovery', () => {
     expect(runs.map((r) => r.outcome)).toEqual(Array(CRASH_LIMIT).fill('crashed'));
     expect(await orch.store.listClaims()).toEqual([]);
   });
+
+  /** An attempt of the task that Orch dies under: claimed by a dead owner, then recovered. */
+  async function attemptOrchDiesUnder(taskId: number) {
+    const { hostname } = await import('node:os');
+    const { recover } = await import('../../src/engine/recovery.js');
+    const { applyTransition } = await import('../../src/engine/transitions.js');
+    await orch.store.transaction(async (tx) => {
+      const now = orch.now();
+      const claim = (await tx.claimTask({ taskId, owner: `${hostname()}:${2 ** 22 + 12345}`, leaseMs: 60_000, now }))!;
+      let current = (await tx.getTask(taskId))!;
+      if (current.state === 'new') current = await applyTransition(tx, current, 'route', { now, fence: claim.token, patch: { agent: 'slow' } });
+      current = await applyTransition(tx, current, 'start', { now, fence: claim.token, patch: { attempts: current.attempts + 1 } });
+      await tx.createRun({ taskId, project: 'app', attempt: current.attempts, agent: 'slow', model: null, host: hostname(), startedAt: now }, claim.token);
+    });
+    return (await recover(orch))[0]!;
+  }
+
+  it('stops starting a task Orch died under 3 times in a row, and counts afresh after a person retries it', async () => {
+    const { CRASH_LIMIT } = await import('../../src/core/after-run.js');
+    const { retryTask } = await import('../../src/engine/tasks.js');
+    expect(CRASH_LIMIT).toBe(3);
+    const task = await addTask(orch.store, { project: 'app', title: 'Kills Orch' }, orch.now());
+    expect((await attemptOrchDiesUnder(task.id)).action).toBe('retry');
+    expect((await attemptOrchDiesUnder(task.id)).action).toBe('retry');
+    const third = await attemptOrchDiesUnder(task.id);
+    expect(third).toMatchObject({ action: 'escalate', reason: expect.stringContaining('3 attempts of this task in a row') });
+    expect((await orch.store.getTask(task.id))!.state).toBe('needs_review');
+
+    await retryTask(orch.store, task.id, orch.now());
+    expect((await attemptOrchDiesUnder(task.id)).action).toBe('retry');
+    expect((await attemptOrchDiesUnder(task.id)).action).toBe('retry');
+    expect((await attemptOrchDiesUnder(task.id)).action).toBe('escalate');
+  });
+
+  it('counts only interruptions in a row: an attempt that ran to its end starts the count afresh', async () => {
+    const task = await addTask(orch.store, { project: 'app', title: 'Sometimes there when Orch dies' }, orch.now());
+    expect((await attemptOrchDiesUnder(task.id)).action).toBe('retry');
+    expect((await attemptOrchDiesUnder(task.id)).action).toBe('retry');
+    // An attempt that ends on its own releases its claim.
+    const { beginAttempt, endAttempt, applyDecision } = await import('../../src/engine/attempt.js');
+    const attempt = await beginAttempt(orch, task.id);
+    await orch.store.transaction((tx) => applyDecision(tx, attempt, attempt.task, { next: 'retry', reason: 'failed', backoff: false, countsAsAttempt: true, changeAgent: false }, orch.now()));
+    await endAttempt(orch, attempt);
+    expect((await attemptOrchDiesUnder(task.id)).action).toBe('retry');
+    expect((await attemptOrchDiesUnder(task.id)).action).toBe('retry');
+    expect((await attemptOrchDiesUnder(task.id)).action).toBe('escalate');
+  });
 });
 
 describe('the scheduler and backoffs', () => {

@@ -36,7 +36,7 @@ describe('authentication', () => {
   it('serves /healthz without a token', async () => {
     const response = await h.call('/healthz', { token: null });
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ ok: true, version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    expect(await response.json()).toEqual({ ok: true, version: expect.stringMatching(/^\d+\.\d+\.\d+/), storage: 'ok', dispatching: true });
   });
 
   it('accepts the scheme in any case', async () => {

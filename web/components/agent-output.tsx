@@ -46,6 +46,13 @@ function AssistantText({ text }: { text: string }) {
   );
 }
 
+/** Where a long output was cut for the event: the whole is kept in the run's agent.jsonl. */
+function CutNote({ data }: { data: AgentEventData }) {
+  if (!data.cut) return null;
+  const chars = Object.values(data.cut).reduce((sum, n) => sum + n, 0);
+  return <div class="muted small">… {chars} more characters in line {data.logLine} of the run's agent.jsonl</div>;
+}
+
 function AgentEntry({ event }: { event: OrchEvent }) {
   const data = event.data as unknown as AgentEventData;
   switch (data.type) {
@@ -53,6 +60,7 @@ function AgentEntry({ event }: { event: OrchEvent }) {
       return (
         <div class="out out-text" data-event-type={event.type}>
           <AssistantText text={data.text} />
+          <CutNote data={data} />
         </div>
       );
     case 'tool_call': {
@@ -73,6 +81,7 @@ function AgentEntry({ event }: { event: OrchEvent }) {
         <div class={`out out-result${data.isError ? ' out-error' : ''}`} data-event-type={event.type}>
           <span class="result-mark" aria-label={data.isError ? 'tool error' : 'tool result'}>{data.isError ? '✗' : '↳'}</span>
           <Folded text={String(data.output ?? '')} className="result-text" />
+          <CutNote data={data} />
         </div>
       );
     case 'session_started':
@@ -81,6 +90,8 @@ function AgentEntry({ event }: { event: OrchEvent }) {
       return <div class="out out-warn" data-event-type={event.type}>rate limited: {data.message}</div>;
     case 'error':
       return <div class="out out-warn" data-event-type={event.type}>{data.kind} error: {data.message}</div>;
+    case 'usage_refused':
+      return <div class="out out-warn" data-event-type={event.type}>{data.reason}</div>;
     case 'result':
       return (
         <div class={`out out-meta${data.ok ? '' : ' out-error'}`} data-event-type={event.type}>

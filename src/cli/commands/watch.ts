@@ -55,6 +55,8 @@ export function renderEvent(event: OrchEvent): string | null {
       return `! ${oneLine(d.kind, 20)} error: ${oneLine(d.message)}`;
     case 'agent.rate_limit':
       return `! rate limited: ${oneLine(d.message)}`;
+    case 'agent.usage_refused':
+      return `! ${oneLine(d.reason)}`;
     case 'agent.result':
       return `agent finished: ${d.ok ? 'ok' : 'failed'}${typeof d.turns === 'number' ? ` after ${d.turns} turns` : ''}`;
     case 'run.started':
