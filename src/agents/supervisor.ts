@@ -58,15 +58,16 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
   const { adapter, agent, spec } = options;
   const graceMs = options.graceMs ?? 5000;
   const invocation = adapter.invocation(spec, agent);
-  mkdirSync(spec.runHome, { recursive: true });
+  mkdirSync(spec.runHome, { recursive: true, mode: 0o700 });
   for (const file of invocation.files) {
     const path = join(spec.runHome, file.path);
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, file.content, { mode: 0o600 });
   }
-  mkdirSync(dirname(options.logPath), { recursive: true });
-  const log = createWriteStream(options.logPath, { flags: 'a' });
-  const errLog = createWriteStream(options.logPath.replace(/\.jsonl$/, '') + '.stderr.log', { flags: 'a' });
+  // The agent's output may quote secrets it met: the logs are the owner's alone, like the rest of ORCH_HOME.
+  mkdirSync(dirname(options.logPath), { recursive: true, mode: 0o700 });
+  const log = createWriteStream(options.logPath, { flags: 'a', mode: 0o600 });
+  const errLog = createWriteStream(options.logPath.replace(/\.jsonl$/, '') + '.stderr.log', { flags: 'a', mode: 0o600 });
 
   const started = Date.now();
   let killedFor: KillReason | null = null;
