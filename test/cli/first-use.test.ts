@@ -1,11 +1,12 @@
 // What a person meets in their first minutes with Orch: titles from elsewhere that carry terminal
 // escapes, options that would only fail later, who can read ORCH_HOME, and what `orch task list`
 // says once the work is done.
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Task } from '../../src/core/types.js';
-import { orch as runOrch, type CliResult } from '../helpers/cli.js';
+import { CLI, orch as runOrch, type CliResult } from '../helpers/cli.js';
 import { git, makeRepo, tempDir } from '../helpers/git.js';
 
 let scratch: { path: string; cleanup: () => void };
@@ -78,7 +79,10 @@ describe('options that would only fail later are refused at once', () => {
 
   it('refuses numbers that are not plain decimals', () => {
     for (const grace of ['abc', '0x10', '1e3', '', '-5', 'Infinity']) {
-      expectOneLineError(orch('serve', '--grace', grace, '--port', '0'), 2, /is not a number of seconds/);
+      // Taken, the junk would start a daemon that only fails at its first SIGTERM: give up on it after a while.
+      const serve = spawnSync(process.execPath, [CLI, 'serve', '--grace', grace, '--port', '0'], { cwd: repo, env: { ...process.env, ORCH_HOME: home }, encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
+      expect(serve.status, grace).toBe(2);
+      expect(serve.stderr).toMatch(/^orch: .* is not a number of seconds .*\n$/);
     }
     expectOneLineError(orch('agents', 'stats', '--since', '0x7'), 2, /"0x7" is not a number of days/);
     expectOneLineError(orch('job', 'add', 'j', '--schedule', '* * * * *', '--shell', 'true', '--timeout', '1e2'), 2, /"1e2" is not a number of seconds/);
