@@ -34,7 +34,7 @@ const positiveNumber = () => expecting(z.number().positive(), 'a number > 0');
 const nonNegativeNumber = () => expecting(z.number().min(0), 'a number >= 0');
 const nonEmptyString = () => expecting(z.string().min(1), 'a non-empty string');
 /** A branch name git takes as one (never an option such as `--upload-pack=…`). */
-const branchNameString = expecting(z.string().refine(isValidBranchName), 'a valid branch name, such as main');
+const branchNameString = expecting(z.string().min(1).refine(isValidBranchName), 'a valid branch name, such as main');
 
 /** A key users may leave out, with the text editors show for it (from the JSON Schema). */
 const optional = <T extends z.ZodType>(schema: T, description: string) => schema.optional().describe(description);

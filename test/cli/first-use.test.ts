@@ -75,6 +75,10 @@ describe('options that would only fail later are refused at once', () => {
     expect(existsSync(marker)).toBe(false);
     expect(readFileSync(join(home, 'config.yaml'), 'utf8')).not.toContain('other');
     expect(orch('project', 'add', other, '--default-branch', 'main').code).toBe(0);
+    // The same rule holds in config.yaml.
+    const config = join(home, 'config.yaml');
+    writeFileSync(config, readFileSync(config, 'utf8').replace(/^(\s+)default_branch: main$/m, '$1default_branch: "--upload-pack=x"'));
+    expectOneLineError(orch('task', 'list'), 5, /default_branch.*expected a valid branch name/);
   });
 
   it('refuses numbers that are not plain decimals', () => {
