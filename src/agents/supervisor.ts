@@ -80,20 +80,21 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
   const { adapter, agent, spec } = options;
   const graceMs = options.graceMs ?? 5000;
   const invocation = adapter.invocation(spec, agent);
-  mkdirSync(spec.runHome, { recursive: true });
+  mkdirSync(spec.runHome, { recursive: true, mode: 0o700 });
   for (const file of invocation.files) {
     const path = join(spec.runHome, file.path);
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, file.content, { mode: 0o600 });
   }
-  mkdirSync(dirname(options.logPath), { recursive: true });
+  // The agent's output may quote secrets it met: the logs are the owner's alone, like the rest of ORCH_HOME.
+  mkdirSync(dirname(options.logPath), { recursive: true, mode: 0o700 });
   let storageError: Error | null = null;
   const storageFailed = (error: Error) => {
     storageError ??= error;
   };
   // A write that fails (a full disk) must not end Orch: the run goes on, and the caller hears of it.
-  const log = createWriteStream(options.logPath, { flags: 'a' }).on('error', storageFailed);
-  const errLog = createWriteStream(options.logPath.replace(/\.jsonl$/, '') + '.stderr.log', { flags: 'a' }).on('error', storageFailed);
+  const log = createWriteStream(options.logPath, { flags: 'a', mode: 0o600 }).on('error', storageFailed);
+  const errLog = createWriteStream(options.logPath.replace(/\.jsonl$/, '') + '.stderr.log', { flags: 'a', mode: 0o600 }).on('error', storageFailed);
   const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   let outputBytes = 0;

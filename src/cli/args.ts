@@ -1,9 +1,9 @@
 import { InvalidArgumentError } from 'commander';
 import { ROLES, type Role } from '../core/types.js';
 
-/** A task id as typed: `12` or `#12`. */
+/** A task id as typed: `12` or `#12`; plain decimal digits only, so `0x1`, `1e1` or `1.0` are refused. */
 export function parseTaskId(value: string): number {
-  const id = Number(value.replace(/^#/, ''));
+  const id = /^#?\d+$/.test(value) ? Number(value.replace(/^#/, '')) : Number.NaN;
   if (!Number.isSafeInteger(id) || id <= 0) throw new InvalidArgumentError(`"${value}" is not a task id (a whole number such as 12)`);
   return id;
 }
@@ -25,7 +25,7 @@ export const PRIORITY_NAMES: Record<string, number> = { low: -1, normal: 0, high
 export function parsePriority(value: string): number {
   const named = PRIORITY_NAMES[value.toLowerCase()];
   if (named !== undefined) return named;
-  const n = Number(value);
+  const n = /^-?\d+$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`"${value}" is not a priority: use a whole number or low, normal, high, urgent`);
   return n;
 }
@@ -40,4 +40,25 @@ export function parsePort(value: string): number {
   const port = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isInteger(port) || port > 65535) throw new InvalidArgumentError(`"${value}" is not a port number (0 to 65535)`);
   return port;
+}
+
+/** A decimal number such as `30` or `2.5`: what a person types; `0x1e`, `1e3`, `Infinity` and blanks are not. */
+const DECIMAL = /^\d+(\.\d+)?$/;
+
+/** A number of seconds greater than 0. */
+export function parseSeconds(value: string): number {
+  if (!DECIMAL.test(value) || !(Number(value) > 0)) throw new InvalidArgumentError(`"${value}" is not a number of seconds (such as 30)`);
+  return Number(value);
+}
+
+/** A number of seconds, 0 included. */
+export function parseSecondsOrZero(value: string): number {
+  if (!DECIMAL.test(value)) throw new InvalidArgumentError(`"${value}" is not a number of seconds (such as 30, or 0)`);
+  return Number(value);
+}
+
+/** A number of days greater than 0. */
+export function parseDays(value: string): number {
+  if (!DECIMAL.test(value) || !(Number(value) > 0)) throw new InvalidArgumentError(`"${value}" is not a number of days (such as 7)`);
+  return Number(value);
 }

@@ -20,9 +20,26 @@ export function describeFailure(error: unknown): Failure {
   return { code: 'failure', message: oneLine(message) };
 }
 
+/**
+ * Control characters other than newline and tab — C0, DEL and C1 — as `\xNN`. Text from outside (a
+ * tracker issue's title, an agent's output) reaches the terminal through the human output, and raw,
+ * an ESC or a BEL would clear the screen, move the cursor, retitle the window or ring the bell.
+ */
+export function showControls(text: string): string {
+  return text.replace(CONTROL_CHARACTERS, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/** Writes one line of human text to stdout, control characters shown escaped. */
+export function say(line: string): void {
+  process.stdout.write(`${showControls(line)}\n`);
+}
+
 export interface Output {
   json: boolean;
-  /** Prints `data` as JSON, or the human text. */
+  /** Prints `data` as JSON (exact: JSON escapes control characters itself), or the human text. */
   emit(data: unknown, human: () => string): void;
 }
 
@@ -30,14 +47,16 @@ export function makeOutput(json: boolean): Output {
   return {
     json,
     emit(data, human) {
-      process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
+      if (json) process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+      else say(human());
     },
   };
 }
 
 /** Left-aligned columns separated by two spaces; the last column is not padded. */
 export function table(rows: string[][], header?: string[]): string {
-  const all = header ? [header, ...rows] : rows;
+  // Escaped before measuring, so a control character in a cell does not shift the columns.
+  const all = (header ? [header, ...rows] : rows).map((row) => row.map(showControls));
   if (all.length === 0) return '';
   const widths = all[0]!.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
   return all.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');

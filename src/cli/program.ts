@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { orchVersion } from './orch-version.js';
+import { showControls } from './output.js';
 
 type Registrar = (program: Command) => void;
 
@@ -60,7 +61,7 @@ export function buildProgram(registrars: readonly Registrar[]): Command {
     .description('Runs a team of AI coding agents on your backlog, each task in its own git worktree.')
     .version(orchVersion(), '-V, --version')
     .showSuggestionAfterError()
-    .configureOutput({ outputError: (text, write) => write(`orch: ${text.replace(/^error: /, '')}`) });
+    .configureOutput({ outputError: (text, write) => write(`orch: ${showControls(text.replace(/^error: /, '').trimEnd())}\n`) });
   for (const register of registrars) register(program);
   // Bad arguments are a usage error (exit 2), whichever sub-command they were given to.
   const exitOnUsageError = (cmd: Command) => {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { orchHome } from '../config/load.js';
 import { openOrch, type Orch } from '../engine/context.js';
 import { EXIT } from './exit-codes.js';
-import { describeFailure, makeOutput, type Output } from './output.js';
+import { describeFailure, makeOutput, showControls, type Output } from './output.js';
 
 export interface CommandIo {
   out: Output;
@@ -32,7 +32,7 @@ export function command<Args extends unknown[]>(body: (io: CommandIo, ...args: A
     } catch (error) {
       const failure = describeFailure(error);
       if (json) process.stdout.write(`${JSON.stringify({ error: failure }, null, 2)}\n`);
-      else process.stderr.write(`orch: ${failure.message}\n`);
+      else process.stderr.write(`orch: ${showControls(failure.message)}\n`);
       if (failure.code === 'failure' && process.env.ORCH_DEBUG) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
       process.exitCode = EXIT[failure.code];
     } finally {

@@ -30,8 +30,8 @@ export function writeFileAtomic(path: string, content: string): void {
  * Like writeFileAtomic, but only if `path` does not exist yet; returns whether it wrote. A hard link
  * fails when the target exists, so two concurrent callers cannot both "create" the file.
  */
-export function createFileAtomic(path: string, content: string): boolean {
-  const temp = writeTempFile(path, content, undefined);
+export function createFileAtomic(path: string, content: string, mode?: number): boolean {
+  const temp = writeTempFile(path, content, mode);
   try {
     linkSync(temp, path);
     return true;

@@ -18,7 +18,7 @@ export { getConfigValue } from './get-value.js';
 export function writeInitialConfig(home: string): boolean {
   // ORCH_HOME holds agent logs and the database; other users have no business reading them.
   mkdirSync(home, { recursive: true, mode: 0o700 });
-  return createFileAtomic(configPath(home), starterConfigText(join(SCHEMA_DIR, CONFIG_SCHEMA_FILE)));
+  return createFileAtomic(configPath(home), starterConfigText(join(SCHEMA_DIR, CONFIG_SCHEMA_FILE)), 0o600);
 }
 
 /** Register a project under `projects.<name>`. Throws ConfigError if it exists or is invalid. */

@@ -5,6 +5,7 @@
 
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { isValidBranchName } from '../core/branch-name.js';
 import type { RoleTemplateName } from '../core/roles.js';
 import type { ScopeRules } from '../core/scope.js';
 import {
@@ -35,6 +36,8 @@ const integerBetween = (minimum: number, maximum: number, what: string) =>
 const positiveNumber = () => expecting(z.number().positive(), 'a number > 0');
 const nonNegativeNumber = () => expecting(z.number().min(0), 'a number >= 0');
 const nonEmptyString = () => expecting(z.string().min(1), 'a non-empty string');
+/** A branch name git takes as one (never an option such as `--upload-pack=…`). */
+const branchNameString = expecting(z.string().min(1).refine(isValidBranchName), 'a valid branch name, such as main');
 
 /** A key users may leave out, with the text editors show for it (from the JSON Schema). */
 const optional = <T extends z.ZodType>(schema: T, description: string) => schema.optional().describe(description);
@@ -280,7 +283,7 @@ export const projectEntrySchema = z
   .strictObject({
     path: optional(absolutePath, 'The repository on this machine.'),
     remote: optional(nonEmptyString(), 'Git URL of the repository, when Orch works from a remote.'),
-    default_branch: optional(nonEmptyString(), "Branch results land on. Default: the repository's HEAD."),
+    default_branch: optional(branchNameString, "Branch results land on. Default: the repository's HEAD."),
     ...projectSettingsShape,
   })
   .refine((entry) => entry.path !== undefined || entry.remote !== undefined, {

@@ -86,7 +86,7 @@ export async function beginAttempt(orch: Orch, taskId: number, options: { agent?
   });
 
   const runDir = runDirectory(orch.home, started.run.id);
-  mkdirSync(runDir, { recursive: true });
+  mkdirSync(runDir, { recursive: true, mode: 0o700 });
   const lease = keepLeaseAlive(orch, taskId, started.token);
   return { ...started, agentName, agent, model, project, runDir, lost: lease.lost, stopHeartbeat: lease.stop };
 }
@@ -153,7 +153,7 @@ export async function resumeAttempt(orch: Orch, runId: number): Promise<Attempt 
   const agent = orch.config.agents[run.agent];
   if (!agent) throw new OrchError('config', `agent "${run.agent}" is not configured`);
   const runDir = runDirectory(orch.home, run.id);
-  mkdirSync(runDir, { recursive: true });
+  mkdirSync(runDir, { recursive: true, mode: 0o700 });
   const lease = keepLeaseAlive(orch, task.id, claim.token);
   return { task, run, token: claim.token, agentName: run.agent, agent, model: run.model, project, runDir, lost: lease.lost, stopHeartbeat: lease.stop };
 }
@@ -196,12 +196,12 @@ export async function promptFor(
   const roleTemplate = loadRoleTemplate(attempt.task.role, attempt.project, extra.cwd ?? null).text;
   if (extra.resume) {
     const prompt = buildResumePrompt(attempt.task, { roleTemplate });
-    writeFileSync(join(attempt.runDir, 'prompt.md'), `(resuming session ${extra.resume.sessionId} of run ${extra.resume.fromRunId})\n\n${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`);
+    writeFileSync(join(attempt.runDir, 'prompt.md'), `(resuming session ${extra.resume.sessionId} of run ${extra.resume.fromRunId})\n\n${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`, { mode: 0o600 });
     return prompt;
   }
   const { previous } = await attemptHistory(orch.store, attempt.task.id, attempt.run.id);
   const prompt = buildAgentPrompt(attempt.task, previous, extra.failure ?? null, { roleTemplate });
-  writeFileSync(join(attempt.runDir, 'prompt.md'), `${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`);
+  writeFileSync(join(attempt.runDir, 'prompt.md'), `${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`, { mode: 0o600 });
   return prompt;
 }
 

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
+import { makeHomePrivate } from '../config/private-home.js';
 import type { OrchConfig } from '../config/schema.js';
 import { OrchError } from '../core/errors.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
@@ -26,6 +27,7 @@ export async function openOrch(home: string, now: () => number = Date.now): Prom
     throw new OrchError('not_initialised', `Orch is not initialised in ${home}: run \`orch init\` first`);
   }
   const config = loadConfig(home);
+  makeHomePrivate(home, databasePath(home));
   const store = await openSqliteStore(databasePath(home));
   try {
     await registerConfiguredProjects(store, config, now());

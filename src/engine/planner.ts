@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentEvent } from '../agents/agent.js';
 import { agentBaseEnvironment } from '../agents/environment.js';
@@ -73,11 +73,9 @@ export async function runPlanCycle(orch: Orch, projectName: string, options: Pla
   const agent = orch.config.agents[agentName];
   if (!agent) throw new OrchError('config', `agent "${agentName}" is not configured`);
 
-  // The event's id names the cycle: unique across processes, and the cycle is in the audit trail.
-  const started = await orch.store.appendEvent({ type: 'plan.started', project: project.name, data: { agent: agentName } }, orch.now());
-  const cycle = `plan-${started.id}`;
+  const cycle = await numberCycle(orch, project.name, agentName);
   const dir = join(orch.home, 'runs', cycle);
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
 
   const failed = (failure: PlanFailure | { error: string }, costUsd: number | null) => orch.store.appendEvent({ type: 'plan.failed', project: project.name, data: { cycle, failure, costUsd } }, orch.now());
   const result = await inScratchCheckout(orch, project, cycle, async (cwd, defaultBranch) => {
@@ -90,7 +88,7 @@ export async function runPlanCycle(orch: Orch, projectName: string, options: Pla
     );
     const created = talk.failure || !talk.plan ? new Map<number, Task>() : await createPlannedTasks(orch, project.name, talk, null);
     const about = await aboutLines(orch, agentName, agent, cwd, defaultBranch);
-    writeFileSync(join(dir, 'plan.md'), renderPlanMarkdown({ heading: `Plan for ${project.name}`, about, plan: talk.plan, created, standIns: talk.standIns, refused: talk.refused, round: talk.round, failure: talk.failure ? `${talk.failure.kind}: ${talk.failure.message}` : null }));
+    writeFileSync(join(dir, 'plan.md'), renderPlanMarkdown({ heading: `Plan for ${project.name}`, about, plan: talk.plan, created, standIns: talk.standIns, refused: talk.refused, round: talk.round, failure: talk.failure ? `${talk.failure.kind}: ${talk.failure.message}` : null }), { mode: 0o600 });
     return { talk, created: [...created.values()] };
   }).catch(async (error: unknown) => {
     // Orch's own trouble (git, a broken template): the cycle still ends in the audit trail.
@@ -139,6 +137,7 @@ export async function splitTask(orch: Orch, attempt: Attempt, options: PlanCycle
     writeFileSync(
       join(attempt.runDir, 'plan.md'),
       renderPlanMarkdown({ heading: `Split of task #${task.id}: ${task.title}`, about, plan: talk.plan, created, standIns: talk.standIns, refused: talk.refused, round: talk.round, failure: talk.failure ? `${talk.failure.kind}: ${talk.failure.message}` : null }),
+      { mode: 0o600 },
     );
     return { talk, children: [...created.values()] };
   });
@@ -200,6 +199,21 @@ async function recordSplitRun(orch: Orch, attempt: Attempt, talk: Conversation, 
 }
 
 // ---------------------------------------------------------------- the planner's input
+
+/**
+ * `plan-<n>`, counting this home's cycles from 1, and its `plan.started` event. Counting and recording
+ * share one write transaction, so two processes never take the same number; a folder left by an older
+ * version, which named cycles by event id, is stepped over rather than written into.
+ */
+async function numberCycle(orch: Orch, project: string, agent: string): Promise<string> {
+  return orch.store.transaction(async (tx) => {
+    let n = (await tx.listEvents({ types: ['plan.started'] })).length + 1;
+    while (existsSync(join(orch.home, 'runs', `plan-${n}`))) n++;
+    const cycle = `plan-${n}`;
+    await tx.appendEvent({ type: 'plan.started', project, data: { agent, cycle } }, orch.now());
+    return cycle;
+  });
+}
 
 /** Characters read of a key file; the prompt keeps less (core/plan-prompt.ts). */
 const KEY_FILE_READ_BYTES = 16 * 1024;
@@ -318,7 +332,7 @@ interface Conversation {
  * `nothing_accepted`.
  */
 async function converse(ctx: PlannerContext, prompt: AgentPrompt, prior: readonly PriorTask[], dir: string, mustPropose = false): Promise<Conversation> {
-  writeFileSync(join(dir, 'prompt.md'), `${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`);
+  writeFileSync(join(dir, 'prompt.md'), `${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`, { mode: 0o600 });
   const talk: Conversation = { plan: null, accepted: [], standIns: new Map(), round: 0, refused: [], failure: null, reports: [], costUsd: 0, totals: EMPTY_TOTALS, retryAfterMs: null };
   const resumes = adapterFor(ctx.agent.kind).resumes;
   let corrected = false;
@@ -331,7 +345,7 @@ async function converse(ctx: PlannerContext, prompt: AgentPrompt, prior: readonl
       return talk;
     }
     const followUp = (text: (previous: string | null) => string) => {
-      writeFileSync(join(dir, `follow-up-${round}.md`), `${text(null)}\n`);
+      writeFileSync(join(dir, `follow-up-${round}.md`), `${text(null)}\n`, { mode: 0o600 });
       next = report.sessionId && resumes ? { prompt: text(null), resume: report.sessionId } : { prompt: `${prompt.prompt}\n\n${text(report.finalText)}`, resume: null };
     };
     const parsed = parsePlanAnswer(report.finalText);

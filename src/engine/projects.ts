@@ -4,7 +4,8 @@ import { addProjectToConfig, removeProjectFromConfig } from '../config/edit.js';
 import { OrchError } from '../core/errors.js';
 import type { HeldDelivery } from '../core/delivery.js';
 import type { Project, ProjectMode, TaskState } from '../core/types.js';
-import { defaultBranch, originUrl, repositoryRoot } from '../workspace/git.js';
+import { isValidBranchName } from '../core/branch-name.js';
+import { branchExists, defaultBranch, hasCommits, originUrl, repositoryRoot } from '../workspace/git.js';
 import type { Orch } from './context.js';
 import { heldDelivery } from './delivery.js';
 import { spentToday } from './tick-input.js';
@@ -42,7 +43,15 @@ export async function addProject(orch: Orch, input: AddProjectInput): Promise<Pr
   const same = (await orch.store.listProjects()).find((p) => p.repoPath === root);
   if (same) throw new OrchError('conflict', `${root} is already registered as project "${same.name}"`);
   if (await orch.store.getProject(name)) throw new OrchError('conflict', `project "${name}" already exists (pass --name to choose another)`);
+  if (input.defaultBranch !== undefined && !isValidBranchName(input.defaultBranch)) {
+    throw new OrchError('invalid_input', `"${input.defaultBranch}" is not a valid branch name (pass the name of a branch, such as main)`);
+  }
+  // Every task branches from a commit: an empty repository would only fail at the first run.
+  if (!(await hasCommits(root))) throw new OrchError('invalid_input', `${root} has no commits yet: commit something first (git commit --allow-empty -m "first commit")`);
   const branch = input.defaultBranch ?? (await defaultBranch(root));
+  if (input.defaultBranch !== undefined && !(await branchExists(root, branch))) {
+    throw new OrchError('invalid_input', `branch "${branch}" does not exist in ${root} (pass an existing branch, or leave --default-branch out)`);
+  }
   const remote = await originUrl(root);
   // The config file first: if the store write then fails, the next start registers it from the file.
   addProjectToConfig(orch.home, name, { path: root, default_branch: branch, ...(remote ? { remote } : {}) });

@@ -198,7 +198,7 @@ async function askRouter(orch: Orch, task: Task, context: RoutingContext, settin
   const dir = routingDirectory(orch.home, task.id);
   rmSync(dir, { recursive: true, force: true });
   const cwd = join(dir, 'work');
-  mkdirSync(cwd, { recursive: true });
+  mkdirSync(cwd, { recursive: true, mode: 0o700 });
   // An empty repository of its own: some CLIs (codex) refuse to run outside one.
   await git(cwd, ['init', '-q']);
   const { choices } = context;
@@ -210,7 +210,7 @@ async function askRouter(orch: Orch, task: Task, context: RoutingContext, settin
   while (attempt < settings.attempts && !options.signal?.aborted) {
     attempt++;
     const prompt = buildRouterPrompt(task, candidates, refused);
-    writeFileSync(join(dir, `prompt-${attempt}.md`), `${prompt}\n`);
+    writeFileSync(join(dir, `prompt-${attempt}.md`), `${prompt}\n`, { mode: 0o600 });
     const runHome = join(dir, `home-${attempt}`);
     const report = await superviseRun({
       adapter: adapterFor(agent.kind),

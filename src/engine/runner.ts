@@ -266,11 +266,11 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
       review: reviewer(orch, attempt, settings.review.agent, worktree, options),
     });
     const diffStat = (await tryGit(worktree, ['diff', '--stat', `${base}..${head}`])).stdout;
-    writeFileSync(join(attempt.runDir, 'verdict.md'), renderVerdictMarkdown(verdict, { taskId: task.id, title: task.title, branch, base, diffStat }));
-    writeFileSync(join(attempt.runDir, 'diffstat.txt'), diffStat);
+    writeFileSync(join(attempt.runDir, 'verdict.md'), renderVerdictMarkdown(verdict, { taskId: task.id, title: task.title, branch, base, diffStat }), { mode: 0o600 });
+    writeFileSync(join(attempt.runDir, 'diffstat.txt'), diffStat, { mode: 0o600 });
     // Kept for people reading the task later: a merged task's branch is deleted with its worktree.
     const diff = (await tryGit(worktree, ['diff', '--no-color', '--no-ext-diff', '--no-textconv', `${base}..${head}`])).stdout;
-    writeFileSync(join(attempt.runDir, SAVED_DIFF_FILE), truncateDiff(diff, MAX_DIFF_BYTES).diff);
+    writeFileSync(join(attempt.runDir, SAVED_DIFF_FILE), truncateDiff(diff, MAX_DIFF_BYTES).diff, { mode: 0o600 });
     await event('judge.verdict', { passed: verdict.passed, summary: verdict.summary, checks: verdict.checks.map((c) => ({ name: c.name, passed: c.passed, skipped: c.skipped ?? false, detail: c.detail })) });
     return verdict;
   };

@@ -130,6 +130,7 @@ export class Scheduler {
       if (this.inFlight.has(start.taskId)) continue;
       const task = await store.getTask(start.taskId);
       if (!task) continue;
+      if (this.options.trackers && !(await this.options.trackers.claimBeforeStart(task))) continue;
       const slot = this.freeSlot();
       const controller = new AbortController();
       this.progress({ type: 'started', taskId: task.id, title: task.title, agent: start.agent, slot });

@@ -183,13 +183,12 @@ export class TrackerSync {
     const { store } = this.orch;
     const [task] = await store.listTasks({ project, externalRefs: [issue.ref] });
     if (!task) {
+      // Mirrored, not taken: the issue is claimed only when its task starts (claimBeforeStart).
       if (!issue.ready || issue.closed) return;
       // Refused before it is claimed: a queue file stays in incoming/ for a person to fix.
       const problem = taskTextProblem(issue);
       if (problem !== null) return this.refuse(project, link, issue, problem);
       link.refused.delete(issue.ref);
-      // The markdown queue moves the file to claimed/: another Orch that got there first keeps it.
-      if (!(await link.tracker.claim(issue.ref))) return;
       const created = await addTask(store, { project, externalRef: issue.ref, title: issue.title, body: issue.body, labels: issue.labels, priority: issue.priority, role: issue.role ?? undefined }, this.orch.now());
       report.created.push(created.id);
       return;
@@ -238,6 +237,35 @@ export class TrackerSync {
     }
   }
 
+  /**
+   * Takes a tracked task's issue just before its first run: the markdown queue moves the file to
+   * claimed/ only now, so claimed/ means an agent works on it, never a task that waits. When another
+   * taker got there first, the task is cancelled and its issue is theirs: Orch reports on it no more.
+   * false: do not start the task (taken elsewhere, or the tracker could not be asked now).
+   */
+  async claimBeforeStart(task: Task): Promise<boolean> {
+    const link = task.externalRef === null ? null : this.link(task.project);
+    if (!link || task.attempts > 0) return true;
+    const ref = task.externalRef!;
+    const { store } = this.orch;
+    if ((await store.listEvents({ taskId: task.id, types: ['tracker.claimed'] })).length > 0) return true;
+    let taken: boolean;
+    try {
+      taken = await link.tracker.claim(ref);
+    } catch (error) {
+      const message = (error as Error).message.split('\n')[0]!;
+      await store.appendEvent({ type: 'tracker.error', project: task.project, taskId: task.id, data: { message, retryAfterMs: null } }, this.orch.now());
+      return false;
+    }
+    if (taken) {
+      await store.appendEvent({ type: 'tracker.claimed', project: task.project, taskId: task.id, data: { ref } }, this.orch.now());
+      return true;
+    }
+    await store.appendEvent({ type: 'tracker.lost', project: task.project, taskId: task.id, data: { ref } }, this.orch.now());
+    await cancelTask(store, task.id, this.orch.now(), `its issue ${ref} was taken by another taker first`);
+    return false;
+  }
+
   /** Tells each tracker about tasks whose state moved since it was last told. */
   async reportChanges(): Promise<void> {
     for (const name of Object.keys(this.orch.config.projects)) {
@@ -246,6 +274,8 @@ export class TrackerSync {
       const tasks = await this.orch.store.listTasks({ project: name, tracked: true });
       for (const task of tasks) {
         const status = await this.statusOf(task);
+        // Its issue went to another taker: theirs to report on.
+        if (status === null) continue;
         const key = `${status.state}|${status.attempts}|${status.agent}|${status.pullRequestUrl}`;
         if (link.reported.get(task.id) === key) continue;
         try {
@@ -268,7 +298,9 @@ export class TrackerSync {
     }
   }
 
-  private async statusOf(task: Task): Promise<StatusReport> {
+  private async statusOf(task: Task): Promise<StatusReport | null> {
+    const lost = await this.orch.store.listEvents({ taskId: task.id, types: ['tracker.lost'] });
+    if (lost.length > 0) return null;
     return {
       state: task.state,
       summary: summaryOf(task),

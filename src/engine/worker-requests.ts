@@ -86,8 +86,8 @@ export async function claimForWorker(orch: Orch, worker: Worker, taskId: number)
 
   const brief = await briefOf(orch, started.task, started.run.id);
   const runDir = runDirectory(orch.home, started.run.id);
-  mkdirSync(runDir, { recursive: true });
-  writeFileSync(join(runDir, 'prompt.md'), `${renderTaskBrief(brief)}\n`);
+  mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  writeFileSync(join(runDir, 'prompt.md'), `${renderTaskBrief(brief)}\n`, { mode: 0o600 });
   return started;
 }
 

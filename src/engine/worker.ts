@@ -78,8 +78,8 @@ function writeOrchShim(dir: string, cli: readonly string[]): string {
   const bin = join(dir, 'bin');
   mkdirSync(bin, { recursive: true });
   const quote = (arg: string) => `'${arg.replaceAll("'", `'\\''`)}'`;
-  writeFileSync(join(bin, 'orch'), `#!/bin/sh\nexec ${cli.map(quote).join(' ')} "$@"\n`);
-  chmodSync(join(bin, 'orch'), 0o755);
+  writeFileSync(join(bin, 'orch'), `#!/bin/sh\nexec ${cli.map(quote).join(' ')} "$@"\n`, { mode: 0o600 });
+  chmodSync(join(bin, 'orch'), 0o700);
   return bin;
 }
 
@@ -104,7 +104,7 @@ export async function runWorker(orch: Orch, started: Worker, plan: PlannedWorker
   let worker = started;
   const project = orch.config.projects[plan.project]!;
   const dir = workerDirectory(orch.home, worker.id);
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   let worktree: string | null = null;
   try {
     const orchCli = options.orchCli ?? defaultOrchCli();
@@ -186,7 +186,7 @@ async function superviseWorker(
   const agent = orch.config.agents[plan.agent]!;
   const dir = workerDirectory(orch.home, initial.id);
   const prompt = buildKickstartPrompt(project.name);
-  writeFileSync(join(dir, 'prompt.md'), `${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`);
+  writeFileSync(join(dir, 'prompt.md'), `${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`, { mode: 0o600 });
   const bin = writeOrchShim(dir, options.orchCli);
   const base = agentBaseEnvironment(options.sourceEnv ?? process.env, agent.env);
   const leaseMs = orch.config.scheduler.leaseS * 1000;

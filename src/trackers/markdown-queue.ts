@@ -76,14 +76,19 @@ export function priorityFromLevel(level: number | null): number {
   return DEFAULT_LEVEL - (level ?? DEFAULT_LEVEL);
 }
 
+const AT_WORK: ReadonlySet<TaskState> = new Set(['running', 'judging', 'merging']);
+
 /** Where a report puts the file; null: leave it where it is and write nothing. */
 export function folderForState(state: TaskState, current: QueueFolder): QueueFolder | null {
   // A finished file stays finished: whoever moved it to done/ meant it.
   if (current === 'done') return 'done';
   if (state === 'done') return 'done';
   if (state === 'needs_review' || state === 'cancelled') return 'failed';
-  // Orch is (again) working on it, but a file still in incoming/ becomes Orch's only through claim.
-  return current === 'incoming' ? null : 'claimed';
+  // A task that only waits leaves its file in incoming/: claimed/ means an agent works on it. The
+  // scheduler claims the file as the task starts; a run started another way (a pull worker's claim,
+  // `orch task run`) takes it here.
+  if (current === 'incoming') return AT_WORK.has(state) ? 'claimed' : null;
+  return 'claimed';
 }
 
 /** The queue file a ref names, refusing anything that could reach outside the queue's folders. */

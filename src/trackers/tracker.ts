@@ -95,8 +95,8 @@ export interface Tracker {
   /** Ready and changed issues since `cursor`. */
   sync(cursor: string | null, signal?: AbortSignal): Promise<SyncResult>;
   /**
-   * Takes the issue for Orch where the tracker has a notion of it (the markdown queue moves the file
-   * to claimed/). false: someone else has it; leave the task alone.
+   * Takes the issue for Orch as its task first starts, where the tracker has a notion of it (the
+   * markdown queue moves the file to claimed/). false: someone else has it; leave the issue alone.
    */
   claim(ref: string): Promise<boolean>;
   /** Mirrors the task's status: labels, one marker comment updated in place, the issue's state. */

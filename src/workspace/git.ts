@@ -101,6 +101,19 @@ export async function defaultBranch(repo: string): Promise<string> {
   return 'main';
 }
 
+/** Whether the repository has a commit checked out: a fresh `git init` has none, and nothing can branch from it. */
+export async function hasCommits(repo: string): Promise<boolean> {
+  return (await tryGit(repo, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'])).ok;
+}
+
+/** Whether `branch` exists in the repository, as a local branch or as one of `origin`. */
+export async function branchExists(repo: string, branch: string): Promise<boolean> {
+  for (const ref of [`refs/heads/${branch}`, `refs/remotes/origin/${branch}`]) {
+    if ((await tryGit(repo, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).ok) return true;
+  }
+  return false;
+}
+
 /** The URL of the `origin` remote, or null. */
 export async function originUrl(repo: string): Promise<string | null> {
   try {

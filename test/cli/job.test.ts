@@ -138,4 +138,16 @@ describe('orch job', () => {
     for (const verb of ['run', 'remove', 'enable', 'disable']) expectOneLineError(orch('job', verb, 'missing'), 3, /job "missing" not found/);
     expectOneLineError(orch('job', 'list', '--project', 'nope'), 3, /project "nope" not found/);
   });
+
+  it('shows a schedule with a seconds field as given, its next run to the second', () => {
+    const added = orch('job', 'add', 'often', '--schedule', '15,45 * * * * *', '--shell', 'true', '--json').json<JobInfo>();
+    // The next run falls on second 15 or 45, which a time cut to the minute would hide.
+    expect([15, 45]).toContain(new Date(added.nextRunAt!).getUTCSeconds());
+    const next = new Date(added.nextRunAt!).toISOString().slice(0, 19).replace('T', ' ');
+    const list = orch('job', 'list');
+    expect(list.stdout).toMatch(/often\s+shop\s+15,45 \* \* \* \* \*\s+command/);
+    expect(list.stdout).toContain(`${next}Z`);
+    // A five-field schedule keeps the minute.
+    expect(orch('job', 'add', 'daily', '--schedule', '0 3 * * *', '--shell', 'true').stdout).toMatch(/next run \d{4}-\d\d-\d\d 03:00Z/);
+  });
 });

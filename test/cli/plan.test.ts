@@ -42,7 +42,8 @@ describe('orch plan', () => {
   it('runs a planner cycle for a project and shows the tasks it wrote, with their roles', () => {
     const result = orch('plan', '--project', 'app');
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/^Plan written to .*runs\/plan-\d+\/plan\.md$/m);
+    // Cycles are counted from 1 in each ORCH_HOME.
+    expect(result.stdout).toMatch(/^Plan written to .*runs\/plan-1\/plan\.md$/m);
     expect(result.stdout).toMatch(/Created 2 tasks:\n\s+#1\s+implement\s+priority 1\s+Add a README\n\s+#2\s+test\s+priority 0\s+Test the README {2}\(after #1\)/);
     expect(result.stdout).toContain('Deferred 1:\n  A website: not yet');
     expect(orch('task', 'list').stdout).toMatch(/#2\s+blocked\s+0\s+app\s+test\s+Test the README/);
@@ -50,6 +51,7 @@ describe('orch plan', () => {
 
     const json = orch('plan', '--project', 'app', '--json').json<{ cycle: string; planPath: string; created: Task[]; refused: { reason: string }[]; failure: null }>();
     // The same plan again: both are already open, so nothing is created twice.
+    expect(json.cycle).toBe('plan-2');
     expect(json.created).toEqual([]);
     expect(json.refused.map((r) => r.reason)).toEqual(['already open as #1', 'already open as #2', 'already open as #1', 'already open as #2']);
     expect(existsSync(json.planPath)).toBe(true);

@@ -74,16 +74,47 @@ describe('a markdown queue as the tracker', () => {
     const sync = new TrackerSync(orch);
     const [first] = await sync.syncDue();
     expect(first!.created).toEqual([1, 2]);
-    // Claimed by the sync: the files moved to claimed/.
-    expect(readdirSync(join(queue, 'claimed')).sort()).toEqual(['0001-alpha.md', '0002-beta.md']);
+    // Mirrored, not claimed: nothing works on them yet, so the files stay in incoming/.
+    expect(readdirSync(join(queue, 'claimed'))).toEqual([]);
+    expect(readdirSync(join(queue, 'incoming')).sort()).toEqual(['0001-alpha.md', '0002-beta.md', '0003-broken.md']);
 
-    writeFileSync(join(queue, 'claimed', '0002-beta.md'), taskFile('beta', 'bugfix', 'P0'));
+    writeFileSync(join(queue, 'incoming', '0002-beta.md'), taskFile('beta', 'bugfix', 'P0'));
     const { renameSync } = await import('node:fs');
-    renameSync(join(queue, 'claimed', '0001-alpha.md'), join(queue, 'failed', '0001-alpha.md'));
+    renameSync(join(queue, 'incoming', '0001-alpha.md'), join(queue, 'failed', '0001-alpha.md'));
     sync.requestSync();
     const [second] = await sync.syncDue();
     expect(second).toMatchObject({ cancelled: [1], updated: [2], error: null });
     expect((await orch.store.getTask(1))!.state).toBe('cancelled');
     expect((await orch.store.getTask(2))!.priority).toBe(2);
+  });
+
+  it('leaves the file of a task that waits in incoming/ and claims it as the task starts', async () => {
+    const { orch, queue } = await queueWorld();
+    // Held back: the project is paused, so its tasks wait.
+    await orch.store.setProjectPaused('app', true, 'held', orch.now(), { type: 'project.paused', data: { reason: 'held' } });
+    await runCycle(orch, { once: true, sourceEnv: { PATH: process.env.PATH } });
+    expect((await orch.store.listTasks({ project: 'app' })).map((t) => t.state)).toEqual(['new', 'new']);
+    expect(readdirSync(join(queue, 'claimed'))).toEqual([]);
+
+    await orch.store.setProjectPaused('app', false, null, orch.now(), { type: 'project.resumed', data: {} });
+    await runCycle(orch, { once: true, sourceEnv: { PATH: process.env.PATH } });
+    expect(readdirSync(join(queue, 'done')).sort()).toEqual(['0001-alpha.md', '0002-beta.md']);
+    expect((await orch.store.listEvents({ types: ['tracker.claimed'] })).map((e) => e.taskId)).toEqual([1, 2]);
+  });
+
+  it('gives up a task whose file another taker claimed before it started, and leaves that file alone', async () => {
+    const { orch, queue } = await queueWorld();
+    const sync = new TrackerSync(orch);
+    expect((await sync.syncDue())[0]!.created).toEqual([1, 2]);
+    // Another scheduler sharing the queue takes alpha first.
+    const { renameSync } = await import('node:fs');
+    renameSync(join(queue, 'incoming', '0001-alpha.md'), join(queue, 'claimed', '0001-alpha.md'));
+    const before = readFileSync(join(queue, 'claimed', '0001-alpha.md'), 'utf8');
+
+    await runCycle(orch, { once: true, sourceEnv: { PATH: process.env.PATH } });
+    expect((await orch.store.getTask(1))!).toMatchObject({ state: 'cancelled', attempts: 0 });
+    expect((await orch.store.getTask(2))!.state).toBe('done');
+    expect(readFileSync(join(queue, 'claimed', '0001-alpha.md'), 'utf8')).toBe(before);
+    expect(readdirSync(join(queue, 'done'))).toEqual(['0002-beta.md']);
   });
 });

@@ -126,6 +126,9 @@ describe('tasks', () => {
     const badId = await h.call('/tasks/abc');
     expect(badId.status).toBe(400);
     expect((await json<ErrorBody>(badId)).error.message).toMatch(/^id: expected a whole number/);
+    // Task ids are plain positive decimals, as on the command line: no hex, exponent, sign or fraction.
+    for (const id of ['0x1', '1e0', '+1', '1.0', '0', '%201']) expect((await h.call(`/tasks/${id}`)).status, id).toBe(400);
+    expect((await h.call('/runs?task=0x1')).status).toBe(400);
 
     const badState = await h.call('/tasks?state=new,bogus');
     expect(badState.status).toBe(400);

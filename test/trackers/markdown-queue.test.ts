@@ -260,10 +260,13 @@ describe('the markdown queue', () => {
       expect(readFileSync(path('claimed', 'a.md'), 'utf8')).toContain('- state: new\n');
     });
 
-    it('leaves a file in incoming/ alone until it is claimed', async () => {
+    it('leaves the file of a waiting task in incoming/, and takes it to claimed/ once an agent works on it', async () => {
       put('incoming', 'b.md', task('B'));
-      await queue.report('queue:b.md', status('running'));
+      await queue.report('queue:b.md', status('new'));
       expect(readFileSync(path('incoming', 'b.md'), 'utf8')).toBe(task('B'));
+      await queue.report('queue:b.md', status('running'));
+      expect(existsSync(path('incoming', 'b.md'))).toBe(false);
+      expect(readFileSync(path('claimed', 'b.md'), 'utf8')).toContain('- state: running\n');
     });
 
     it('never takes a file out of done/, even when Orch cancels its task', async () => {
@@ -336,7 +339,10 @@ describe('mapping the queue to Orch', () => {
     expect(folderForState('cancelled', 'incoming')).toBe('failed');
     expect(folderForState('running', 'claimed')).toBe('claimed');
     expect(folderForState('new', 'failed')).toBe('claimed');
-    expect(folderForState('running', 'incoming')).toBeNull();
+    expect(folderForState('running', 'incoming')).toBe('claimed');
+    expect(folderForState('new', 'incoming')).toBeNull();
+    expect(folderForState('routed', 'incoming')).toBeNull();
+    expect(folderForState('blocked', 'incoming')).toBeNull();
     expect(folderForState('cancelled', 'done')).toBe('done');
   });
 });

@@ -1,22 +1,11 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import type { ScoreLine } from '../../core/scoreboard.js';
 import { listAgents, smokeTestAgent } from '../../engine/agents.js';
 import { scoreboardReport, type ScoreboardReport } from '../../engine/scoreboard.js';
+import { parseDays, parseSeconds } from '../args.js';
 import { relativeTime, table } from '../output.js';
 import { command } from '../run.js';
 
-function parseSeconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not a number of seconds`);
-  return n;
-}
-
-function parseDays(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`"${value}" is not a number of days`);
-  return n;
-}
 
 const percent = (rate: number | null) => (rate === null ? '-' : `${Math.round(rate * 100)}%`);
 const usd = (value: number) => `$${value.toFixed(2)}`;

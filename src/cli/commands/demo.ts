@@ -10,7 +10,7 @@ import { openOrch } from '../../engine/context.js';
 import { runCycle, type CycleProgress } from '../../engine/cycle.js';
 import { addTask } from '../../engine/tasks.js';
 import { dryRunTick } from '../../engine/tick-input.js';
-import { table } from '../output.js';
+import { say as sayLine, table } from '../output.js';
 import { command } from '../run.js';
 
 const DEMO_AGENT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'demo', 'demo-agent.js');
@@ -33,7 +33,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--json', 'print JSON progress lines')
     .action(
       command(async (io) => {
-        const say = (line = '') => io.out.json || process.stdout.write(`${line}\n`);
+        const say = (line = '') => io.out.json || sayLine(line);
         const dir = mkdtempSync(join(tmpdir(), 'orch-demo-'));
         const repo = join(dir, 'calc');
         const home = join(dir, 'orch-home');

@@ -1,9 +1,9 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { OrchError } from '../../core/errors.js';
 import type { Role } from '../../core/types.js';
 import { projectForDirectory } from '../../engine/projects.js';
 import { addJob, outcomeSucceeded, listJobs, removeJob, runJobNow, setJobEnabled, type JobInfo, type JobOutcome } from '../../engine/jobs.js';
-import { collect, parsePriority, parseRole } from '../args.js';
+import { collect, parsePriority, parseRole, parseSeconds } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { relativeTime, table } from '../output.js';
 import { command } from '../run.js';
@@ -23,11 +23,6 @@ interface AddOptions {
   disabled?: boolean;
 }
 
-function parseSeconds(value: string): number {
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new InvalidArgumentError(`"${value}" is not a number of seconds > 0`);
-  return seconds;
-}
 
 /**
  * The options of `job add` → the job's kind and spec. Options of the other kind are refused, not
@@ -60,12 +55,16 @@ function whatItDoes(job: JobInfo): string {
   return Array.isArray(spec.command) ? spec.command.join(' ') : `sh -c ${JSON.stringify(spec.command?.shell ?? '')}`;
 }
 
-const timeText = (at: number | null, now: number, none: string) => (at === null ? none : `${new Date(at).toISOString().slice(0, 16).replace('T', ' ')}Z (${relativeTime(at, now)})`);
+/** A schedule with a seconds field fires within a minute: its times are shown to the second, not rounded. */
+const hasSeconds = (schedule: string) => schedule.trim().split(/\s+/).length === 6;
+
+const timeText = (at: number | null, now: number, none: string, seconds = false) =>
+  at === null ? none : `${new Date(at).toISOString().slice(0, seconds ? 19 : 16).replace('T', ' ')}Z (${relativeTime(at, now)})`;
 
 function jobRows(jobs: JobInfo[], now: number): string {
   if (jobs.length === 0) return 'No jobs. Add one with `orch job add <name> --schedule "<cron>" --task "<title>"`.';
   return table(
-    jobs.map((j) => [j.name, j.project, j.schedule, j.kind, j.enabled ? 'yes' : 'no', timeText(j.lastRunAt, now, 'never'), timeText(j.nextRunAt, now, '-'), whatItDoes(j)]),
+    jobs.map((j) => [j.name, j.project, j.schedule, j.kind, j.enabled ? 'yes' : 'no', timeText(j.lastRunAt, now, 'never', hasSeconds(j.schedule)), timeText(j.nextRunAt, now, '-', hasSeconds(j.schedule)), whatItDoes(j)]),
     ['NAME', 'PROJECT', 'SCHEDULE (UTC)', 'KIND', 'ENABLED', 'LAST RUN', 'NEXT RUN', 'DOES'],
   );
 }
@@ -115,7 +114,7 @@ export function registerJobCommands(program: Command): Command {
         const orch = await io.orch();
         const project = options.project ?? (await projectForDirectory(orch, process.cwd()));
         const added = await addJob(orch, { name, project, schedule: options.schedule, kind, spec, enabled: !options.disabled });
-        io.out.emit(added, () => `Added job ${added.name} to ${added.project} (${added.schedule} UTC): ${whatItDoes(added)}; ${added.enabled ? `next run ${timeText(added.nextRunAt, orch.now(), '-')}` : 'disabled'}`);
+        io.out.emit(added, () => `Added job ${added.name} to ${added.project} (${added.schedule} UTC): ${whatItDoes(added)}; ${added.enabled ? `next run ${timeText(added.nextRunAt, orch.now(), '-', hasSeconds(added.schedule))}` : 'disabled'}`);
       }),
     );
 
@@ -155,7 +154,7 @@ export function registerJobCommands(program: Command): Command {
         command(async (io, name: string) => {
           const orch = await io.orch();
           const changed = await setJobEnabled(orch, name, enabled);
-          io.out.emit(changed, () => `${enabled ? 'Enabled' : 'Disabled'} job ${name}${enabled ? `; next run ${timeText(changed.nextRunAt, orch.now(), '-')}` : ''}`);
+          io.out.emit(changed, () => `${enabled ? 'Enabled' : 'Disabled'} job ${name}${enabled ? `; next run ${timeText(changed.nextRunAt, orch.now(), '-', hasSeconds(changed.schedule))}` : ''}`);
         }),
       );
   }

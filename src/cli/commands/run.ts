@@ -4,7 +4,7 @@ import { runCycle, type CycleProgress } from '../../engine/cycle.js';
 import { recover } from '../../engine/recovery.js';
 import { runTask, type TaskRunSummary } from '../../engine/runner.js';
 import { parseTaskId } from '../args.js';
-import type { Output } from '../output.js';
+import { say, type Output } from '../output.js';
 import { command } from '../run.js';
 
 const seconds = (ms: number) => `${Math.round(ms / 1000)}s`;
@@ -21,35 +21,35 @@ function progressPrinter(out: Output) {
   const timer = setInterval(() => {
     if (out.json || running.size === 0) return;
     const now = Date.now();
-    process.stdout.write(`… running: ${[...running].map(([id, r]) => `#${id} ${r.agent} ${seconds(now - r.since)}`).join(', ')}\n`);
+    say(`… running: ${[...running].map(([id, r]) => `#${id} ${r.agent} ${seconds(now - r.since)}`).join(', ')}`);
   }, 10_000);
   const onProgress = (p: CycleProgress) => {
     if (out.json) {
       process.stdout.write(`${JSON.stringify(p)}\n`);
       return;
     }
-    if (p.type === 'recovered') for (const r of p.recovered) process.stdout.write(`↺ #${r.taskId} recovered after a crash: ${r.action} (${r.reason})\n`);
+    if (p.type === 'recovered') for (const r of p.recovered) say(`↺ #${r.taskId} recovered after a crash: ${r.action} (${r.reason})`);
     if (p.type === 'started') {
       running.set(p.taskId, { title: p.title, agent: p.agent, since: Date.now() });
-      process.stdout.write(`▶ #${p.taskId} ${p.title.slice(0, 80)} — ${p.agent}, slot ${p.slot}\n`);
+      say(`▶ #${p.taskId} ${p.title.slice(0, 80)} — ${p.agent}, slot ${p.slot}`);
     }
     if (p.type === 'finished') {
       running.delete(p.summary.task.id);
-      process.stdout.write(`${describeSummary(p.summary)} [${seconds(p.elapsedMs)}, $${p.summary.task.costUsd.toFixed(2)}]\n`);
+      say(`${describeSummary(p.summary)} [${seconds(p.elapsedMs)}, $${p.summary.task.costUsd.toFixed(2)}]`);
     }
     if (p.type === 'failed') {
       running.delete(p.taskId);
-      process.stdout.write(`✗ #${p.taskId} ${p.message}\n`);
+      say(`✗ #${p.taskId} ${p.message}`);
     }
-    if (p.type === 'routed') process.stdout.write(`→ #${p.taskId} routed to ${p.agent}${p.model ? ` · ${p.model}` : ''} (${p.by}): ${p.reason}\n`);
-    if (p.type === 'waiting') process.stdout.write(`… ${p.pending} task(s) waiting; next try in ${seconds(p.untilMs - Date.now())}\n`);
-    if (p.type === 'worker_started') process.stdout.write(`▷ worker w${p.workerId} looks for work in ${p.project} — ${p.agent}, slot ${p.slot}\n`);
+    if (p.type === 'routed') say(`→ #${p.taskId} routed to ${p.agent}${p.model ? ` · ${p.model}` : ''} (${p.by}): ${p.reason}`);
+    if (p.type === 'waiting') say(`… ${p.pending} task(s) waiting; next try in ${seconds(p.untilMs - Date.now())}`);
+    if (p.type === 'worker_started') say(`▷ worker w${p.workerId} looks for work in ${p.project} — ${p.agent}, slot ${p.slot}`);
     if (p.type === 'worker_claimed') {
       running.set(p.taskId, { title: p.title, agent: `w${p.workerId}`, since: Date.now() });
-      process.stdout.write(`▶ #${p.taskId} ${p.title.slice(0, 80)} — claimed by worker w${p.workerId}\n`);
+      say(`▶ #${p.taskId} ${p.title.slice(0, 80)} — claimed by worker w${p.workerId}`);
     }
-    if (p.type === 'worker_ended' && p.outcome !== 'claimed') process.stdout.write(`◦ worker w${p.workerId} ${p.outcome}: ${p.reason}\n`);
-    if (p.type === 'delivery') process.stdout.write(p.delivered ? `⇣ ${p.project}: delivered ${p.commits} held commit(s)\n` : `! ${p.project}: ${p.summary}\n`);
+    if (p.type === 'worker_ended' && p.outcome !== 'claimed') say(`◦ worker w${p.workerId} ${p.outcome}: ${p.reason}`);
+    if (p.type === 'delivery') say(p.delivered ? `⇣ ${p.project}: delivered ${p.commits} held commit(s)` : `! ${p.project}: ${p.summary}`);
   };
   return { onProgress, stop: () => clearInterval(timer) };
 }
@@ -73,7 +73,7 @@ export function registerRunCommands(program: Command, task: Command): void {
         try {
           const results = await runCycle(orch, { project: options.project, once: options.once, signal: controller.signal, onProgress: printer.onProgress });
           const done = results.filter((r) => r.task.state === 'done').length;
-          if (!io.out.json) process.stdout.write(`${results.length} attempt(s): ${done} merged, ${results.length - done} not merged.\n`);
+          if (!io.out.json) say(`${results.length} attempt(s): ${done} merged, ${results.length - done} not merged.`);
         } finally {
           printer.stop();
           process.off('SIGINT', stopOnSignal);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { OrchError } from '../../core/errors.js';
 import { startDaemon } from '../../engine/daemon.js';
-import { parsePort } from '../args.js';
+import { parsePort, parseSecondsOrZero } from '../args.js';
 import { runningDaemon } from '../daemon-client.js';
 import { command } from '../run.js';
 
@@ -15,7 +15,7 @@ export function registerServeCommand(program: Command): void {
     .description('run the daemon in the foreground: scheduler, cron jobs, patrol, HTTP API and live events')
     .option('--host <host>', 'address to listen on (default: config server.host, 127.0.0.1)')
     .option('--port <port>', 'port to listen on (default: config server.port, 7878; 0 picks one)', parsePort)
-    .option('--grace <seconds>', 'on SIGTERM, how long running tasks may finish before Orch exits (the rest is recovered at the next start)', (v) => Number(v), DEFAULT_GRACE_SECONDS)
+    .option('--grace <seconds>', 'on SIGTERM, how long running tasks may finish before Orch exits (the rest is recovered at the next start)', parseSecondsOrZero, DEFAULT_GRACE_SECONDS)
     .action(
       command(async (io, options: { host?: string; port?: number; grace: number }) => {
         const orch = await io.orch();

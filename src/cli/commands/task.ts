@@ -10,6 +10,7 @@ import { addDependencies, addTask, cancelTask, getTask, retryTask, taskTree, unb
 import { collect, collectTaskIds, parsePriority, parseRole, parseTaskId } from '../args.js';
 import { relativeTime, table } from '../output.js';
 import { nudgeDaemon } from '../daemon-client.js';
+import type { Store } from '../../store/store.js';
 import { command } from '../run.js';
 
 const when = (task: Task, now: number) => (task.nextAttemptAt !== null && task.nextAttemptAt > now ? ` (retry ${relativeTime(task.nextAttemptAt, now)})` : '');
@@ -28,6 +29,22 @@ function pullRequestText(pr: TaskPullRequest): string {
   if (pr.checks) parts.push(`CI ${pr.checks}`);
   parts.push(`${pr.ciRounds} CI fix round${pr.ciRounds === 1 ? '' : 's'}, ${pr.reviewRounds} review round${pr.reviewRounds === 1 ? '' : 's'}`);
   return parts.join(' · ');
+}
+
+const FINISHED_STATES = ['done', 'cancelled'] as const;
+
+async function finishedCount(store: Store, project: string | undefined, label: string | undefined): Promise<number> {
+  if (label === undefined) {
+    const counts = await store.countTasksByState(project);
+    return FINISHED_STATES.reduce((sum, state) => sum + (counts[state] ?? 0), 0);
+  }
+  return (await store.listTasks({ project, states: [...FINISHED_STATES] })).filter((t) => t.labels.includes(label)).length;
+}
+
+function withHiddenNote(rows: string, shown: number, hidden: number): string {
+  if (hidden === 0) return rows;
+  const note = `${hidden} finished task(s) (done or cancelled) not shown: \`orch task list --all\` lists them too.`;
+  return shown === 0 ? `No open tasks. ${note}` : `${rows}\n\n${note}`;
 }
 
 function taskDetail(task: Task, now: number): string {
@@ -170,7 +187,9 @@ export function registerTaskCommands(program: Command): Command {
         const states = parseStates(options.state) ?? (options.all ? undefined : TASK_STATES.filter((s) => s !== 'done' && s !== 'cancelled'));
         let tasks = await orch.store.listTasks({ project: options.project, states });
         if (options.label) tasks = tasks.filter((t) => t.labels.includes(options.label!));
-        io.out.emit(tasks, () => taskRows(tasks, orch.now()));
+        // Finished tasks are left out by default; say so, or a list emptied by a good run reads as "nothing happened".
+        const hidden = options.state || options.all ? 0 : await finishedCount(orch.store, options.project, options.label);
+        io.out.emit(tasks, () => withHiddenNote(taskRows(tasks, orch.now()), tasks.length, hidden));
       }),
     );
 

@@ -4,7 +4,7 @@ import type { Orch } from '../../engine/context.js';
 import { runCostSoFar } from '../../engine/cost.js';
 import { getTask } from '../../engine/tasks.js';
 import { parseTaskId } from '../args.js';
-import { table } from '../output.js';
+import { say, showControls, table } from '../output.js';
 import { command } from '../run.js';
 
 // Everything here reads the store's event log by polling, never an in-process bus: the store is the
@@ -78,7 +78,7 @@ export function renderEvent(event: OrchEvent): string | null {
   return QUIET.has(event.type) ? null : `· ${event.type.replace('.', ' ')}`;
 }
 
-const write = (line: string) => process.stdout.write(`${line}\n`);
+const write = say;
 
 /** Why the task stopped: its block reason, else the reason of the move that stopped it (read when not seen). */
 async function whyStopped(orch: Orch, task: Task, seen: string | null): Promise<string> {
@@ -145,7 +145,7 @@ async function follow(orch: Orch, taskId: number, cursor: number, options: Follo
       for (const event of batch) {
         cursor = event.id;
         if (options.runId !== undefined && event.runId !== null && event.runId !== options.runId) continue;
-        if (options.json) write(JSON.stringify(event));
+        if (options.json) process.stdout.write(`${JSON.stringify(event)}\n`);
         else {
           const line = renderEvent(event);
           if (line !== null) write(line);
@@ -289,7 +289,7 @@ export function registerWatchCommands(program: Command, task: Command): void {
           let shown = 0;
           while (!signal.aborted) {
             const header = `orch task live — ${new Date(orch.now()).toISOString().slice(11, 19)} UTC (Ctrl-C to stop)`;
-            const lines = [header, '', ...liveText(await liveRows(orch)).split('\n')].map((l) => l.slice(0, process.stdout.columns || 200));
+            const lines = [header, '', ...liveText(await liveRows(orch)).split('\n')].map((l) => showControls(l).slice(0, process.stdout.columns || 200));
             // Back up over the last frame and clear below it, so the view updates in place.
             process.stdout.write(`${shown ? `\x1b[${shown}A\r` : ''}\x1b[J${lines.join('\n')}\n`);
             shown = lines.length;
