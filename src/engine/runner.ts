@@ -1,8 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentBaseEnvironment } from '../agents/environment.js';
-import { adapterFor } from '../agents/registry.js';
-import { superviseRun } from '../agents/supervisor.js';
 import type { ProjectConfig } from '../config/schema.js';
 import { branchName } from '../core/branch-name.js';
 import { wantsSplit } from '../core/plan.js';
@@ -35,12 +33,12 @@ import {
 import type { Orch } from './context.js';
 import { deliverMerged } from './delivery.js';
 import { giveBackAttempt, isStorageFull } from './storage-condition.js';
-import { judgeBranch, type ReviewRunner } from './judge.js';
+import { judgeBranch } from './judge.js';
 import { judgeSettingsAt } from './judge-settings.js';
+import { mergeWithResolution, reviewer } from './helper-runs.js';
 import { withLock } from './locks.js';
 import { MAX_DIFF_BYTES, SAVED_DIFF_FILE } from './task-diff.js';
 import { splitTask } from './planner.js';
-import { abortRebase, continueRebase, mergeBranch, type MergeAttempt } from './refinery.js';
 import { routeTask } from './router.js';
 import type { TaskPatch } from '../store/store.js';
 import type { Tracker } from '../trackers/tracker.js';
@@ -347,83 +345,6 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
   await withLock(orch.home, `clone:${project.name}`, () => removeWorktree(clone.path, worktree, { deleteBranch: true }));
   await event('workspace.removed', { worktree, branch });
   return summary(task2, `merged as ${merged.commit.slice(0, 12)}`, merged.commit, delivery);
-}
-
-/** The review agent `name`, run read-only in the worktree; null when the judge has none. */
-function reviewer(orch: Orch, attempt: Attempt, name: string | null, worktree: string, options: RunTaskOptions): ReviewRunner | null {
-  const agent = name ? orch.config.agents[name] : undefined;
-  if (!name || !agent) return null;
-  return {
-    run: async (prompt) => {
-      const report = await superviseRun({
-        adapter: adapterFor(agent.kind),
-        agent,
-        spec: {
-          prompt,
-          systemPromptAppend: null,
-          model: agent.model,
-          tools: { mode: 'read-only', allowedTools: [], deniedTools: [], writableDirs: [] },
-          budgetUsd: null,
-          maxTurns: attempt.project.run.maxTurns,
-          resumeSessionId: null,
-          cwd: worktree,
-          runHome: join(attempt.runDir, 'review-home'),
-          env: agentBaseEnvironment(options.sourceEnv ?? process.env, agent.env),
-        },
-        logPath: join(attempt.runDir, 'review.jsonl'),
-        timeoutMs: attempt.project.run.timeoutS * 1000,
-        stallMs: attempt.project.run.stallS * 1000,
-        maxOutputBytes: attempt.project.run.maxOutputMb * 1024 * 1024,
-        budgetUsd: null,
-        prices: orch.config.prices,
-        signal: options.signal,
-      });
-      await addCost(orch, attempt, report.costUsd ?? 0, 'judge.review', { agent: name, outcome: report.outcome });
-      return report.finalText;
-    },
-  };
-}
-
-/** Rebase, test and fast-forward; on a conflict, one agent attempt to resolve it, judged again. */
-async function mergeWithResolution(
-  orch: Orch,
-  attempt: Attempt,
-  input: Parameters<typeof mergeBranch>[0],
-  options: RunTaskOptions,
-  judge: () => Promise<Verdict>,
-): Promise<MergeAttempt> {
-  const first = await mergeBranch(input);
-  if (first.kind !== 'conflict') return first;
-  await orch.store.appendEvent({ type: 'merge.conflict', project: attempt.project.name, taskId: attempt.task.id, runId: attempt.run.id, data: { files: first.files } }, orch.now());
-  const prompt = {
-    prompt: [
-      `# Resolve a rebase conflict for task #${attempt.task.id}: ${attempt.task.title}`,
-      '',
-      `The task's branch is being rebased onto the latest ${input.defaultBranch}, and git stopped on conflicts in:`,
-      ...first.files.map((f) => `- ${f}`),
-      '',
-      'Edit those files so they keep both the intent of this task and the changes already on the default branch, and remove every conflict marker. Do not run git commands: Orch continues the rebase.',
-    ].join('\n'),
-    systemPromptAppend: 'You are resolving merge conflicts in a git worktree. Change only what the conflict needs.',
-  };
-  const outcome = await runAgent(orch, attempt, { cwd: input.worktree, prompt, signal: options.signal, sourceEnv: options.sourceEnv });
-  await addCost(orch, attempt, outcome.report.costUsd ?? 0, 'merge.resolution', { outcome: outcome.report.outcome });
-  const markersLeft = (await tryGit(input.worktree, ['grep', '-l', '-E', '^(<<<<<<<|>>>>>>>) ', '--', ...first.files])).stdout.trim() !== '';
-  if (outcome.report.outcome !== 'succeeded' || markersLeft || !(await continueRebase(input.worktree))) {
-    await abortRebase(input.worktree);
-    return first;
-  }
-  const verdict = await judge();
-  if (!verdict.passed) return { kind: 'tests_failed', detail: `after resolving the conflict: ${failureForPrompt(verdict)}` };
-  return mergeBranch(input);
-}
-
-/** Adds what a helper run (review, conflict resolution) cost to the task, with an event saying what it was. */
-async function addCost(orch: Orch, attempt: Attempt, usd: number, type: string, data: Record<string, unknown>): Promise<void> {
-  await orch.store.transaction(async (tx) => {
-    const task = (await tx.getTask(attempt.task.id))!;
-    await tx.updateTask(task.id, { fence: attempt.token }, { costUsd: task.costUsd + usd }, orch.now(), { type, data: { ...data, costUsd: usd } });
-  });
 }
 
 async function transition(orch: Orch, attempt: Attempt, name: 'merge' | 'finish', reason: string): Promise<Task> {
