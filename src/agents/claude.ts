@@ -1,5 +1,5 @@
 // Claude Code, headless: `claude -p --output-format stream-json --verbose -- PROMPT`.
-// Flags, environment and event format as measured in shared/AGENT-CLIS.md.
+// Flags, environment and event format as measured on the pinned CLI (test/fixtures/agent-streams/).
 
 import type { AgentAdapter, AgentConfig, AgentEvent, AgentInvocation, RunSpec, ToolPolicy } from './agent.js';
 import { inRunHome, modelFor, runEnvironment } from './invocation-helpers.js';
