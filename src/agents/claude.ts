@@ -1,6 +1,6 @@
 // Claude Code, headless: `claude -p --output-format stream-json --verbose …`, the prompt on stdin and
 // the appended system prompt in a file (`--append-system-prompt-file`).
-// Flags, environment and event format as measured in shared/AGENT-CLIS.md.
+// Flags, environment and event format as measured on the pinned CLI (test/fixtures/agent-streams/).
 
 import type { AgentAdapter, AgentConfig, AgentEvent, AgentInvocation, RunSpec, ToolPolicy } from './agent.js';
 import { inRunHome, modelFor, runEnvironment } from './invocation-helpers.js';

@@ -1,6 +1,6 @@
 // Codex, headless: `codex exec --json … -`, or `codex exec --json … resume THREAD -`: `-` reads the
 // prompt from stdin.
-// Flags, environment and event format as measured in shared/AGENT-CLIS.md.
+// Flags, environment and event format as measured on the pinned CLI (test/fixtures/agent-streams/).
 //
 // Provider convention: when the run's environment has ORCH_CODEX_BASE_URL, Codex talks to that
 // OpenAI-compatible Responses endpoint (e.g. http://127.0.0.1:PORT/v1) as provider "orch", with the API

@@ -1,6 +1,6 @@
 // Gemini CLI, headless: `gemini --output-format stream-json --skip-trust …`, the prompt on stdin (a
 // piped stdin without --prompt runs headless).
-// Flags, environment and event format as measured in shared/AGENT-CLIS.md.
+// Flags, environment and event format as measured on the pinned CLI (test/fixtures/agent-streams/).
 //
 // Provider: GEMINI_API_KEY and GOOGLE_GEMINI_BASE_URL pass through from the run's environment.
 // Resume: `--resume ID` (Gemini keeps sessions per project; not measured on this machine).

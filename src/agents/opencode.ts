@@ -1,5 +1,6 @@
 // OpenCode, headless: `opencode run --format json …` with the prompt on stdin, configured entirely through
-// OPENCODE_CONFIG_CONTENT so the worktree stays clean. Format as measured in shared/AGENT-CLIS.md.
+// OPENCODE_CONFIG_CONTENT so the worktree stays clean. Format as measured on the pinned
+// CLI (test/fixtures/agent-streams/).
 //
 // Provider convention: when the run's environment has ORCH_OPENCODE_BASE_URL, the model's provider
 // (the part of `provider/model` before the slash, default `anthropic`) gets that baseURL. Keys come from

@@ -1,6 +1,6 @@
 // Every recorded stream of a real CLI run goes through its adapter's parser, and the folded events
-// through usage folding and outcome classification. The reference recordings live in the shared
-// folder beside the repository; the test rig's recordings (test/rig/recordings/) join them when present.
+// through usage folding and outcome classification. The reference recordings (test/fixtures/agent-streams/)
+// were taken by hand from each pinned CLI; the test rig's recordings (test/rig/recordings/) join them.
 
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,14 +12,8 @@ import { RUN_OUTCOMES, type RunOutcome } from '../../src/core/types.js';
 import { foldUsage } from '../../src/core/usage.js';
 
 const repoRoot = new URL('../../', import.meta.url);
-const referenceDir = fileURLToPath(new URL('../shared/reference/agent-streams/', repoRoot));
+const referenceDir = fileURLToPath(new URL('test/fixtures/agent-streams/', repoRoot));
 const rigDir = fileURLToPath(new URL('test/rig/recordings/', repoRoot));
-
-if (!existsSync(referenceDir)) {
-  throw new Error(
-    `The reference agent recordings are missing: expected ${referenceDir} (the shared/ folder beside the repository).`,
-  );
-}
 
 const KINDS: AgentKind[] = ['claude', 'codex', 'opencode', 'gemini'];
 
@@ -62,7 +56,7 @@ interface Expected {
   tokens: { input: number; output: number };
   costUsd: number | null;
   result: { ok: boolean; text: string | null } | null;
-  /** How the process ended when it was recorded (shared/AGENT-CLIS.md), and what Orch makes of it. */
+  /** How the process ended when it was recorded, and what Orch makes of it. */
   end: ProcessEnd;
   outcome: RunOutcome;
   reason?: RegExp;

@@ -1,5 +1,5 @@
 // How the rig runs each real CLI headless against a fake model server: argv, environment and config files,
-// as measured in /work/shared/AGENT-CLIS.md. The rig's own reference invocations, independent of Orch's adapters,
+// as measured against the pinned CLIs. The rig's own reference invocations, independent of Orch's adapters,
 // so a rig failure and an adapter failure can be told apart.
 
 import { mkdirSync, writeFileSync } from 'node:fs';

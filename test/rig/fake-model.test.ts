@@ -12,7 +12,7 @@ const CLAUDE_TOOLS = [
   },
   { name: 'Bash', input_schema: { type: 'object', properties: { command: { type: 'string' } }, required: ['command'] } },
 ];
-const CLAUDE_SYSTEM = 'You are an agent.\n - Primary working directory: /work/repo\n - Is a git repository: true';
+const CLAUDE_SYSTEM = 'You are an agent.\n - Primary working directory: /home/dev/repo\n - Is a git repository: true';
 
 let server: FakeModelServer | undefined;
 
@@ -68,7 +68,7 @@ describe('Anthropic Messages API', () => {
       .filter((frame) => frame.type === 'content_block_delta' && (frame.delta as { type: string }).type === 'input_json_delta')
       .map((frame) => (frame.delta as { partial_json: string }).partial_json)
       .join('');
-    expect(JSON.parse(toolJson)).toEqual({ file_path: '/work/repo/hello.txt', content: 'hi\n' });
+    expect(JSON.parse(toolJson)).toEqual({ file_path: '/home/dev/repo/hello.txt', content: 'hi\n' });
     expect(frames.at(-2)).toMatchObject({ delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 40 } });
     expect(frames[0]).toMatchObject({ message: { usage: { input_tokens: 1000 } } });
 

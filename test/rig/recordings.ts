@@ -1,6 +1,6 @@
 // Saves what a real CLI printed in an e2e run as a recording other tests can replay (parser tests): stdout
 // lines in recordings/<cli>-<version>-<case>.jsonl, and the exit status, stderr and script in manifest.json.
-// Machine-specific values are anonymised the way /work/shared/reference/agent-streams/ does it.
+// Machine-specific values are anonymised as in the reference recordings (test/fixtures/agent-streams/).
 
 import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
