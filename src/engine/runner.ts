@@ -293,7 +293,7 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
     const pushed = await pushBranch(clone.path, project.remote, branch, { force: true });
     if (!pushed.delivered) return summary(await failAttempt(orch, attempt, `pushing ${branch} failed: ${pushed.message}`, { endReason: 'push_failed', random: options.random }), 'push failed');
     await event('merge.pushed', { remote: project.remote, branch });
-    if (options.tracker?.openPullRequest && task.externalRef) {
+    if (options.tracker?.openPullRequest) {
       const pr = await options.tracker.openPullRequest({ ref: task.externalRef, branch, base: clone.defaultBranch, title: task.title, body: pullRequestBody(task, verdict.summary, attempt.run.id) });
       await event('task.pull_request', { number: pr.number, url: pr.url, branch });
       const headSha = await git(worktree, ['rev-parse', 'HEAD']);

@@ -372,7 +372,7 @@ export class GitHubTracker implements Tracker {
   // ------------------------------------------------------------------ pull requests
 
   async openPullRequest(request: PullRequestRequest): Promise<PullRequestInfo> {
-    const { number, commentId } = this.ownRef(request.ref);
+    const linked = request.ref === null ? null : this.ownRef(request.ref);
     const existing = await this.openPullFor(request.branch, request.base);
     if (existing) return pullInfo(existing);
     try {
@@ -381,7 +381,7 @@ export class GitHubTracker implements Tracker {
         title: request.title,
         head: request.branch,
         base: request.base,
-        body: commentId === null ? withClosingKeyword(request.body, number) : withMentionLink(request.body, number, commentId),
+        body: linked === null ? request.body : linked.commentId === null ? withClosingKeyword(request.body, linked.number) : withMentionLink(request.body, linked.number, linked.commentId),
       });
       return pullInfo(created);
     } catch (error) {
@@ -392,6 +392,13 @@ export class GitHubTracker implements Tracker {
       }
       throw error;
     }
+  }
+
+  async publish(issue: { title: string; body: string; labels: string[] }): Promise<{ ref: string; url: string }> {
+    // The config's labels make it one of Orch's issues, so the sync finds it and keeps it linked.
+    const labels = [...new Set([...this.options.labels ?? [], ...issue.labels])];
+    const created = await this.rest.send<GitHubIssue>('POST /repos/{owner}/{repo}/issues', { ...this.repoParams, title: issue.title, body: issue.body, labels });
+    return { ref: issueRef(this.options.repo, created.number), url: created.html_url };
   }
 
   async pullRequest(number: number): Promise<PullRequestInfo> {

@@ -58,7 +58,8 @@ export interface StatusReport {
 }
 
 export interface PullRequestRequest {
-  ref: string;
+  /** The task's issue, which the pull request closes; null for a task that has none (a local task). */
+  ref: string | null;
   branch: string;
   base: string;
   title: string;
@@ -103,6 +104,8 @@ export interface Tracker {
   report(ref: string, status: StatusReport): Promise<void>;
   /** Opens (or finds the already open) pull request for a task's branch. Trackers without PRs throw. */
   openPullRequest?(request: PullRequestRequest): Promise<PullRequestInfo>;
+  /** Files a task that came from no tracker as a new issue there; the task then follows that issue. */
+  publish?(issue: { title: string; body: string; labels: string[] }): Promise<{ ref: string; url: string }>;
   /** The pull request's current state, so a merged PR can finish its task. */
   pullRequest?(number: number): Promise<PullRequestInfo>;
   /** Comments mentioning Orch since `cursor`, from people allowed to ask; trackers without comments leave it out. */

@@ -7,6 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openOrch, type Orch } from '../../src/engine/context.js';
 import { runCycle } from '../../src/engine/cycle.js';
 import { patrol, PAUSE_AFTER_FAILURES } from '../../src/engine/patrol.js';
+import { publishTask } from '../../src/engine/publish.js';
+import { addTask } from '../../src/engine/tasks.js';
 import { TrackerSync } from '../../src/engine/tracker-sync.js';
 import { git, makeRepo, tempDir } from '../helpers/git.js';
 import { startFakeGitHub, type FakeGitHub } from '../rig/fake-github/server.js';
@@ -33,6 +35,7 @@ async function world(issues: number): Promise<World> {
   git(scratch.path, ['clone', '-q', '--bare', repo, remote]);
   const github = await startFakeGitHub({ token: TOKEN });
   cleanups.push(() => github.close());
+  github.repository('acme/app');
   for (let n = 1; n <= issues; n++) github.repository('acme/app').addIssue({ title: `Add file${n}`, body: `Create file${n}.txt.`, labels: ['orch'] });
   const agent = join(scratch.path, 'agent.sh');
   // Writes the file its task names (from the prompt's `# Task #N: Add <name>` line).
@@ -94,5 +97,42 @@ describe('pull requests', () => {
     expect(cancelled.state).toBe('cancelled');
     const cancel = (await w.orch.store.listEvents({ taskId: closed!.id, types: ['task.cancel'] })).at(-1);
     expect(cancel?.data.reason).toBe(`pull request #${closed!.pullRequest!.number} was closed without merging`);
+  });
+
+  it('gives a local task of a pull-request project a pull request too, one that closes no issue', async () => {
+    const w = await world(0);
+    const local = await addTask(w.orch.store, { project: 'app', title: 'Add local' }, w.orch.now());
+    await runCycle(w.orch, { once: true, sourceEnv: w.env });
+    const task = (await w.orch.store.getTask(local.id))!;
+    expect(task.state).toBe('in_review');
+    const pull = w.github.repository('acme/app').pull(task.pullRequest!.number);
+    expect(pull.pull.head).toBe(task.pullRequest!.branch);
+    expect(pull.body).not.toMatch(/closes #/i);
+    expect(w.github.violations).toEqual([]);
+  });
+
+  it('publishes a local task as an issue it then follows: one task, its pull request closing that issue', async () => {
+    const w = await world(0);
+    const local = await addTask(w.orch.store, { project: 'app', title: 'Add published', body: 'Create published.txt.', labels: ['docs'] }, w.orch.now());
+    const { task, url } = await publishTask(w.orch, local.id, w.env);
+    const issue = w.github.repository('acme/app').issue(1);
+    expect(task.externalRef).toBe('github:acme/app#1');
+    expect(url).toMatch(/\/issues\/1$/);
+    expect(issue).toMatchObject({ title: 'Add published', body: 'Create published.txt.' });
+    expect(issue.labels.sort()).toEqual(['docs', 'orch']);
+    await expect(publishTask(w.orch, local.id, w.env)).rejects.toThrow(/already follows github:acme\/app#1/);
+
+    await runCycle(w.orch, { once: true, sourceEnv: w.env });
+    const tasks = await w.orch.store.listTasks({ project: 'app' });
+    expect(tasks.map((t) => [t.id, t.externalRef, t.state])).toEqual([[local.id, 'github:acme/app#1', 'in_review']]);
+    expect(w.github.repository('acme/app').pull(tasks[0]!.pullRequest!.number).body).toContain('Closes #1');
+    expect(w.github.violations).toEqual([]);
+  });
+
+  it('refuses to publish a task of a project whose tracker files no issues, saying what to set', async () => {
+    const w = await world(0);
+    w.orch.config.projects.app!.tracker = { kind: 'local' };
+    const local = await addTask(w.orch.store, { project: 'app', title: 'Add nothing' }, w.orch.now());
+    await expect(publishTask(w.orch, local.id, w.env)).rejects.toThrow('project app has a local tracker, which cannot file issues: give it `tracker: {kind: github, repo: owner/name}`');
   });
 });

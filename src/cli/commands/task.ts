@@ -12,6 +12,7 @@ import { relativeTime, table } from '../output.js';
 import { nudgeDaemon } from '../daemon-client.js';
 import type { Store } from '../../store/store.js';
 import { command } from '../run.js';
+import { publishTask } from '../../engine/publish.js';
 
 const when = (task: Task, now: number) => (task.nextAttemptAt !== null && task.nextAttemptAt > now ? ` (retry ${relativeTime(task.nextAttemptAt, now)})` : '');
 
@@ -247,6 +248,15 @@ export function registerTaskCommands(program: Command): Command {
         const t = await retryTask(orch.store, id, orch.now());
         await nudgeDaemon(io.home);
         io.out.emit(t, () => `Queued #${t.id} again (${t.state}${t.blockedReason ? `: ${t.blockedReason}` : ''}): ${t.title}`);
+      }),
+    );
+
+  move('publish', "file a local task as an issue in its project's tracker (GitHub); the task follows it from then on")
+    .action(
+      command(async (io, id: number) => {
+        const orch = await io.orch();
+        const { task: t, url } = await publishTask(orch, id);
+        io.out.emit({ ...t, url }, () => `Published #${t.id} as ${t.externalRef}: ${url}`);
       }),
     );
 
