@@ -5,7 +5,7 @@ import type { AgentEvent } from '../agents/agent.js';
  * the run's `agent.jsonl`; the event row carries what the live views need (the start of a long text
  * or tool output) and the line of `agent.jsonl` it came from.
  */
-export const EVENT_FIELD_LIMIT = 4000;
+export const EVENT_FIELD_LIMIT = 1000;
 
 /** An agent event as its event row stores it: long fields cut, `cut` saying by how much, `logLine` where the whole is. */
 export function agentEventRecord(event: AgentEvent, logLine: number): Record<string, unknown> {

@@ -7,6 +7,7 @@ import { addTask } from '../../src/engine/tasks.js';
 import { gatherTickInput } from '../../src/engine/tick-input.js';
 import { planTick } from '../../src/core/plan-tick.js';
 import { makeRepo, tempDir } from '../helpers/git.js';
+import { runLogLine } from '../../src/engine/run-files.js';
 
 let scratch: { path: string; cleanup: () => void };
 let orch: Orch;
@@ -95,7 +96,10 @@ describe('one attempt of an agent on a task', () => {
     expect(log[1]).toBe('y'.repeat(100_000));
     const texts = (await orch.store.listEvents({ taskId: task.id, types: ['agent.assistant_text'] })).map((e) => e.data);
     expect(texts[0]).toEqual({ type: 'assistant_text', text: 'short', logLine: 1 });
-    expect(texts[1]).toEqual({ type: 'assistant_text', text: 'y'.repeat(4000), logLine: 2, cut: { text: 96_000 } });
+    expect(texts[1]).toEqual({ type: 'assistant_text', text: 'y'.repeat(1000), logLine: 2, cut: { text: 99_000 } });
+    // The whole line is read back from agent.jsonl, where alone it is kept.
+    expect(await runLogLine(orch, run.id, 2)).toBe('y'.repeat(100_000));
+    await expect(runLogLine(orch, run.id, 9)).rejects.toThrow(`run ${run.id}'s agent output has 2 lines, not 9`);
   });
 
 

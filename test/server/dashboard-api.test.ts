@@ -141,6 +141,21 @@ describe('GET /runs/:id/verdict', () => {
   });
 });
 
+describe('GET /runs/:id/log/:line', () => {
+  it('returns one whole line of the agent output an event holds the start of, or 404 past its end', async () => {
+    const task = await createTask('Talkative');
+    const run = await endedRun(task, 'claude', 'succeeded', 0, 1);
+    expect((await h.call(`/runs/${run.id}/log/1`)).status).toBe(404);
+    mkdirSync(runDirectory(h.orch.home, run.id), { recursive: true });
+    writeFileSync(join(runDirectory(h.orch.home, run.id), 'agent.jsonl'), `first\n${'z'.repeat(50_000)}\n`);
+    const response = await h.call(`/runs/${run.id}/log/2`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('z'.repeat(50_000));
+    expect((await h.call(`/runs/${run.id}/log/3`)).status).toBe(404);
+    expect((await h.call(`/runs/${run.id}/log/0x1`)).status).toBe(400);
+  });
+});
+
 describe('GET /events?unnamed=1', () => {
   it('sends store events without an event name, so EventSource.onmessage sees them all', async () => {
     await createTask('Streamed');

@@ -47,10 +47,15 @@ function AssistantText({ text }: { text: string }) {
 }
 
 /** Where a long output was cut for the event: the whole is kept in the run's agent.jsonl. */
-function CutNote({ data }: { data: AgentEventData }) {
+function CutNote({ data, runId }: { data: AgentEventData; runId: number | null }) {
   if (!data.cut) return null;
   const chars = Object.values(data.cut).reduce((sum, n) => sum + n, 0);
-  return <div class="muted small">… {chars} more characters in line {data.logLine} of the run's agent.jsonl</div>;
+  const where = `line ${data.logLine} of the run's agent.jsonl`;
+  return (
+    <div class="muted small">
+      … {chars} more characters in {runId === null ? where : <a href={`/runs/${runId}/log/${data.logLine}`} target="_blank" rel="noopener noreferrer">{where}</a>}
+    </div>
+  );
 }
 
 function AgentEntry({ event }: { event: OrchEvent }) {
@@ -60,7 +65,7 @@ function AgentEntry({ event }: { event: OrchEvent }) {
       return (
         <div class="out out-text" data-event-type={event.type}>
           <AssistantText text={data.text} />
-          <CutNote data={data} />
+          <CutNote data={data} runId={event.runId} />
         </div>
       );
     case 'tool_call': {
@@ -81,7 +86,7 @@ function AgentEntry({ event }: { event: OrchEvent }) {
         <div class={`out out-result${data.isError ? ' out-error' : ''}`} data-event-type={event.type}>
           <span class="result-mark" aria-label={data.isError ? 'tool error' : 'tool result'}>{data.isError ? '✗' : '↳'}</span>
           <Folded text={String(data.output ?? '')} className="result-text" />
-          <CutNote data={data} />
+          <CutNote data={data} runId={event.runId} />
         </div>
       );
     case 'session_started':

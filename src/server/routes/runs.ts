@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { OrchError } from '../../core/errors.js';
-import { runVerdict } from '../../engine/run-files.js';
+import { runLogLine, runVerdict } from '../../engine/run-files.js';
 import type { ServerDeps } from '../deps.js';
 import { listLimit, optionalWholeNumber, wholeNumber } from '../validation.js';
 
@@ -29,6 +29,13 @@ export function runRoutes({ orch }: ServerDeps): Hono {
     const verdict = await runVerdict(orch, id);
     if (verdict === null) throw new OrchError('not_found', `run ${id} was not judged: it has no verdict`);
     return c.body(verdict, 200, { 'Content-Type': 'text/markdown; charset=utf-8' });
+  });
+
+  // The whole of an agent output line an event row holds only the start of (its `logLine`).
+  app.get('/runs/:id/log/:line', async (c) => {
+    const id = wholeNumber(c.req.param('id'), 'id');
+    const line = wholeNumber(c.req.param('line'), 'line');
+    return c.body(await runLogLine(orch, id, line), 200, { 'Content-Type': 'application/x-ndjson; charset=utf-8' });
   });
 
   app.get('/claims', async (c) => c.json(await orch.store.listClaims(c.req.query('project') || undefined)));
