@@ -37,6 +37,8 @@ import { judgeSettingsAt } from './judge-settings.js';
 import { withLock } from './locks.js';
 import { MAX_DIFF_BYTES, SAVED_DIFF_FILE } from './task-diff.js';
 import { splitTask } from './planner.js';
+import { pushPullRequestFix } from './pr-fix.js';
+import { pendingFixRound } from './pr-watch.js';
 import { abortRebase, continueRebase, mergeBranch, type MergeAttempt } from './refinery.js';
 import { routeTask } from './router.js';
 import type { TaskPatch } from '../store/store.js';
@@ -176,7 +178,8 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   const slotEnv = slotEnvironment(options.slot ?? 0, project.ports);
 
   const clone = await refreshClone(orch, project);
-  const branch = branchName(task.id, task.title);
+  // A fix round works on its pull request's branch, whatever the title says now.
+  const branch = task.pullRequest?.branch ?? branchName(task.id, task.title);
   // Worktree changes and fetches into the same clone must not interleave (a fetch can trip over a
   // half-made worktree's HEAD): both hold the clone's lock.
   const worktree = await withLock(orch.home, `clone:${project.name}`, () => createWorktree(clone.path, worktreesDir(orch.home, project.name), task.id, branch, clone.defaultBranch));
@@ -200,7 +203,10 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   const resume = worktree.from === 'new_branch' ? null : await sessionResumeFor(orch, attempt);
   if (resume) await event('run.resuming', { sessionId: resume.sessionId, fromRun: resume.fromRunId });
   const { lastFailure } = await attemptHistory(orch.store, task.id, attempt.run.id);
-  const prompt = await promptFor(orch, attempt, { failure: resume ? null : lastFailure, resume, cwd: worktree.path });
+  // A fix round on a pull request: what failed there (checks, reviewers) leads the prompt.
+  const fixRound = task.pullRequest ? await pendingFixRound(orch, task.id) : null;
+  const failure = [fixRound?.brief, lastFailure].filter(Boolean).join('\n\n') || null;
+  const prompt = await promptFor(orch, attempt, { failure: resume ? null : failure, resume, cwd: worktree.path });
   let spare: Promise<void> = Promise.resolve();
   const onSpawned = () => {
     spare = prepareSpare(orch, attempt, clone);
@@ -278,6 +284,20 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
   }
 
   let task2 = await transition(orch, attempt, 'merge', verdict.summary);
+  const removeKeepingBranch = async () => {
+    // The branch stays in the clone (and on the remote): a fix round starts a fresh worktree from it.
+    await hook('before_remove');
+    await withLock(orch.home, `clone:${project.name}`, () => removeWorktree(clone.path, worktree, { deleteBranch: false }));
+    await event('workspace.removed', { worktree, branch });
+  };
+  if (project.mergeStrategy === 'pr' && project.remote && task.pullRequest) {
+    const agentSummary = (settled.run.result as { contract?: { summary?: string } | null } | null)?.contract?.summary ?? null;
+    const update = await pushPullRequestFix(orch, attempt, { clonePath: clone.path, remote: project.remote, worktree, branch, tracker: options.tracker ?? null, agentSummary });
+    if (!update.pushed) return summary(await failAttempt(orch, attempt, `pushing ${branch} to its pull request failed: ${update.message}`, { endReason: 'push_failed', random: options.random }), 'push failed');
+    task2 = await endRunThen(orch, attempt, 'pr_updated', 'propose', update.reason, { pullRequest: update.pullRequest });
+    await removeKeepingBranch();
+    return summary(task2, update.reason);
+  }
   if (project.mergeStrategy === 'pr' && project.remote) {
     // The pr strategy: the judged branch goes to the remote for a pull request; a person (or the
     // tracker, once it opens and watches pull requests) takes it from there. Without a remote, direct.
@@ -291,10 +311,7 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
       const reason = `pull request #${pr.number} is open for review: ${pr.url} (merging it finishes the task)`;
       await createFollowUps(orch, attempt, settled.run.result);
       task2 = await endRunThen(orch, attempt, 'pr_opened', 'propose', reason, { pullRequest: { number: pr.number, url: pr.url, branch, headSha, checks: null, ciRounds: 0, reviewRounds: 0 } });
-      // The branch stays in the clone (and on the remote): a fix round starts a fresh worktree from it.
-      await hook('before_remove');
-      await withLock(orch.home, `clone:${project.name}`, () => removeWorktree(clone.path, worktree, { deleteBranch: false }));
-      await event('workspace.removed', { worktree, branch });
+      await removeKeepingBranch();
       return summary(task2, reason);
     }
     const reason = `branch ${branch} pushed to ${project.remote}: open a pull request from it (no tracker of this project opens one)`;

@@ -6,8 +6,8 @@ import { createLinearTracker } from '../trackers/linear.js';
 import { MarkdownQueueTracker } from '../trackers/markdown-queue.js';
 import { TrackerError, type StatusReport, type TrackedIssue, type Tracker } from '../trackers/tracker.js';
 import type { Orch } from './context.js';
+import { watchPullRequests } from './pr-watch.js';
 import { addTask, cancelTask } from './tasks.js';
-import { applyTransition } from './transitions.js';
 
 /** How often a project's tracker is asked for changes when nothing (a webhook) asks sooner. */
 export const DEFAULT_POLL_MS = 60_000;
@@ -125,8 +125,8 @@ export class TrackerSync {
     const now = this.orch.now();
     link.nextPollAt = now + (this.options.pollMs ?? DEFAULT_POLL_MS);
     try {
-      // Merged pull requests first: merging one closes its issue, which must finish the task, not cancel it.
-      await this.finishMergedPullRequests(name, link, report);
+      // Pull requests first: merging one closes its issue, which must finish the task, not cancel it.
+      await watchPullRequests(this.orch, name, link.tracker, report);
       const result = await link.tracker.sync(link.cursor);
       // Oldest change first, so tasks are numbered (and, at equal priority, run) in the order people wrote them.
       const issues = [...result.issues].sort((a, b) => a.updatedAt - b.updatedAt);
@@ -186,31 +186,6 @@ export class TrackerSync {
     if (Object.keys(patch).length === 0) return;
     await store.updateTask(task.id, { expectedVersion: task.version }, patch, this.orch.now(), { type: 'task.synced', data: { ref: issue.ref, fields: Object.keys(patch) } });
     report.updated.push(task.id);
-  }
-
-  /**
-   * Tasks under review: a merged pull request finishes its task, one closed without merging cancels it.
-   * A task a person took over (needs_review) whose pull request was merged after all is done too.
-   */
-  private async finishMergedPullRequests(project: string, link: TrackerLink, report: TrackerSyncReport): Promise<void> {
-    if (!link.tracker.pullRequest) return;
-    const waiting = await this.orch.store.listTasks({ project, states: ['in_review', 'needs_review'], tracked: true });
-    for (const task of waiting) {
-      if (task.pullRequest === null) continue;
-      const number = task.pullRequest.number;
-      const pr = await link.tracker.pullRequest(number);
-      if (!pr.merged && !(pr.closed && task.state === 'in_review')) continue;
-      await this.orch.store.transaction(async (tx) => {
-        const current = (await tx.getTask(task.id))!;
-        if (current.state !== task.state) return;
-        if (pr.merged) {
-          await applyTransition(tx, current, current.state === 'in_review' ? 'finish' : 'resolve', { now: this.orch.now(), reason: `pull request #${number} was merged` });
-        } else {
-          await applyTransition(tx, current, 'cancel', { now: this.orch.now(), reason: `pull request #${number} was closed without merging` });
-        }
-      });
-      (pr.merged ? report.finished : report.cancelled).push(task.id);
-    }
   }
 
   /** Tells each tracker about tasks whose state moved since it was last told. */
