@@ -33,7 +33,7 @@ export async function pushPullRequestFix(
     const commentIds = Array.isArray(round.data.commentIds) ? (round.data.commentIds as number[]) : [];
     const commits = pr.headSha ? (await tryGit(where.worktree, ['rev-list', '--reverse', `${pr.headSha}..HEAD`])).stdout.split('\n').filter(Boolean) : [head];
     await where.tracker.pulls.reply(pr.number, reviewRoundReply(pr.reviewRounds, where.agentSummary, commits, commentIds.length));
-    await where.tracker.pulls.resolveThreads(threadIds);
+    await where.tracker.pulls.resolveThreads(pr.number, threadIds);
     await event('pr.replied', { round: pr.reviewRounds, resolved: threadIds });
   }
   const what = round?.fix === 'ci' ? `CI fix round ${pr.ciRounds}` : round?.fix === 'review' ? `review round ${pr.reviewRounds}` : round?.fix === 'rebase' ? 'rebase' : 'update';

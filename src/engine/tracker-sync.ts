@@ -196,7 +196,7 @@ export class TrackerSync {
       const tasks = await this.orch.store.listTasks({ project: name, tracked: true });
       for (const task of tasks) {
         const status = await this.statusOf(task);
-        const key = `${status.state}|${status.attempts}|${status.agent}|${status.pullRequestUrl}`;
+        const key = `${status.state}|${status.attempts}|${status.agent}|${status.summary}`;
         if (link.reported.get(task.id) === key) continue;
         try {
           await link.tracker.report(task.externalRef!, status);
@@ -240,11 +240,19 @@ function changedFields(task: Task, issue: TrackedIssue) {
   return patch;
 }
 
+/** The fix rounds its pull request has had, and what its checks said last. */
+function roundsOf(task: Task): string {
+  const pr = task.pullRequest!;
+  const parts = [pr.checks ? `checks ${pr.checks}` : null, pr.ciRounds > 0 ? `CI fix rounds: ${pr.ciRounds}` : null, pr.reviewRounds > 0 ? `review rounds: ${pr.reviewRounds}` : null].filter(Boolean);
+  return parts.length > 0 ? ` ${parts.join('; ')}.` : '';
+}
+
 /** One sentence for the tracker's readers. */
 function summaryOf(task: Task): string {
   switch (task.state) {
     case 'new':
     case 'routed':
+      if (task.pullRequest) return `Queued for another round on pull request #${task.pullRequest.number}.${roundsOf(task)}`;
       return task.attempts > 0 ? `Queued for attempt ${task.attempts + 1}.` : 'Queued: an agent will pick it up.';
     case 'running':
       return `Attempt ${task.attempts} is running${task.agent ? ` with ${task.agent}` : ''}.`;
@@ -253,7 +261,7 @@ function summaryOf(task: Task): string {
     case 'merging':
       return 'Passed the checks; merging.';
     case 'in_review':
-      return task.pullRequest ? `In review: pull request #${task.pullRequest.number} (${task.pullRequest.url}); merging it finishes the task.` : 'In review.';
+      return task.pullRequest ? `In review: pull request #${task.pullRequest.number} (${task.pullRequest.url}); merging it finishes the task.${roundsOf(task)}` : 'In review.';
     case 'done':
       return 'Done: the change is merged.';
     case 'blocked':

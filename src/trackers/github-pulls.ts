@@ -78,6 +78,13 @@ const PASSING_CONCLUSIONS = new Set(['success', 'neutral', 'skipped']);
 const MERGEABLE_STATES = new Set<MergeableState>(['clean', 'dirty', 'blocked', 'unstable', 'behind', 'unknown', 'draft', 'has_hooks']);
 
 export class GitHubPulls implements PullRequestWatch {
+  /**
+   * Review threads per pull request with the review comments they were read for: GraphQL has no
+   * conditional requests, so threads are asked for again only when the comments changed (or Orch
+   * resolved some), and never for a pull request without comments.
+   */
+  private readonly threads = new Map<number, { comments: string; threads: ThreadsAnswer['repository']['pullRequest']['reviewThreads']['nodes'] }>();
+
   constructor(
     private readonly rest: GitHubRest,
     private readonly repoParams: { owner: string; repo: string },
@@ -97,12 +104,12 @@ export class GitHubPulls implements PullRequestWatch {
     // A pull request that is over needs nothing else looked at.
     if (base.closed) return { ...base, checks: [], reviews: [], threads: [] };
     const trusted = (login: string, association: string) => (reviewers.length > 0 ? reviewers.some((r) => r.toLowerCase() === login.toLowerCase()) : TRUSTED_ASSOCIATIONS.has(association));
-    const [checks, reviews, comments, threads] = await Promise.all([
+    const [checks, reviews, comments] = await Promise.all([
       this.checksOf(pull.head.sha, signal),
       this.rest.all<GitHubReview>('GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews', params, signal),
       this.rest.all<GitHubReviewComment>('GET /repos/{owner}/{repo}/pulls/{pull_number}/comments', params, signal),
-      this.rest.graphql<ThreadsAnswer>(THREADS_QUERY, { owner: this.repoParams.owner, name: this.repoParams.repo, number }),
     ]);
+    const threads = await this.threadsOf(number, comments);
     const byId = new Map(comments.map((c) => [c.id, c]));
     return {
       ...base,
@@ -111,7 +118,7 @@ export class GitHubPulls implements PullRequestWatch {
         const author = r.user?.login ?? '';
         return { id: r.id, author, trusted: trusted(author, r.author_association), state: r.state as ReviewState, body: r.body ?? '' };
       }),
-      threads: threads.repository.pullRequest.reviewThreads.nodes.map((t): ReviewThread => ({
+      threads: threads.map((t): ReviewThread => ({
         id: t.id,
         resolved: t.isResolved,
         path: t.path,
@@ -124,6 +131,17 @@ export class GitHubPulls implements PullRequestWatch {
         }),
       })),
     };
+  }
+
+  private async threadsOf(number: number, comments: readonly GitHubReviewComment[]): Promise<ThreadsAnswer['repository']['pullRequest']['reviewThreads']['nodes']> {
+    if (comments.length === 0) return [];
+    const key = comments.map((c) => `${c.id}:${c.body.length}`).join(',');
+    const known = this.threads.get(number);
+    if (known?.comments === key) return known.threads;
+    const answer = await this.rest.graphql<ThreadsAnswer>(THREADS_QUERY, { owner: this.repoParams.owner, name: this.repoParams.repo, number });
+    const threads = answer.repository.pullRequest.reviewThreads.nodes;
+    this.threads.set(number, { comments: key, threads });
+    return threads;
   }
 
   /** The head's check runs and commit statuses, each as one check. */
@@ -181,8 +199,9 @@ export class GitHubPulls implements PullRequestWatch {
     await this.rest.send('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { ...this.repoParams, issue_number: number, body });
   }
 
-  async resolveThreads(threadIds: readonly string[]): Promise<void> {
+  async resolveThreads(number: number, threadIds: readonly string[]): Promise<void> {
     for (const id of threadIds) await this.rest.graphql(RESOLVE_MUTATION, { id });
+    this.threads.delete(number);
   }
 
   async merge(number: number, method: AutoMerge, sha: string): Promise<void> {

@@ -131,7 +131,7 @@ export interface PullRequestWatch {
   rerunFailedJobs(workflowRunIds: readonly number[]): Promise<void>;
   /** One comment on the pull request: a round's summary. */
   reply(number: number, body: string): Promise<void>;
-  resolveThreads(threadIds: readonly string[]): Promise<void>;
+  resolveThreads(number: number, threadIds: readonly string[]): Promise<void>;
   /** Merges the head `sha` (refused when the head moved meanwhile). */
   merge(number: number, method: AutoMerge, sha: string): Promise<void>;
 }

@@ -2,6 +2,7 @@
 // failing checks are re-run once and then fixed on the same branch, a review asking for changes gets
 // one round and one reply, an approved and green pull request is merged, and checks that keep failing
 // go to a person with the check named.
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,6 +13,8 @@ import { startFakeGitHub, type FakeGitHub } from '../rig/fake-github/server.js';
 import type { FakeRepository } from '../rig/fake-github/state.js';
 
 const TOKEN = 'ghs_engine_token_000000000000000000000';
+/** The built CLI (`npx tsc -p tsconfig.build.json` first). */
+const CLI = join(import.meta.dirname, '../../dist/cli/main.js');
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -118,6 +121,8 @@ describe('the pull request loop', () => {
     expect(replies).toHaveLength(1);
     expect(replies[0]!.body).toContain('2 comments answered together');
     expect(w.repo.reviews.threadsOf(number).map((t) => t.resolvedBy)).toEqual(['orch-bot', 'orch-bot', null]);
+    // The issue's status comment counts the rounds.
+    expect(w.repo.commentsOn(1).map((c) => c.body).join('\n')).toContain('CI fix rounds: 1; review rounds: 1');
 
     // Nothing new: no second round.
     githubSeesPush(w, branch);
@@ -137,6 +142,17 @@ describe('the pull request loop', () => {
     expect(story.filter((t) => ['task.propose', 'pr.rerun', 'task.revise', 'pr.pushed', 'pr.replied', 'pr.merged', 'task.finish'].includes(t))).toEqual([
       'task.propose', 'pr.rerun', 'task.revise', 'pr.pushed', 'task.propose', 'task.revise', 'pr.pushed', 'pr.replied', 'task.propose', 'pr.merged', 'task.finish',
     ]);
+    // `orch log` tells the story.
+    const log = execFileSync(process.execPath, [CLI, 'log', String(task.id)], { env: { ...process.env, ORCH_HOME: w.home }, encoding: 'utf8' });
+    for (const line of [
+      `pull request #${number}: re-running the failed jobs of test`,
+      'revise: in_review → routed — check test failed on',
+      `pull request #${number}: pushed ${secondHead.slice(0, 12)} (ci round)`,
+      'revise: in_review → routed — alice asked for changes (2 open comments)',
+      `pull request #${number}: replied once for review round 1, resolved 2 thread(s)`,
+      `pull request #${number}: merged by Orch (squash)`,
+      'finish: in_review → done',
+    ]) expect(log).toContain(line);
   });
 
   it('asks a person, naming the check, when it keeps failing after the fix rounds', async () => {
@@ -156,6 +172,7 @@ describe('the pull request loop', () => {
     const stuck = (await w.orch.store.getTask(task!.id))!;
     expect(stuck.state).toBe('needs_review');
     expect(stuck.blockedReason).toBe(`pull request #${number}: check e2e still fails after 3 fix rounds`);
+    expect(w.repo.commentsOn(1).map((c) => c.body).join('\n')).toContain('check e2e still fails after 3 fix rounds');
     expect((await w.orch.store.listRuns({ taskId: task!.id })).map((r) => r.endReason)).toEqual(['pr_opened', 'pr_updated', 'pr_updated', 'pr_updated']);
   });
 });
