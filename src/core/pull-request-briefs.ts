@@ -39,8 +39,23 @@ export function reviewFixBrief(pullRequest: { number: number; url: string }, rev
   return lines.join('\n');
 }
 
+/** The prompt of an agent resolving the conflicts a rebase of the task's branch stopped on (a direct merge's, or a pull request's rebase round). */
+export function conflictResolutionPrompt(task: { id: number; title: string }, base: string, files: readonly string[]): { prompt: string; systemPromptAppend: string } {
+  return {
+    prompt: [
+      `# Resolve a rebase conflict for task #${task.id}: ${task.title}`,
+      '',
+      `The task's branch is being rebased onto the latest ${base}, and git stopped on conflicts in:`,
+      ...files.map((f) => `- ${f}`),
+      '',
+      'Edit those files so they keep both the intent of this task and the changes already on the default branch, and remove every conflict marker. Do not run git commands: Orch continues the rebase.',
+    ].join('\n'),
+    systemPromptAppend: 'You are resolving merge conflicts in a git worktree. Change only what the conflict needs.',
+  };
+}
+
 export function rebaseBrief(pullRequest: { number: number; url: string }, base: string): string {
-  return `Pull request #${pullRequest.number} (${pullRequest.url}) conflicts with ${base}. Orch rebases the branch onto ${base}; resolve the conflicts it stops on, keeping the intent of both sides.`;
+  return `Pull request #${pullRequest.number} (${pullRequest.url}) conflicted with ${base}, and Orch rebased its branch onto ${base}. Check that the change still fits what is on ${base} now, and fix anything the rebase broke.`;
 }
 
 /** The one reply Orch posts on a pull request after a review round: what changed, which comments it answers. */

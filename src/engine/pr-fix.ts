@@ -11,8 +11,27 @@ import { git, tryGit } from '../workspace/git.js';
 import type { Attempt } from './attempt.js';
 import type { Orch } from './context.js';
 import { pendingFixRound, PUSHED_EVENT } from './pr-watch.js';
+import { abortRebase, conflictedFiles } from './refinery.js';
 
-export type PullRequestUpdate = { pushed: true; pullRequest: TaskPullRequest; reason: string } | { pushed: false; message: string };
+/**
+ * A rebase round starts with the branch rebased onto the base's tip. Conflicts are left in the worktree
+ * for the round's agent, with the files named; without any, the agent checks the rebased change.
+ */
+export async function startRebaseRound(worktree: string, base: string): Promise<{ conflicts: string[] }> {
+  const rebase = await tryGit(worktree, ['-c', 'core.editor=true', 'rebase', '--no-autosquash', `refs/heads/${base}`]);
+  if (rebase.ok) return { conflicts: [] };
+  const conflicts = await conflictedFiles(worktree);
+  if (conflicts.length === 0) {
+    await abortRebase(worktree);
+    throw new Error(`rebase onto ${base} failed: ${rebase.stderr.trim().split('\n').at(-1) ?? ''}`);
+  }
+  return { conflicts };
+}
+
+export type PullRequestUpdate =
+  | { pushed: true; pullRequest: TaskPullRequest; reason: string }
+  /** `overtaken`: someone else pushed to the branch since Orch last saw it; Orch never pushes over that. */
+  | { pushed: false; overtaken: boolean; message: string };
 
 export async function pushPullRequestFix(
   orch: Orch,
@@ -25,7 +44,7 @@ export async function pushPullRequestFix(
   const head = await git(where.worktree, ['rev-parse', 'HEAD']);
   const event = (type: string, data: Record<string, unknown>) => orch.store.appendEvent({ type, project: task.project, taskId: task.id, runId: attempt.run.id, data: { number: pr.number, ...data } }, orch.now());
   const pushed = await pushBranch(where.clonePath, where.remote, where.branch, { force: false, lease: pr.headSha });
-  if (!pushed.delivered) return { pushed: false, message: pushed.message };
+  if (!pushed.delivered) return { pushed: false, overtaken: pushed.reason === 'not_fast_forward', message: pushed.message };
   await event(PUSHED_EVENT, { from: pr.headSha, to: head, fix: round?.fix ?? null, branch: where.branch });
 
   if (round?.fix === 'review' && where.tracker?.pulls) {

@@ -6,6 +6,7 @@ import { superviseRun } from '../agents/supervisor.js';
 import type { ProjectConfig } from '../config/schema.js';
 import { branchName } from '../core/branch-name.js';
 import { wantsSplit } from '../core/plan.js';
+import { conflictResolutionPrompt } from '../core/pull-request-briefs.js';
 import type { RunEndReason } from '../core/end-reasons.js';
 import type { Task } from '../core/types.js';
 import { failureForPrompt, renderVerdictMarkdown, type Verdict } from '../core/verdict.js';
@@ -37,9 +38,9 @@ import { judgeSettingsAt } from './judge-settings.js';
 import { withLock } from './locks.js';
 import { MAX_DIFF_BYTES, SAVED_DIFF_FILE } from './task-diff.js';
 import { splitTask } from './planner.js';
-import { pushPullRequestFix } from './pr-fix.js';
+import { pushPullRequestFix, startRebaseRound } from './pr-fix.js';
 import { pendingFixRound } from './pr-watch.js';
-import { abortRebase, continueRebase, mergeBranch, type MergeAttempt } from './refinery.js';
+import { finishRebase, mergeBranch, type MergeAttempt } from './refinery.js';
 import { routeTask } from './router.js';
 import type { TaskPatch } from '../store/store.js';
 import type { Tracker } from '../trackers/tracker.js';
@@ -103,6 +104,8 @@ export interface AttemptWorkspace {
   branch: string;
   /** The allow-listed environment with the slot's ports: what hooks and judge commands run with. */
   env: Record<string, string>;
+  /** A pull request's rebase round stopped on conflicts in these files, left for the agent to resolve. */
+  rebaseConflicts?: string[];
 }
 
 /**
@@ -206,7 +209,11 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   // A fix round on a pull request: what failed there (checks, reviewers) leads the prompt.
   const fixRound = task.pullRequest ? await pendingFixRound(orch, task.id) : null;
   const failure = [fixRound?.brief, lastFailure].filter(Boolean).join('\n\n') || null;
-  const prompt = await promptFor(orch, attempt, { failure: resume ? null : failure, resume, cwd: worktree.path });
+  if (fixRound?.fix === 'rebase') workspace.rebaseConflicts = (await startRebaseRound(worktree.path, clone.defaultBranch)).conflicts;
+  if (workspace.rebaseConflicts?.length) await event('merge.conflict', { files: workspace.rebaseConflicts, pullRequest: task.pullRequest!.number });
+  const prompt = workspace.rebaseConflicts?.length
+    ? conflictResolutionPrompt(task, clone.defaultBranch, workspace.rebaseConflicts)
+    : await promptFor(orch, attempt, { failure: resume ? null : failure, resume, cwd: worktree.path });
   let spare: Promise<void> = Promise.resolve();
   const onSpawned = () => {
     spare = prepareSpare(orch, attempt, clone);
@@ -227,6 +234,7 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
   const event = eventFor(orch, attempt);
   const hook = hookFor(orch, attempt, workspace);
   await hook('after_run');
+  const unresolved = workspace.rebaseConflicts?.length && !(outcome.report.outcome === 'succeeded' && (await finishRebase(worktree, workspace.rebaseConflicts)));
   const committed = await commitLeftovers(worktree, task);
   if (committed) await event('workspace.committed', { commit: committed });
   // The branch against its base decides whether the agent changed anything, however the change got
@@ -237,6 +245,10 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
   const changed = await branchChanged(worktree, clone.defaultBranch);
   const settled = await settleAgentRun(orch, attempt, { ...outcome, changedFiles: changed }, options.random);
   if (settled.task.state !== 'judging') return summary(settled.task, `agent run ${settled.run.outcome}: ${settled.decision.reason}`);
+  if (unresolved) {
+    const reason = `rebasing pull request #${task.pullRequest!.number} onto ${clone.defaultBranch} left conflicts in ${workspace.rebaseConflicts!.join(', ')} the agent could not settle`;
+    return summary(await failAttempt(orch, attempt, reason, { endReason: 'conflict', escalate: true }), reason);
+  }
   // Work that should change the code and did not is no success, whatever the agent said.
   if (task.role !== 'review' && task.role !== 'plan' && !changed) {
     const reason = 'the agent reported the task done, but its branch holds no change';
@@ -293,7 +305,10 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
   if (project.mergeStrategy === 'pr' && project.remote && task.pullRequest) {
     const agentSummary = (settled.run.result as { contract?: { summary?: string } | null } | null)?.contract?.summary ?? null;
     const update = await pushPullRequestFix(orch, attempt, { clonePath: clone.path, remote: project.remote, worktree, branch, tracker: options.tracker ?? null, agentSummary });
-    if (!update.pushed) return summary(await failAttempt(orch, attempt, `pushing ${branch} to its pull request failed: ${update.message}`, { endReason: 'push_failed', random: options.random }), 'push failed');
+    if (!update.pushed) {
+      const reason = update.overtaken ? `someone else pushed to ${branch} since Orch last looked; the fix round was not pushed over it (${update.message})` : `pushing ${branch} to its pull request failed: ${update.message}`;
+      return summary(await failAttempt(orch, attempt, reason, { endReason: 'push_failed', escalate: update.overtaken, random: options.random }), 'push failed');
+    }
     task2 = await endRunThen(orch, attempt, 'pr_updated', 'propose', update.reason, { pullRequest: update.pullRequest });
     await removeKeepingBranch();
     return summary(task2, update.reason);
@@ -400,24 +415,10 @@ async function mergeWithResolution(
   const first = await mergeBranch(input);
   if (first.kind !== 'conflict') return first;
   await orch.store.appendEvent({ type: 'merge.conflict', project: attempt.project.name, taskId: attempt.task.id, runId: attempt.run.id, data: { files: first.files } }, orch.now());
-  const prompt = {
-    prompt: [
-      `# Resolve a rebase conflict for task #${attempt.task.id}: ${attempt.task.title}`,
-      '',
-      `The task's branch is being rebased onto the latest ${input.defaultBranch}, and git stopped on conflicts in:`,
-      ...first.files.map((f) => `- ${f}`),
-      '',
-      'Edit those files so they keep both the intent of this task and the changes already on the default branch, and remove every conflict marker. Do not run git commands: Orch continues the rebase.',
-    ].join('\n'),
-    systemPromptAppend: 'You are resolving merge conflicts in a git worktree. Change only what the conflict needs.',
-  };
+  const prompt = conflictResolutionPrompt(attempt.task, input.defaultBranch, first.files);
   const outcome = await runAgent(orch, attempt, { cwd: input.worktree, prompt, signal: options.signal, sourceEnv: options.sourceEnv });
   await addCost(orch, attempt, outcome.report.costUsd ?? 0, 'merge.resolution', { outcome: outcome.report.outcome });
-  const markersLeft = (await tryGit(input.worktree, ['grep', '-l', '-E', '^(<<<<<<<|>>>>>>>) ', '--', ...first.files])).stdout.trim() !== '';
-  if (outcome.report.outcome !== 'succeeded' || markersLeft || !(await continueRebase(input.worktree))) {
-    await abortRebase(input.worktree);
-    return first;
-  }
+  if (outcome.report.outcome !== 'succeeded' || !(await finishRebase(input.worktree, first.files))) return first;
   const verdict = await judge();
   if (!verdict.passed) return { kind: 'tests_failed', detail: `after resolving the conflict: ${failureForPrompt(verdict)}` };
   return mergeBranch(input);

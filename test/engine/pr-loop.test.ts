@@ -28,6 +28,7 @@ interface World {
   remote: string;
   env: NodeJS.ProcessEnv;
   home: string;
+  repoPath: string;
 }
 
 async function world(pullRequests: Record<string, unknown>): Promise<World> {
@@ -41,8 +42,9 @@ async function world(pullRequests: Record<string, unknown>): Promise<World> {
   const repo = github.repository('acme/app');
   repo.addIssue({ title: 'Add greeting', body: 'Create greeting.txt.', labels: ['orch'] });
   const agent = join(scratch.path, 'agent.sh');
-  // Each run adds a line to greeting.txt: a new commit on the branch every round.
-  writeFileSync(agent, '#!/bin/sh\necho "round" >> greeting.txt\necho done\n');
+  // Each run adds a line to greeting.txt: a new commit on the branch every round; asked to resolve a
+  // conflict, it writes the file afresh.
+  writeFileSync(agent, '#!/bin/sh\ncase "$1" in\n  *"Resolve a rebase conflict"*) printf "hello\\nround\\n" > greeting.txt ;;\n  *) echo "round" >> greeting.txt ;;\nesac\necho done\n');
   chmodSync(agent, 0o755);
   const home = join(scratch.path, 'home');
   mkdirSync(home);
@@ -57,7 +59,7 @@ async function world(pullRequests: Record<string, unknown>): Promise<World> {
   );
   const orch = await openOrch(home);
   cleanups.push(() => orch.close());
-  return { orch, github, repo, remote, env: { PATH: process.env.PATH, GITHUB_TOKEN: TOKEN }, home };
+  return { orch, github, repo, remote, env: { PATH: process.env.PATH, GITHUB_TOKEN: TOKEN }, home, repoPath };
 }
 
 /** GitHub sees what Orch pushed to the remote. */
@@ -174,5 +176,54 @@ describe('the pull request loop', () => {
     expect(stuck.blockedReason).toBe(`pull request #${number}: check e2e still fails after 3 fix rounds`);
     expect(w.repo.commentsOn(1).map((c) => c.body).join('\n')).toContain('check e2e still fails after 3 fix rounds');
     expect((await w.orch.store.listRuns({ taskId: task!.id })).map((r) => r.endReason)).toEqual(['pr_opened', 'pr_updated', 'pr_updated', 'pr_updated']);
+  });
+
+  it('rebases a pull request that conflicts with its base, the agent resolving the conflict, and pushes it with a lease', async () => {
+    const w = await world({});
+    await cycle(w);
+    const [task] = await w.orch.store.listTasks({ project: 'app' });
+    const { number, branch } = task!.pullRequest!;
+    const before = githubSeesPush(w, branch);
+    // Someone lands a conflicting greeting on main.
+    writeFileSync(join(w.repoPath, 'greeting.txt'), 'hello\n');
+    git(w.repoPath, ['add', 'greeting.txt']);
+    git(w.repoPath, ['commit', '-q', '-m', 'Greet']);
+    const mainTip = git(w.repoPath, ['rev-parse', 'HEAD']);
+    w.repo.setMergeable(number, false);
+    await cycle(w);
+
+    const rebased = (await w.orch.store.getTask(task!.id))!;
+    expect(rebased.state).toBe('in_review');
+    const head = git(w.remote, ['rev-parse', branch]);
+    expect(rebased.pullRequest).toMatchObject({ headSha: head, ciRounds: 0, reviewRounds: 0 });
+    expect(git(w.remote, ['merge-base', branch, mainTip])).toBe(mainTip);
+    expect(git(w.remote, ['show', `${branch}:greeting.txt`])).toBe('hello\nround');
+    expect((await w.orch.store.listEvents({ taskId: task!.id, types: ['pr.pushed'] }))[0]?.data).toMatchObject({ from: before, to: head, fix: 'rebase' });
+    expect((await w.orch.store.listRuns({ taskId: task!.id })).map((r) => r.endReason)).toEqual(['pr_opened', 'pr_updated']);
+  });
+
+  it('refuses to push a fix round over a commit someone else pushed to the branch', async () => {
+    const w = await world({ rerun_failed_jobs: false });
+    await cycle(w);
+    const [task] = await w.orch.store.listTasks({ project: 'app' });
+    const { number, branch } = task!.pullRequest!;
+    githubSeesPush(w, branch);
+    w.repo.setPullCheck(number, { name: 'test', conclusion: 'failure', log: 'red' });
+    // A person pushes to the branch after Orch looked: the lease no longer holds.
+    const scratch = join(w.home, '..', 'other');
+    git(join(w.home, '..'), ['clone', '-q', w.remote, scratch]);
+    git(scratch, ['checkout', '-q', branch]);
+    writeFileSync(join(scratch, 'theirs.txt'), 'mine\n');
+    git(scratch, ['add', 'theirs.txt']);
+    git(scratch, ['commit', '-q', '-m', 'Theirs']);
+    git(scratch, ['push', '-q', 'origin', branch]);
+    const theirs = git(scratch, ['rev-parse', 'HEAD']);
+    await cycle(w);
+    expect(git(w.remote, ['rev-parse', branch])).toBe(theirs);
+    const failed = (await w.orch.store.listRuns({ taskId: task!.id }))[1]!;
+    expect(failed.endReason).toBe('push_failed');
+    const stuck = (await w.orch.store.getTask(task!.id))!;
+    expect(stuck.state).toBe('needs_review');
+    expect(stuck.blockedReason).toContain(`someone else pushed to ${branch}`);
   });
 });
