@@ -206,8 +206,11 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   const resume = worktree.from === 'new_branch' ? null : await sessionResumeFor(orch, attempt);
   if (resume) await event('run.resuming', { sessionId: resume.sessionId, fromRun: resume.fromRunId });
   const { lastFailure } = await attemptHistory(orch.store, task.id, attempt.run.id);
-  // A fix round on a pull request: what failed there (checks, reviewers) leads the prompt.
+  // A fix round on a pull request: what failed there (checks, reviewers) leads the prompt, and the
+  // agent goes on in the session that made the change when its CLI can.
   const fixRound = task.pullRequest ? await pendingFixRound(orch, task.id) : null;
+  const continued = fixRound && !resume ? await sessionResumeFor(orch, attempt, { fixRound: true }) : null;
+  if (continued) await event('run.continuing', { sessionId: continued.sessionId, fromRun: continued.fromRunId });
   const failure = [fixRound?.brief, lastFailure].filter(Boolean).join('\n\n') || null;
   if (fixRound?.fix === 'rebase') workspace.rebaseConflicts = (await startRebaseRound(worktree.path, clone.defaultBranch)).conflicts;
   if (workspace.rebaseConflicts?.length) await event('merge.conflict', { files: workspace.rebaseConflicts, pullRequest: task.pullRequest!.number });
@@ -219,7 +222,7 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
     spare = prepareSpare(orch, attempt, clone);
   };
   try {
-    const outcome = await runAgent(orch, attempt, { cwd: worktree.path, prompt, signal: options.signal, sourceEnv: options.sourceEnv, extraEnv: slotEnv, resume, onSpawned });
+    const outcome = await runAgent(orch, attempt, { cwd: worktree.path, prompt, signal: options.signal, sourceEnv: options.sourceEnv, extraEnv: slotEnv, resume: resume ?? continued, onSpawned });
     return await afterAgent(orch, attempt, workspace, outcome, options, summary);
   } finally {
     // Nothing of an attempt's keeps running after it returns.

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CRASH_LIMIT, afterCrash } from '../../src/core/after-run.js';
-import { sessionToResume } from '../../src/core/resume.js';
+import { sessionToContinue, sessionToResume } from '../../src/core/resume.js';
 import { RUN_OUTCOMES, type RunOutcome } from '../../src/core/types.js';
 
 const run = (id: number, outcome: RunOutcome | null, sessionId: string | null = `s${id}`, agent = 'claude') => ({ id, outcome, sessionId, agent });
@@ -45,5 +45,21 @@ describe('afterCrash', () => {
     expect(afterCrash(1, CRASH_LIMIT, 'Orch stopped')).toEqual({ next: 'retry', reason: 'Orch stopped', backoff: false, countsAsAttempt: false, changeAgent: false });
     expect(afterCrash(CRASH_LIMIT - 1, CRASH_LIMIT, 'x').next).toBe('retry');
     expect(afterCrash(CRASH_LIMIT, CRASH_LIMIT, 'x')).toEqual({ next: 'escalate', reason: `Orch stopped during ${CRASH_LIMIT} attempts of this task; the last: x` });
+  });
+});
+
+describe('sessionToContinue', () => {
+  const ended = (id: number, endReason: 'pr_opened' | 'pr_updated' | 'judge_failed', sessionId: string | null = `s${id}`, agent = 'claude') => ({ id, endReason, sessionId, agent });
+
+  it('goes on from the session that opened or last updated the pull request', () => {
+    expect(sessionToContinue([ended(1, 'pr_opened')], 'claude', true)).toEqual({ id: 1, sessionId: 's1' });
+    expect(sessionToContinue([ended(1, 'pr_opened'), ended(2, 'pr_updated')], 'claude', true)).toEqual({ id: 2, sessionId: 's2' });
+  });
+
+  it('starts afresh after a failed fix attempt, for another agent, without a session, or when the CLI cannot resume', () => {
+    expect(sessionToContinue([ended(1, 'pr_opened'), ended(2, 'judge_failed')], 'claude', true)).toBeNull();
+    expect(sessionToContinue([ended(1, 'pr_opened')], 'codex', true)).toBeNull();
+    expect(sessionToContinue([ended(1, 'pr_opened', null)], 'claude', true)).toBeNull();
+    expect(sessionToContinue([ended(1, 'pr_opened')], 'claude', false)).toBeNull();
   });
 });
