@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openOrch, type Orch } from '../../src/engine/context.js';
 import { runCycle } from '../../src/engine/cycle.js';
@@ -13,8 +14,8 @@ import { startFakeGitHub, type FakeGitHub } from '../rig/fake-github/server.js';
 import type { FakeRepository } from '../rig/fake-github/state.js';
 
 const TOKEN = 'ghs_engine_token_000000000000000000000';
-/** The built CLI (`npx tsc -p tsconfig.build.json` first). */
-const CLI = join(import.meta.dirname, '../../dist/cli/main.js');
+/** The built CLI (`npm run build` first). */
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
