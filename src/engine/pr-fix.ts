@@ -30,8 +30,8 @@ export async function startRebaseRound(worktree: string, base: string): Promise<
 
 export type PullRequestUpdate =
   | { pushed: true; pullRequest: TaskPullRequest; reason: string }
-  /** `overtaken`: someone else pushed to the branch since Orch last saw it; Orch never pushes over that. */
-  | { pushed: false; overtaken: boolean; message: string };
+  /** `overtaken`: someone else pushed to the branch since Orch last saw it; Orch never pushes over that. `unchanged`: the round added nothing. */
+  | { pushed: false; overtaken: boolean; unchanged?: boolean; message: string };
 
 export async function pushPullRequestFix(
   orch: Orch,
@@ -43,6 +43,8 @@ export async function pushPullRequestFix(
   const round = await pendingFixRound(orch, task.id);
   const head = await git(where.worktree, ['rev-parse', 'HEAD']);
   const event = (type: string, data: Record<string, unknown>) => orch.store.appendEvent({ type, project: task.project, taskId: task.id, runId: attempt.run.id, data: { number: pr.number, ...data } }, orch.now());
+  // A round that leaves the branch where the pull request already is fixed nothing.
+  if (head === pr.headSha) return { pushed: false, overtaken: false, unchanged: true, message: `the branch is still at ${head.slice(0, 12)}` };
   const pushed = await pushBranch(where.clonePath, where.remote, where.branch, { force: false, lease: pr.headSha });
   if (!pushed.delivered) return { pushed: false, overtaken: pushed.reason === 'not_fast_forward', message: pushed.message };
   await event(PUSHED_EVENT, { from: pr.headSha, to: head, fix: round?.fix ?? null, branch: where.branch });

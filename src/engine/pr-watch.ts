@@ -113,7 +113,7 @@ async function memoryOf(orch: Orch, task: Task): Promise<PullRequestMemory> {
     ciRounds: task.pullRequest?.ciRounds ?? 0,
     reviewRounds: task.pullRequest?.reviewRounds ?? 0,
     rerunHeads: events.filter((e) => e.type === RERUN_EVENT).map((e) => String(e.data.headSha)),
-    replacedHeads: events.filter((e) => e.type === PUSHED_EVENT && typeof e.data.from === 'string').map((e) => e.data.from as string),
+    replacedHeads: events.filter((e) => e.type === PUSHED_EVENT && typeof e.data.from === 'string' && e.data.from !== e.data.to).map((e) => e.data.from as string),
     handledReviews: numbers('reviewIds'),
     handledComments: numbers('commentIds'),
   };

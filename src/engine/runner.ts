@@ -308,6 +308,10 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
   if (project.mergeStrategy === 'pr' && project.remote && task.pullRequest) {
     const agentSummary = (settled.run.result as { contract?: { summary?: string } | null } | null)?.contract?.summary ?? null;
     const update = await pushPullRequestFix(orch, attempt, { clonePath: clone.path, remote: project.remote, worktree, branch, tracker: options.tracker ?? null, agentSummary });
+    if (!update.pushed && update.unchanged) {
+      const reason = `the fix round left pull request #${task.pullRequest.number} as it was: ${update.message}`;
+      return summary(await failAttempt(orch, attempt, reason, { endReason: 'no_change', random: options.random }), reason);
+    }
     if (!update.pushed) {
       const reason = update.overtaken ? `someone else pushed to ${branch} since Orch last looked; the fix round was not pushed over it (${update.message})` : `pushing ${branch} to its pull request failed: ${update.message}`;
       return summary(await failAttempt(orch, attempt, reason, { endReason: 'push_failed', escalate: update.overtaken, random: options.random }), 'push failed');
