@@ -32,7 +32,10 @@ interface World {
   repoPath: string;
 }
 
-async function world(pullRequests: Record<string, unknown>): Promise<World> {
+/** Each run adds a line to greeting.txt: a new commit on the branch every round; asked to resolve a conflict, it writes the file afresh. */
+const APPENDING_AGENT = '#!/bin/sh\ncase "$1" in\n  *"Resolve a rebase conflict"*) printf "hello\\nround\\n" > greeting.txt ;;\n  *) echo "round" >> greeting.txt ;;\nesac\necho done\n';
+
+async function world(pullRequests: Record<string, unknown>, agentScript = APPENDING_AGENT, settings: Record<string, unknown> = {}): Promise<World> {
   const scratch = tempDir('orch-prloop-');
   cleanups.push(scratch.cleanup);
   const repoPath = makeRepo(scratch.path, 'app');
@@ -43,9 +46,7 @@ async function world(pullRequests: Record<string, unknown>): Promise<World> {
   const repo = github.repository('acme/app');
   repo.addIssue({ title: 'Add greeting', body: 'Create greeting.txt.', labels: ['orch'] });
   const agent = join(scratch.path, 'agent.sh');
-  // Each run adds a line to greeting.txt: a new commit on the branch every round; asked to resolve a
-  // conflict, it writes the file afresh.
-  writeFileSync(agent, '#!/bin/sh\ncase "$1" in\n  *"Resolve a rebase conflict"*) printf "hello\\nround\\n" > greeting.txt ;;\n  *) echo "round" >> greeting.txt ;;\nesac\necho done\n');
+  writeFileSync(agent, agentScript);
   chmodSync(agent, 0o755);
   const home = join(scratch.path, 'home');
   mkdirSync(home);
@@ -54,7 +55,7 @@ async function world(pullRequests: Record<string, unknown>): Promise<World> {
     JSON.stringify({
       agents: { writer: { kind: 'command', command: agent } },
       projects: {
-        app: { path: repoPath, default_branch: 'main', agents: ['writer'], merge_strategy: 'pr', remote, pull_requests: pullRequests, tracker: { kind: 'github', repo: 'acme/app', labels: ['orch'], api_url: github.url } },
+        app: { path: repoPath, default_branch: 'main', agents: ['writer'], merge_strategy: 'pr', remote, pull_requests: pullRequests, ...settings, tracker: { kind: 'github', repo: 'acme/app', labels: ['orch'], api_url: github.url } },
       },
     }),
   );
@@ -226,5 +227,22 @@ describe('the pull request loop', () => {
     const stuck = (await w.orch.store.getTask(task!.id))!;
     expect(stuck.state).toBe('needs_review');
     expect(stuck.blockedReason).toContain(`someone else pushed to ${branch}`);
+  });
+
+  it('takes a fix round that leaves the branch as it was for no fix, never for a push GitHub has yet to see', async () => {
+    // Writes greeting.txt once; a fix round finds nothing to change.
+    const w = await world({ rerun_failed_jobs: false }, '#!/bin/sh\n[ -f greeting.txt ] || echo hello > greeting.txt\necho done\n', { backoff: { base_s: 0.05, cap_s: 0.1, jitter: 0 } });
+    await cycle(w);
+    const [task] = await w.orch.store.listTasks({ project: 'app' });
+    const { number, branch } = task!.pullRequest!;
+    const head = githubSeesPush(w, branch);
+    w.repo.setPullCheck(number, { name: 'test', conclusion: 'failure', log: 'red' });
+    await cycle(w);
+    const runs = await w.orch.store.listRuns({ taskId: task!.id });
+    expect(runs.map((r) => r.endReason)).toEqual(['pr_opened', 'no_change', 'no_change']);
+    expect((runs[1]!.result as { failure?: string }).failure).toBe(`the fix round left pull request #${number} as it was: the branch is still at ${head.slice(0, 12)}`);
+    expect(await w.orch.store.listEvents({ taskId: task!.id, types: ['pr.pushed'] })).toEqual([]);
+    expect(git(w.remote, ['rev-parse', branch])).toBe(head);
+    expect((await w.orch.store.getTask(task!.id))!.state).toBe('needs_review');
   });
 });
