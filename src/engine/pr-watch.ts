@@ -6,6 +6,7 @@
 import { ciFixBrief, rebaseBrief, reviewFixBrief, type FixRound } from '../core/pull-request-briefs.js';
 import { decidePullRequest, overallChecks, type PullRequestDecision, type PullRequestMemory, type PullRequestSnapshot } from '../core/pull-request-watch.js';
 import type { Task, TaskPullRequest } from '../core/types.js';
+import { VersionConflictError } from '../store/store.js';
 import type { PullRequestWatch, Tracker } from '../trackers/tracker.js';
 import { TrackerError } from '../trackers/tracker.js';
 import type { Orch } from './context.js';
@@ -31,8 +32,14 @@ export async function watchPullRequests(orch: Orch, project: string, tracker: Tr
   const waiting = await orch.store.listTasks({ project, states: ['in_review', 'needs_review'], tracked: true });
   for (const task of waiting) {
     if (task.pullRequest === null) continue;
-    if (task.state === 'in_review' && tracker.pulls) await watchOne(orch, task, task.pullRequest, tracker.pulls, report);
-    else if (tracker.pullRequest) {
+    if (task.state === 'in_review' && tracker.pulls) {
+      try {
+        await watchOne(orch, task, task.pullRequest, tracker.pulls, report);
+      } catch (error) {
+        // The task moved while it was looked at (a person cancelled it, say): the next look decides afresh.
+        if (!(error instanceof VersionConflictError)) throw error;
+      }
+    } else if (tracker.pullRequest) {
       const pr = await tracker.pullRequest(task.pullRequest.number);
       if (pr.merged) await settle(orch, task, { kind: 'finish', reason: 'its pull request was merged' }, report);
       else if (pr.closed && task.state === 'in_review') await settle(orch, task, { kind: 'cancel', reason: 'its pull request was closed without merging' }, report);
