@@ -215,6 +215,13 @@ function toProjectSettings(file: ProjectSettingsFile): ProjectSettings {
       taskUsd: orDefault(file.budget?.task_usd, d.budget.taskUsd),
       runUsd: orDefault(file.budget?.run_usd, d.budget.runUsd),
     },
+    pullRequests: {
+      autoMerge: orDefault(file.pull_requests?.auto_merge, d.pullRequests.autoMerge),
+      rerunFailedJobs: file.pull_requests?.rerun_failed_jobs ?? d.pullRequests.rerunFailedJobs,
+      ciRounds: file.pull_requests?.ci_rounds ?? d.pullRequests.ciRounds,
+      reviewRounds: file.pull_requests?.review_rounds ?? d.pullRequests.reviewRounds,
+      reviewers: file.pull_requests?.reviewers ?? d.pullRequests.reviewers,
+    },
     backpressure: {
       maxQueued: orDefault(file.backpressure?.max_queued, d.backpressure.maxQueued),
       maxOpenPrs: orDefault(file.backpressure?.max_open_prs, d.backpressure.maxOpenPrs),

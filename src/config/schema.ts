@@ -195,6 +195,16 @@ const projectSettingsShape = {
     }),
     'Pause new runs while finished work piles up. Default: no limits.',
   ),
+  pull_requests: optional(
+    z.strictObject({
+      auto_merge: switchable(z.enum(['squash', 'merge', 'rebase']), 'Merge an approved pull request whose checks pass, with this method. null: a person merges. Default null.'),
+      rerun_failed_jobs: optional(z.boolean(), "Re-run a head's failed GitHub Actions jobs once before an agent is asked to fix them. Default true."),
+      ci_rounds: optional(integerAtLeast(0), 'Fix rounds for failing checks before a person is asked. Default 3.'),
+      review_rounds: optional(integerAtLeast(0), 'Rounds of changes asked by reviewers before a person is asked. Default 3.'),
+      reviewers: optional(expecting(z.array(z.string().min(1)), 'a list of logins'), "Who may ask for changes; [] (default): the repository's owners, members and collaborators."),
+    }),
+    'What Orch does about its open pull requests (merge_strategy: pr with a GitHub tracker).',
+  ),
   ports: optional(
     z.strictObject({
       base: optional(integerBetween(1024, 65535, 'a port number'), 'First port. Default 41000.'),
@@ -410,6 +420,7 @@ export interface ProjectSettings {
   backoff: { baseS: number; capS: number; jitter: number };
   budget: { dailyUsd: number | null; taskUsd: number | null; runUsd: number | null };
   backpressure: { maxQueued: number | null; maxOpenPrs: number | null; maxNeedsReview: number | null };
+  pullRequests: PullRequestSettings;
   ports: { base: number; stride: number; count: number };
   judge: { test: Command | null; lint: Command | null; timeoutS: number; scope: ScopeRules; review: { agent: string | null; rounds: number } };
   hooks: {
@@ -425,6 +436,15 @@ export interface ProjectSettings {
   routing: RoutingSettings;
   /** Role template files by template name (relative to the repository root, or absolute). */
   prompts: Partial<Record<RoleTemplateName, string>>;
+}
+
+export interface PullRequestSettings {
+  autoMerge: 'squash' | 'merge' | 'rebase' | null;
+  rerunFailedJobs: boolean;
+  ciRounds: number;
+  reviewRounds: number;
+  /** Logins who may ask for changes; empty: the repository's owners, members and collaborators. */
+  reviewers: string[];
 }
 
 export interface RouterSettings {

@@ -15,6 +15,8 @@ export const RUN_END_REASONS = {
   merged: 'success',
   /** Judged and proposed in a pull request. */
   pr_opened: 'success',
+  /** A fix round on an open pull request: judged and pushed to the same branch. */
+  pr_updated: 'success',
   /** Judged and pushed to the remote for a person to open a pull request from. */
   branch_pushed: 'success',
   /** Work that merges nothing went as asked: a plan split into tasks, a read-only review. */

@@ -18,6 +18,8 @@ export const TRANSITIONS = {
   propose: { from: ['merging'], to: 'in_review' },
   /** Merged: by Orch directly, or its pull request was merged. */
   finish: { from: ['merging', 'in_review'], to: 'done' },
+  /** Its pull request needs another round (failing checks, changes asked by reviewers, a conflict): back to the queue on the same branch. */
+  revise: { from: ['in_review'], to: 'routed' },
   /** The attempt failed and attempts remain: back to the queue after a backoff. */
   retry: { from: ['running', 'judging', 'merging'], to: 'routed' },
   /** The task must wait: on dependencies, on its children, or because the agent said so. */

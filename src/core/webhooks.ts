@@ -66,7 +66,13 @@ export function isJsonContentType(header: string | undefined): boolean {
 const GITHUB_EVENTS: ReadonlyMap<string, ReadonlySet<string> | 'all'> = new Map<string, ReadonlySet<string> | 'all'>([
   ['issues', new Set(['opened', 'edited', 'closed', 'reopened', 'labeled', 'unlabeled', 'assigned'])],
   ['issue_comment', new Set(['created', 'edited'])],
-  ['pull_request', new Set(['closed', 'reopened', 'synchronize'])],
+  ['pull_request', new Set(['closed', 'reopened', 'synchronize', 'edited', 'ready_for_review'])],
+  // An open pull request's reviews and checks: Orch looks at its in_review tasks at once.
+  ['pull_request_review', 'all'],
+  ['pull_request_review_comment', 'all'],
+  ['check_suite', 'all'],
+  ['check_run', 'all'],
+  ['status', 'all'],
   ['sub_issues', 'all'],
 ]);
 

@@ -12,7 +12,7 @@ import { checkBudget } from '../core/budget.js';
 import { OrchError } from '../core/errors.js';
 import { attemptRecordOf } from '../core/memory.js';
 import { buildAgentPrompt, buildResumePrompt, type AgentPrompt, type PreviousAttempt } from '../core/prompt.js';
-import { sessionToResume } from '../core/resume.js';
+import { sessionToContinue, sessionToResume } from '../core/resume.js';
 import { parseResultBlock, type AgentResult } from '../core/result-contract.js';
 import { modelFor, type RoutingDecision } from '../core/routing.js';
 import type { Run, Task } from '../core/types.js';
@@ -175,10 +175,14 @@ export interface SessionResume {
   fromRunId: number;
 }
 
-/** Whether this attempt resumes the session of the run Orch's crash interrupted. */
-export async function sessionResumeFor(orch: Orch, attempt: Attempt): Promise<SessionResume | null> {
+/**
+ * Whether this attempt resumes the session of the run Orch's crash interrupted, or (`fixRound`) goes on
+ * from the session that opened or last updated the task's pull request.
+ */
+export async function sessionResumeFor(orch: Orch, attempt: Attempt, options: { fixRound?: boolean } = {}): Promise<SessionResume | null> {
   const runs = (await orch.store.listRuns({ taskId: attempt.task.id })).filter((r) => r.id !== attempt.run.id);
-  const found = sessionToResume(runs, attempt.agentName, adapterFor(attempt.agent.kind).resumes);
+  const pick = options.fixRound ? sessionToContinue : sessionToResume;
+  const found = pick(runs, attempt.agentName, adapterFor(attempt.agent.kind).resumes);
   if (!found || !existsSync(join(runDirectory(orch.home, found.id), 'home'))) return null;
   return { sessionId: found.sessionId!, fromRunId: found.id };
 }

@@ -6,11 +6,11 @@ import { agentBaseEnvironment } from '../agents/environment.js';
 import { adapterFor } from '../agents/registry.js';
 import { superviseRun } from '../agents/supervisor.js';
 import { failureForPrompt, type Verdict } from '../core/verdict.js';
-import { tryGit } from '../workspace/git.js';
 import { runAgent, type Attempt } from './attempt.js';
 import type { Orch } from './context.js';
 import type { ReviewRunner } from './judge.js';
-import { abortRebase, continueRebase, mergeBranch, type MergeAttempt } from './refinery.js';
+import { conflictResolutionPrompt } from '../core/pull-request-briefs.js';
+import { finishRebase, mergeBranch, type MergeAttempt } from './refinery.js';
 
 /** What a helper run takes from its attempt's options. */
 export interface HelperRunOptions {
@@ -64,24 +64,10 @@ export async function mergeWithResolution(
   const first = await mergeBranch(input);
   if (first.kind !== 'conflict') return first;
   await orch.store.appendEvent({ type: 'merge.conflict', project: attempt.project.name, taskId: attempt.task.id, runId: attempt.run.id, data: { files: first.files } }, orch.now());
-  const prompt = {
-    prompt: [
-      `# Resolve a rebase conflict for task #${attempt.task.id}: ${attempt.task.title}`,
-      '',
-      `The task's branch is being rebased onto the latest ${input.defaultBranch}, and git stopped on conflicts in:`,
-      ...first.files.map((f) => `- ${f}`),
-      '',
-      'Edit those files so they keep both the intent of this task and the changes already on the default branch, and remove every conflict marker. Do not run git commands: Orch continues the rebase.',
-    ].join('\n'),
-    systemPromptAppend: 'You are resolving merge conflicts in a git worktree. Change only what the conflict needs.',
-  };
+  const prompt = conflictResolutionPrompt(attempt.task, input.defaultBranch, first.files);
   const outcome = await runAgent(orch, attempt, { cwd: input.worktree, prompt, signal: options.signal, sourceEnv: options.sourceEnv });
   await addCost(orch, attempt, outcome.report.costUsd ?? 0, 'merge.resolution', { outcome: outcome.report.outcome });
-  const markersLeft = (await tryGit(input.worktree, ['grep', '-l', '-E', '^(<<<<<<<|>>>>>>>) ', '--', ...first.files])).stdout.trim() !== '';
-  if (outcome.report.outcome !== 'succeeded' || markersLeft || !(await continueRebase(input.worktree))) {
-    await abortRebase(input.worktree);
-    return first;
-  }
+  if (outcome.report.outcome !== 'succeeded' || !(await finishRebase(input.worktree, first.files))) return first;
   const verdict = await judge();
   if (!verdict.passed) return { kind: 'tests_failed', detail: `after resolving the conflict: ${failureForPrompt(verdict)}` };
   return mergeBranch(input);

@@ -69,6 +69,14 @@ export async function abortRebase(worktree: string): Promise<void> {
   await tryGit(worktree, ['rebase', '--abort']);
 }
 
+/** Continues a rebase whose conflicts in `files` were resolved; gives it up when markers are left or git refuses. */
+export async function finishRebase(worktree: string, files: readonly string[]): Promise<boolean> {
+  const markersLeft = (await tryGit(worktree, ['grep', '-l', '-E', '^(<<<<<<<|>>>>>>>) ', '--', ...files])).stdout.trim() !== '';
+  if (!markersLeft && (await continueRebase(worktree))) return true;
+  await abortRebase(worktree);
+  return false;
+}
+
 export async function conflictedFiles(worktree: string): Promise<string[]> {
   const out = await tryGit(worktree, ['diff', '--name-only', '--diff-filter=U']);
   return out.stdout.split('\n').filter(Boolean);

@@ -4,6 +4,7 @@ import { agentBaseEnvironment } from '../agents/environment.js';
 import type { ProjectConfig } from '../config/schema.js';
 import { branchName } from '../core/branch-name.js';
 import { wantsSplit } from '../core/plan.js';
+import { conflictResolutionPrompt } from '../core/pull-request-briefs.js';
 import type { RunEndReason } from '../core/end-reasons.js';
 import { taskTextProblem } from '../core/task-limits.js';
 import type { Task } from '../core/types.js';
@@ -39,6 +40,9 @@ import { mergeWithResolution, reviewer } from './helper-runs.js';
 import { withLock } from './locks.js';
 import { MAX_DIFF_BYTES, SAVED_DIFF_FILE } from './task-diff.js';
 import { splitTask } from './planner.js';
+import { pushPullRequestFix, startRebaseRound } from './pr-fix.js';
+import { pendingFixRound } from './pr-watch.js';
+import { finishRebase } from './refinery.js';
 import { routeTask } from './router.js';
 import type { TaskPatch } from '../store/store.js';
 import type { Tracker } from '../trackers/tracker.js';
@@ -102,6 +106,8 @@ export interface AttemptWorkspace {
   branch: string;
   /** The allow-listed environment with the slot's ports: what hooks and judge commands run with. */
   env: Record<string, string>;
+  /** A pull request's rebase round stopped on conflicts in these files, left for the agent to resolve. */
+  rebaseConflicts?: string[];
 }
 
 /**
@@ -185,7 +191,8 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   const slotEnv = slotEnvironment(options.slot ?? 0, project.ports);
 
   const clone = await refreshClone(orch, project);
-  const branch = branchName(task.id, task.title);
+  // A fix round works on its pull request's branch, whatever the title says now.
+  const branch = task.pullRequest?.branch ?? branchName(task.id, task.title);
   // Worktree changes and fetches into the same clone must not interleave (a fetch can trip over a
   // half-made worktree's HEAD): both hold the clone's lock.
   const worktree = await withLock(orch.home, `clone:${project.name}`, () => createWorktree(clone.path, worktreesDir(orch.home, project.name), task.id, branch, clone.defaultBranch));
@@ -209,13 +216,23 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   const resume = worktree.from === 'new_branch' ? null : await sessionResumeFor(orch, attempt);
   if (resume) await event('run.resuming', { sessionId: resume.sessionId, fromRun: resume.fromRunId });
   const { lastFailure } = await attemptHistory(orch.store, task.id, attempt.run.id);
-  const prompt = await promptFor(orch, attempt, { failure: resume ? null : lastFailure, resume, cwd: worktree.path });
+  // A fix round on a pull request: what failed there (checks, reviewers) leads the prompt, and the
+  // agent goes on in the session that made the change when its CLI can.
+  const fixRound = task.pullRequest ? await pendingFixRound(orch, task.id) : null;
+  const continued = fixRound && !resume ? await sessionResumeFor(orch, attempt, { fixRound: true }) : null;
+  if (continued) await event('run.continuing', { sessionId: continued.sessionId, fromRun: continued.fromRunId });
+  const failure = [fixRound?.brief, lastFailure].filter(Boolean).join('\n\n') || null;
+  if (fixRound?.fix === 'rebase') workspace.rebaseConflicts = (await startRebaseRound(worktree.path, clone.defaultBranch)).conflicts;
+  if (workspace.rebaseConflicts?.length) await event('merge.conflict', { files: workspace.rebaseConflicts, pullRequest: task.pullRequest!.number });
+  const prompt = workspace.rebaseConflicts?.length
+    ? conflictResolutionPrompt(task, clone.defaultBranch, workspace.rebaseConflicts)
+    : await promptFor(orch, attempt, { failure: resume ? null : failure, resume, cwd: worktree.path });
   let spare: Promise<void> = Promise.resolve();
   const onSpawned = () => {
     spare = prepareSpare(orch, attempt, clone);
   };
   try {
-    const outcome = await runAgent(orch, attempt, { cwd: worktree.path, prompt, signal: options.signal, sourceEnv: options.sourceEnv, extraEnv: slotEnv, resume, onSpawned });
+    const outcome = await runAgent(orch, attempt, { cwd: worktree.path, prompt, signal: options.signal, sourceEnv: options.sourceEnv, extraEnv: slotEnv, resume: resume ?? continued, onSpawned });
     return await afterAgent(orch, attempt, workspace, outcome, options, summary);
   } finally {
     // Nothing of an attempt's keeps running after it returns.
@@ -230,6 +247,7 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
   const event = eventFor(orch, attempt);
   const hook = hookFor(orch, attempt, workspace);
   await hook('after_run');
+  const unresolved = workspace.rebaseConflicts?.length && !(outcome.report.outcome === 'succeeded' && (await finishRebase(worktree, workspace.rebaseConflicts)));
   const committed = await commitLeftovers(worktree, task);
   if (committed) await event('workspace.committed', { commit: committed });
   // The branch against its base decides whether the agent changed anything, however the change got
@@ -240,6 +258,10 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
   const changed = await branchChanged(worktree, clone.defaultBranch);
   const settled = await settleAgentRun(orch, attempt, { ...outcome, changedFiles: changed }, options.random);
   if (settled.task.state !== 'judging') return summary(settled.task, `agent run ${settled.run.outcome}: ${settled.decision.reason}`);
+  if (unresolved) {
+    const reason = `rebasing pull request #${task.pullRequest!.number} onto ${clone.defaultBranch} left conflicts in ${workspace.rebaseConflicts!.join(', ')} the agent could not settle`;
+    return summary(await failAttempt(orch, attempt, reason, { endReason: 'conflict', escalate: true }), reason);
+  }
   // Work that should change the code and did not is no success, whatever the agent said.
   if (task.role !== 'review' && task.role !== 'plan' && !changed) {
     const reason = 'the agent reported the task done, but its branch holds no change';
@@ -287,6 +309,27 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
   }
 
   let task2 = await transition(orch, attempt, 'merge', verdict.summary);
+  const removeKeepingBranch = async () => {
+    // The branch stays in the clone (and on the remote): a fix round starts a fresh worktree from it.
+    await hook('before_remove');
+    await withLock(orch.home, `clone:${project.name}`, () => removeWorktree(clone.path, worktree, { deleteBranch: false }));
+    await event('workspace.removed', { worktree, branch });
+  };
+  if (project.mergeStrategy === 'pr' && project.remote && task.pullRequest) {
+    const agentSummary = (settled.run.result as { contract?: { summary?: string } | null } | null)?.contract?.summary ?? null;
+    const update = await pushPullRequestFix(orch, attempt, { clonePath: clone.path, remote: project.remote, worktree, branch, tracker: options.tracker ?? null, agentSummary });
+    if (!update.pushed && update.unchanged) {
+      const reason = `the fix round left pull request #${task.pullRequest.number} as it was: ${update.message}`;
+      return summary(await failAttempt(orch, attempt, reason, { endReason: 'no_change', random: options.random }), reason);
+    }
+    if (!update.pushed) {
+      const reason = update.overtaken ? `someone else pushed to ${branch} since Orch last looked; the fix round was not pushed over it (${update.message})` : `pushing ${branch} to its pull request failed: ${update.message}`;
+      return summary(await failAttempt(orch, attempt, reason, { endReason: 'push_failed', escalate: update.overtaken, random: options.random }), 'push failed');
+    }
+    task2 = await endRunThen(orch, attempt, 'pr_updated', 'propose', update.reason, { pullRequest: update.pullRequest });
+    await removeKeepingBranch();
+    return summary(task2, update.reason);
+  }
   if (project.mergeStrategy === 'pr' && project.remote) {
     // The pr strategy: the judged branch goes to the remote for a pull request; a person (or the
     // tracker, once it opens and watches pull requests) takes it from there. Without a remote, direct.
@@ -300,10 +343,7 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
       const reason = `pull request #${pr.number} is open for review: ${pr.url} (merging it finishes the task)`;
       await createFollowUps(orch, attempt, settled.run.result);
       task2 = await endRunThen(orch, attempt, 'pr_opened', 'propose', reason, { pullRequest: { number: pr.number, url: pr.url, branch, headSha, checks: null, ciRounds: 0, reviewRounds: 0 } });
-      // The branch stays in the clone (and on the remote): a fix round starts a fresh worktree from it.
-      await hook('before_remove');
-      await withLock(orch.home, `clone:${project.name}`, () => removeWorktree(clone.path, worktree, { deleteBranch: false }));
-      await event('workspace.removed', { worktree, branch });
+      await removeKeepingBranch();
       return summary(task2, reason);
     }
     const reason = `branch ${branch} pushed to ${project.remote}: open a pull request from it (no tracker of this project opens one)`;

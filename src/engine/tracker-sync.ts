@@ -7,8 +7,8 @@ import { createLinearTracker } from '../trackers/linear.js';
 import { MarkdownQueueTracker } from '../trackers/markdown-queue.js';
 import { TrackerError, type StatusReport, type TrackedIssue, type Tracker } from '../trackers/tracker.js';
 import type { Orch } from './context.js';
+import { watchPullRequests } from './pr-watch.js';
 import { addTask, cancelTask } from './tasks.js';
-import { applyTransition } from './transitions.js';
 
 /** How often a project's tracker is asked for changes when nothing (a webhook) asks sooner. */
 export const DEFAULT_POLL_MS = 60_000;
@@ -132,8 +132,8 @@ export class TrackerSync {
     const now = this.orch.now();
     link.nextPollAt = now + (this.options.pollMs ?? DEFAULT_POLL_MS);
     try {
-      // Merged pull requests first: merging one closes its issue, which must finish the task, not cancel it.
-      await this.finishMergedPullRequests(name, link, report);
+      // Pull requests first: merging one closes its issue, which must finish the task, not cancel it.
+      await watchPullRequests(this.orch, name, link.tracker, report);
       const result = await link.tracker.sync(link.cursor);
       // Oldest change first, so tasks are numbered (and, at equal priority, run) in the order people wrote them.
       const issues = [...result.issues].sort((a, b) => a.updatedAt - b.updatedAt);
@@ -213,31 +213,6 @@ export class TrackerSync {
   }
 
   /**
-   * Tasks under review: a merged pull request finishes its task, one closed without merging cancels it.
-   * A task a person took over (needs_review) whose pull request was merged after all is done too.
-   */
-  private async finishMergedPullRequests(project: string, link: TrackerLink, report: TrackerSyncReport): Promise<void> {
-    if (!link.tracker.pullRequest) return;
-    const waiting = await this.orch.store.listTasks({ project, states: ['in_review', 'needs_review'], tracked: true });
-    for (const task of waiting) {
-      if (task.pullRequest === null) continue;
-      const number = task.pullRequest.number;
-      const pr = await link.tracker.pullRequest(number);
-      if (!pr.merged && !(pr.closed && task.state === 'in_review')) continue;
-      await this.orch.store.transaction(async (tx) => {
-        const current = (await tx.getTask(task.id))!;
-        if (current.state !== task.state) return;
-        if (pr.merged) {
-          await applyTransition(tx, current, current.state === 'in_review' ? 'finish' : 'resolve', { now: this.orch.now(), reason: `pull request #${number} was merged` });
-        } else {
-          await applyTransition(tx, current, 'cancel', { now: this.orch.now(), reason: `pull request #${number} was closed without merging` });
-        }
-      });
-      (pr.merged ? report.finished : report.cancelled).push(task.id);
-    }
-  }
-
-  /**
    * Takes a tracked task's issue just before its first run: the markdown queue moves the file to
    * claimed/ only now, so claimed/ means an agent works on it, never a task that waits. When another
    * taker got there first, the task is cancelled and its issue is theirs: Orch reports on it no more.
@@ -276,7 +251,7 @@ export class TrackerSync {
         const status = await this.statusOf(task);
         // Its issue went to another taker: theirs to report on.
         if (status === null) continue;
-        const key = `${status.state}|${status.attempts}|${status.agent}|${status.pullRequestUrl}`;
+        const key = `${status.state}|${status.attempts}|${status.agent}|${status.summary}`;
         if (link.reported.get(task.id) === key) continue;
         try {
           await link.tracker.report(task.externalRef!, status);
@@ -322,11 +297,19 @@ function changedFields(task: Task, issue: TrackedIssue) {
   return patch;
 }
 
+/** The fix rounds its pull request has had, and what its checks said last. */
+function roundsOf(task: Task): string {
+  const pr = task.pullRequest!;
+  const parts = [pr.checks ? `checks ${pr.checks}` : null, pr.ciRounds > 0 ? `CI fix rounds: ${pr.ciRounds}` : null, pr.reviewRounds > 0 ? `review rounds: ${pr.reviewRounds}` : null].filter(Boolean);
+  return parts.length > 0 ? ` ${parts.join('; ')}.` : '';
+}
+
 /** One sentence for the tracker's readers. */
 function summaryOf(task: Task): string {
   switch (task.state) {
     case 'new':
     case 'routed':
+      if (task.pullRequest) return `Queued for another round on pull request #${task.pullRequest.number}.${roundsOf(task)}`;
       return task.attempts > 0 ? `Queued for attempt ${task.attempts + 1}.` : 'Queued: an agent will pick it up.';
     case 'running':
       return `Attempt ${task.attempts} is running${task.agent ? ` with ${task.agent}` : ''}.`;
@@ -335,7 +318,7 @@ function summaryOf(task: Task): string {
     case 'merging':
       return 'Passed the checks; merging.';
     case 'in_review':
-      return task.pullRequest ? `In review: pull request #${task.pullRequest.number} (${task.pullRequest.url}); merging it finishes the task.` : 'In review.';
+      return task.pullRequest ? `In review: pull request #${task.pullRequest.number} (${task.pullRequest.url}); merging it finishes the task.${roundsOf(task)}` : 'In review.';
     case 'done':
       return 'Done: the change is merged.';
     case 'blocked':

@@ -108,6 +108,17 @@ export class GitHubRest {
     return response.data as T;
   }
 
+  /** One GraphQL request (review threads are resolved only there); failures as one-line errors. */
+  async graphql<T>(query: string, variables: Params): Promise<T> {
+    try {
+      return await this.octokit.graphql<T>(query, variables);
+    } catch (error) {
+      const failure = error as { status?: unknown; errors?: { message?: string }[] };
+      const message = this.redact(failure.errors?.map((entry) => entry.message).join('; ') || (error instanceof Error ? error.message : String(error)));
+      throw new GitHubRequestError(`GitHub GraphQL failed: ${message}`, typeof failure.status === 'number' ? failure.status : null);
+    }
+  }
+
   private async call(route: string, params: Params, headers: Record<string, string>, signal: AbortSignal | undefined, conditional: boolean) {
     const what = describeRoute(route);
     const notBefore = this.notBefore;

@@ -31,6 +31,7 @@ import {
   type GitHubPull,
 } from './github-issues.js';
 import { readMentions } from './github-mentions.js';
+import { GitHubPulls } from './github-pulls.js';
 import { GitHubRateLimitError, GitHubRest, isNotFound, isValidationFailure, latest } from './github-rest.js';
 import {
   TrackerError,
@@ -91,6 +92,7 @@ export function createGitHubTracker(
 export class GitHubTracker implements Tracker {
   readonly kind = 'github' as const;
   private readonly rest: GitHubRest;
+  readonly pulls: GitHubPulls;
   private readonly owner: string;
   private readonly name: string;
   private readonly labels: string[];
@@ -110,6 +112,7 @@ export class GitHubTracker implements Tracker {
     this.authors = options.authors ?? [];
     this.now = options.now ?? Date.now;
     this.rest = new GitHubRest({ token: options.token, baseUrl: (options.apiUrl ?? 'https://api.github.com').replace(/\/+$/, ''), now: this.now });
+    this.pulls = new GitHubPulls(this.rest, this.repoParams);
   }
 
   private get repo(): string {

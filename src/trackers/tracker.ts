@@ -1,3 +1,4 @@
+import type { AutoMerge, PullRequestCheck, PullRequestSnapshot } from '../core/pull-request-watch.js';
 import type { EpochMs, Role, TaskState } from '../core/types.js';
 
 /**
@@ -108,8 +109,34 @@ export interface Tracker {
   publish?(issue: { title: string; body: string; labels: string[] }): Promise<{ ref: string; url: string }>;
   /** The pull request's current state, so a merged PR can finish its task. */
   pullRequest?(number: number): Promise<PullRequestInfo>;
+  /** An open pull request's checks, reviews and merge, for trackers that host pull requests. */
+  readonly pulls?: PullRequestWatch;
   /** Comments mentioning Orch since `cursor`, from people allowed to ask; trackers without comments leave it out. */
   mentions?(cursor: string | null, signal?: AbortSignal): Promise<MentionsResult>;
+}
+
+/** What a fix prompt says about one failing check. */
+export interface CheckFailure {
+  name: string;
+  url: string | null;
+  /** The step of the job that failed, when the check says. */
+  step: string | null;
+  /** The end of the job's log, or the check's own output. */
+  logTail: string | null;
+}
+
+/** Watching and acting on an open pull request (engine/pr-watch.ts decides when). */
+export interface PullRequestWatch {
+  /** One look: state, mergeability, head, its checks, reviews and review threads; `reviewers` (empty: the repository's people) may ask for changes. */
+  look(number: number, reviewers: readonly string[], signal?: AbortSignal): Promise<PullRequestSnapshot>;
+  /** What the fix prompt needs about each failing check. */
+  failures(checks: readonly PullRequestCheck[]): Promise<CheckFailure[]>;
+  rerunFailedJobs(workflowRunIds: readonly number[]): Promise<void>;
+  /** One comment on the pull request: a round's summary. */
+  reply(number: number, body: string): Promise<void>;
+  resolveThreads(number: number, threadIds: readonly string[]): Promise<void>;
+  /** Merges the head `sha` (refused when the head moved meanwhile). */
+  merge(number: number, method: AutoMerge, sha: string): Promise<void>;
 }
 
 /** A tracker call that failed; `retryAfterMs` set when the tracker said when to come back. */

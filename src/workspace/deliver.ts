@@ -93,17 +93,20 @@ async function commitOf(repo: string, ref: string): Promise<string | null> {
 
 /**
  * Pushes a task branch to a remote for a pull request. Fast-forward only unless `force`: a retry that
- * rebased its branch replaces the earlier push (the branch is Orch's own).
+ * rebased its branch replaces the earlier push (the branch is Orch's own). With `lease` (the commit
+ * the remote branch should be at) it is replaced only if nobody pushed to it since.
  */
 export async function pushBranch(
   clonePath: string,
   remote: string,
   branch: string,
-  options: PushOptions & { force: boolean },
+  options: PushOptions & { force: boolean; lease?: string | null },
 ): Promise<DeliveryResult> {
   assertBranch(branch);
   assertDestination(remote, false);
   const ref = `refs/heads/${branch}`;
+  // With a lease the remote branch is replaced only while it is still at the commit Orch last saw there.
+  if (options.lease) return push(clonePath, [`--force-with-lease=${ref}:${options.lease}`, '--', remote, `${ref}:${ref}`], ref, options);
   return push(clonePath, ['--', remote, `${options.force ? '+' : ''}${ref}:${ref}`], ref, options);
 }
 

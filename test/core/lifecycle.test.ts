@@ -36,6 +36,11 @@ describe('lifecycle', () => {
     expect(transition('blocked', 'unblock')).toBe('new');
   });
 
+  it('sends a task in review back to the queue for a fix round on its pull request', () => {
+    expect(transition('in_review', 'revise')).toBe('routed');
+    expect(() => transition('running', 'revise')).toThrow('cannot revise a task that is running');
+  });
+
   it('keeps done and cancelled terminal except for a person requeueing a cancelled task', () => {
     expect(transitionsFrom('done')).toEqual([]);
     expect(transitionsFrom('cancelled')).toEqual(['requeue']);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CRASH_LIMIT, afterCrash, interruptionsInARow } from '../../src/core/after-run.js';
-import { sessionToResume } from '../../src/core/resume.js';
+import { sessionToContinue, sessionToResume } from '../../src/core/resume.js';
 import { RUN_OUTCOMES, type RunOutcome } from '../../src/core/types.js';
 
 const run = (id: number, outcome: RunOutcome | null, sessionId: string | null = `s${id}`, agent = 'claude') => ({ id, outcome, sessionId, agent });
@@ -52,5 +52,21 @@ describe('afterCrash', () => {
     expect(interruptionsInARow(['claim.recovered', 'claim.recovered'])).toBe(2);
     expect(interruptionsInARow(['claim.recovered', 'claim.released', 'claim.recovered'])).toBe(1);
     expect(interruptionsInARow(['claim.recovered', 'claim.recovered', 'task.requeue'])).toBe(0);
+  });
+});
+
+describe('sessionToContinue', () => {
+  const ended = (id: number, endReason: 'pr_opened' | 'pr_updated' | 'judge_failed', sessionId: string | null = `s${id}`, agent = 'claude') => ({ id, endReason, sessionId, agent });
+
+  it('goes on from the session that opened or last updated the pull request', () => {
+    expect(sessionToContinue([ended(1, 'pr_opened')], 'claude', true)).toEqual({ id: 1, sessionId: 's1' });
+    expect(sessionToContinue([ended(1, 'pr_opened'), ended(2, 'pr_updated')], 'claude', true)).toEqual({ id: 2, sessionId: 's2' });
+  });
+
+  it('starts afresh after a failed fix attempt, for another agent, without a session, or when the CLI cannot resume', () => {
+    expect(sessionToContinue([ended(1, 'pr_opened'), ended(2, 'judge_failed')], 'claude', true)).toBeNull();
+    expect(sessionToContinue([ended(1, 'pr_opened')], 'codex', true)).toBeNull();
+    expect(sessionToContinue([ended(1, 'pr_opened', null)], 'claude', true)).toBeNull();
+    expect(sessionToContinue([ended(1, 'pr_opened')], 'claude', false)).toBeNull();
   });
 });

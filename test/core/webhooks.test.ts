@@ -73,12 +73,14 @@ describe('decideGithubDelivery', () => {
       ['issues', 'opened'], ['issues', 'edited'], ['issues', 'closed'], ['issues', 'reopened'], ['issues', 'labeled'], ['issues', 'unlabeled'], ['issues', 'assigned'],
       ['issue_comment', 'created'], ['issue_comment', 'edited'],
       ['pull_request', 'closed'], ['pull_request', 'reopened'], ['pull_request', 'synchronize'],
+      ['pull_request_review', 'submitted'], ['pull_request_review', 'dismissed'], ['pull_request_review_comment', 'created'],
+      ['check_suite', 'completed'], ['check_run', 'completed'], ['check_run', 'rerequested'], ['status', undefined],
       ['sub_issues', 'sub_issue_added'], ['sub_issues', 'parent_issue_removed'],
     ];
     for (const [event, action] of accepted) {
       expect(delivery(event, { action, repository: { full_name: 'acme/app' } }), `${event}.${action}`).toEqual({
         kind: 'accept',
-        webhook: { source: 'github', deliveryId: 'd-1', event, action, repository: 'acme/app', team: null },
+        webhook: { source: 'github', deliveryId: 'd-1', event, action: action ?? null, repository: 'acme/app', team: null },
       });
     }
   });

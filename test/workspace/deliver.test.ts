@@ -207,6 +207,22 @@ describe('pushBranch', () => {
     expect(await pushBranch(clone, remote, 'orch/3-task', { force: true })).toEqual({ delivered: true });
     expect(git(remote, ['rev-parse', 'orch/3-task'])).toBe(rewritten);
   });
+
+  it('with a lease, replaces the branch only while it is still at the commit given', async () => {
+    const remote = join(scratch.path, 'remote.git');
+    git(scratch.path, ['init', '-q', '--bare', remote]);
+    const worktree = await createWorktree(clone, worktreesDir(home, 'app'), 4, 'orch/4-task', 'main');
+    const first = commitFile(worktree.path, 'a.txt', 'a\n');
+    expect(await pushBranch(clone, remote, 'orch/4-task', { force: false })).toEqual({ delivered: true });
+    git(worktree.path, ['commit', '-q', '--amend', '-m', 'rebased']);
+    const rewritten = git(worktree.path, ['rev-parse', 'HEAD']);
+
+    // Someone else's idea of the branch: refused, and the remote keeps its commit.
+    expect(await pushBranch(clone, remote, 'orch/4-task', { force: false, lease: rewritten })).toMatchObject({ delivered: false, reason: 'not_fast_forward' });
+    expect(git(remote, ['rev-parse', 'orch/4-task'])).toBe(first);
+    expect(await pushBranch(clone, remote, 'orch/4-task', { force: false, lease: first })).toEqual({ delivered: true });
+    expect(git(remote, ['rev-parse', 'orch/4-task'])).toBe(rewritten);
+  });
 });
 
 describe('interpretPush', () => {

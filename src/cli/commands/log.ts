@@ -18,6 +18,7 @@ function describeEvent(event: OrchEvent): string {
   else if (event.type === 'run.failed') what = `run failed (${text(d.endReason, 40)}): ${text(d.reason)}`;
   else if (event.type === 'run.completed') what = `run completed: ${text(d.endReason, 40)}`;
   else if (event.type === 'judge.verdict') what = `verdict: ${text(d.summary)}`;
+  else if (event.type.startsWith('pr.')) what = describePullRequestEvent(event.type, d) ?? `${event.type} ${text(JSON.stringify(d))}`;
   else what = `${event.type}${Object.keys(d).length ? ` ${text(JSON.stringify(d))}` : ''}`;
   return `${new Date(event.at).toISOString().replace('T', ' ').slice(0, 19)}${run} ${what}`;
 }
@@ -38,4 +39,26 @@ export function registerLogCommand(program: Command): void {
         io.out.emit(events, () => (events.length ? events.map(describeEvent).join('\n') : 'No history.'));
       }),
     );
+}
+
+/** A pull request's story in `orch log`: checks, re-runs, pushes, replies, merges. */
+function describePullRequestEvent(type: string, d: Record<string, unknown>): string | null {
+  const pr = `pull request #${String(d.number)}`;
+  const names = (value: unknown) => (Array.isArray(value) ? value.join(', ') : '');
+  switch (type) {
+    case 'pr.checks':
+      return `${pr}: checks ${String(d.checks ?? 'none')} on ${String(d.headSha).slice(0, 12)}${names(d.failing) ? ` (failing: ${names(d.failing)})` : ''}`;
+    case 'pr.rerun':
+      return `${pr}: re-running the failed jobs of ${names(d.checks)}`;
+    case 'pr.pushed':
+      return `${pr}: pushed ${String(d.to).slice(0, 12)}${d.fix ? ` (${String(d.fix)} round)` : ''}`;
+    case 'pr.replied':
+      return `${pr}: replied once for review round ${String(d.round)}, resolved ${names(d.resolved) ? (d.resolved as unknown[]).length : 0} thread(s)`;
+    case 'pr.merged':
+      return `${pr}: merged by Orch (${String(d.method)})`;
+    case 'pr.merge_refused':
+      return `${pr}: merge refused: ${String(d.message)}`;
+    default:
+      return null;
+  }
 }
