@@ -15,7 +15,7 @@ export const TRANSITIONS = {
   /** The judge passed the work; it is being merged or proposed. */
   merge: { from: ['judging'], to: 'merging' },
   /** The judged change went into a pull request; its checks, reviews and merge are watched from here. */
-  propose: { from: ['merging'], to: 'in_review' },
+  propose: { from: ['merging', 'needs_review'], to: 'in_review' },
   /** Merged: by Orch directly, or its pull request was merged. */
   finish: { from: ['merging', 'in_review'], to: 'done' },
   /** Its pull request needs another round (failing checks, changes asked by reviewers, a conflict): back to the queue on the same branch. */

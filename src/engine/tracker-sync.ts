@@ -7,6 +7,7 @@ import { createLinearTracker } from '../trackers/linear.js';
 import { MarkdownQueueTracker } from '../trackers/markdown-queue.js';
 import { TrackerError, type StatusReport, type TrackedIssue, type Tracker } from '../trackers/tracker.js';
 import type { Orch } from './context.js';
+import { proposePushedBranches } from './pr-catch-all.js';
 import { watchPullRequests } from './pr-watch.js';
 import { addTask, cancelTask } from './tasks.js';
 
@@ -134,6 +135,7 @@ export class TrackerSync {
     try {
       // Pull requests first: merging one closes its issue, which must finish the task, not cancel it.
       await watchPullRequests(this.orch, name, link.tracker, report);
+      await proposePushedBranches(this.orch, name, link.tracker);
       const result = await link.tracker.sync(link.cursor);
       // Oldest change first, so tasks are numbered (and, at equal priority, run) in the order people wrote them.
       const issues = [...result.issues].sort((a, b) => a.updatedAt - b.updatedAt);

@@ -135,4 +135,29 @@ describe('pull requests', () => {
     const local = await addTask(w.orch.store, { project: 'app', title: 'Add nothing' }, w.orch.now());
     await expect(publishTask(w.orch, local.id, w.env)).rejects.toThrow('project app has a local tracker, which cannot file issues: give it `tracker: {kind: github, repo: owner/name}`');
   });
+
+  it('opens the pull request a pushed branch lacks once the tracker can, and puts its task in review', async () => {
+    const w = await world(0);
+    const local = await addTask(w.orch.store, { project: 'app', title: 'Add pushed' }, w.orch.now());
+    // No token: the tracker cannot be made, so the judged branch is pushed and left for a person.
+    await runCycle(w.orch, { once: true, sourceEnv: { PATH: process.env.PATH } });
+    const pushed = (await w.orch.store.getTask(local.id))!;
+    expect(pushed).toMatchObject({ state: 'needs_review', pullRequest: null });
+    const [run] = await w.orch.store.listRuns({ taskId: local.id });
+    expect(run!.endReason).toBe('branch_pushed');
+    expect(w.github.repository('acme/app').pulls()).toEqual([]);
+
+    const sync = new TrackerSync(w.orch, { env: w.env });
+    await sync.syncDue();
+    const proposed = (await w.orch.store.getTask(local.id))!;
+    expect(proposed.state).toBe('in_review');
+    const pull = w.github.repository('acme/app').pull(proposed.pullRequest!.number);
+    expect(pull.pull.head).toBe(run!.branch);
+    expect(git(w.remote, ['show', `${run!.branch}:pushed.txt`])).toBe('pushed');
+    // Once is enough: a second look opens nothing more.
+    sync.requestSync();
+    await sync.syncDue();
+    expect(w.github.repository('acme/app').pulls()).toHaveLength(1);
+    expect(w.github.violations).toEqual([]);
+  });
 });
