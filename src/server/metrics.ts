@@ -33,6 +33,19 @@ function runDurationSamples(ended: Run[]): Sample[] {
   return [...byAgent].flatMap(([agent, durations]) => histogramSamples({ agent }, durations, RUN_DURATION_BOUNDS));
 }
 
+/** Pull requests Orch opened that were merged, and the fix rounds it ran on its pull requests, per project. */
+async function pullRequestSamples(orch: Orch): Promise<{ merged: Sample[]; rounds: Sample[] }> {
+  const merged: Sample[] = [];
+  const rounds: Sample[] = [];
+  for (const { name: project } of await orch.store.listProjects()) {
+    const withPr = (await orch.store.listTasks({ project })).filter((t) => t.pullRequest !== null);
+    merged.push({ labels: { project }, value: withPr.filter((t) => t.state === 'done').length });
+    rounds.push({ labels: { project, kind: 'ci' }, value: withPr.reduce((sum, t) => sum + t.pullRequest!.ciRounds, 0) });
+    rounds.push({ labels: { project, kind: 'review' }, value: withPr.reduce((sum, t) => sum + t.pullRequest!.reviewRounds, 0) });
+  }
+  return { merged, rounds };
+}
+
 async function taskSamples(orch: Orch): Promise<{ tasks: Sample[]; queue: Sample[] }> {
   const tasks: Sample[] = [];
   const queue: Sample[] = [];
@@ -47,6 +60,7 @@ async function taskSamples(orch: Orch): Promise<{ tasks: Sample[]; queue: Sample
 
 export async function collectMetrics(orch: Orch, ticks: TickStats, now: number): Promise<MetricFamily[]> {
   const { tasks, queue } = await taskSamples(orch);
+  const pullRequests = await pullRequestSamples(orch);
   const runs = await orch.store.listRuns();
   const ended = runs.filter((run) => run.endedAt !== null && run.outcome !== null);
   const claims = await orch.store.listClaims();
@@ -78,6 +92,14 @@ export async function collectMetrics(orch: Orch, ticks: TickStats, now: number):
         ...sumBy(runs, (run) => ({ ...byProjectAgent(run), direction: 'out' }), (run) => run.tokensOut),
       ],
     },
+    {
+      name: 'orch_pull_requests_opened_total',
+      type: 'counter',
+      help: 'Pull requests Orch opened for tasks, per project.',
+      samples: sumBy(runs.filter((run) => run.endReason === 'pr_opened'), (run) => ({ project: run.project }), () => 1),
+    },
+    { name: 'orch_pull_requests_merged_total', type: 'counter', help: "Tasks finished by their pull request's merge, per project.", samples: pullRequests.merged },
+    { name: 'orch_pull_request_fix_rounds_total', type: 'counter', help: 'Fix rounds Orch ran on its open pull requests, per project and kind (ci, review).', samples: pullRequests.rounds },
     { name: 'orch_claims', type: 'gauge', help: 'Claims held on tasks (one per live run).', samples: [{ value: claims.length }] },
     {
       name: 'orch_claims_expired',

@@ -88,6 +88,31 @@ describe('GET /metrics', () => {
     // the open run has no outcome yet: it is not counted as ended
     expect(lines.filter((line) => line.startsWith('orch_runs_total{'))).toHaveLength(3);
   });
+
+  it('counts pull requests opened and merged, and the fix rounds run on them', async () => {
+    const { store } = h.orch;
+    const [merged, open] = [await createTask('Merged'), await createTask('Open')];
+    for (const [task, number, state, ciRounds, reviewRounds] of [[merged, 7, 'done', 2, 1], [open, 8, 'in_review', 1, 0]] as const) {
+      const startedAt = Date.now();
+      const claim = (await store.claimTask({ taskId: task.id, owner: 'metrics-test', leaseMs: 60_000, now: startedAt }))!;
+      const run = await store.createRun({ taskId: task.id, project: task.project, attempt: 1, agent: 'claude', startedAt }, claim.token);
+      await store.updateRun(run.id, claim.token, { endedAt: startedAt + 1000, outcome: 'succeeded', endReason: 'pr_opened' }, startedAt);
+      await store.releaseClaim(task.id, claim.token, startedAt);
+      const pullRequest = { number, url: `https://github.test/acme/app/pull/${number}`, branch: `orch/${task.id}`, headSha: null, checks: null, ciRounds, reviewRounds };
+      await store.updateTask(task.id, {}, { state, pullRequest }, startedAt, { type: 'task.test' });
+    }
+    const lines = expectWellFormed(await (await h.call('/metrics')).text());
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'orch_pull_requests_opened_total{project="app"} 2',
+        'orch_pull_requests_merged_total{project="app"} 1',
+        'orch_pull_request_fix_rounds_total{project="app",kind="ci"} 3',
+        'orch_pull_request_fix_rounds_total{project="app",kind="review"} 1',
+        'orch_tasks{project="app",state="in_review"} 1',
+        'orch_runs_ended_total{project="app",agent="claude",end_reason="pr_opened"} 2',
+      ]),
+    );
+  });
 });
 
 describe('renderExposition', () => {
