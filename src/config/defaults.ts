@@ -41,7 +41,7 @@ export const DEFAULT_PROJECT_SETTINGS: ProjectSettings = {
   backoff: { baseS: 30, capS: 3600, jitter: 0.2 },
   budget: { dailyUsd: null, taskUsd: null, runUsd: null },
   backpressure: { maxQueued: null, maxOpenPrs: null, maxNeedsReview: null },
-  pullRequests: { autoMerge: null, rerunFailedJobs: true, ciRounds: 3, reviewRounds: 3, reviewers: [] },
+  pullRequests: { autoMerge: null, rerunFailedJobs: true, ciRounds: 3, reviewRounds: 3, reviewers: [], github: { repo: null, apiUrl: null, tokenEnv: null } },
   ports: { base: 41000, stride: 10, count: 10 },
   judge: { test: null, lint: null, timeoutS: 900, scope: { maxFiles: null, allowedPaths: null, forbiddenPaths: [] }, review: { agent: null, rounds: 2 } },
   hooks: { afterCreate: null, beforeRun: null, afterRun: null, beforeRemove: null, timeoutS: 120 },

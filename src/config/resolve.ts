@@ -221,6 +221,11 @@ function toProjectSettings(file: ProjectSettingsFile): ProjectSettings {
       ciRounds: file.pull_requests?.ci_rounds ?? d.pullRequests.ciRounds,
       reviewRounds: file.pull_requests?.review_rounds ?? d.pullRequests.reviewRounds,
       reviewers: file.pull_requests?.reviewers ?? d.pullRequests.reviewers,
+      github: {
+        repo: file.pull_requests?.github?.repo ?? d.pullRequests.github.repo,
+        apiUrl: file.pull_requests?.github?.api_url ?? d.pullRequests.github.apiUrl,
+        tokenEnv: file.pull_requests?.github?.token_env ?? d.pullRequests.github.tokenEnv,
+      },
     },
     backpressure: {
       maxQueued: orDefault(file.backpressure?.max_queued, d.backpressure.maxQueued),

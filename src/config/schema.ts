@@ -202,6 +202,14 @@ const projectSettingsShape = {
       ci_rounds: optional(integerAtLeast(0), 'Fix rounds for failing checks before a person is asked. Default 3.'),
       review_rounds: optional(integerAtLeast(0), 'Rounds of changes asked by reviewers before a person is asked. Default 3.'),
       reviewers: optional(expecting(z.array(z.string().min(1)), 'a list of logins'), "Who may ask for changes; [] (default): the repository's owners, members and collaborators."),
+      github: optional(
+        z.strictObject({
+          repo: optional(expecting(z.string().regex(/^[\w.-]+\/[\w.-]+$/), 'owner/name'), 'GitHub repository, owner/name. Default: the remote, when it is on github.com.'),
+          api_url: optional(z.string().url(), 'REST API root (GitHub Enterprise Server). Default https://api.github.com.'),
+          token_env: optional(z.string().min(1), 'The environment variable holding the token. Default GITHUB_TOKEN.'),
+        }),
+        'Where a project whose tracker is not GitHub opens its pull requests.',
+      ),
     }),
     'What Orch does about its open pull requests (merge_strategy: pr with a GitHub tracker).',
   ),
@@ -445,6 +453,8 @@ export interface PullRequestSettings {
   reviewRounds: number;
   /** Logins who may ask for changes; empty: the repository's owners, members and collaborators. */
   reviewers: string[];
+  /** For a project whose tracker is not GitHub: where its pull requests go; nulls take the defaults. */
+  github: { repo: string | null; apiUrl: string | null; tokenEnv: string | null };
 }
 
 export interface RouterSettings {

@@ -29,7 +29,7 @@ const RERUN_EVENT = 'pr.rerun';
  */
 export async function watchPullRequests(orch: Orch, project: string, tracker: Tracker, report: PullRequestWatchReport): Promise<void> {
   if (!tracker.pullRequest && !tracker.pulls) return;
-  const waiting = await orch.store.listTasks({ project, states: ['in_review', 'needs_review'], tracked: true });
+  const waiting = await orch.store.listTasks({ project, states: ['in_review', 'needs_review'] });
   for (const task of waiting) {
     if (task.pullRequest === null) continue;
     if (task.state === 'in_review' && tracker.pulls) {

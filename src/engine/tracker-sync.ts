@@ -10,6 +10,7 @@ import type { Orch } from './context.js';
 import { proposePushedBranches } from './pr-catch-all.js';
 import { watchPullRequests } from './pr-watch.js';
 import { addTask, cancelTask } from './tasks.js';
+import { createGitHubRemote } from '../trackers/github-remote.js';
 
 /** How often a project's tracker is asked for changes when nothing (a webhook) asks sooner. */
 export const DEFAULT_POLL_MS = 60_000;
@@ -56,7 +57,7 @@ export function createTracker(project: ProjectConfig, env: NodeJS.ProcessEnv, no
     case 'linear':
       return createLinearTracker(config, { env, now });
     case 'local':
-      return null;
+      return createGitHubRemote(project, env, now);
   }
 }
 
@@ -90,8 +91,8 @@ export class TrackerSync {
 
   private link(name: string): TrackerLink | null {
     const project = this.orch.config.projects[name];
-    if (!project || project.tracker.kind === 'local') return null;
-    const madeFrom = JSON.stringify([project.tracker, project.mergeStrategy, project.path]);
+    if (!project) return null;
+    const madeFrom = JSON.stringify([project.tracker, project.mergeStrategy, project.path, project.remote, project.pullRequests.github]);
     const existing = this.links.get(name);
     if (existing?.madeFrom === madeFrom) return existing;
     if (this.broken.get(name) === madeFrom) return null;

@@ -27,7 +27,7 @@ interface World {
   env: NodeJS.ProcessEnv;
 }
 
-async function world(issues: number): Promise<World> {
+async function world(issues: number, project: (github: FakeGitHub) => Record<string, unknown> = () => ({})): Promise<World> {
   const scratch = tempDir('orch-prs-');
   cleanups.push(scratch.cleanup);
   const repo = makeRepo(scratch.path, 'app');
@@ -49,7 +49,7 @@ async function world(issues: number): Promise<World> {
       scheduler: { max_agents: 2 },
       agents: { writer: { kind: 'command', command: agent } },
       projects: {
-        app: { path: repo, default_branch: 'main', agents: ['writer'], merge_strategy: 'pr', remote, tracker: { kind: 'github', repo: 'acme/app', labels: ['orch'], api_url: github.url } },
+        app: { path: repo, default_branch: 'main', agents: ['writer'], merge_strategy: 'pr', remote, tracker: { kind: 'github', repo: 'acme/app', labels: ['orch'], api_url: github.url }, ...project(github) },
       },
     }),
   );
@@ -158,6 +158,21 @@ describe('pull requests', () => {
     sync.requestSync();
     await sync.syncDue();
     expect(w.github.repository('acme/app').pulls()).toHaveLength(1);
+    expect(w.github.violations).toEqual([]);
+  });
+
+  it('opens, watches and finishes the pull request of a project whose tasks are local and whose remote is on GitHub', async () => {
+    const w = await world(0, (github) => ({ tracker: { kind: 'local' }, pull_requests: { github: { repo: 'acme/app', api_url: github.url } } }));
+    const local = await addTask(w.orch.store, { project: 'app', title: 'Add remote' }, w.orch.now());
+    await runCycle(w.orch, { once: true, sourceEnv: w.env });
+    const task = (await w.orch.store.getTask(local.id))!;
+    expect(task.state).toBe('in_review');
+    const repo = w.github.repository('acme/app');
+    expect(repo.pull(task.pullRequest!.number).body).not.toMatch(/closes #/i);
+    repo.mergePull(task.pullRequest!.number);
+    const sync = new TrackerSync(w.orch, { env: w.env });
+    await sync.syncDue();
+    expect((await w.orch.store.getTask(local.id))!.state).toBe('done');
     expect(w.github.violations).toEqual([]);
   });
 });
