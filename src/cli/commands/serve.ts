@@ -5,6 +5,7 @@ import { startDaemon } from '../../engine/daemon.js';
 import { parsePort, parseSecondsOrZero } from '../args.js';
 import { runningDaemon } from '../daemon-client.js';
 import { command } from '../run.js';
+import { killAgentsNow, runningAgents } from '../../engine/abandon.js';
 
 /** How long running tasks may finish after SIGTERM unless `--grace` says otherwise. */
 export const DEFAULT_GRACE_SECONDS = 30;
@@ -30,6 +31,14 @@ export function registerServeCommand(program: Command): void {
         process.once('SIGTERM', () => shutdown('SIGTERM'));
         process.once('SIGINT', () => shutdown('SIGINT'));
         await daemon.stopped;
+        // The grace period is over: agents still running are left to the next start's recovery, and
+        // Orch exits now rather than when they end.
+        const left = await runningAgents(orch);
+        if (left.length > 0) {
+          killAgentsNow(left);
+          logger.info(`${left.length} agent run(s) still going after the grace period were stopped: the next start recovers them`);
+          process.exit(0);
+        }
       }),
     );
 }
