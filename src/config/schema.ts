@@ -6,15 +6,12 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { isValidBranchName } from '../core/branch-name.js';
-import type { RoleTemplateName } from '../core/roles.js';
-import type { ScopeRules } from '../core/scope.js';
 import {
   COMPLEXITIES,
   MERGE_STRATEGIES,
   PROJECT_MODES,
   TASK_STATES,
   type Complexity,
-  type MergeStrategy,
   type ProjectMode,
   type TaskState,
 } from '../core/types.js';
@@ -379,156 +376,5 @@ export const globalConfigFileSchema = z
   });
 export type GlobalConfigFile = z.infer<typeof globalConfigFileSchema>;
 
-// ---------------------------------------------------------------- resolved (what the code reads)
-
-export type Command = string[] | { shell: string };
-
-export type TrackerConfig =
-  | { kind: 'local' }
-  | { kind: 'markdown'; dir: string }
-  | GitHubTrackerConfig
-  | LinearTrackerConfig;
-
-export interface GitHubTrackerConfig {
-  kind: 'github';
-  /** owner/name */
-  repo: string;
-  labels: string[];
-  /** null: any assignee. */
-  assignee: string | null;
-  /** Empty: issues by anyone, mentions by owners, members and collaborators. */
-  authors: string[];
-  /** The environment variable holding the token (the token itself never enters the config). */
-  tokenEnv: string;
-  apiUrl: string;
-}
-
-export interface LinearTrackerConfig {
-  kind: 'linear';
-  /** The team's key, e.g. ENG. */
-  team: string;
-  labels: string[];
-  /** Workflow state names that mean "ready for Orch". */
-  states: string[];
-  /** The workflow state name each task state moves the issue to; a task state left out moves nothing. */
-  stateMap: Partial<Record<TaskState, string>>;
-  /** The environment variable holding the API key (the key itself never enters the config). */
-  tokenEnv: string;
-  apiUrl: string;
-}
-
-/** A project's settings with every default filled in. `null` means "none" / "no limit". */
-export interface ProjectSettings {
-  priority: number;
-  maxAgents: number;
-  agents: string[];
-  tracker: TrackerConfig;
-  mergeStrategy: MergeStrategy;
-  maxAttempts: number;
-  backoff: { baseS: number; capS: number; jitter: number };
-  budget: { dailyUsd: number | null; taskUsd: number | null; runUsd: number | null };
-  backpressure: { maxQueued: number | null; maxOpenPrs: number | null; maxNeedsReview: number | null };
-  pullRequests: PullRequestSettings;
-  ports: { base: number; stride: number; count: number };
-  judge: { test: Command | null; lint: Command | null; timeoutS: number; scope: ScopeRules; review: { agent: string | null; rounds: number } };
-  hooks: {
-    afterCreate: Command | null;
-    beforeRun: Command | null;
-    afterRun: Command | null;
-    beforeRemove: Command | null;
-    timeoutS: number;
-  };
-  run: { timeoutS: number; stallS: number; maxTurns: number | null; cooldownS: number; maxOutputMb: number };
-  copyFiles: string[];
-  mode: ProjectMode;
-  routing: RoutingSettings;
-  /** Role template files by template name (relative to the repository root, or absolute). */
-  prompts: Partial<Record<RoleTemplateName, string>>;
-}
-
-export interface PullRequestSettings {
-  autoMerge: 'squash' | 'merge' | 'rebase' | null;
-  rerunFailedJobs: boolean;
-  ciRounds: number;
-  reviewRounds: number;
-  /** Logins who may ask for changes; empty: the repository's owners, members and collaborators. */
-  reviewers: string[];
-  /** For a project whose tracker is not GitHub: where its pull requests go; nulls take the defaults. */
-  github: { repo: string | null; apiUrl: string | null; tokenEnv: string | null };
-}
-
-export interface RouterSettings {
-  agent: string;
-  timeoutS: number;
-  attempts: number;
-}
-
-export interface RoutingSettings {
-  /** null: no LLM router; the round robin routes. */
-  router: RouterSettings | null;
-  /** Round-robin weight per agent; an agent not named weighs 1. */
-  weights: Record<string, number>;
-  useScoreboard: boolean;
-  modelMap: Partial<Record<Complexity, Record<string, string>>>;
-}
-
-export interface ProjectConfig extends ProjectSettings {
-  name: string;
-  /** Absolute path of the user's repository (`~` expanded), or null for a remote-only project. */
-  path: string | null;
-  remote: string | null;
-  /** null: use the repository's HEAD branch. */
-  defaultBranch: string | null;
-  /** The orch.yaml that was merged in, or null when the repository has none. */
-  projectFile: string | null;
-}
-
-export interface AgentConfig {
-  name: string;
-  kind: AgentKind;
-  command: string;
-  /** null: the CLI's own default model. */
-  model: string | null;
-  maxConcurrent: number;
-  /** `NAME` (pass through from Orch's environment) or `NAME=value`. */
-  env: string[];
-  args: string[];
-}
-
-/** USD per million tokens. */
-export interface ModelPrice {
-  input: number;
-  output: number;
-}
-
-export interface SchedulerConfig {
-  maxAgents: number;
-  tickIntervalS: number;
-  leaseS: number;
-  /** Router runs at once across all projects. */
-  maxRouters: number;
-}
-
-export interface ServerConfig {
-  host: string;
-  port: number;
-}
-
-/** Where a webhook source's secret is found; null: that source's endpoint is off. */
-export interface WebhooksConfig {
-  github: { secretEnv: string } | null;
-  linear: { secretEnv: string } | null;
-}
-
-export interface OrchConfig {
-  home: string;
-  configPath: string;
-  scheduler: SchedulerConfig;
-  server: ServerConfig;
-  webhooks: WebhooksConfig;
-  agents: Record<string, AgentConfig>;
-  prices: Record<string, ModelPrice>;
-  /** Built-in defaults with the config's `defaults:` applied: what a project without overrides gets. */
-  defaults: ProjectSettings;
-  projects: Record<string, ProjectConfig>;
-}
+// The resolved configuration (what the code reads) lives in settings.ts.
+export type * from './settings.js';

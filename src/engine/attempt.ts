@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { AgentEvent, ToolPolicy } from '../agents/agent.js';
@@ -10,17 +10,16 @@ import { afterFailure, decideAfterRun, type AfterRun } from '../core/after-run.j
 import { backoffDelay } from '../core/backoff.js';
 import { checkBudget } from '../core/budget.js';
 import { OrchError } from '../core/errors.js';
-import { attemptRecordOf } from '../core/memory.js';
-import { buildAgentPrompt, buildResumePrompt, type AgentPrompt, type PreviousAttempt } from '../core/prompt.js';
-import { sessionToContinue, sessionToResume } from '../core/resume.js';
+import type { AgentPrompt } from '../core/prompt.js';
 import { parseResultBlock, type AgentResult } from '../core/result-contract.js';
 import { modelFor, type RoutingDecision } from '../core/routing.js';
 import type { Run, Task } from '../core/types.js';
 import type { NewRun, StoreOps } from '../store/store.js';
 import { git, tryGit } from '../workspace/git.js';
 import { agentEventRecord } from './agent-event-record.js';
+import { promptFor, sessionResumeFor, type SessionResume } from './attempt-prompt.js';
 import type { Orch } from './context.js';
-import { loadRoleTemplate, toolPolicyFor } from './role-prompts.js';
+import { toolPolicyFor } from './role-prompts.js';
 import { recordRoute, routeForAttempt } from './router.js';
 import { isStorageFull } from './storage-condition.js';
 import { spentToday } from './tick-input.js';
@@ -156,57 +155,6 @@ export async function resumeAttempt(orch: Orch, runId: number): Promise<Attempt 
   mkdirSync(runDir, { recursive: true, mode: 0o700 });
   const lease = keepLeaseAlive(orch, task.id, claim.token);
   return { task, run, token: claim.token, agentName: run.agent, agent, model: run.model, project, runDir, lost: lease.lost, stopHeartbeat: lease.stop };
-}
-
-/** How a task's earlier runs ended, and what the judge or merge found wrong with the last one. */
-export async function attemptHistory(store: StoreOps, taskId: number, currentRunId: number): Promise<{ previous: PreviousAttempt[]; lastFailure: string | null }> {
-  const runs = (await store.listRuns({ taskId })).filter((r) => r.id !== currentRunId);
-  const previous = runs
-    .filter((r) => r.outcome !== null)
-    .map(attemptRecordOf);
-  const last = runs.filter((r) => r.endedAt !== null).at(-1);
-  const failure = (last?.result as Record<string, unknown> | null | undefined)?.failure;
-  return { previous, lastFailure: typeof failure === 'string' ? failure : null };
-}
-
-/** The agent session an attempt continues (see sessionToResume), and the run whose HOME holds it. */
-export interface SessionResume {
-  sessionId: string;
-  fromRunId: number;
-}
-
-/**
- * Whether this attempt resumes the session of the run Orch's crash interrupted, or (`fixRound`) goes on
- * from the session that opened or last updated the task's pull request.
- */
-export async function sessionResumeFor(orch: Orch, attempt: Attempt, options: { fixRound?: boolean } = {}): Promise<SessionResume | null> {
-  const runs = (await orch.store.listRuns({ taskId: attempt.task.id })).filter((r) => r.id !== attempt.run.id);
-  const pick = options.fixRound ? sessionToContinue : sessionToResume;
-  const found = pick(runs, attempt.agentName, adapterFor(attempt.agent.kind).resumes);
-  if (!found || !existsSync(join(runDirectory(orch.home, found.id), 'home'))) return null;
-  return { sessionId: found.sessionId!, fromRunId: found.id };
-}
-
-/**
- * The prompt of an attempt, from the task, its role's template (read from `cwd`, the worktree, where
- * the repository may keep its own) and how its earlier runs ended (or, resuming a session, why it
- * stopped); kept as `prompt.md`.
- */
-export async function promptFor(
-  orch: Orch,
-  attempt: Attempt,
-  extra: { failure?: string | null; resume?: SessionResume | null; cwd?: string | null } = {},
-): Promise<AgentPrompt> {
-  const roleTemplate = loadRoleTemplate(attempt.task.role, attempt.project, extra.cwd ?? null).text;
-  if (extra.resume) {
-    const prompt = buildResumePrompt(attempt.task, { roleTemplate });
-    writeFileSync(join(attempt.runDir, 'prompt.md'), `(resuming session ${extra.resume.sessionId} of run ${extra.resume.fromRunId})\n\n${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`, { mode: 0o600 });
-    return prompt;
-  }
-  const { previous } = await attemptHistory(orch.store, attempt.task.id, attempt.run.id);
-  const prompt = buildAgentPrompt(attempt.task, previous, extra.failure ?? null, { roleTemplate });
-  writeFileSync(join(attempt.runDir, 'prompt.md'), `${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`, { mode: 0o600 });
-  return prompt;
 }
 
 export interface AgentRunOptions {

@@ -19,13 +19,10 @@ import { worktreesDir } from '../workspace/layout.js';
 import { copyUntrackedFiles, slotEnvironment } from '../workspace/setup.js';
 import { createWorktree, prepareSpareWorktree, removeWorktree } from '../workspace/worktrees.js';
 import {
-  attemptHistory,
   beginAttempt,
   endAttempt,
   failAttempt,
-  promptFor,
   runAgent,
-  sessionResumeFor,
   settleAgentRun,
   type AgentRunOutcome,
   type Attempt,
@@ -36,6 +33,7 @@ import { deliverMerged } from './delivery.js';
 import { giveBackAttempt, isStorageFull } from './storage-condition.js';
 import { judgeBranch } from './judge.js';
 import { judgeSettingsAt } from './judge-settings.js';
+import { attemptHistory, promptFor, sessionResumeFor } from './attempt-prompt.js';
 import { mergeWithResolution, reviewer } from './helper-runs.js';
 import { withLock } from './locks.js';
 import { MAX_DIFF_BYTES, SAVED_DIFF_FILE } from './task-diff.js';

@@ -4,7 +4,8 @@ import { OrchError } from '../core/errors.js';
 import { buildTaskBrief, renderTaskBrief, type TaskBrief } from '../core/task-brief.js';
 import type { Run, Task, Worker } from '../core/types.js';
 import { workerIdOfName } from '../core/worker-names.js';
-import { attemptHistory, runDirectory, startClaimedTask } from './attempt.js';
+import { runDirectory, startClaimedTask } from './attempt.js';
+import { attemptHistory } from './attempt-prompt.js';
 import type { Orch } from './context.js';
 import { claimableNow } from './tick-input.js';
 

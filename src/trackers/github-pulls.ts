@@ -7,7 +7,8 @@
 import type { AutoMerge, MergeableState, PullRequestCheck, PullRequestReview, PullRequestSnapshot, ReviewState, ReviewThread } from '../core/pull-request-watch.js';
 import type { GitHubRest } from './github-rest.js';
 import { isValidationFailure } from './github-rest.js';
-import { TrackerError, type CheckFailure, type PullRequestWatch } from './tracker.js';
+import type { GitHubPull } from './github-issues.js';
+import { TrackerError, type CheckFailure, type PullRequestInfo, type PullRequestWatch } from './tracker.js';
 
 interface GitHubPullDetail {
   number: number;
@@ -89,6 +90,33 @@ export class GitHubPulls implements PullRequestWatch {
     private readonly rest: GitHubRest,
     private readonly repoParams: { owner: string; repo: string },
   ) {}
+
+  /** Opens the pull request of `branch` into `base`, or finds the one already open. */
+  async open(request: { branch: string; base: string; title: string; body: string }): Promise<PullRequestInfo> {
+    const existing = await this.openFor(request.branch, request.base);
+    if (existing) return pullInfo(existing);
+    try {
+      const created = await this.rest.send<GitHubPull>('POST /repos/{owner}/{repo}/pulls', { ...this.repoParams, title: request.title, head: request.branch, base: request.base, body: request.body });
+      return pullInfo(created);
+    } catch (error) {
+      // Opened meanwhile by another attempt: GitHub refuses a second one for the same branch.
+      if (isValidationFailure(error)) {
+        const opened = await this.openFor(request.branch, request.base);
+        if (opened) return pullInfo(opened);
+      }
+      throw error;
+    }
+  }
+
+  /** Whether the pull request is merged or closed, so its task can finish. */
+  async info(number: number): Promise<PullRequestInfo> {
+    return pullInfo(await this.rest.cachedGet<GitHubPull>('GET /repos/{owner}/{repo}/pulls/{pull_number}', { ...this.repoParams, pull_number: number }));
+  }
+
+  private async openFor(branch: string, base: string): Promise<GitHubPull | undefined> {
+    const pulls = await this.rest.cachedGet<GitHubPull[]>('GET /repos/{owner}/{repo}/pulls', { ...this.repoParams, state: 'open', head: `${this.repoParams.owner}:${branch}`, base, per_page: 100 });
+    return pulls[0];
+  }
 
   async look(number: number, reviewers: readonly string[], signal?: AbortSignal): Promise<PullRequestSnapshot> {
     const params = { ...this.repoParams, pull_number: number };
@@ -218,4 +246,8 @@ export class GitHubPulls implements PullRequestWatch {
 function tail(text: string): string {
   const lines = text.replace(/\r\n/g, '\n').trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n');
   return lines.length > LOG_TAIL_CHARS ? lines.slice(-LOG_TAIL_CHARS) : lines;
+}
+
+function pullInfo(pull: GitHubPull): PullRequestInfo {
+  return { url: pull.html_url, number: pull.number, merged: pull.merged ?? pull.merged_at !== null, closed: pull.state === 'closed' };
 }

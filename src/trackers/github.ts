@@ -28,11 +28,10 @@ import {
   withMentionLink,
   type GitHubComment,
   type GitHubIssue,
-  type GitHubPull,
 } from './github-issues.js';
 import { readMentions } from './github-mentions.js';
 import { GitHubPulls } from './github-pulls.js';
-import { GitHubRateLimitError, GitHubRest, isNotFound, isValidationFailure, latest } from './github-rest.js';
+import { GitHubRateLimitError, GitHubRest, isNotFound, latest } from './github-rest.js';
 import {
   TrackerError,
   type MentionsResult,
@@ -376,25 +375,8 @@ export class GitHubTracker implements Tracker {
 
   async openPullRequest(request: PullRequestRequest): Promise<PullRequestInfo> {
     const linked = request.ref === null ? null : this.ownRef(request.ref);
-    const existing = await this.openPullFor(request.branch, request.base);
-    if (existing) return pullInfo(existing);
-    try {
-      const created = await this.rest.send<GitHubPull>('POST /repos/{owner}/{repo}/pulls', {
-        ...this.repoParams,
-        title: request.title,
-        head: request.branch,
-        base: request.base,
-        body: linked === null ? request.body : linked.commentId === null ? withClosingKeyword(request.body, linked.number) : withMentionLink(request.body, linked.number, linked.commentId),
-      });
-      return pullInfo(created);
-    } catch (error) {
-      // Opened meanwhile by another attempt: GitHub refuses a second one for the same branch.
-      if (isValidationFailure(error)) {
-        const opened = await this.openPullFor(request.branch, request.base);
-        if (opened) return pullInfo(opened);
-      }
-      throw error;
-    }
+    const body = linked === null ? request.body : linked.commentId === null ? withClosingKeyword(request.body, linked.number) : withMentionLink(request.body, linked.number, linked.commentId);
+    return this.pulls.open({ ...request, body });
   }
 
   async publish(issue: { title: string; body: string; labels: string[] }): Promise<{ ref: string; url: string }> {
@@ -404,20 +386,8 @@ export class GitHubTracker implements Tracker {
     return { ref: issueRef(this.options.repo, created.number), url: created.html_url };
   }
 
-  async pullRequest(number: number): Promise<PullRequestInfo> {
-    const pull = await this.rest.cachedGet<GitHubPull>('GET /repos/{owner}/{repo}/pulls/{pull_number}', { ...this.repoParams, pull_number: number });
-    return pullInfo(pull);
-  }
-
-  private async openPullFor(branch: string, base: string): Promise<GitHubPull | undefined> {
-    const pulls = await this.rest.cachedGet<GitHubPull[]>('GET /repos/{owner}/{repo}/pulls', {
-      ...this.repoParams,
-      state: 'open',
-      head: `${this.owner}:${branch}`,
-      base,
-      per_page: 100,
-    });
-    return pulls[0];
+  pullRequest(number: number): Promise<PullRequestInfo> {
+    return this.pulls.info(number);
   }
 
   // ------------------------------------------------------------------ mentions
@@ -460,8 +430,4 @@ function noteWaiting(waiting: Record<string, string[]>, number: number, tracked:
 
 function sameRefs(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((ref) => b.includes(ref));
-}
-
-function pullInfo(pull: GitHubPull): PullRequestInfo {
-  return { url: pull.html_url, number: pull.number, merged: pull.merged ?? pull.merged_at !== null, closed: pull.state === 'closed' };
 }

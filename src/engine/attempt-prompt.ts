@@ -1,0 +1,64 @@
+// What an attempt tells its agent: the prompt (the task, its role's template, how earlier runs ended)
+// and which earlier agent session it continues, if any.
+
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { adapterFor } from '../agents/registry.js';
+import { attemptRecordOf } from '../core/memory.js';
+import { buildAgentPrompt, buildResumePrompt, type AgentPrompt, type PreviousAttempt } from '../core/prompt.js';
+import { sessionToContinue, sessionToResume } from '../core/resume.js';
+import type { StoreOps } from '../store/store.js';
+import { runDirectory, type Attempt } from './attempt.js';
+import type { Orch } from './context.js';
+import { loadRoleTemplate } from './role-prompts.js';
+
+/** How a task's earlier runs ended, and what the judge or merge found wrong with the last one. */
+export async function attemptHistory(store: StoreOps, taskId: number, currentRunId: number): Promise<{ previous: PreviousAttempt[]; lastFailure: string | null }> {
+  const runs = (await store.listRuns({ taskId })).filter((r) => r.id !== currentRunId);
+  const previous = runs
+    .filter((r) => r.outcome !== null)
+    .map(attemptRecordOf);
+  const last = runs.filter((r) => r.endedAt !== null).at(-1);
+  const failure = (last?.result as Record<string, unknown> | null | undefined)?.failure;
+  return { previous, lastFailure: typeof failure === 'string' ? failure : null };
+}
+
+/** The agent session an attempt continues (see sessionToResume), and the run whose HOME holds it. */
+export interface SessionResume {
+  sessionId: string;
+  fromRunId: number;
+}
+
+/**
+ * Whether this attempt resumes the session of the run Orch's crash interrupted, or (`fixRound`) goes on
+ * from the session that opened or last updated the task's pull request.
+ */
+export async function sessionResumeFor(orch: Orch, attempt: Attempt, options: { fixRound?: boolean } = {}): Promise<SessionResume | null> {
+  const runs = (await orch.store.listRuns({ taskId: attempt.task.id })).filter((r) => r.id !== attempt.run.id);
+  const pick = options.fixRound ? sessionToContinue : sessionToResume;
+  const found = pick(runs, attempt.agentName, adapterFor(attempt.agent.kind).resumes);
+  if (!found || !existsSync(join(runDirectory(orch.home, found.id), 'home'))) return null;
+  return { sessionId: found.sessionId!, fromRunId: found.id };
+}
+
+/**
+ * The prompt of an attempt, from the task, its role's template (read from `cwd`, the worktree, where
+ * the repository may keep its own) and how its earlier runs ended (or, resuming a session, why it
+ * stopped); kept as `prompt.md`.
+ */
+export async function promptFor(
+  orch: Orch,
+  attempt: Attempt,
+  extra: { failure?: string | null; resume?: SessionResume | null; cwd?: string | null } = {},
+): Promise<AgentPrompt> {
+  const roleTemplate = loadRoleTemplate(attempt.task.role, attempt.project, extra.cwd ?? null).text;
+  if (extra.resume) {
+    const prompt = buildResumePrompt(attempt.task, { roleTemplate });
+    writeFileSync(join(attempt.runDir, 'prompt.md'), `(resuming session ${extra.resume.sessionId} of run ${extra.resume.fromRunId})\n\n${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`, { mode: 0o600 });
+    return prompt;
+  }
+  const { previous } = await attemptHistory(orch.store, attempt.task.id, attempt.run.id);
+  const prompt = buildAgentPrompt(attempt.task, previous, extra.failure ?? null, { roleTemplate });
+  writeFileSync(join(attempt.runDir, 'prompt.md'), `${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`, { mode: 0o600 });
+  return prompt;
+}
