@@ -2,7 +2,7 @@
 // definition of a successful run: the store's SQL, the run stats, the scoreboard and patrol all read it.
 
 import type { AfterRun } from './after-run.js';
-import type { RunOutcome } from './types.js';
+import type { RunOutcome, TaskState } from './types.js';
 
 /**
  * What an ended run says about its agent: `success` and `failure` count toward success rates;
@@ -50,6 +50,8 @@ export const RUN_END_REASONS = {
   step_failed: 'failure',
   /** A person cancelled the run or its task. */
   cancelled: 'no_verdict',
+  /** A person put the task on hold while the agent ran (blocked it, or its issue stopped being ready); it goes on from its worktree later. */
+  paused: 'no_verdict',
   /** Orch itself stopped while the run went on. */
   interrupted: 'no_verdict',
   /** The model provider refused more requests for now. */
@@ -80,10 +82,10 @@ export function countsForSuccessRate(endReason: RunEndReason | null): boolean {
 }
 
 /** Why a run ended when its agent's end alone settles it; null when the judge decides next. */
-export function endReasonAfterAgent(outcome: RunOutcome, next: AfterRun['next']): RunEndReason | null {
+export function endReasonAfterAgent(outcome: RunOutcome, next: AfterRun['next'], taskState?: TaskState): RunEndReason | null {
   if (next === 'judge') return null;
-  // A person moved the task on (cancelled it) while the agent ran.
-  if (next === 'none') return 'cancelled';
+  // A person moved the task on while the agent ran: held it (it goes on later), or cancelled it.
+  if (next === 'none') return taskState === 'blocked' ? 'paused' : 'cancelled';
   switch (outcome) {
     case 'succeeded':
       if (next === 'block') return 'agent_blocked';

@@ -23,8 +23,11 @@ export type Role = (typeof ROLES)[number];
 export const COMPLEXITIES = ['simple', 'medium', 'complex'] as const;
 export type Complexity = (typeof COMPLEXITIES)[number];
 
-/** Why a task sits in `blocked`. Only `dependencies` and `children` clear by themselves. */
-export const BLOCK_KINDS = ['dependencies', 'children', 'agent', 'manual'] as const;
+/**
+ * Why a task sits in `blocked`. `dependencies` and `children` clear by themselves; `tracker` (its issue is
+ * on hold) clears when the tracker says it is ready again; `agent` and `manual` wait for a person.
+ */
+export const BLOCK_KINDS = ['dependencies', 'children', 'agent', 'manual', 'tracker'] as const;
 export type BlockKind = (typeof BLOCK_KINDS)[number];
 
 export const RUN_OUTCOMES = [

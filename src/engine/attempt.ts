@@ -279,9 +279,11 @@ export async function settleAgentRun(orch: Orch, attempt: Attempt, outcome: Agen
     if (decision.next === 'retry' && decision.changeAgent) {
       await tx.setCooldown(attempt.agentName, now + (outcome.retryAfterMs ?? attempt.project.run.cooldownS * 1000), decision.reason, now);
     }
-    const endReason = endReasonAfterAgent(report.outcome, decision.next);
+    const endReason = endReasonAfterAgent(report.outcome, decision.next, current.state);
     const ended = endReason === null ? run : await tx.updateRun(attempt.run.id, attempt.token, { endReason }, now);
-    const task = await applyDecision(tx, attempt, current, decision, now, random);
+    // A run a person paused is no attempt of the task's: it goes on from its worktree when resumed.
+    const given = endReason === 'paused' ? await tx.updateTask(current.id, { fence: attempt.token }, { attempts: Math.max(0, current.attempts - 1) }, now, { type: 'task.paused', data: { runId: attempt.run.id } }) : current;
+    const task = await applyDecision(tx, attempt, given, decision, now, random);
     return { task, run: ended, decision };
   });
 }

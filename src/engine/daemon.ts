@@ -61,7 +61,7 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
       else if (p.type === 'storage_full') logger.error(`the disk is full: nothing new starts until there is room again (${p.reason})`);
       else if (p.type === 'storage_available') logger.info(`the disk has room again after ${Math.round(p.fullForMs / 1000)} s: dispatch resumes`);
       else if (p.type === 'recovered') for (const r of p.recovered) logger.warn({ task: r.taskId, action: r.action }, `recovered #${r.taskId}: ${r.reason}`);
-      else if (p.type === 'cancelling') logger.info({ task: p.taskId }, `stopping #${p.taskId}: cancelled elsewhere`);
+      else if (p.type === 'cancelling') logger.info({ task: p.taskId, decision: p.decision }, `stopping #${p.taskId} (${p.decision.replaceAll('_', ' ')}): ${p.reason}`);
       else if (p.type === 'routed') logger.info({ task: p.taskId, agent: p.agent, model: p.model, by: p.by }, `routed #${p.taskId} to ${p.agent}: ${p.reason}`);
       else if (p.type === 'worker_started') logger.info({ worker: p.workerId, project: p.project, agent: p.agent, slot: p.slot }, `worker w${p.workerId} looks for work in ${p.project}`);
       else if (p.type === 'worker_claimed') logger.info({ worker: p.workerId, task: p.taskId }, `worker w${p.workerId} claimed #${p.taskId} ${p.title}`);

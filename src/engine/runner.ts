@@ -7,7 +7,7 @@ import { wantsSplit } from '../core/plan.js';
 import { conflictResolutionPrompt } from '../core/pull-request-briefs.js';
 import type { RunEndReason } from '../core/end-reasons.js';
 import { taskTextProblem } from '../core/task-limits.js';
-import type { Task } from '../core/types.js';
+import { TERMINAL_STATES, type Task } from '../core/types.js';
 import { failureForPrompt, renderVerdictMarkdown, type Verdict } from '../core/verdict.js';
 import { ensureClone, type Clone } from '../workspace/clone.js';
 import { commandPassed, describeCommand, runCommand } from '../workspace/commands.js';
@@ -255,6 +255,7 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
   // task in the end is told what still fails, not that the last agent changed nothing.
   const changed = await branchChanged(worktree, clone.defaultBranch);
   const settled = await settleAgentRun(orch, attempt, { ...outcome, changedFiles: changed }, options.random);
+  if (TERMINAL_STATES.has(settled.task.state)) await removeStoppedWorktree(orch, attempt, workspace, changed);
   if (settled.task.state !== 'judging') return summary(settled.task, `agent run ${settled.run.outcome}: ${settled.decision.reason}`);
   if (unresolved) {
     const reason = `rebasing pull request #${task.pullRequest!.number} onto ${clone.defaultBranch} left conflicts in ${workspace.rebaseConflicts!.join(', ')} the agent could not settle`;
@@ -439,4 +440,15 @@ function pullRequestBody(task: Task, verdictSummary: string, runId: number): str
     '',
     `Attempt ${task.attempts}${task.agent ? ` by ${task.agent}` : ''}, $${task.costUsd.toFixed(4)} so far; the run's log, prompt and verdict are in Orch's runs/${runId}/.`,
   ].join('\n');
+}
+
+/**
+ * A task cancelled (or settled) while its agent ran leaves nothing behind: its worktree goes at once,
+ * and its branch too unless it holds commits, which stay for a person to look at.
+ */
+async function removeStoppedWorktree(orch: Orch, attempt: Attempt, workspace: AttemptWorkspace, changed: boolean): Promise<void> {
+  const { project } = attempt;
+  await hookFor(orch, attempt, workspace)('before_remove');
+  await withLock(orch.home, `clone:${project.name}`, () => removeWorktree(workspace.clone.path, workspace.worktree, { deleteBranch: !changed }));
+  await eventFor(orch, attempt)('workspace.removed', { worktree: workspace.worktree, branch: workspace.branch, branchKept: changed });
 }

@@ -1,5 +1,6 @@
 import { lowestFreeSlot } from '../core/ports.js';
 import { planTick, type PlannedWorker } from '../core/plan-tick.js';
+import { reconcileRun, type ReconcileDecisionName } from '../core/reconcile.js';
 import type { WorkerOutcome } from '../core/types.js';
 import type { Orch } from './context.js';
 import { recover, sweepWorkspaces, type Recovered } from './recovery.js';
@@ -20,7 +21,7 @@ export type SchedulerProgress =
   | { type: 'failed'; taskId: number; message: string }
   | { type: 'storage_full'; reason: string }
   | { type: 'storage_available'; fullForMs: number }
-  | { type: 'cancelling'; taskId: number }
+  | { type: 'cancelling'; taskId: number; decision: ReconcileDecisionName; reason: string }
   | { type: 'waiting'; untilMs: number; pending: number }
   | { type: 'worker_started'; workerId: number; project: string; agent: string; slot: number }
   | { type: 'worker_claimed'; workerId: number; taskId: number; title: string }
@@ -116,8 +117,8 @@ export class Scheduler {
     const began = Date.now();
     this.tickRequested = false;
     if (this.stats.storageFull && !(await this.storageAvailable(this.stats.storageFull))) return this.finishTick(began, 0);
-    await this.reconcile();
     if (this.options.trackers && this.dispatching) await this.options.trackers.syncDue();
+    await this.reconcile();
     const { store, config } = this.orch;
     await store.transaction((tx) => settleWaits(tx, this.orch.now()));
     if (!this.dispatching) return this.finishTick(began, 0);
@@ -294,7 +295,11 @@ export class Scheduler {
     return started;
   }
 
-  /** A task cancelled (or otherwise moved on) elsewhere while this process runs it: stop its run. */
+  /**
+   * Reconciliation of what runs here against the store, where people and the trackers' reconciliation
+   * move tasks: a run whose task was cancelled stops and its worktree goes; a run whose task was put on
+   * hold stops and keeps its worktree, to go on from it later. Each stop is recorded with its decision.
+   */
   private async reconcile(): Promise<void> {
     const flights = new Map<number, InFlight>(this.inFlight);
     for (const worker of this.workers.values()) if (worker.taskId !== null) flights.set(worker.taskId, worker);
@@ -303,10 +308,11 @@ export class Scheduler {
     for (const task of tasks) {
       const flight = flights.get(task.id);
       if (!flight || flight.controller.signal.aborted) continue;
-      if (task.state === 'cancelled' || task.state === 'done') {
-        this.progress({ type: 'cancelling', taskId: task.id });
-        flight.controller.abort();
-      }
+      const { decision, reason } = reconcileRun(task.state);
+      if (decision === 'keep_running') continue;
+      this.progress({ type: 'cancelling', taskId: task.id, decision, reason });
+      await this.orch.store.appendEvent({ type: 'task.reconciled', project: task.project, taskId: task.id, data: { decision, reason } }, this.orch.now());
+      flight.controller.abort();
     }
   }
 

@@ -1,6 +1,7 @@
 import { OrchError } from '../core/errors.js';
 import { taskTextProblem } from '../core/task-limits.js';
 import { buildTaskGraph, findWaitCycle, readinessOf, waitReason, type GraphTask } from '../core/readiness.js';
+import { TRACKER_BLOCK_KIND } from '../core/reconcile.js';
 import { ROLES, TERMINAL_STATES, type Role, type Task } from '../core/types.js';
 import type { Store, StoreOps } from '../store/store.js';
 import { applyTransition } from './transitions.js';
@@ -116,12 +117,48 @@ export async function cancelTask(store: Store, id: number, now: number, reason =
 }
 
 /**
+ * Puts a task on hold: a person's `orch task block` (`manual`), or its issue held in the tracker
+ * (`tracker`). A task an agent works on is stopped by the scheduler's reconciliation, which keeps its
+ * worktree; when the hold is lifted the task goes on from there.
+ */
+export async function holdTask(store: Store, id: number, now: number, reason: string, kind: 'manual' | 'tracker' = 'manual'): Promise<Task> {
+  return store.transaction(async (tx) => {
+    const task = await requireTask(tx, id);
+    if (task.state !== 'new' && task.state !== 'routed' && task.state !== 'running') {
+      throw new OrchError('conflict', `task ${id} is ${task.state}: only a task that waits for an agent or runs can be put on hold`);
+    }
+    await applyTransition(tx, task, 'block', { now, reason, patch: { blockKind: kind, blockedReason: reason, nextAttemptAt: null } });
+    await settleWaits(tx, now);
+    return requireTask(tx, id);
+  });
+}
+
+/** Lifts a tracker's hold: the issue is ready again, and the task goes back to the queue. */
+export async function releaseTrackerHold(store: Store, id: number, now: number, reason: string): Promise<Task> {
+  return store.transaction(async (tx) => {
+    const task = await requireTask(tx, id);
+    if (task.state !== 'blocked' || task.blockKind !== TRACKER_BLOCK_KIND) return task;
+    await applyTransition(tx, task, 'unblock', { now, reason, patch: { blockKind: null, blockedReason: null } });
+    await settleWaits(tx, now);
+    return requireTask(tx, id);
+  });
+}
+
+/** A hold the tracker put on a task is lifted there, not here: the tracker is the truth. */
+function refuseTrackerHold(task: Task): void {
+  if (task.state === 'blocked' && task.blockKind === TRACKER_BLOCK_KIND) {
+    throw new OrchError('conflict', `task ${task.id} is on hold in its tracker (${task.blockedReason ?? task.externalRef}): lift the hold there (${task.externalRef})`);
+  }
+}
+
+/**
  * Another go for a task: one that needs review, was cancelled or was blocked by its agent or a person
  * goes back to the queue with its attempts reset; one waiting out a backoff is made due now.
  */
 export async function retryTask(store: Store, id: number, now: number): Promise<Task> {
   return store.transaction(async (tx) => {
     const task = await requireTask(tx, id);
+    refuseTrackerHold(task);
     const reset = { attempts: 0, nextAttemptAt: null, blockKind: null, blockedReason: null };
     if (task.state === 'routed' || task.state === 'new') {
       if (task.nextAttemptAt === null || task.nextAttemptAt <= now) throw new OrchError('conflict', `task ${id} is already queued to run`);
@@ -161,6 +198,7 @@ export async function unblockTask(store: Store, id: number, now: number, options
   return store.transaction(async (tx) => {
     const task = await requireTask(tx, id);
     if (task.state !== 'blocked') throw new OrchError('conflict', `task ${id} is ${task.state}, not blocked`);
+    refuseTrackerHold(task);
     if (task.blockKind === 'children') {
       throw new OrchError('conflict', `task ${id} ${task.blockedReason ?? 'waits on its sub-tasks'}: finish or cancel them first`);
     }

@@ -1,5 +1,6 @@
 import type { ProjectConfig } from '../config/schema.js';
 import { OrchError } from '../core/errors.js';
+import { reconcileWithIssue, TRACKER_BLOCK_KIND } from '../core/reconcile.js';
 import { taskTextProblem } from '../core/task-limits.js';
 import { TERMINAL_STATES, type Task } from '../core/types.js';
 import { createGitHubTracker } from '../trackers/github.js';
@@ -9,7 +10,7 @@ import { TrackerError, type StatusReport, type TrackedIssue, type Tracker } from
 import type { Orch } from './context.js';
 import { proposePushedBranches } from './pr-catch-all.js';
 import { watchPullRequests } from './pr-watch.js';
-import { addTask, cancelTask } from './tasks.js';
+import { addTask, cancelTask, holdTask, releaseTrackerHold } from './tasks.js';
 import { createGitHubRemote } from '../trackers/github-remote.js';
 
 /** How often a project's tracker is asked for changes when nothing (a webhook) asks sooner. */
@@ -31,6 +32,8 @@ interface TrackerLink {
   reported: Map<number, string>;
   /** Why each refused issue was refused, so an issue seen again unchanged is not recorded again. */
   refused: Map<string, string>;
+  /** Issues held while their task could not stop (being judged), by ref: held once it is back in the queue. */
+  holds: Map<string, string>;
 }
 
 export interface TrackerSyncReport {
@@ -38,6 +41,10 @@ export interface TrackerSyncReport {
   created: number[];
   updated: number[];
   cancelled: number[];
+  /** Put on hold because their issue is (a running agent stops, keeping its worktree). */
+  held: number[];
+  /** Their issue's hold was lifted: queued again, to go on from their worktree. */
+  resumed: number[];
   finished: number[];
   reported: number;
   error: string | null;
@@ -100,7 +107,7 @@ export class TrackerSync {
       const onSkippedFile = (reason: string) => void this.orch.store.appendEvent({ type: 'tracker.skipped', project: name, data: { ref: null, reason } }, this.orch.now());
       const tracker = createTracker(project, this.options.env ?? process.env, this.orch.now, onSkippedFile);
       if (!tracker) return null;
-      const link: TrackerLink = { tracker, madeFrom, cursor: null, mentionsCursor: null, notBefore: 0, nextPollAt: 0, reported: new Map(), refused: new Map() };
+      const link: TrackerLink = { tracker, madeFrom, cursor: null, mentionsCursor: null, notBefore: 0, nextPollAt: 0, reported: new Map(), refused: new Map(), holds: new Map() };
       this.links.set(name, link);
       return link;
     } catch (error) {
@@ -130,7 +137,7 @@ export class TrackerSync {
   }
 
   private async syncProject(name: string, link: TrackerLink): Promise<TrackerSyncReport> {
-    const report: TrackerSyncReport = { project: name, created: [], updated: [], cancelled: [], finished: [], reported: 0, error: null };
+    const report: TrackerSyncReport = { project: name, created: [], updated: [], cancelled: [], held: [], resumed: [], finished: [], reported: 0, error: null };
     const now = this.orch.now();
     link.nextPollAt = now + (this.options.pollMs ?? DEFAULT_POLL_MS);
     try {
@@ -141,6 +148,7 @@ export class TrackerSync {
       // Oldest change first, so tasks are numbered (and, at equal priority, run) in the order people wrote them.
       const issues = [...result.issues].sort((a, b) => a.updatedAt - b.updatedAt);
       for (const issue of issues) await this.mirrorOrSkip(name, link, issue, report);
+      await this.applyPendingHolds(name, link, report);
       link.cursor = result.cursor;
       if (result.notBefore !== null) link.notBefore = result.notBefore;
       if (link.tracker.mentions) {
@@ -155,10 +163,26 @@ export class TrackerSync {
       link.notBefore = this.orch.now() + retryAfter;
       await this.orch.store.appendEvent({ type: 'tracker.error', project: name, data: { message: report.error, retryAfterMs: retryAfter } }, this.orch.now());
     }
-    if (report.created.length + report.updated.length + report.cancelled.length + report.finished.length > 0) {
-      await this.orch.store.appendEvent({ type: 'tracker.synced', project: name, data: { created: report.created, updated: report.updated, cancelled: report.cancelled, finished: report.finished } }, this.orch.now());
+    if (report.created.length + report.updated.length + report.cancelled.length + report.held.length + report.resumed.length + report.finished.length > 0) {
+      const { created, updated, cancelled, held, resumed, finished } = report;
+      await this.orch.store.appendEvent({ type: 'tracker.synced', project: name, data: { created, updated, cancelled, held, resumed, finished } }, this.orch.now());
     }
     return report;
+  }
+
+  /** Holds that came while a task's change was being judged, put on it once it is back in the queue. */
+  private async applyPendingHolds(project: string, link: TrackerLink, report: TrackerSyncReport): Promise<void> {
+    if (link.holds.size === 0) return;
+    const tasks = await this.orch.store.listTasks({ project, externalRefs: [...link.holds.keys()] });
+    for (const task of tasks) {
+      const held = link.holds.get(task.externalRef!)!;
+      const { decision, reason } = reconcileWithIssue(task, { closed: false, held, priority: task.priority });
+      if (decision === 'stop_and_wait') {
+        await holdTask(this.orch.store, task.id, this.orch.now(), reason, TRACKER_BLOCK_KIND);
+        report.held.push(task.id);
+      }
+      if (decision === 'stop_and_wait' || TERMINAL_STATES.has(task.state) || task.state === 'blocked') link.holds.delete(task.externalRef!);
+    }
   }
 
   /** An issue Orch cannot take as it is (say, an empty title) is skipped with a reason; the others go on. */
@@ -196,15 +220,34 @@ export class TrackerSync {
       report.created.push(created.id);
       return;
     }
-    if (issue.closed) {
-      if (TERMINAL_STATES.has(task.state)) return;
-      // The scheduler sees the cancelled task and stops its run, if one is going.
+    const held = issue.held ?? null;
+    const { decision, reason } = reconcileWithIssue(task, { closed: issue.closed, held, priority: issue.priority });
+    // A hold that cannot stop the task now (its change is being judged) waits for it to come back to the queue.
+    if (held !== null && decision === 'keep_running' && !TERMINAL_STATES.has(task.state)) link.holds.set(issue.ref, held);
+    else link.holds.delete(issue.ref);
+    // The scheduler's reconciliation sees the moved task and stops its run, if one is going.
+    if (decision === 'stop_and_cancel') {
       await cancelTask(store, task.id, this.orch.now(), `its issue ${issue.ref} was closed`);
       report.cancelled.push(task.id);
       return;
     }
-    // Edits reach a task that has not started; a running attempt keeps the text it was given.
-    if (task.state !== 'new' && task.state !== 'routed' && task.state !== 'blocked') return;
+    if (decision === 'stop_and_wait') {
+      await holdTask(store, task.id, this.orch.now(), reason, TRACKER_BLOCK_KIND);
+      report.held.push(task.id);
+      return;
+    }
+    if (decision === 'resume') {
+      await releaseTrackerHold(store, task.id, this.orch.now(), reason);
+      report.resumed.push(task.id);
+      return this.mirror(project, link, issue, report);
+    }
+    // A running attempt keeps the text it was given; only its place in the queue moves.
+    if (task.state !== 'new' && task.state !== 'routed' && task.state !== 'blocked') {
+      if (decision !== 'priority_changed' || TERMINAL_STATES.has(task.state)) return;
+      await store.updateTask(task.id, { expectedVersion: task.version }, { priority: issue.priority }, this.orch.now(), { type: 'task.synced', data: { ref: issue.ref, fields: ['priority'] } });
+      report.updated.push(task.id);
+      return;
+    }
     const patch = changedFields(task, issue);
     if (Object.keys(patch).length === 0) return;
     // An edit that would make the task one that can never run is not taken; the task keeps its text.

@@ -10,6 +10,7 @@
 
 import { DEFAULT_LINEAR_API_URL, DEFAULT_LINEAR_READY_STATES, DEFAULT_LINEAR_STATE_MAP, type LinearTrackerConfig } from '../config/index.js';
 import type { TaskState } from '../core/types.js';
+import { hasBlockedLabel } from './github-issues.js';
 import { roleFromLabels, statusComment } from './issue-conventions.js';
 import { isNotFound, LinearGraphQL, LinearRateLimitError } from './linear-graphql.js';
 import {
@@ -222,6 +223,7 @@ export class LinearTracker implements Tracker {
       parent: node.parent ? issueRef(node.parent.identifier) : null,
       ready: !closed && this.inReadyState(node) && dependsOn.length === 0,
       closed,
+      held: closed ? null : this.holdOf(node, labels, dependsOn),
       url: node.url,
       updatedAt: Date.parse(node.updatedAt),
     };
@@ -230,6 +232,15 @@ export class LinearTracker implements Tracker {
   /** Still the configured team's and still carrying every configured label: moved elsewhere, it is not Orch's to work on. */
   private withinReach(node: LinearIssueNode, labels: string[]): boolean {
     return sameName(node.team.key, this.team) && this.labels.every((wanted) => labels.some((label) => sameName(label, wanted)));
+  }
+
+  /** Why a person holds the issue: a `blocked` label, an open blocker, or a state Orch neither starts from nor moves it to. */
+  private holdOf(node: LinearIssueNode, labels: string[], dependsOn: string[]): string | null {
+    if (hasBlockedLabel(labels)) return 'it carries the blocked label';
+    if (dependsOn.length > 0) return `it is blocked by ${dependsOn.join(', ')}`;
+    const ours = Object.values(this.stateMap).some((state) => state !== undefined && sameName(state, node.state.name));
+    if (!this.inReadyState(node) && !ours) return `it was moved to ${node.state.name}`;
+    return null;
   }
 
   private inReadyState(node: LinearIssueNode): boolean {

@@ -301,8 +301,9 @@ export class MarkdownQueueTracker implements Tracker {
       role: roleFromQueue(task.role),
       dependsOn: [],
       parent: null,
-      ready: folder === 'incoming',
+      ready: folder === 'incoming' && blockedHeader(task) === null,
       closed: folder === 'done' || folder === 'failed',
+      held: folder === 'incoming' || folder === 'claimed' ? blockedHeader(task) : null,
       url: null,
       updatedAt: Math.trunc(stats.mtimeMs),
     };
@@ -422,4 +423,15 @@ export class MarkdownQueueTracker implements Tracker {
   private failure(what: string, error: unknown): TrackerError {
     return new TrackerError(`${what}: ${(error as Error).message}`);
   }
+}
+
+/**
+ * A person holds a queued or claimed task by writing a `BLOCKED: <why>` header into its file, and lets
+ * it go on by deleting the header (or writing `BLOCKED: no`).
+ */
+function blockedHeader(task: MarkdownTask): string | null {
+  const header = task.otherHeaders.find((h) => h.name.trim().toUpperCase() === 'BLOCKED');
+  const value = header?.value.trim() ?? '';
+  if (!header || /^(no|false|0|-)?$/i.test(value)) return null;
+  return `its file says BLOCKED: ${value}`;
 }

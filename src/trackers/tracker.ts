@@ -31,6 +31,12 @@ export interface TrackedIssue {
   ready: boolean;
   /** Closed, deleted or moved out of Orch's reach: a running attempt should stop. */
   closed: boolean;
+  /**
+   * Open, but a person says not now, and why: a `blocked` label, an open blocker, moved to a state that
+   * is neither ready nor one Orch moves it through. A running attempt stops and keeps its worktree; the
+   * task goes on when this clears. Absent or null: nothing holds it.
+   */
+  held?: string | null;
   url: string | null;
   updatedAt: EpochMs;
 }

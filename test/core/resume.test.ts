@@ -2,13 +2,19 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CRASH_LIMIT, afterCrash, interruptionsInARow } from '../../src/core/after-run.js';
 import { sessionToContinue, sessionToResume } from '../../src/core/resume.js';
+import { END_REASON_NAMES, type RunEndReason } from '../../src/core/end-reasons.js';
 import { RUN_OUTCOMES, type RunOutcome } from '../../src/core/types.js';
 
-const run = (id: number, outcome: RunOutcome | null, sessionId: string | null = `s${id}`, agent = 'claude') => ({ id, outcome, sessionId, agent });
+const run = (id: number, outcome: RunOutcome | null, sessionId: string | null = `s${id}`, agent = 'claude', endReason: RunEndReason | null = null) => ({ id, outcome, sessionId, agent, endReason });
 
 describe('sessionToResume', () => {
   it('continues the session of the last run when Orch crashed under it', () => {
     expect(sessionToResume([run(1, 'failed'), run(2, 'crashed')], 'claude', true)).toEqual({ id: 2, sessionId: 's2' });
+  });
+
+  it('continues the session of a run a person paused (its task was held mid-run)', () => {
+    expect(sessionToResume([run(1, 'failed'), run(2, 'cancelled', 's2', 'claude', 'paused')], 'claude', true)).toEqual({ id: 2, sessionId: 's2' });
+    expect(sessionToResume([run(1, 'cancelled', 's1', 'claude', 'cancelled')], 'claude', true)).toBeNull();
   });
 
   it('starts afresh after any other ending, without a session, for another agent, or when the CLI cannot resume', () => {
@@ -21,7 +27,7 @@ describe('sessionToResume', () => {
 
   it('only ever resumes the latest ended run, and only a crashed one', () => {
     const runs = fc.array(
-      fc.record({ outcome: fc.option(fc.constantFrom(...RUN_OUTCOMES), { nil: null }), sessionId: fc.option(fc.string({ minLength: 1 }), { nil: null }), agent: fc.constantFrom('claude', 'codex') }),
+      fc.record({ outcome: fc.option(fc.constantFrom(...RUN_OUTCOMES), { nil: null }), endReason: fc.option(fc.constantFrom(...END_REASON_NAMES), { nil: null }), sessionId: fc.option(fc.string({ minLength: 1 }), { nil: null }), agent: fc.constantFrom('claude', 'codex') }),
       { maxLength: 8 },
     );
     fc.assert(
@@ -34,7 +40,8 @@ describe('sessionToResume', () => {
         if (chosen === null) return;
         expect(canResume).toBe(true);
         expect(chosen.id).toBe(last!.id);
-        expect(last).toMatchObject({ outcome: 'crashed', agent: 'claude', sessionId: chosen.sessionId });
+        expect(last).toMatchObject({ agent: 'claude', sessionId: chosen.sessionId });
+        expect(last!.outcome === 'crashed' || last!.endReason === 'paused').toBe(true);
       }),
     );
   });

@@ -76,6 +76,7 @@ describe('sync: which issues', () => {
       parent: null,
       ready: true,
       closed: false,
+      held: null,
       url: `https://linear.app/acme/issue/${ws.identifier(fix)}/fix-login`,
       updatedAt: fix.updatedAt,
     });
@@ -240,6 +241,20 @@ describe('sync: incremental', () => {
 });
 
 describe('sync: dependencies and sub-issues', () => {
+  it('holds an issue a person moved out of the ready and working states, or labelled blocked, and not one in a state Orch moves it to', async () => {
+    const started = issue({ title: 'started' });
+    const orch = tracker();
+    const first = await orch.sync(null);
+    expect(byRef(first).get(ref(started))).toMatchObject({ ready: true, held: null });
+    ws.updateIssue(ws.identifier(started), { state: 'In Progress' });
+    expect(byRef(await orch.sync(first.cursor)).get(ref(started))).toMatchObject({ ready: false, closed: false, held: null });
+    ws.updateIssue(ws.identifier(started), { state: 'Backlog' });
+    const backlog = byRef(await orch.sync(first.cursor)).get(ref(started));
+    expect(backlog).toMatchObject({ closed: false, held: 'it was moved to Backlog' });
+    ws.updateIssue(ws.identifier(started), { state: 'Todo', labels: ['orch', 'blocked'] });
+    expect(byRef(await orch.sync(first.cursor)).get(ref(started))).toMatchObject({ held: 'it carries the blocked label' });
+  });
+
   it('waits for open issues that block it, not for closed ones or other relations', async () => {
     const openBlocker = issue({ title: 'schema first', labels: [] });
     const closedBlocker = issue({ title: 'long done', labels: [], state: 'Done' });
@@ -252,7 +267,7 @@ describe('sync: dependencies and sub-issues', () => {
     ws.addRelation(ws.identifier(blocking), ws.identifier(related));
 
     const found = byRef(await tracker().sync(null));
-    expect(found.get(ref(blocked))).toMatchObject({ ready: false, closed: false, dependsOn: [ref(openBlocker)] });
+    expect(found.get(ref(blocked))).toMatchObject({ ready: false, closed: false, dependsOn: [ref(openBlocker)], held: `it is blocked by ${ref(openBlocker)}` });
     expect(found.get(ref(blocking))).toMatchObject({ ready: true, dependsOn: [] });
   });
 

@@ -71,6 +71,16 @@ describe('the markdown queue', () => {
   });
 
   describe('sync', () => {
+    it('reads a BLOCKED header as a hold on a queued or claimed file, and its removal (or BLOCKED: no) as none', async () => {
+      put('incoming', '0001-waits.md', task('Waits', 'BLOCKED: the API keys are not here yet\n'));
+      put('claimed', '0002-paused.md', task('Paused', 'BLOCKED: yes\n'));
+      put('claimed', '0003-free.md', task('Free', 'BLOCKED: no\n'));
+      const found = byRef((await queue.sync(null)).issues);
+      expect(found.get('queue:0001-waits.md')).toMatchObject({ ready: false, closed: false, held: 'its file says BLOCKED: the API keys are not here yet' });
+      expect(found.get('queue:0002-paused.md')).toMatchObject({ held: 'its file says BLOCKED: yes' });
+      expect(found.get('queue:0003-free.md')!.held).toBeNull();
+    });
+
     it('returns incoming files as ready, claimed as taken, done and failed as closed', async () => {
       put('incoming', '0001-validate.md', exampleTask);
       put('claimed', '0002-busy.md', task('Busy', 'ROLE: tester\n'));
@@ -92,10 +102,12 @@ describe('the markdown queue', () => {
         parent: null,
         ready: true,
         closed: false,
+        held: null,
         url: null,
         updatedAt: Math.trunc(statSync(path('incoming', '0001-validate.md')).mtimeMs),
       });
       expect(found.get('queue:0002-busy.md')).toMatchObject({ ready: false, closed: false, role: 'test', priority: 0 });
+      expect(found.get('queue:0002-busy.md')!.held).toBeNull();
       expect(found.get('queue:0003-finished.md')).toMatchObject({ ready: false, closed: true });
       expect(found.get('queue:0004-broken.md')).toMatchObject({ ready: false, closed: true, priority: 2 });
     });

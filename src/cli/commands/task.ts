@@ -6,7 +6,7 @@ import type { RoutingDecision } from '../../core/routing.js';
 import { TASK_STATES, type Role, type Run, type Task, type TaskPullRequest, type TaskState } from '../../core/types.js';
 import { projectForDirectory } from '../../engine/projects.js';
 import { lastRouting, routeTask } from '../../engine/router.js';
-import { addDependencies, addTask, cancelTask, getTask, retryTask, taskTree, unblockTask, type TaskTreeNode } from '../../engine/tasks.js';
+import { addDependencies, addTask, cancelTask, getTask, holdTask, retryTask, taskTree, unblockTask, type TaskTreeNode } from '../../engine/tasks.js';
 import { collect, collectTaskIds, parsePriority, parseRole, parseTaskId } from '../args.js';
 import { relativeTime, table } from '../output.js';
 import { nudgeDaemon } from '../daemon-client.js';
@@ -238,6 +238,17 @@ export function registerTaskCommands(program: Command): Command {
         const t = await cancelTask(orch.store, id, orch.now(), options.reason ?? 'cancelled by a person');
         await nudgeDaemon(io.home);
         io.out.emit(t, () => `Cancelled #${t.id}: ${t.title}`);
+      }),
+    );
+
+  move('block', 'put a task on hold: a running agent is stopped and its worktree kept; `orch task unblock` goes on from there')
+    .option('--reason <text>', 'why, for the audit trail')
+    .action(
+      command(async (io, id: number, options: { reason?: string }) => {
+        const orch = await io.orch();
+        const t = await holdTask(orch.store, id, orch.now(), options.reason ?? 'held by a person');
+        await nudgeDaemon(io.home);
+        io.out.emit(t, () => `On hold #${t.id}: ${t.title}`);
       }),
     );
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ROLES, TASK_STATES } from '../../core/types.js';
 import { lastRouting } from '../../engine/router.js';
 import { taskDiff } from '../../engine/task-diff.js';
-import { addTask, cancelTask, getTask, resolveTask, retryTask, unblockTask } from '../../engine/tasks.js';
+import { addTask, cancelTask, getTask, holdTask, resolveTask, retryTask, unblockTask } from '../../engine/tasks.js';
 import type { ServerDeps } from '../deps.js';
 import { expected, listLimit, nonEmptyString, optionalList, positiveId, readJsonBody, wholeNumber } from '../validation.js';
 
@@ -57,6 +57,14 @@ export function taskRoutes({ orch, requestTick, now = orch.now }: ServerDeps): H
     const { reason } = await readJsonBody(c, CancelBody);
     const task = await cancelTask(orch.store, id, now(), reason);
     requestTick(); // a freed slot or a settled wait may let other work start
+    return c.json(task);
+  });
+
+  app.post('/tasks/:id/block', async (c) => {
+    const id = taskId(c.req.param('id'));
+    const { reason } = await readJsonBody(c, CancelBody);
+    const task = await holdTask(orch.store, id, now(), reason ?? 'held by a person');
+    requestTick(); // the scheduler stops its run, if one is going
     return c.json(task);
   });
 
