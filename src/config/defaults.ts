@@ -15,6 +15,9 @@ export const DEFAULT_SCHEDULER: SchedulerConfig = { maxAgents: 4, tickIntervalS:
 /** Loopback only: the API can start agents, so exposing it is a deliberate act. */
 export const DEFAULT_SERVER: ServerConfig = { host: '127.0.0.1', port: 7878 };
 
+/** Seconds between a tracker's syncs when nothing (a webhook, a file moved in a markdown queue) asks sooner. */
+export const DEFAULT_TRACKER_POLL_S = 30;
+
 /** Where the GitHub tracker finds its token, and which API it talks to, unless the config says otherwise. */
 export const DEFAULT_GITHUB_TOKEN_ENV = 'GITHUB_TOKEN';
 export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
@@ -35,7 +38,7 @@ export const DEFAULT_PROJECT_SETTINGS: ProjectSettings = {
   priority: 0,
   maxAgents: 2,
   agents: ['claude'],
-  tracker: { kind: 'local' },
+  tracker: { kind: 'local', pollIntervalS: DEFAULT_TRACKER_POLL_S },
   mergeStrategy: 'direct',
   maxAttempts: 3,
   backoff: { baseS: 30, capS: 3600, jitter: 0.2 },

@@ -11,6 +11,7 @@ import {
   DEFAULT_AGENT_SETTINGS,
   DEFAULT_GITHUB_API_URL,
   DEFAULT_GITHUB_TOKEN_ENV,
+  DEFAULT_TRACKER_POLL_S,
   DEFAULT_LINEAR_API_URL,
   DEFAULT_LINEAR_READY_STATES,
   DEFAULT_LINEAR_STATE_MAP,
@@ -163,10 +164,12 @@ function agentNames(global: LoadedGlobalConfig): Set<string> {
 }
 
 function toTrackerConfig(tracker: NonNullable<ProjectSettingsFile['tracker']>): TrackerConfig {
+  const pollIntervalS = tracker.poll_interval_s ?? DEFAULT_TRACKER_POLL_S;
   switch (tracker.kind) {
     case 'github':
       return {
         kind: 'github',
+        pollIntervalS,
         repo: tracker.repo,
         labels: tracker.labels ?? [],
         assignee: tracker.assignee ?? null,
@@ -177,6 +180,7 @@ function toTrackerConfig(tracker: NonNullable<ProjectSettingsFile['tracker']>): 
     case 'linear':
       return {
         kind: 'linear',
+        pollIntervalS,
         team: tracker.team,
         labels: tracker.labels ?? [],
         states: tracker.states ?? [...DEFAULT_LINEAR_READY_STATES],
@@ -184,8 +188,10 @@ function toTrackerConfig(tracker: NonNullable<ProjectSettingsFile['tracker']>): 
         tokenEnv: tracker.token_env ?? DEFAULT_LINEAR_TOKEN_ENV,
         apiUrl: tracker.api_url ?? DEFAULT_LINEAR_API_URL,
       };
-    default:
-      return tracker;
+    case 'markdown':
+      return { kind: 'markdown', dir: tracker.dir, pollIntervalS };
+    case 'local':
+      return { kind: 'local', pollIntervalS };
   }
 }
 

@@ -71,18 +71,25 @@ const linearStateMapShape = Object.fromEntries(TASK_STATES.map((state) => [state
 
 const labelsSchema = expecting(z.array(nonEmptyString()), 'a list of labels');
 const labels = () => optional(labelsSchema, 'Only items carrying all these labels become tasks.');
+const pollInterval = (what: string) =>
+  optional(positiveNumber(), `How often Orch asks ${what} for changes, in seconds, when nothing (a webhook, a file move) tells it sooner. Default 30.`);
 
 export const trackerSchema = z
   .discriminatedUnion('kind', [
-    z.strictObject({ kind: z.literal('local').describe("Tasks live in Orch's database only.") }),
+    z.strictObject({
+      kind: z.literal('local').describe("Tasks live in Orch's database only."),
+      poll_interval_s: pollInterval('GitHub about the pull requests of local tasks (a remote on GitHub)'),
+    }),
     z.strictObject({
       kind: z.literal('markdown').describe('Tasks are Markdown files in the repository.'),
       dir: repoRelativePath.describe('Directory of task files, relative to the repository root.'),
+      poll_interval_s: pollInterval('the queue (a file moved between its folders is seen at once as well)'),
     }),
     z.strictObject({
       kind: z.literal('github').describe('Tasks are GitHub issues.'),
       repo: expecting(z.string().regex(/^[\w.-]+\/[\w.-]+$/), 'owner/name').describe('GitHub repository, owner/name.'),
       labels: labels(),
+      poll_interval_s: pollInterval('GitHub'),
       assignee: optional(
         expecting(z.string().regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\[bot\])?|\*|none)$/), 'a GitHub login, "*" or "none"'),
         'Only issues assigned to this login become tasks ("*": assigned to anyone, "none": unassigned). Default: any.',
@@ -101,6 +108,7 @@ export const trackerSchema = z
       kind: z.literal('linear').describe('Tasks are Linear issues.'),
       team: nonEmptyString().describe('Linear team key, e.g. ENG.'),
       labels: labels(),
+      poll_interval_s: pollInterval('Linear'),
       states: optional(
         expecting(z.array(nonEmptyString()).min(1), 'a non-empty list of workflow state names'),
         'Workflow states (by name) whose issues are ready for Orch. Default [Todo].',

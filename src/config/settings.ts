@@ -9,13 +9,15 @@ import type { AgentKind } from './schema.js';
 export type Command = string[] | { shell: string };
 
 export type TrackerConfig =
-  | { kind: 'local' }
-  | { kind: 'markdown'; dir: string }
+  | { kind: 'local'; pollIntervalS: number }
+  | { kind: 'markdown'; dir: string; pollIntervalS: number }
   | GitHubTrackerConfig
   | LinearTrackerConfig;
 
 export interface GitHubTrackerConfig {
   kind: 'github';
+  /** Seconds between syncs when nothing asks for one sooner. */
+  pollIntervalS: number;
   /** owner/name */
   repo: string;
   labels: string[];
@@ -30,6 +32,8 @@ export interface GitHubTrackerConfig {
 
 export interface LinearTrackerConfig {
   kind: 'linear';
+  /** Seconds between syncs when nothing asks for one sooner. */
+  pollIntervalS: number;
   /** The team's key, e.g. ENG. */
   team: string;
   labels: string[];

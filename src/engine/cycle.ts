@@ -30,7 +30,8 @@ export interface CycleOptions {
  * Held deliveries are tried again on a timer meanwhile, and once more before `once` returns.
  */
 export async function runCycle(orch: Orch, options: CycleOptions = {}): Promise<TaskRunSummary[]> {
-  const trackers = new TrackerSync(orch, { env: options.sourceEnv });
+  // A change a watched tracker sees (a file moved in a markdown queue) ticks at once.
+  const trackers = new TrackerSync(orch, { env: options.sourceEnv, onWake: () => scheduler.requestTick() });
   const scheduler = new Scheduler(orch, { project: options.project, onProgress: options.onProgress, pollMs: options.pollMs, sourceEnv: options.sourceEnv, orchCli: options.orchCli, trackers });
   const told = (outcome: HeldDeliveryOutcome) =>
     options.onProgress?.({ type: 'delivery', project: outcome.project, commits: outcome.commits, delivered: outcome.result.delivered, summary: outcome.result.delivered ? null : (outcome.held?.summary ?? outcome.result.message) });
@@ -41,6 +42,7 @@ export async function runCycle(orch: Orch, options: CycleOptions = {}): Promise<
   try {
     results = await scheduler.run({ signal: options.signal, drain: options.once });
   } finally {
+    trackers.close();
     await deliveries.stop();
   }
   if (options.once) for (const outcome of await retryHeldDeliveries(orch, { project: options.project })) told(outcome);

@@ -44,6 +44,8 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
   const token = ensureApiToken(orch.home);
   const trackers = new TrackerSync(orch, {
     env: options.sourceEnv,
+    // A change a watched tracker sees (a file moved in a markdown queue) ticks at once.
+    onWake: () => scheduler.requestTick(),
     onReport: (r) => {
       if (r.error) logger.warn({ project: r.project }, `tracker of ${r.project}: ${r.error}`);
       else if (r.created.length + r.cancelled.length + r.finished.length > 0) {
@@ -153,6 +155,7 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
 
   const stopped = loop.then(async () => {
     clearInterval(patrolTimer);
+    trackers.close();
     await deliveries.stop();
     stopWatching();
     await jobs.stop();

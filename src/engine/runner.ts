@@ -14,7 +14,7 @@ import { commandPassed, describeCommand, runCommand } from '../workspace/command
 import { branchChanged, truncateDiff } from '../workspace/branch-diff.js';
 import { pushBranch, type DeliveryResult } from '../workspace/deliver.js';
 import { git, tryGit } from '../workspace/git.js';
-import { configuredHook, runHook, type HookName } from '../workspace/hooks.js';
+import { configuredHook, hookFailure, runHook, type HookName } from '../workspace/hooks.js';
 import { worktreesDir } from '../workspace/layout.js';
 import { copyUntrackedFiles, slotEnvironment } from '../workspace/setup.js';
 import { createWorktree, prepareSpareWorktree, removeWorktree } from '../workspace/worktrees.js';
@@ -205,10 +205,10 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
       await event('workspace.copied', { copied: copied.copied, skipped: copied.skipped });
     }
     const created = await hook('after_create');
-    if (!created.passed) return summary(await failAttempt(orch, attempt, `the after_create hook failed: ${created.outputTail.slice(-500)}`, { endReason: 'hook_failed' }), 'after_create hook failed');
+    if (!created.passed) return summary(await failAttempt(orch, attempt, hookFailure(created), { endReason: 'hook_failed' }), 'after_create hook failed');
   }
   const beforeRun = await hook('before_run');
-  if (!beforeRun.passed) return summary(await failAttempt(orch, attempt, `the before_run hook failed: ${beforeRun.outputTail.slice(-500)}`, { endReason: 'hook_failed' }), 'before_run hook failed');
+  if (!beforeRun.passed) return summary(await failAttempt(orch, attempt, hookFailure(beforeRun), { endReason: 'hook_failed' }), 'before_run hook failed');
 
   // The worktree was kept, so a session Orch's crash interrupted can go on where it was.
   const resume = worktree.from === 'new_branch' ? null : await sessionResumeFor(orch, attempt);

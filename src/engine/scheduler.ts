@@ -109,7 +109,7 @@ export class Scheduler {
   }
 
   /**
-   * One pass: reconcile, sync trackers, settle waits, plan, dispatch, start pull workers, and hand the
+   * One pass: sync trackers, reconcile, settle waits, plan, dispatch, start pull workers, and hand the
    * tasks the plan routes to their project's router (in the background). Returns how many tasks and
    * workers it started plus how many tasks it sent to a router.
    */

@@ -13,8 +13,6 @@ import { watchPullRequests } from './pr-watch.js';
 import { addTask, cancelTask, holdTask, releaseTrackerHold } from './tasks.js';
 import { createGitHubRemote } from '../trackers/github-remote.js';
 
-/** How often a project's tracker is asked for changes when nothing (a webhook) asks sooner. */
-export const DEFAULT_POLL_MS = 60_000;
 /** How long to leave a tracker alone after an error that did not say when to come back. */
 const ERROR_BACKOFF_MS = 30_000;
 
@@ -28,6 +26,8 @@ interface TrackerLink {
   /** No call to the tracker before this time (its rate limit, or an error). */
   notBefore: number;
   nextPollAt: number;
+  /** Stops the tracker's watch, for trackers that can be watched (the markdown queue). */
+  stopWatching: (() => void) | null;
   /** What was last reported per task, so an unchanged task is not reported again. */
   reported: Map<number, string>;
   /** Why each refused issue was refused, so an issue seen again unchanged is not recorded again. */
@@ -68,23 +68,54 @@ export function createTracker(project: ProjectConfig, env: NodeJS.ProcessEnv, no
   }
 }
 
+export interface TrackerSyncOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Overrides every project's `tracker.poll_interval_s` (tests). */
+  pollMs?: number;
+  onReport?: (report: TrackerSyncReport) => void;
+  /** A watched tracker saw a change: its project is due now, and the owner should tick soon (`scheduler.requestTick`). */
+  onWake?: () => void;
+}
+
 /**
  * Mirrors each project's tracker into tasks, and tasks' progress back into the tracker. The scheduler
  * calls `syncDue` before it plans (so an issue opened a moment ago can start in the same tick) and
- * `reportChanges` after; each tracker is asked on its poll interval, at once when a webhook says
- * something changed, and never before its rate limit allows. A tracker that fails is left alone for a
- * while and asked again; nothing it returned is lost, because the cursor only moves on success.
+ * `reportChanges` after; each tracker is asked on its poll interval (`tracker.poll_interval_s`), at
+ * once when a webhook says something changed or a watched tracker (the markdown queue) saw a change,
+ * and never before its rate limit allows. A tracker that fails is left alone for a while and asked
+ * again; nothing it returned is lost, because the cursor only moves on success.
  */
 export class TrackerSync {
   private readonly links = new Map<string, TrackerLink>();
   /** Projects whose tracker could not be made, with the settings that failed (a fix in config.yaml retries). */
   private readonly broken = new Map<string, string>();
   private syncRequested = false;
+  private closed = false;
 
   constructor(
     private readonly orch: Orch,
-    private readonly options: { env?: NodeJS.ProcessEnv; pollMs?: number; onReport?: (report: TrackerSyncReport) => void } = {},
+    private readonly options: TrackerSyncOptions = {},
   ) {}
+
+  /** Stops watching every tracker; the owner calls it as it stops. Syncs and reports still work, unwatched. */
+  close(): void {
+    this.closed = true;
+    for (const link of this.links.values()) this.stopWatching(link);
+  }
+
+  private stopWatching(link: TrackerLink): void {
+    link.stopWatching?.();
+    link.stopWatching = null;
+  }
+
+  /** Starts the tracker's watch, when it has one: a change makes the project due and wakes the owner. */
+  private startWatching(link: TrackerLink): void {
+    if (this.closed || !link.tracker.watch) return;
+    link.stopWatching = link.tracker.watch(() => {
+      link.nextPollAt = 0;
+      this.options.onWake?.();
+    });
+  }
 
   /** A webhook said something changed: ask every tracker on the next sync, whatever its interval. */
   requestSync(): void {
@@ -99,16 +130,22 @@ export class TrackerSync {
   private link(name: string): TrackerLink | null {
     const project = this.orch.config.projects[name];
     if (!project) return null;
-    const madeFrom = JSON.stringify([project.tracker, project.mergeStrategy, project.path, project.remote, project.pullRequests.github]);
+    // The poll interval is read at each sync: changing it keeps the link (and its cursor).
+    const madeFrom = JSON.stringify([{ ...project.tracker, pollIntervalS: undefined }, project.mergeStrategy, project.path, project.remote, project.pullRequests.github]);
     const existing = this.links.get(name);
     if (existing?.madeFrom === madeFrom) return existing;
+    if (existing) {
+      this.stopWatching(existing);
+      this.links.delete(name);
+    }
     if (this.broken.get(name) === madeFrom) return null;
     try {
       const onSkippedFile = (reason: string) => void this.orch.store.appendEvent({ type: 'tracker.skipped', project: name, data: { ref: null, reason } }, this.orch.now());
       const tracker = createTracker(project, this.options.env ?? process.env, this.orch.now, onSkippedFile);
       if (!tracker) return null;
-      const link: TrackerLink = { tracker, madeFrom, cursor: null, mentionsCursor: null, notBefore: 0, nextPollAt: 0, reported: new Map(), refused: new Map(), holds: new Map() };
+      const link: TrackerLink = { tracker, madeFrom, cursor: null, mentionsCursor: null, notBefore: 0, nextPollAt: 0, stopWatching: null, reported: new Map(), refused: new Map(), holds: new Map() };
       this.links.set(name, link);
+      this.startWatching(link);
       return link;
     } catch (error) {
       // A tracker that cannot be made (no token, no local path) is said once, not on every tick.
@@ -123,6 +160,13 @@ export class TrackerSync {
   async syncDue(): Promise<TrackerSyncReport[]> {
     const forced = this.syncRequested;
     this.syncRequested = false;
+    for (const [name, link] of this.links) {
+      // A project taken out of the config: its tracker is watched no more.
+      if (!this.orch.config.projects[name]) {
+        this.stopWatching(link);
+        this.links.delete(name);
+      }
+    }
     const reports: TrackerSyncReport[] = [];
     for (const name of Object.keys(this.orch.config.projects)) {
       const link = this.link(name);
@@ -139,7 +183,8 @@ export class TrackerSync {
   private async syncProject(name: string, link: TrackerLink): Promise<TrackerSyncReport> {
     const report: TrackerSyncReport = { project: name, created: [], updated: [], cancelled: [], held: [], resumed: [], finished: [], reported: 0, error: null };
     const now = this.orch.now();
-    link.nextPollAt = now + (this.options.pollMs ?? DEFAULT_POLL_MS);
+    const pollIntervalS = this.orch.config.projects[name]?.tracker.pollIntervalS;
+    link.nextPollAt = now + (this.options.pollMs ?? (pollIntervalS ?? 0) * 1000);
     try {
       // Pull requests first: merging one closes its issue, which must finish the task, not cancel it.
       await watchPullRequests(this.orch, name, link.tracker, report);
@@ -266,10 +311,10 @@ export class TrackerSync {
    */
   async claimBeforeStart(task: Task): Promise<boolean> {
     const link = task.externalRef === null ? null : this.link(task.project);
-    if (!link || task.attempts > 0) return true;
+    if (!link) return true;
     const ref = task.externalRef!;
     const { store } = this.orch;
-    if ((await store.listEvents({ taskId: task.id, types: ['tracker.claimed'] })).length > 0) return true;
+    if (task.attempts > 0 || (await store.listEvents({ taskId: task.id, types: ['tracker.claimed'] })).length > 0) return this.stillOpen(task, link, ref);
     let taken: boolean;
     try {
       taken = await link.tracker.claim(ref);
@@ -284,6 +329,27 @@ export class TrackerSync {
     }
     await store.appendEvent({ type: 'tracker.lost', project: task.project, taskId: task.id, data: { ref } }, this.orch.now());
     await cancelTask(store, task.id, this.orch.now(), `its issue ${ref} was taken by another taker first`);
+    return false;
+  }
+
+  /**
+   * Before another attempt of a task already taken: where the tracker can say at no cost whether its
+   * issue is closed (a queue file a person moved to failed/ while the last attempt ran, which the last
+   * sync may not have seen), a closed issue cancels the task instead of running it again.
+   */
+  private async stillOpen(task: Task, link: TrackerLink, ref: string): Promise<boolean> {
+    if (!link.tracker.isClosed) return true;
+    const { store } = this.orch;
+    let closed: boolean;
+    try {
+      closed = await link.tracker.isClosed(ref);
+    } catch (error) {
+      const message = (error as Error).message.split('\n')[0]!;
+      await store.appendEvent({ type: 'tracker.error', project: task.project, taskId: task.id, data: { message, retryAfterMs: null } }, this.orch.now());
+      return false;
+    }
+    if (!closed) return true;
+    await cancelTask(store, task.id, this.orch.now(), `its issue ${ref} was closed`);
     return false;
   }
 

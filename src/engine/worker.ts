@@ -16,7 +16,7 @@ import type { Task, Worker, WorkerOutcome } from '../core/types.js';
 import { workerName } from '../core/worker-names.js';
 import { idleWorkersPause, unclaimedOutcome } from '../core/worker-outcome.js';
 import type { Clone } from '../workspace/clone.js';
-import { configuredHook, runHook, type HookName } from '../workspace/hooks.js';
+import { configuredHook, hookFailure, runHook, type HookName } from '../workspace/hooks.js';
 import { clonePath, worktreesDir } from '../workspace/layout.js';
 import { copyUntrackedFiles, slotEnvironment } from '../workspace/setup.js';
 import { adoptWorkerWorktree, createWorkerWorktree, removeWorktree } from '../workspace/worktrees.js';
@@ -165,7 +165,7 @@ async function prepareWorktree(orch: Orch, worker: Worker, project: ProjectConfi
       task: { id: null, title: '', branch: worker.branch!, worktree },
     });
     if (result.ran) await event('hook.ran', { name, passed: result.passed, exitCode: result.exitCode, timedOut: result.timedOut, output: result.outputTail.slice(-2000) });
-    if (!result.passed) return `the ${name} hook failed: ${result.outputTail.slice(-500)}`;
+    if (!result.passed) return hookFailure(result);
   }
   return null;
 }

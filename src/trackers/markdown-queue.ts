@@ -4,12 +4,13 @@
 // and two takers can never both get it.
 
 import { createHash, randomBytes } from 'node:crypto';
-import type { Stats } from 'node:fs';
-import { chmod, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { chmod, lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { MAX_BODY_BYTES, bodyTooLarge, formatBytes } from '../core/task-limits.js';
 import type { EpochMs, Role, TaskState } from '../core/types.js';
 import { parseTask, TaskFileError, taskBody, withOrchNote, type MarkdownTask } from './markdown-task.js';
+import { watchFolders } from './folder-watch.js';
 import { TrackerError, type StatusReport, type SyncResult, type TrackedIssue, type Tracker } from './tracker.js';
 
 export const QUEUE_FOLDERS = ['incoming', 'claimed', 'done', 'failed'] as const;
@@ -80,8 +81,9 @@ const AT_WORK: ReadonlySet<TaskState> = new Set(['running', 'judging', 'merging'
 
 /** Where a report puts the file; null: leave it where it is and write nothing. */
 export function folderForState(state: TaskState, current: QueueFolder): QueueFolder | null {
-  // A finished file stays finished: whoever moved it to done/ meant it.
-  if (current === 'done') return 'done';
+  // A finished file stays finished: whoever moved it to done/ or failed/ meant it, even while its
+  // attempt still ran (the sync then cancels the task). Orch notes how the task went, and that is all.
+  if (current === 'done' || current === 'failed') return current;
   if (state === 'done') return 'done';
   if (state === 'needs_review' || state === 'cancelled') return 'failed';
   // A task that only waits leaves its file in incoming/: claimed/ means an agent works on it. The
@@ -129,6 +131,29 @@ function isTaskFileName(name: string): boolean {
   return name.endsWith('.md') && !name.startsWith('.');
 }
 
+/**
+ * How a task file is opened: never through a symbolic link (a file swapped for one after its lstat is
+ * refused too), and without waiting on a FIFO, which has no writer to end it.
+ */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+const ONLY_REGULAR_FILES = 'Orch reads only regular files in the queue';
+
+/** Why an entry that is not a regular file is refused; null for a regular file. */
+export function notRegularFile(stats: Stats): string | null {
+  if (stats.isFile()) return null;
+  const what = stats.isSymbolicLink()
+    ? 'a symbolic link'
+    : stats.isDirectory()
+      ? 'a directory'
+      : stats.isFIFO()
+        ? 'a named pipe (FIFO)'
+        : stats.isSocket()
+          ? 'a socket'
+          : 'a device';
+  return `is ${what}; ${ONLY_REGULAR_FILES}`;
+}
+
 function errorCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | null)?.code;
 }
@@ -168,6 +193,11 @@ export class MarkdownQueueTracker implements Tracker {
       const mark = fingerprint(found.folder, found.stats);
       files.set(name, mark);
       if (previous?.get(name) === mark) return true;
+      const refused = notRegularFile(found.stats);
+      if (refused !== null) {
+        this.onSkippedFile(`${this.display(found.folder, name)}: ${refused}`);
+        return true;
+      }
       const issue = await this.read(name, found.folder, found.stats);
       if (issue) issues.push(issue);
       return true;
@@ -221,6 +251,19 @@ export class MarkdownQueueTracker implements Tracker {
     throw new TrackerError(`${this.display('', name)} kept moving while Orch reported on it`);
   }
 
+  async isClosed(ref: string): Promise<boolean> {
+    const current = await this.locate(fileNameOfRef(ref));
+    return current === null || current === 'done' || current === 'failed';
+  }
+
+  /**
+   * Watches the queue and its folders (a folder made later included) and calls `onChange` once per
+   * burst of changes; what cannot be watched is left to the poll.
+   */
+  watch(onChange: () => void): () => void {
+    return watchFolders(this.root, QUEUE_FOLDERS, onChange);
+  }
+
   /** Every task file by name, in the folder it counts in. */
   private async list(): Promise<Map<string, QueueFolder>> {
     if (!(await this.exists(this.root))) {
@@ -243,12 +286,14 @@ export class MarkdownQueueTracker implements Tracker {
     return listing;
   }
 
-  /** The file's folder and facts, looking in `first` and then everywhere else. */
+  /**
+   * The entry's folder and facts, looking in `first` and then everywhere else. The entry itself, never
+   * what a link points at: callers refuse anything but a regular file.
+   */
   private async statFrom(name: string, first: QueueFolder): Promise<{ folder: QueueFolder; stats: Stats } | null> {
     for (const folder of [first, ...PRECEDENCE.filter((other) => other !== first)]) {
       try {
-        const stats = await stat(join(this.root, folder, name));
-        if (stats.isFile()) return { folder, stats };
+        return { folder, stats: await lstat(join(this.root, folder, name)) };
       } catch (error) {
         if (errorCode(error) !== 'ENOENT') throw this.failure(`cannot read ${this.display(folder, name)}`, error);
       }
@@ -269,8 +314,14 @@ export class MarkdownQueueTracker implements Tracker {
       return null;
     }
     try {
-      const handle = await open(join(this.root, folder, name), 'r');
+      const handle = await open(join(this.root, folder, name), READ_FLAGS);
       try {
+        // Replaced since the lstat by something that is not a file: refused all the same.
+        const refused = notRegularFile(await handle.stat());
+        if (refused !== null) {
+          this.onSkippedFile(`${this.display(folder, name)}: ${refused}`);
+          return null;
+        }
         // Bounded even so: the file may have grown since the stat.
         const buffer = Buffer.alloc(MAX_FILE_BYTES + 1);
         const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
@@ -289,6 +340,11 @@ export class MarkdownQueueTracker implements Tracker {
       }
       // Moved since the stat: the next sync sees it where it went (its fingerprint will differ).
       if (errorCode(error) === 'ENOENT') return null;
+      // Swapped for a symbolic link since the lstat: O_NOFOLLOW refused to open it.
+      if (errorCode(error) === 'ELOOP') {
+        this.onSkippedFile(`${this.display(folder, name)}: is a symbolic link; ${ONLY_REGULAR_FILES}`);
+        return null;
+      }
       this.onSkippedFile(`${this.display(folder, name)}: cannot read it (${(error as Error).message})`);
       return null;
     }
@@ -353,15 +409,17 @@ export class MarkdownQueueTracker implements Tracker {
     let before: Stats;
     let text: string;
     try {
-      const handle = await open(path, 'r');
+      const handle = await open(path, READ_FLAGS);
       try {
         before = await handle.stat();
+        // A note is never written through a link, nor into anything but a regular file.
+        if (!before.isFile()) return;
         text = await handle.readFile('utf8');
       } finally {
         await handle.close();
       }
     } catch (error) {
-      if (errorCode(error) === 'ENOENT') return;
+      if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ELOOP') return;
       throw this.failure(`cannot read ${this.display(folder, name)}`, error);
     }
     const updated = withOrchNote(text, {

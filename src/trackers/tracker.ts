@@ -119,6 +119,18 @@ export interface Tracker {
   readonly pulls?: PullRequestWatch;
   /** Comments mentioning Orch since `cursor`, from people allowed to ask; trackers without comments leave it out. */
   mentions?(cursor: string | null, signal?: AbortSignal): Promise<MentionsResult>;
+  /**
+   * Calls `onChange` soon after something changes at the source, so Orch syncs at once rather than at
+   * its next poll; returns the function that stops watching. For trackers whose changes can be seen
+   * where Orch runs (the markdown queue's folders). Watching that fails leaves the poll to notice.
+   */
+  watch?(onChange: () => void): () => void;
+  /**
+   * Whether the issue is closed right now, asked just before a task's next attempt starts, so a close
+   * the last sync has not seen yet is not run over. For trackers where a look is free (a local folder);
+   * the others are trusted to their next sync.
+   */
+  isClosed?(ref: string): Promise<boolean>;
 }
 
 /** What a fix prompt says about one failing check. */

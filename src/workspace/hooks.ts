@@ -56,6 +56,8 @@ export interface HookResult {
   passed: boolean;
   exitCode: number | null;
   timedOut: boolean;
+  /** The limit it ran under, so a message can say how long it was given. */
+  timeoutMs: number;
   /** The end of stdout and stderr, interleaved; a start failure's message when it could not start. */
   outputTail: string;
   durationMs: number;
@@ -84,7 +86,7 @@ export function hookEnvironment(name: HookName, task: HookTask): Record<string, 
  */
 export async function runHook(name: HookName, command: Command | null, options: HookOptions): Promise<HookResult> {
   if (command === null) {
-    return { name, command: null, ran: false, passed: true, exitCode: null, timedOut: false, outputTail: '', durationMs: 0 };
+    return { name, command: null, ran: false, passed: true, exitCode: null, timedOut: false, timeoutMs: options.timeoutMs, outputTail: '', durationMs: 0 };
   }
   const run = await runCommand(command, {
     cwd: options.cwd,
@@ -99,7 +101,19 @@ export async function runHook(name: HookName, command: Command | null, options: 
     passed: commandPassed(run),
     exitCode: run.exitCode,
     timedOut: run.timedOut,
+    timeoutMs: options.timeoutMs,
     outputTail: run.spawnError ?? run.output,
     durationMs: run.durationMs,
   };
+}
+
+/** Why a hook did not pass, for a person: a timeout says so and how long the hook had, then the end of its output. */
+export function hookFailure(result: HookResult): string {
+  const what = result.timedOut ? `timed out after ${formatSeconds(result.timeoutMs)}` : 'failed';
+  const tail = result.outputTail.slice(-500);
+  return `the ${result.name} hook ${what}${tail ? `: ${tail}` : ''}`;
+}
+
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
 }

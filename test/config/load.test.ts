@@ -14,9 +14,10 @@ import {
 } from '../../src/config/load.js';
 import { tempDir, thrownBy, writeFile } from './helpers.js';
 
-const GITHUB_DEFAULTS = { assignee: null, authors: [], tokenEnv: 'GITHUB_TOKEN', apiUrl: 'https://api.github.com' };
+const GITHUB_DEFAULTS = { pollIntervalS: 30, assignee: null, authors: [], tokenEnv: 'GITHUB_TOKEN', apiUrl: 'https://api.github.com' };
 const LINEAR_DEFAULTS = {
   states: ['Todo'],
+  pollIntervalS: 30,
   stateMap: { running: 'In Progress', in_review: 'In Review', needs_review: 'In Review', done: 'Done', cancelled: 'Canceled' },
   tokenEnv: 'LINEAR_API_KEY',
   apiUrl: 'https://api.linear.app/graphql',
@@ -57,7 +58,7 @@ describe('loadConfig with no files', () => {
       priority: 0,
       maxAgents: 2,
       agents: ['claude'],
-      tracker: { kind: 'local' },
+      tracker: { kind: 'local', pollIntervalS: 30 },
       mergeStrategy: 'direct',
       maxAttempts: 3,
       backoff: { baseS: 30, capS: 3600, jitter: 0.2 },
@@ -191,11 +192,13 @@ projects:
           state_map: { running: 'Doing', needs_review: null, blocked: 'Blocked' },
           token_env: 'ENG_LINEAR_KEY',
           api_url: 'http://127.0.0.1:9999/graphql',
+          poll_interval_s: 45,
         },
       },
     });
     expect(settings.tracker).toEqual({
       kind: 'linear',
+      pollIntervalS: 45,
       team: 'ENG',
       labels: ['orch'],
       states: ['Ready', 'Todo'],
@@ -225,6 +228,7 @@ projects:
     });
     expect(settings.tracker).toEqual({
       kind: 'github',
+      pollIntervalS: 30,
       repo: 'org/web',
       labels: ['orch'],
       assignee: 'orch-bot',
@@ -232,6 +236,19 @@ projects:
       tokenEnv: 'WEB_GITHUB_TOKEN',
       apiUrl: 'https://ghe.example.com/api/v3',
     });
+  });
+
+  it('reads how often each kind of tracker is polled, 30 s unless it says', () => {
+    const home = tempDir();
+    const repo = tempDir();
+    writeFile(configPath(home), globalYaml(repo));
+    const global = loadGlobalConfig(home);
+    const polled = (tracker: Record<string, unknown>) => resolveProjectSettings(global, 'web', { path: join(repo, 'orch.yaml'), data: { tracker } as never }).tracker.pollIntervalS;
+    expect(polled({ kind: 'markdown', dir: 'queue' })).toBe(30);
+    expect(polled({ kind: 'markdown', dir: 'queue', poll_interval_s: 5 })).toBe(5);
+    expect(polled({ kind: 'local', poll_interval_s: 120 })).toBe(120);
+    expect(polled({ kind: 'github', repo: 'org/web', poll_interval_s: 0.5 })).toBe(0.5);
+    expect(polled({ kind: 'linear', team: 'ENG', poll_interval_s: 600 })).toBe(600);
   });
 
   it('returns copies that callers may change freely', () => {
@@ -325,6 +342,9 @@ describe('errors are one line naming the file, the key path and the expectation'
     );
     expect(loadError('defaults:\n  tracker: { kind: linear, team: ENG, state_map: { runing: Doing } }\n').message).toMatch(
       /: defaults\.tracker\.state_map\.runing: unknown key \(did you mean "running"\?\)$/,
+    );
+    expect(loadError('defaults:\n  tracker: { kind: markdown, dir: q, poll_interval_s: 0 }\n').message).toMatch(
+      /: defaults\.tracker\.poll_interval_s: expected a number > 0, got 0$/,
     );
   });
 

@@ -8,7 +8,7 @@
 
 import { spawn } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openOrch } from '../../src/engine/context.js';
@@ -211,6 +211,38 @@ describe('the tracker is the truth while agents run', () => {
       },
       'local',
     );
+  });
+
+  it('a markdown queue: a file moved to failed/ or given a BLOCKED header stops the agent at once; deleting the header goes on', async () => {
+    let queue = '';
+    const claimed = (title: string) => join(queue, 'claimed', `${title.split(' ')[0]!.toLowerCase()}.md`);
+    await closeAndHold(
+      {
+        async setup(_scratch, repo) {
+          writeFileSync(join(repo, '.gitignore'), 'queue/\n');
+          git(repo, ['add', '.gitignore']);
+          git(repo, ['commit', '-q', '-m', 'ignore the queue']);
+          queue = join(repo, 'queue');
+          for (const folder of ['incoming', 'claimed', 'done', 'failed']) mkdirSync(join(queue, folder), { recursive: true });
+          for (const title of TITLES) writeFileSync(join(queue, 'incoming', `${title.split(' ')[0]!.toLowerCase()}.md`), `# ${title}\n\nPRIORITY: P1\n\nWork until stopped.\n`);
+          return { tracker: { kind: 'markdown', dir: 'queue', poll_interval_s: 3600 } };
+        },
+        async close(title) {
+          renameSync(claimed(title), join(queue, 'failed', `${title.split(' ')[0]!.toLowerCase()}.md`));
+        },
+        async hold(title) {
+          const file = claimed(title);
+          writeFileSync(file, readFileSync(file, 'utf8').replace('PRIORITY: P1', 'PRIORITY: P1\nBLOCKED: waiting for the API keys'));
+        },
+        async release(title) {
+          const file = claimed(title);
+          writeFileSync(file, readFileSync(file, 'utf8').replace('BLOCKED: waiting for the API keys\n', ''));
+        },
+      },
+      'markdown',
+    );
+    // A person's failed/ stays failed/.
+    expect(existsSync(join(queue, 'failed', 'closed.md'))).toBe(true);
   });
 
   it('GitHub: closing the issue or labelling it blocked stops the agent on the webhook; removing the label goes on', async () => {

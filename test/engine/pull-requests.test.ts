@@ -131,7 +131,7 @@ describe('pull requests', () => {
 
   it('refuses to publish a task of a project whose tracker files no issues, saying what to set', async () => {
     const w = await world(0);
-    w.orch.config.projects.app!.tracker = { kind: 'local' };
+    w.orch.config.projects.app!.tracker = { kind: 'local', pollIntervalS: 30 };
     const local = await addTask(w.orch.store, { project: 'app', title: 'Add nothing' }, w.orch.now());
     await expect(publishTask(w.orch, local.id, w.env)).rejects.toThrow('project app has a local tracker, which cannot file issues: give it `tracker: {kind: github, repo: owner/name}`');
   });

@@ -175,6 +175,22 @@ describe('the pipeline, task to merged commit', () => {
     expect((await runTask(orch, other.id, { agent: 'adder', sourceEnv: env })).task.state).toBe('done');
   });
 
+  it('says a before_run hook timed out, and how long it had, apart from one that failed', async () => {
+    const hooks = orch.config.projects.app!.hooks;
+    hooks.timeoutS = 0.5;
+    hooks.beforeRun = { shell: 'echo preparing; sleep 60' };
+    const slow = await addTask(orch.store, { project: 'app', title: 'Slow hook' }, orch.now());
+    await runTask(orch, slow.id, { agent: 'adder', sourceEnv: env });
+    const [timedOut] = await orch.store.listEvents({ taskId: slow.id, types: ['run.failed'] });
+    expect(timedOut!.data).toMatchObject({ reason: 'the before_run hook timed out after 0.5 s: preparing\n', endReason: 'hook_failed' });
+
+    hooks.beforeRun = { shell: 'echo broken; exit 3' };
+    const failing = await addTask(orch.store, { project: 'app', title: 'Failing hook' }, orch.now());
+    await runTask(orch, failing.id, { agent: 'adder', sourceEnv: env });
+    const [failed] = await orch.store.listEvents({ taskId: failing.id, types: ['run.failed'] });
+    expect(failed!.data).toMatchObject({ reason: 'the before_run hook failed: broken\n', endReason: 'hook_failed' });
+  });
+
   it('keeps hostile titles out of shells and branch names', async () => {
     // Titles as a tracker could deliver them (the CLI refuses some of these; an issue title may hold anything).
     const titles = ['$(touch pwned)', '; touch pwned ;', '`touch pwned`', '../../etc/passwd', '--upload-pack=touch pwned', 'line one\nline two', 'ünïcødé ✨ 日本語', 'x'.repeat(10_000)];

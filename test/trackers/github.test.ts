@@ -521,7 +521,7 @@ describe('errors', () => {
   });
 
   it('needs its token from the variable the config names', () => {
-    const config = { kind: 'github' as const, repo: REPO, labels: [], assignee: null, authors: [], tokenEnv: 'WIDGETS_TOKEN', apiUrl: fake.url };
+    const config = { kind: 'github' as const, pollIntervalS: 30, repo: REPO, labels: [], assignee: null, authors: [], tokenEnv: 'WIDGETS_TOKEN', apiUrl: fake.url };
     expect(() => createGitHubTracker(config, { env: {}, mergeStrategy: 'direct' })).toThrow('GitHub tracker for acme/widgets: no token in $WIDGETS_TOKEN');
     expect(createGitHubTracker(config, { env: { WIDGETS_TOKEN: TOKEN }, mergeStrategy: 'pr' }).kind).toBe('github');
   });

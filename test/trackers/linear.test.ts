@@ -529,6 +529,7 @@ describe('failures', () => {
 describe('createLinearTracker', () => {
   const config = {
     kind: 'linear' as const,
+    pollIntervalS: 30,
     team: 'ENG',
     labels: ['orch'],
     states: ['Todo'],

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, chmodSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, chmodSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -134,6 +135,39 @@ describe('the markdown queue', () => {
       expect((await queue.sync(null)).issues.map((issue) => issue.ref)).toEqual(['queue:task.md']);
     });
 
+    it('refuses links, pipes and folders in the queue without following or reading them, once each', async () => {
+      const outside = join(repo, 'outside.md');
+      writeFileSync(outside, task('SENTINEL-7f3a outside the queue'));
+      put('incoming', 'task.md', task('Task'));
+      symlinkSync(outside, path('incoming', 'link.md'));
+      symlinkSync(join(repo, 'nowhere.md'), path('incoming', 'dangling.md'));
+      execFileSync('mkfifo', [path('incoming', 'pipe.md')]);
+      mkdirSync(path('incoming', 'folder.md'));
+
+      const first = await queue.sync(null);
+      expect(first.issues.map((issue) => issue.ref)).toEqual(['queue:task.md']);
+      const reason = 'Orch reads only regular files in the queue';
+      expect(skipped.sort()).toEqual([
+        `ops/queue/incoming/dangling.md: is a symbolic link; ${reason}`,
+        `ops/queue/incoming/folder.md: is a directory; ${reason}`,
+        `ops/queue/incoming/link.md: is a symbolic link; ${reason}`,
+        `ops/queue/incoming/pipe.md: is a named pipe (FIFO); ${reason}`,
+      ]);
+      expect((await queue.sync(first.cursor)).issues).toEqual([]);
+      expect(skipped).toHaveLength(4);
+    });
+
+    it('never writes a status note through a link that took a task file\'s place', async () => {
+      const outside = join(repo, 'outside.md');
+      writeFileSync(outside, task('Outside'));
+      mkdirSync(join(repo, 'ops', 'queue', 'claimed'));
+      symlinkSync(outside, path('claimed', 'task.md'));
+      await queue.report('queue:task.md', status('running'));
+      expect(readFileSync(outside, 'utf8')).toBe(task('Outside'));
+      // Not replaced by a copy of what it points at either.
+      expect(lstatSync(path('claimed', 'task.md')).isSymbolicLink()).toBe(true);
+    });
+
     it('returns only what changed since the cursor', async () => {
       put('incoming', 'a.md', task('A'));
       put('incoming', 'b.md', task('B'));
@@ -265,11 +299,23 @@ describe('the markdown queue', () => {
       expect(filesIn('incoming')).toEqual([]);
     });
 
-    it('takes a requeued task back from failed/ to claimed/', async () => {
+    it('never takes a file out of failed/, even when its task is requeued: moving it back is for a person', async () => {
       await queue.report('queue:a.md', status('needs_review'));
+      put('claimed', 'a.md', task('Another A'));
       await queue.report('queue:a.md', status('new', 'Requeued by a person.'));
-      expect(filesIn('failed')).toEqual([]);
-      expect(readFileSync(path('claimed', 'a.md'), 'utf8')).toContain('- state: new\n');
+      expect(readFileSync(path('failed', 'a.md'), 'utf8')).toContain('- state: new\n');
+      expect(readFileSync(path('claimed', 'a.md'), 'utf8')).toBe(task('Another A'));
+      await queue.report('queue:a.md', status('done'));
+      expect(filesIn('failed')).toEqual(['a.md']);
+      expect(filesIn('done')).toEqual([]);
+    });
+
+    it('says a file is closed once it is in done/ or failed/ or gone', async () => {
+      expect(await queue.isClosed('queue:a.md')).toBe(false);
+      await queue.report('queue:a.md', status('cancelled'));
+      expect(await queue.isClosed('queue:a.md')).toBe(true);
+      rmSync(path('failed', 'a.md'));
+      expect(await queue.isClosed('queue:a.md')).toBe(true);
     });
 
     it('leaves the file of a waiting task in incoming/, and takes it to claimed/ once an agent works on it', async () => {
@@ -301,15 +347,6 @@ describe('the markdown queue', () => {
       expect(filesIn('failed')).toEqual([]);
       expect(readFileSync(path('claimed', 'a.md'), 'utf8')).toBe(exampleTask);
       expect(readFileSync(path('done', 'a.md'), 'utf8')).toContain('- state: needs_review');
-    });
-
-    it('refuses to replace a same-named file when moving one back', async () => {
-      await queue.report('queue:a.md', status('needs_review'));
-      put('claimed', 'a.md', task('Another A'));
-      await expect(queue.report('queue:a.md', status('new'))).rejects.toThrow(
-        'cannot move ops/queue/failed/a.md to claimed/: a file of that name is already there',
-      );
-      expect(readFileSync(path('claimed', 'a.md'), 'utf8')).toBe(task('Another A'));
     });
 
     it('keeps the line endings and the permissions of the file, and leaves no temporary files', async () => {
@@ -350,7 +387,11 @@ describe('mapping the queue to Orch', () => {
     expect(folderForState('needs_review', 'claimed')).toBe('failed');
     expect(folderForState('cancelled', 'incoming')).toBe('failed');
     expect(folderForState('running', 'claimed')).toBe('claimed');
-    expect(folderForState('new', 'failed')).toBe('claimed');
+    // A file in failed/ or done/ stays there, whoever put it there and whatever its task did since.
+    expect(folderForState('new', 'failed')).toBe('failed');
+    expect(folderForState('running', 'failed')).toBe('failed');
+    expect(folderForState('done', 'failed')).toBe('failed');
+    expect(folderForState('needs_review', 'done')).toBe('done');
     expect(folderForState('running', 'incoming')).toBe('claimed');
     expect(folderForState('new', 'incoming')).toBeNull();
     expect(folderForState('routed', 'incoming')).toBeNull();

@@ -42,6 +42,7 @@ describe('runHook', () => {
       passed: true,
       exitCode: null,
       timedOut: false,
+      timeoutMs: 10_000,
       outputTail: '',
       durationMs: 0,
     });
