@@ -15,9 +15,12 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
-/** Write `content` to a temporary file beside `path`, flush it, then rename it over `path`. */
-export function writeFileAtomic(path: string, content: string): void {
-  const temp = writeTempFile(path, content, existingMode(path));
+/**
+ * Write `content` to a temporary file beside `path`, flush it, then rename it over `path`: a reader sees
+ * the old file or the new one, never a part. `mode` when given, else the replaced file's permissions.
+ */
+export function writeFileAtomic(path: string, content: string, mode?: number): void {
+  const temp = writeTempFile(path, content, mode ?? existingMode(path));
   try {
     renameSync(temp, path);
   } catch (error) {

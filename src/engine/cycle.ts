@@ -31,7 +31,7 @@ export interface CycleOptions {
  */
 export async function runCycle(orch: Orch, options: CycleOptions = {}): Promise<TaskRunSummary[]> {
   // A change a watched tracker sees (a file moved in a markdown queue) ticks at once.
-  const trackers = new TrackerSync(orch, { env: options.sourceEnv, onWake: () => scheduler.requestTick() });
+  const trackers = new TrackerSync(orch, { env: options.sourceEnv, onWake: () => scheduler.requestTick(), reportEachMove: true });
   const scheduler = new Scheduler(orch, { project: options.project, onProgress: options.onProgress, pollMs: options.pollMs, sourceEnv: options.sourceEnv, orchCli: options.orchCli, trackers });
   const told = (outcome: HeldDeliveryOutcome) =>
     options.onProgress?.({ type: 'delivery', project: outcome.project, commits: outcome.commits, delivered: outcome.result.delivered, summary: outcome.result.delivered ? null : (outcome.held?.summary ?? outcome.result.message) });

@@ -1,6 +1,7 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { writeFileAtomic } from '../config/atomic-write.js';
 import { ensureApiToken } from '../config/token.js';
 import { createApp } from '../server/app.js';
 import { startServer, type RunningServer } from '../server/serve.js';
@@ -46,6 +47,7 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
     env: options.sourceEnv,
     // A change a watched tracker sees (a file moved in a markdown queue) ticks at once.
     onWake: () => scheduler.requestTick(),
+    reportEachMove: true,
     onReport: (r) => {
       if (r.error) logger.warn({ project: r.project }, `tracker of ${r.project}: ${r.error}`);
       else if (r.created.length + r.cancelled.length + r.finished.length > 0) {
@@ -104,7 +106,8 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
     throw error;
   }
   const info: DaemonInfo = { pid: process.pid, url: server.url, startedAt: orch.now() };
-  writeFileSync(daemonFile(orch.home), `${JSON.stringify(info)}\n`, { mode: 0o600 });
+  // Whole or not at all: a client reading it as it is written must never see half of it.
+  writeFileAtomic(daemonFile(orch.home), `${JSON.stringify(info)}\n`, 0o600);
   logger.info({ url: server.url }, `listening on ${server.url} (token in ${join(orch.home, 'token')})`);
   // A one-time code, not the token: this line ends up in logs, and the code is dead once used or after minutes.
   const login = `${server.url}/login?code=${logins.issue().code}`;

@@ -310,6 +310,9 @@ export class Scheduler {
       if (!flight || flight.controller.signal.aborted) continue;
       const { decision, reason } = reconcileRun(task.state);
       if (decision === 'keep_running') continue;
+      // A run whose agent has ended moved the task there itself (merged it, or blocked it on its result)
+      // and is finishing up: nothing to stop. A cancel still stops whatever step it is at.
+      if (task.state !== 'cancelled' && this.inFlight.has(task.id) && (await this.orch.store.listRuns({ taskId: task.id, open: true })).length === 0) continue;
       this.progress({ type: 'cancelling', taskId: task.id, decision, reason });
       await this.orch.store.appendEvent({ type: 'task.reconciled', project: task.project, taskId: task.id, data: { decision, reason } }, this.orch.now());
       flight.controller.abort();

@@ -6,11 +6,13 @@ import { TERMINAL_STATES, type Task } from '../core/types.js';
 import { createGitHubTracker } from '../trackers/github.js';
 import { createLinearTracker } from '../trackers/linear.js';
 import { MarkdownQueueTracker } from '../trackers/markdown-queue.js';
-import { TrackerError, type StatusReport, type TrackedIssue, type Tracker } from '../trackers/tracker.js';
+import { TrackerError, type TrackedIssue, type Tracker } from '../trackers/tracker.js';
 import type { Orch } from './context.js';
 import { proposePushedBranches } from './pr-catch-all.js';
 import { watchPullRequests } from './pr-watch.js';
 import { addTask, cancelTask, holdTask, releaseTrackerHold } from './tasks.js';
+import { TrackerReports } from './tracker-reports.js';
+import { blockerTasks, heldOnlyByOwnDependencies } from './tracker-waits.js';
 import { createGitHubRemote } from '../trackers/github-remote.js';
 
 /** How long to leave a tracker alone after an error that did not say when to come back. */
@@ -75,6 +77,8 @@ export interface TrackerSyncOptions {
   onReport?: (report: TrackerSyncReport) => void;
   /** A watched tracker saw a change: its project is due now, and the owner should tick soon (`scheduler.requestTick`). */
   onWake?: () => void;
+  /** Tell the tracker of each move of a task as this process writes it, not only after each tick. */
+  reportEachMove?: boolean;
 }
 
 /**
@@ -91,15 +95,24 @@ export class TrackerSync {
   private readonly broken = new Map<string, string>();
   private syncRequested = false;
   private closed = false;
+  private readonly reports: TrackerReports;
+  private readonly stopFollowing: () => void;
 
   constructor(
     private readonly orch: Orch,
     private readonly options: TrackerSyncOptions = {},
-  ) {}
+  ) {
+    this.reports = new TrackerReports(orch, (project) => this.link(project));
+    this.stopFollowing = options.reportEachMove ? orch.store.onTaskWritten((task) => this.reports.note(task)) : () => undefined;
+  }
 
-  /** Stops watching every tracker; the owner calls it as it stops. Syncs and reports still work, unwatched. */
+  /**
+   * Stops watching every tracker and following moves; the owner calls it as it stops, after its last
+   * `reportChanges`. Syncs and reports still work, unwatched.
+   */
   close(): void {
     this.closed = true;
+    this.stopFollowing();
     for (const link of this.links.values()) this.stopWatching(link);
   }
 
@@ -193,6 +206,7 @@ export class TrackerSync {
       // Oldest change first, so tasks are numbered (and, at equal priority, run) in the order people wrote them.
       const issues = [...result.issues].sort((a, b) => a.updatedAt - b.updatedAt);
       for (const issue of issues) await this.mirrorOrSkip(name, link, issue, report);
+      await this.mirrorWaiting(name, link, issues, report);
       await this.applyPendingHolds(name, link, report);
       link.cursor = result.cursor;
       if (result.notBefore !== null) link.notBefore = result.notBefore;
@@ -213,6 +227,21 @@ export class TrackerSync {
       await this.orch.store.appendEvent({ type: 'tracker.synced', project: name, data: { created, updated, cancelled, held, resumed, finished } }, this.orch.now());
     }
     return report;
+  }
+
+  /**
+   * Issues that wait on blockers seen later in the same sync: once those have tasks, they become tasks
+   * waiting on them (again, for a chain), until a pass makes no new one.
+   */
+  private async mirrorWaiting(project: string, link: TrackerLink, issues: TrackedIssue[], report: TrackerSyncReport): Promise<void> {
+    let waiting = issues.filter((issue) => issue.readyButForDependencies);
+    while (waiting.length > 0) {
+      const made = new Set((await this.orch.store.listTasks({ project, externalRefs: waiting.map((issue) => issue.ref) })).map((task) => task.externalRef));
+      waiting = waiting.filter((issue) => !made.has(issue.ref));
+      const before = report.created.length;
+      for (const issue of waiting) await this.mirrorOrSkip(project, link, issue, report);
+      if (report.created.length === before) return;
+    }
   }
 
   /** Holds that came while a task's change was being judged, put on it once it is back in the queue. */
@@ -256,16 +285,18 @@ export class TrackerSync {
     const [task] = await store.listTasks({ project, externalRefs: [issue.ref] });
     if (!task) {
       // Mirrored, not taken: the issue is claimed only when its task starts (claimBeforeStart).
-      if (!issue.ready || issue.closed) return;
+      if (issue.closed) return;
+      const dependsOn = issue.ready ? [] : await blockerTasks(store, project, issue);
+      if (dependsOn === null) return;
       // Refused before it is claimed: a queue file stays in incoming/ for a person to fix.
       const problem = taskTextProblem(issue);
       if (problem !== null) return this.refuse(project, link, issue, problem);
       link.refused.delete(issue.ref);
-      const created = await addTask(store, { project, externalRef: issue.ref, title: issue.title, body: issue.body, labels: issue.labels, priority: issue.priority, role: issue.role ?? undefined }, this.orch.now());
+      const created = await addTask(store, { project, externalRef: issue.ref, title: issue.title, body: issue.body, labels: issue.labels, priority: issue.priority, role: issue.role ?? undefined, dependsOn }, this.orch.now());
       report.created.push(created.id);
       return;
     }
-    const held = issue.held ?? null;
+    const held = issue.held != null && !(await heldOnlyByOwnDependencies(store, project, task, issue)) ? issue.held : null;
     const { decision, reason } = reconcileWithIssue(task, { closed: issue.closed, held, priority: issue.priority });
     // A hold that cannot stop the task now (its change is being judged) waits for it to come back to the queue.
     if (held !== null && decision === 'keep_running' && !TERMINAL_STATES.has(task.state)) link.holds.set(issue.ref, held);
@@ -353,50 +384,18 @@ export class TrackerSync {
     return false;
   }
 
-  /** Tells each tracker about tasks whose state moved since it was last told. */
+  /**
+   * Tells each tracker about tasks whose state moved since it was last told: the catch-up after a tick
+   * (moves written by another process) and at the end. With `reportEachMove`, moves this process
+   * writes are told as they happen; this waits for those too.
+   */
   async reportChanges(): Promise<void> {
     for (const name of Object.keys(this.orch.config.projects)) {
       const link = this.link(name);
       if (!link || this.orch.now() < link.notBefore) continue;
-      const tasks = await this.orch.store.listTasks({ project: name, tracked: true });
-      for (const task of tasks) {
-        const status = await this.statusOf(task);
-        // Its issue went to another taker: theirs to report on.
-        if (status === null) continue;
-        const key = `${status.state}|${status.attempts}|${status.agent}|${status.summary}`;
-        if (link.reported.get(task.id) === key) continue;
-        try {
-          await link.tracker.report(task.externalRef!, status);
-          link.reported.set(task.id, key);
-        } catch (error) {
-          const message = (error as Error).message.split('\n')[0]!;
-          const limited = error instanceof TrackerError && error.retryAfterMs !== null;
-          await this.orch.store.appendEvent({ type: 'tracker.error', project: name, taskId: task.id, data: { message, retryAfterMs: limited ? error.retryAfterMs : null } }, this.orch.now());
-          if (limited) {
-            // The tracker asked for a pause: the rest waits, and this task is told again after it.
-            link.notBefore = this.orch.now() + error.retryAfterMs!;
-            break;
-          }
-          // This task's report failed on its own (say, a ref the tracker cannot report on): the others
-          // still go, and this one is tried again when its state next moves.
-          link.reported.set(task.id, key);
-        }
-      }
+      for (const task of await this.orch.store.listTasks({ project: name, tracked: true })) this.reports.note(task);
     }
-  }
-
-  private async statusOf(task: Task): Promise<StatusReport | null> {
-    const lost = await this.orch.store.listEvents({ taskId: task.id, types: ['tracker.lost'] });
-    if (lost.length > 0) return null;
-    return {
-      state: task.state,
-      summary: summaryOf(task),
-      agent: task.agent,
-      complexity: task.complexity,
-      attempts: task.attempts,
-      costUsd: task.costUsd,
-      pullRequestUrl: task.pullRequest?.url ?? null,
-    };
+    await this.reports.settled();
   }
 }
 
@@ -407,37 +406,4 @@ function changedFields(task: Task, issue: TrackedIssue) {
   if (JSON.stringify([...issue.labels].sort()) !== JSON.stringify([...task.labels].sort())) patch.labels = [...new Set(issue.labels)];
   if (issue.priority !== task.priority) patch.priority = issue.priority;
   return patch;
-}
-
-/** The fix rounds its pull request has had, and what its checks said last. */
-function roundsOf(task: Task): string {
-  const pr = task.pullRequest!;
-  const parts = [pr.checks ? `checks ${pr.checks}` : null, pr.ciRounds > 0 ? `CI fix rounds: ${pr.ciRounds}` : null, pr.reviewRounds > 0 ? `review rounds: ${pr.reviewRounds}` : null].filter(Boolean);
-  return parts.length > 0 ? ` ${parts.join('; ')}.` : '';
-}
-
-/** One sentence for the tracker's readers. */
-function summaryOf(task: Task): string {
-  switch (task.state) {
-    case 'new':
-    case 'routed':
-      if (task.pullRequest) return `Queued for another round on pull request #${task.pullRequest.number}.${roundsOf(task)}`;
-      return task.attempts > 0 ? `Queued for attempt ${task.attempts + 1}.` : 'Queued: an agent will pick it up.';
-    case 'running':
-      return `Attempt ${task.attempts} is running${task.agent ? ` with ${task.agent}` : ''}.`;
-    case 'judging':
-      return 'The agent finished; its work is being tested and reviewed.';
-    case 'merging':
-      return 'Passed the checks; merging.';
-    case 'in_review':
-      return task.pullRequest ? `In review: pull request #${task.pullRequest.number} (${task.pullRequest.url}); merging it finishes the task.${roundsOf(task)}` : 'In review.';
-    case 'done':
-      return 'Done: the change is merged.';
-    case 'blocked':
-      return `Blocked: ${task.blockedReason ?? 'waiting'}.`;
-    case 'needs_review':
-      return `Needs a person: ${task.blockedReason ?? 'see the task'}.`;
-    case 'cancelled':
-      return 'Cancelled.';
-  }
 }

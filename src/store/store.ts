@@ -314,6 +314,12 @@ export interface StoreOps {
 export interface Store extends StoreOps {
   /** Runs `fn` in one write transaction; everything it does commits or rolls back together. */
   transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T>;
+  /**
+   * Calls `listener` with each task this process creates or updates, once its transaction has
+   * committed, in the order written (a rolled-back write is never heard of). Returns the unsubscribe.
+   * Writes by other processes are not heard: they are seen on the next read.
+   */
+  onTaskWritten(listener: (task: Task) => void): () => void;
   close(): Promise<void>;
 }
 

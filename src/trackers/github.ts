@@ -231,6 +231,7 @@ export class GitHubTracker implements Tracker {
       dependsOn,
       parent: parent ? issueRef(this.sameRepoAsConfigured(parent.repo), parent.number) : null,
       ready: !closed && !hasBlockedLabel(labels) && dependsOn.length === 0,
+      readyButForDependencies: !closed && !hasBlockedLabel(labels) && dependsOn.length > 0,
       closed,
       held: closed ? null : hasBlockedLabel(labels) ? 'it carries the blocked label' : dependsOn.length > 0 ? `it waits for ${dependsOn.join(', ')}` : null,
       url: issue.html_url,

@@ -222,6 +222,7 @@ export class LinearTracker implements Tracker {
       dependsOn,
       parent: node.parent ? issueRef(node.parent.identifier) : null,
       ready: !closed && this.inReadyState(node) && dependsOn.length === 0,
+      readyButForDependencies: !closed && this.inReadyState(node) && dependsOn.length > 0 && !hasBlockedLabel(labels),
       closed,
       held: closed ? null : this.holdOf(node, labels, dependsOn),
       url: node.url,

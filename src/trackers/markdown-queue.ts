@@ -3,13 +3,15 @@
 // them; a move is a rename, which the filesystem makes atomic, so a file is always in exactly one place
 // and two takers can never both get it.
 
-import { createHash, randomBytes } from 'node:crypto';
-import { constants, type Stats } from 'node:fs';
-import { chmod, lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
+import { lstat, mkdir, open, readdir, rename, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { MAX_BODY_BYTES, bodyTooLarge, formatBytes } from '../core/task-limits.js';
 import type { EpochMs, Role, TaskState } from '../core/types.js';
-import { parseTask, TaskFileError, taskBody, withOrchNote, type MarkdownTask } from './markdown-task.js';
+import { parseTask, TaskFileError, taskBody, type MarkdownTask } from './markdown-task.js';
+import { writeStatusNote } from './markdown-note.js';
+import { errorCode, READ_FLAGS } from './queue-file-io.js';
 import { watchFolders } from './folder-watch.js';
 import { TrackerError, type StatusReport, type SyncResult, type TrackedIssue, type Tracker } from './tracker.js';
 
@@ -131,11 +133,6 @@ function isTaskFileName(name: string): boolean {
   return name.endsWith('.md') && !name.startsWith('.');
 }
 
-/**
- * How a task file is opened: never through a symbolic link (a file swapped for one after its lstat is
- * refused too), and without waiting on a FIFO, which has no writer to end it.
- */
-const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 const ONLY_REGULAR_FILES = 'Orch reads only regular files in the queue';
 
@@ -154,9 +151,6 @@ export function notRegularFile(stats: Stats): string | null {
   return `is ${what}; ${ONLY_REGULAR_FILES}`;
 }
 
-function errorCode(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | null)?.code;
-}
 
 export class MarkdownQueueTracker implements Tracker {
   readonly kind = 'markdown' as const;
@@ -245,7 +239,12 @@ export class MarkdownQueueTracker implements Tracker {
       const target = folderForState(status.state, current);
       if (target === null) return;
       if (target !== current && !(await this.move(name, current, target))) continue;
-      await this.writeNote(target, name, status);
+      try {
+        // Changed by someone while Orch wrote (moved, or edited in place): read it again and write on top.
+        if (!(await writeStatusNote(join(this.root, target, name), status))) continue;
+      } catch (error) {
+        throw this.failure(`cannot write the status note to ${this.display(target, name)}`, error);
+      }
       return;
     }
     throw new TrackerError(`${this.display('', name)} kept moving while Orch reported on it`);
@@ -404,57 +403,6 @@ export class MarkdownQueueTracker implements Tracker {
    * file. If the file is replaced or moved meanwhile, the other writer wins and the note waits for the
    * next report rather than bringing back a file that left.
    */
-  private async writeNote(folder: QueueFolder, name: string, status: StatusReport): Promise<void> {
-    const path = join(this.root, folder, name);
-    let before: Stats;
-    let text: string;
-    try {
-      const handle = await open(path, READ_FLAGS);
-      try {
-        before = await handle.stat();
-        // A note is never written through a link, nor into anything but a regular file.
-        if (!before.isFile()) return;
-        text = await handle.readFile('utf8');
-      } finally {
-        await handle.close();
-      }
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ELOOP') return;
-      throw this.failure(`cannot read ${this.display(folder, name)}`, error);
-    }
-    const updated = withOrchNote(text, {
-      state: status.state,
-      summary: status.summary,
-      attempts: status.attempts,
-      costUsd: status.costUsd,
-      pullRequestUrl: status.pullRequestUrl,
-    });
-    if (updated === text) return;
-
-    const temp = join(this.root, folder, `.${randomBytes(6).toString('hex')}.${process.pid}.tmp`);
-    try {
-      const handle = await open(temp, 'wx', before.mode & 0o7777);
-      try {
-        await handle.writeFile(updated, 'utf8');
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      // The mode given to open is filtered by the umask; keep what the author's file had.
-      await chmod(temp, before.mode & 0o7777);
-      const now = await stat(path).catch((error: unknown) => {
-        if (errorCode(error) === 'ENOENT') return null;
-        throw error;
-      });
-      if (now === null || now.ino !== before.ino || now.dev !== before.dev) return;
-      await rename(temp, path);
-    } catch (error) {
-      throw this.failure(`cannot write the status note to ${this.display(folder, name)}`, error);
-    } finally {
-      await rm(temp, { force: true });
-    }
-  }
-
   private async ensureFolder(folder: QueueFolder): Promise<void> {
     try {
       await mkdir(join(this.root, folder), { recursive: true });

@@ -29,6 +29,11 @@ export interface TrackedIssue {
    * Pull requests and items by authors the config does not allow are not returned at all.
    */
   ready: boolean;
+  /**
+   * Open and ready but for open blockers (`dependsOn`): Orch makes the task at once, waiting on its
+   * blockers' tasks, so it starts the moment they are done rather than at the next sync. Absent: false.
+   */
+  readyButForDependencies?: boolean;
   /** Closed, deleted or moved out of Orch's reach: a running attempt should stop. */
   closed: boolean;
   /**

@@ -68,6 +68,7 @@ describe('sync: which issues', () => {
       dependsOn: [],
       parent: null,
       ready: true,
+      readyButForDependencies: false,
       closed: false,
       held: null,
       url: `https://github.com/${REPO}/issues/${fix.number}`,
@@ -108,7 +109,7 @@ describe('sync: readiness and dependencies', () => {
   it('marks an issue with the blocked label not ready', async () => {
     const blocked = repo.addIssue({ title: 'blocked', labels: ['orch', 'blocked'] });
     const result = await tracker().sync(null);
-    expect(byRef(result).get(ref(blocked.number))).toMatchObject({ ready: false, dependsOn: [], closed: false, held: 'it carries the blocked label' });
+    expect(byRef(result).get(ref(blocked.number))).toMatchObject({ ready: false, readyButForDependencies: false, dependsOn: [], closed: false, held: 'it carries the blocked label' });
   });
 
   it('makes a parent wait for its open sub-issues and names its parent on a sub-issue', async () => {
@@ -120,7 +121,7 @@ describe('sync: readiness and dependencies', () => {
     repo.updateIssue(done.number, { state: 'closed' });
 
     const result = byRef(await tracker().sync(null));
-    expect(result.get(ref(epic.number))).toMatchObject({ ready: false, dependsOn: [ref(open.number)], held: `it waits for ${ref(open.number)}` });
+    expect(result.get(ref(epic.number))).toMatchObject({ ready: false, readyButForDependencies: true, dependsOn: [ref(open.number)], held: `it waits for ${ref(open.number)}` });
     expect(result.get(ref(open.number))).toMatchObject({ ready: true, parent: ref(epic.number) });
   });
 

@@ -75,6 +75,7 @@ describe('sync: which issues', () => {
       dependsOn: [],
       parent: null,
       ready: true,
+      readyButForDependencies: false,
       closed: false,
       held: null,
       url: `https://linear.app/acme/issue/${ws.identifier(fix)}/fix-login`,
@@ -252,7 +253,7 @@ describe('sync: dependencies and sub-issues', () => {
     const backlog = byRef(await orch.sync(first.cursor)).get(ref(started));
     expect(backlog).toMatchObject({ closed: false, held: 'it was moved to Backlog' });
     ws.updateIssue(ws.identifier(started), { state: 'Todo', labels: ['orch', 'blocked'] });
-    expect(byRef(await orch.sync(first.cursor)).get(ref(started))).toMatchObject({ held: 'it carries the blocked label' });
+    expect(byRef(await orch.sync(first.cursor)).get(ref(started))).toMatchObject({ held: 'it carries the blocked label', readyButForDependencies: false });
   });
 
   it('waits for open issues that block it, not for closed ones or other relations', async () => {
@@ -267,7 +268,7 @@ describe('sync: dependencies and sub-issues', () => {
     ws.addRelation(ws.identifier(blocking), ws.identifier(related));
 
     const found = byRef(await tracker().sync(null));
-    expect(found.get(ref(blocked))).toMatchObject({ ready: false, closed: false, dependsOn: [ref(openBlocker)], held: `it is blocked by ${ref(openBlocker)}` });
+    expect(found.get(ref(blocked))).toMatchObject({ ready: false, readyButForDependencies: true, closed: false, dependsOn: [ref(openBlocker)], held: `it is blocked by ${ref(openBlocker)}` });
     expect(found.get(ref(blocking))).toMatchObject({ ready: true, dependsOn: [] });
   });
 

@@ -274,6 +274,18 @@ describe('the markdown queue', () => {
       );
     });
 
+    it('never writes over an edit a person makes in place while Orch writes its note', async () => {
+      for (let round = 0; round < 40; round++) {
+        const edit = `${exampleTask}\nA person's line, round ${round}.\n`;
+        const reporting = queue.report('queue:a.md', status('running', `round ${round}`));
+        // The person's editor writes the file in place at some moment of Orch's read-modify-rename.
+        await new Promise((resolve) => setTimeout(resolve, round % 4));
+        writeFileSync(path('claimed', 'a.md'), edit);
+        await reporting;
+        expect(readFileSync(path('claimed', 'a.md'), 'utf8')).toContain(`A person's line, round ${round}.`);
+      }
+    });
+
     it('moves a finished task to done/ with its note, updated rather than repeated', async () => {
       await queue.report('queue:a.md', status('running'));
       await queue.report('queue:a.md', { ...status('done', 'Merged as abc123.'), pullRequestUrl: 'https://example.com/pr/9' });

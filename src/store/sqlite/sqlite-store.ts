@@ -81,6 +81,7 @@ export class SqliteStore implements Store {
   private readonly reads: StoreOps;
   /** Set while a transaction's callback runs, to catch calls on the store instead of on `tx`. */
   private readonly insideTransaction = new AsyncLocalStorage<true>();
+  private readonly taskListeners = new Set<(task: Task) => void>();
 
   constructor(private readonly sqlite: BetterSqlite3.Database) {
     this.db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
@@ -103,11 +104,46 @@ export class SqliteStore implements Store {
     await this.db.destroy();
   }
 
+  onTaskWritten(listener: (task: Task) => void): () => void {
+    this.taskListeners.add(listener);
+    return () => this.taskListeners.delete(listener);
+  }
+
   private async write<T>(fn: (ops: StoreOps) => Promise<T>): Promise<T> {
     this.refuseInsideTransaction();
-    return inImmediateTransaction(this.db, this.sqlite, (conn) =>
-      this.insideTransaction.run(true, () => fn(sqliteOps(conn))),
+    const written: Task[] = [];
+    const result = await inImmediateTransaction(this.db, this.sqlite, (conn) =>
+      this.insideTransaction.run(true, () => fn(this.recordingTaskWrites(sqliteOps(conn), written))),
     );
+    for (const task of written) {
+      for (const listener of this.taskListeners) {
+        // A listener's failure is its own: the write has committed and the caller must hear so.
+        try {
+          listener(task);
+        } catch {
+          // ignored on purpose
+        }
+      }
+    }
+    return result;
+  }
+
+  /** The ops of one transaction, noting each task written so listeners hear of it after the commit. */
+  private recordingTaskWrites(ops: StoreOps, written: Task[]): StoreOps {
+    if (this.taskListeners.size === 0) return ops;
+    return {
+      ...ops,
+      createTask: async (...args) => {
+        const task = await ops.createTask(...args);
+        written.push(task);
+        return task;
+      },
+      updateTask: async (...args) => {
+        const task = await ops.updateTask(...args);
+        written.push(task);
+        return task;
+      },
+    };
   }
 
   private async read<T>(fn: (ops: StoreOps) => Promise<T>): Promise<T> {
