@@ -207,6 +207,7 @@ export class TrackerSync {
       const issues = [...result.issues].sort((a, b) => a.updatedAt - b.updatedAt);
       for (const issue of issues) await this.mirrorOrSkip(name, link, issue, report);
       await this.mirrorWaiting(name, link, issues, report);
+      if (link.cursor === null) await this.lookUpFollowed(name, link, issues, report);
       await this.applyPendingHolds(name, link, report);
       link.cursor = result.cursor;
       if (result.notBefore !== null) link.notBefore = result.notBefore;
@@ -241,6 +242,28 @@ export class TrackerSync {
       const before = report.created.length;
       for (const issue of waiting) await this.mirrorOrSkip(project, link, issue, report);
       if (report.created.length === before) return;
+    }
+  }
+
+  /**
+   * The first sync of a start lists only ready issues (GitHub, Linear): the open tasks' issues it did not
+   * list are looked up, so one closed, held or deleted while Orch was down is reconciled now.
+   */
+  private async lookUpFollowed(project: string, link: TrackerLink, listed: TrackedIssue[], report: TrackerSyncReport): Promise<void> {
+    if (!link.tracker.lookUp) return;
+    const seen = new Set(listed.map((issue) => issue.ref));
+    const open = (await this.orch.store.listTasks({ project, tracked: true })).filter((task) => !TERMINAL_STATES.has(task.state) && !seen.has(task.externalRef!));
+    if (open.length === 0) return;
+    const found = await link.tracker.lookUp(open.map((task) => task.externalRef!));
+    for (const task of open) {
+      const issue = found.get(task.externalRef!);
+      if (issue === undefined) continue;
+      if (issue !== null) {
+        await this.mirrorOrSkip(project, link, issue, report);
+        continue;
+      }
+      await cancelTask(this.orch.store, task.id, this.orch.now(), `its issue ${task.externalRef} is gone`);
+      report.cancelled.push(task.id);
     }
   }
 

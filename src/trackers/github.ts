@@ -205,6 +205,17 @@ export class GitHubTracker implements Tracker {
   }
 
   /** A waiting issue looked at again; null when it is gone or no longer Orch's. */
+  async lookUp(refs: readonly string[], signal?: AbortSignal): Promise<Map<string, TrackedIssue | null>> {
+    const found = new Map<string, TrackedIssue | null>();
+    for (const ref of refs) {
+      const parsed = parseTaskRef(ref);
+      // A mention's task follows its comment, not the issue's state.
+      if (!parsed || parsed.commentId !== null || parsed.repo.toLowerCase() !== this.repo.toLowerCase()) continue;
+      found.set(ref, await this.recheck(parsed.number, new Map(), signal));
+    }
+    return found;
+  }
+
   private async recheck(number: number, listed: Map<string, GitHubIssue>, signal?: AbortSignal): Promise<TrackedIssue | null> {
     try {
       const issue = await this.rest.cachedGet<GitHubIssue>('GET /repos/{owner}/{repo}/issues/{issue_number}', { ...this.repoParams, issue_number: number }, signal);

@@ -248,6 +248,22 @@ export class LinearTracker implements Tracker {
     return !isClosedStateType(node.state.type) && this.states.some((state) => sameName(state, node.state.name));
   }
 
+  async lookUp(refs: readonly string[]): Promise<Map<string, TrackedIssue | null>> {
+    const found = new Map<string, TrackedIssue | null>();
+    for (const ref of refs) {
+      const identifier = identifierOf(ref);
+      if (!identifier) continue;
+      try {
+        const answer = await this.api.request<IssueAnswer>(ISSUE_QUERY, { id: identifier });
+        found.set(ref, this.track(answer.issue, ref));
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        found.set(ref, null);
+      }
+    }
+    return found;
+  }
+
   // ------------------------------------------------------------------ claim and report
 
   /** Linear has no claim of its own: an issue still open is Orch's to take. */

@@ -131,6 +131,12 @@ export interface Tracker {
    */
   watch?(onChange: () => void): () => void;
   /**
+   * These issues as they are now (null: gone — deleted, or no longer visible), for trackers whose first
+   * sync lists only ready issues: after a start Orch asks for those its open tasks follow, so a close or
+   * hold made while it was down is not missed. Refs not this tracker's to look up are left out.
+   */
+  lookUp?(refs: readonly string[], signal?: AbortSignal): Promise<Map<string, TrackedIssue | null>>;
+  /**
    * Whether the issue is closed right now, asked just before a task's next attempt starts, so a close
    * the last sync has not seen yet is not run over. For trackers where a look is free (a local folder);
    * the others are trusted to their next sync.
