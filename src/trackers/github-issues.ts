@@ -130,6 +130,11 @@ export function dependencyRefs(body: string, repo: string): string[] {
   return [...refs];
 }
 
+/** Whether a label is one of Orch's own status labels, which say what Orch did rather than what the task is. */
+export function isStatusLabel(label: string): boolean {
+  return label.toLowerCase().startsWith(STATUS_PREFIX);
+}
+
 /** The label for each task state: what people filter the issue list by. */
 export function statusLabel(state: TaskState): string {
   return `${STATUS_PREFIX}${statusName(state)}`;

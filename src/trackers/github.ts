@@ -18,6 +18,7 @@ import {
   mentionStatusMarker,
   parseIssueRef,
   parseTaskRef,
+  isStatusLabel,
   priorityFromLabels,
   refFromApiUrl,
   repoFromApiUrl,
@@ -228,7 +229,8 @@ export class GitHubTracker implements Tracker {
   }
 
   private async track(issue: GitHubIssue, listed: Map<string, GitHubIssue>, signal?: AbortSignal): Promise<TrackedIssue> {
-    const labels = labelNames(issue);
+    // Orch's own status labels are not the task's: read back, they would change it at every report.
+    const labels = labelNames(issue).filter((label) => !isStatusLabel(label));
     const closed = issue.state !== 'open';
     const dependsOn = closed ? [] : await this.openDependencies(issue, listed, signal);
     const parent = issue.parent_issue_url ? refFromApiUrl(issue.parent_issue_url) : null;

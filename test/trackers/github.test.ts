@@ -97,6 +97,12 @@ describe('sync: which issues', () => {
     expect(titles((await tracker().sync(null)).issues)).toHaveLength(3);
   });
 
+  it("leaves Orch's own status labels out of an issue's labels, keeping a person's agent: label", async () => {
+    const issue = repo.addIssue({ title: 'Reported on', labels: ['orch', 'orch:running', 'agent:codex'] });
+    const result = await tracker().sync(null);
+    expect(byRef(result).get(ref(issue.number))!.labels).toEqual(['orch', 'agent:codex']);
+  });
+
   it('reads every page of a long list', async () => {
     for (let index = 0; index < 230; index++) repo.addIssue({ title: `issue ${index}`, labels: ['orch'] });
     const result = await tracker().sync(null);
