@@ -1,0 +1,107 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { OrchError } from '../core/errors.js';
+import { parseEndpoints, proxyPortBesides, relayPorts, type NetworkMode, type SandboxDenial } from '../core/sandbox-network.js';
+import { startModelProxy } from './network-proxy.js';
+
+export type { NetworkMode, SandboxDenial };
+
+/**
+ * A sandbox's network, as the sandbox's bwrap command line needs it:
+ * - `none`: its own empty network namespace;
+ * - `full`: the host's network;
+ * - `model-only`: its own empty network namespace, whose only way out is the allow-listing proxy Orch
+ *   runs for this run (network-proxy.ts) on a Unix socket in the run's folder, bound in. Inside, the
+ *   relay (relay.ts) serves the proxy on 127.0.0.1 for HTTPS_PROXY / HTTP_PROXY and each loopback model
+ *   endpoint at its own port, so `http://127.0.0.1:PORT` base URLs work unchanged.
+ */
+export interface SandboxNetwork {
+  /** Whether bwrap gets `--unshare-net`. */
+  unshareNet: boolean;
+  /** Host paths bound read-write at the same path inside. */
+  binds: string[];
+  /** Set on top of the agent's environment. */
+  env: Record<string, string>;
+  /** The command run inside the sandbox: the agent's argv behind whatever must start first. */
+  wrap(argv: string[]): string[];
+  /** Connections refused so far (model-only; empty otherwise). */
+  denials(): SandboxDenial[];
+  close(): Promise<void>;
+}
+
+export interface SandboxNetworkOptions {
+  mode: NetworkMode;
+  /** Base URLs (`https://api.anthropic.com`, `http://127.0.0.1:8080/v1`) or host:port the agent may reach. */
+  modelEndpoints: string[];
+  /** The run's own folder: the proxy's socket and the denials file live there. */
+  runDir: string;
+  /** Each refused connection, as it happens (also appended to `sandbox-denials.log` in runDir). */
+  onDenial?: (denial: SandboxDenial) => void;
+}
+
+/** The run's log of refused connections, one `sandbox denied a connection to host:port` a line. */
+export const DENIALS_FILE = 'sandbox-denials.log';
+const SOCKET_FILE = 'network.sock';
+/** A Unix socket's path must fit in sun_path (108 bytes on Linux, with its NUL). */
+const MAX_SOCKET_PATH = 100;
+const LOOPBACK_NAMES = 'localhost,127.0.0.1,::1';
+
+export async function openSandboxNetwork(options: SandboxNetworkOptions): Promise<SandboxNetwork> {
+  if (options.mode === 'full') return unchanged(false);
+  if (options.mode === 'none') return unchanged(true);
+
+  const { endpoints, invalid } = parseEndpoints(options.modelEndpoints);
+  if (invalid.length > 0) {
+    throw new OrchError('config', `cannot tell the model API's host and port from ${invalid.map((v) => JSON.stringify(v)).join(', ')}: give the agent's base URL as http(s)://host[:port]`);
+  }
+  const relayed = relayPorts(endpoints);
+  const proxyPort = proxyPortBesides(relayed);
+  const relayScript = relayScriptPath();
+
+  let scratch: string | null = null;
+  let socketPath = join(options.runDir, SOCKET_FILE);
+  if (socketPath.length > MAX_SOCKET_PATH) {
+    // A deep ORCH_HOME: the socket goes to a short private folder, bound in at the same path all the same.
+    scratch = mkdtempSync(join(tmpdir(), 'orch-net-'));
+    socketPath = join(scratch, SOCKET_FILE);
+  }
+  const proxy = await startModelProxy({ socketPath, allowed: endpoints, denialsFile: join(options.runDir, DENIALS_FILE), onDenial: options.onDenial });
+
+  const proxyUrl = `http://127.0.0.1:${proxyPort}`;
+  // One listener per port inside: `localhost:P` and `127.0.0.1:P` are the same port there.
+  const relays = relayed.flatMap((port) => ['--relay', `${port}=${endpoints.find((e) => e.loopback && e.port === port)!.host}`]);
+  return {
+    unshareNet: true,
+    binds: [socketPath],
+    env: {
+      HTTPS_PROXY: proxyUrl,
+      https_proxy: proxyUrl,
+      HTTP_PROXY: proxyUrl,
+      http_proxy: proxyUrl,
+      // Loopback inside is the sandbox's own (its dev servers, and the relayed model ports): never proxied.
+      NO_PROXY: LOOPBACK_NAMES,
+      no_proxy: LOOPBACK_NAMES,
+    },
+    wrap: (argv) => [process.execPath, relayScript, '--socket', socketPath, '--proxy-port', String(proxyPort), ...relays, '--', ...argv],
+    denials: () => proxy.denials(),
+    async close() {
+      await proxy.close();
+      if (scratch !== null) rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+function unchanged(unshareNet: boolean): SandboxNetwork {
+  return { unshareNet, binds: [], env: {}, wrap: (argv) => argv, denials: () => [], close: async () => undefined };
+}
+
+/** The relay next to this module when built, else the build of the sources being run. */
+export function relayScriptPath(): string {
+  const candidates = ['./relay.js', '../../dist/sandbox/relay.js'].map((path) => fileURLToPath(new URL(path, import.meta.url)));
+  const script = candidates.find((path) => existsSync(path));
+  if (!script) throw new OrchError('config', 'cannot find the sandbox network relay (sandbox/relay.js): build Orch first');
+  return script;
+}
+
