@@ -2,14 +2,6 @@
 // endpoints an agent's configuration points at, whether a host:port is one of them, and the named
 // denial a refused connection becomes.
 
-export const NETWORK_MODES = ['model-only', 'full', 'none'] as const;
-/**
- * - `model-only`: an empty network namespace; only the agent's model API, through Orch's allow-listing proxy;
- * - `full`: the host's network, as without a sandbox;
- * - `none`: an empty network namespace and nothing else.
- */
-export type NetworkMode = (typeof NETWORK_MODES)[number];
-
 /** One host:port the sandbox may reach, and whether it is on the host's loopback (reached through a relay port). */
 export interface Endpoint {
   /** Lower case; an IPv6 address without brackets. */

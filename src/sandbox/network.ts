@@ -3,40 +3,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OrchError } from '../core/errors.js';
-import { parseEndpoints, proxyPortBesides, relayPorts, type NetworkMode, type SandboxDenial } from '../core/sandbox-network.js';
+import { parseEndpoints, proxyPortBesides, relayPorts, type SandboxDenial } from '../core/sandbox-network.js';
 import { startModelProxy } from './network-proxy.js';
+import type { NetworkMode, SandboxNetwork, SandboxNetworkOptions } from './sandbox.js';
 
-export type { NetworkMode, SandboxDenial };
+export type { NetworkMode, SandboxDenial, SandboxNetwork, SandboxNetworkOptions };
 
 /**
- * A sandbox's network, as the sandbox's bwrap command line needs it:
+ * A sandbox's network (the port's contract is sandbox.ts):
  * - `none`: its own empty network namespace;
  * - `full`: the host's network;
  * - `model-only`: its own empty network namespace, whose only way out is the allow-listing proxy Orch
  *   runs for this run (network-proxy.ts) on a Unix socket in the run's folder, bound in. Inside, the
  *   relay (relay.ts) serves the proxy on 127.0.0.1 for HTTPS_PROXY / HTTP_PROXY and each loopback model
  *   endpoint at its own port, so `http://127.0.0.1:PORT` base URLs work unchanged.
+ * One proxy per run rather than one for all: each run's allow-list is its own agent's, its socket is in
+ * its own folder (so no other sandbox can reach it), its denials are its own, and it ends with the run.
  */
-export interface SandboxNetwork {
-  /** Whether bwrap gets `--unshare-net`. */
-  unshareNet: boolean;
-  /** Host paths bound read-write at the same path inside. */
-  binds: string[];
-  /** Set on top of the agent's environment. */
-  env: Record<string, string>;
-  /** The command run inside the sandbox: the agent's argv behind whatever must start first. */
-  wrap(argv: string[]): string[];
+export interface OpenedSandboxNetwork extends SandboxNetwork {
   /** Connections refused so far (model-only; empty otherwise). */
   denials(): SandboxDenial[];
-  close(): Promise<void>;
 }
 
-export interface SandboxNetworkOptions {
-  mode: NetworkMode;
-  /** Base URLs (`https://api.anthropic.com`, `http://127.0.0.1:8080/v1`) or host:port the agent may reach. */
-  modelEndpoints: string[];
-  /** The run's own folder: the proxy's socket and the denials file live there. */
-  runDir: string;
+export interface NetworkOpenOptions extends SandboxNetworkOptions {
   /** Each refused connection, as it happens (also appended to `sandbox-denials.log` in runDir). */
   onDenial?: (denial: SandboxDenial) => void;
 }
@@ -48,7 +37,7 @@ const SOCKET_FILE = 'network.sock';
 const MAX_SOCKET_PATH = 100;
 const LOOPBACK_NAMES = 'localhost,127.0.0.1,::1';
 
-export async function openSandboxNetwork(options: SandboxNetworkOptions): Promise<SandboxNetwork> {
+export async function openSandboxNetwork(options: NetworkOpenOptions): Promise<OpenedSandboxNetwork> {
   if (options.mode === 'full') return unchanged(false);
   if (options.mode === 'none') return unchanged(true);
 
@@ -69,6 +58,7 @@ export async function openSandboxNetwork(options: SandboxNetworkOptions): Promis
   }
   const proxy = await startModelProxy({ socketPath, allowed: endpoints, denialsFile: join(options.runDir, DENIALS_FILE), onDenial: options.onDenial });
 
+  let closing: Promise<void> | null = null;
   const proxyUrl = `http://127.0.0.1:${proxyPort}`;
   // One listener per port inside: `localhost:P` and `127.0.0.1:P` are the same port there.
   const relays = relayed.flatMap((port) => ['--relay', `${port}=${endpoints.find((e) => e.loopback && e.port === port)!.host}`]);
@@ -86,14 +76,18 @@ export async function openSandboxNetwork(options: SandboxNetworkOptions): Promis
     },
     wrap: (argv) => [process.execPath, relayScript, '--socket', socketPath, '--proxy-port', String(proxyPort), ...relays, '--', ...argv],
     denials: () => proxy.denials(),
-    async close() {
-      await proxy.close();
-      if (scratch !== null) rmSync(scratch, { recursive: true, force: true });
+    close() {
+      // Safe to call more than once: the second call waits for the first.
+      closing ??= (async () => {
+        await proxy.close();
+        if (scratch !== null) rmSync(scratch, { recursive: true, force: true });
+      })();
+      return closing;
     },
   };
 }
 
-function unchanged(unshareNet: boolean): SandboxNetwork {
+function unchanged(unshareNet: boolean): OpenedSandboxNetwork {
   return { unshareNet, binds: [], env: {}, wrap: (argv) => argv, denials: () => [], close: async () => undefined };
 }
 

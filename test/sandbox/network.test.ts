@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DENIALS_FILE, openSandboxNetwork, relayScriptPath, type SandboxNetwork } from '../../src/sandbox/network.js';
+import { DENIALS_FILE, openSandboxNetwork, relayScriptPath, type OpenedSandboxNetwork } from '../../src/sandbox/network.js';
 import { tempDir } from '../helpers/git.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -63,7 +63,7 @@ interface ProbeResult {
 }
 
 /** Runs the probe in bubblewrap as the sandbox would: the network's namespace, binds, env and wrap. */
-async function probeInside(network: SandboxNetwork, dir: string, what: 'get' | 'proxied-get' | 'connect', target: string): Promise<ProbeResult> {
+async function probeInside(network: OpenedSandboxNetwork, dir: string, what: 'get' | 'proxied-get' | 'connect', target: string): Promise<ProbeResult> {
   const probe = join(dir, 'probe.mjs');
   if (!existsSync(probe)) writeFileSync(probe, PROBE);
   const argv = [
