@@ -24,6 +24,7 @@ import { claimOwner, resumeAttempt, type AgentRunOutcome, type Attempt } from '.
 import { agentEventRecord } from './agent-event-record.js';
 import type { Orch } from './context.js';
 import { withLock } from './locks.js';
+import { openWorkerApi } from './worker-api.js';
 import { continueAfterAgent, refreshClone, type AttemptWorkspace, type TaskRunSummary } from './runner.js';
 import { claimableNow } from './tick-input.js';
 
@@ -226,6 +227,8 @@ async function superviseWorker(
     const held = claim as { taskId: number; runId: number } | null;
     await store.appendEvent({ type: `agent.${event.type}`, project: project.name, taskId: held?.taskId ?? null, runId: held?.runId ?? null, data: { ...agentEventRecord(event, logLine), worker: initial.id } }, orch.now());
   };
+  // Its `orch` reaches Orch through this API: inside a sandbox the database is out of its sight.
+  const api = await openWorkerApi(orch, initial.id, dir);
   let report: RunReport;
   try {
     report = await superviseRun({
@@ -241,7 +244,7 @@ async function superviseWorker(
         resumeSessionId: null,
         cwd: initial.worktree!,
         runHome: join(dir, 'home'),
-        env: { ...base, ...options.slotEnv, ORCH_HOME: orch.home, ORCH_RUN_ID: workerName(initial.id), PATH: [bin, base.PATH].filter(Boolean).join(delimiter) },
+        env: { ...base, ...options.slotEnv, ...api.env, ORCH_HOME: orch.home, ORCH_RUN_ID: workerName(initial.id), PATH: [bin, base.PATH].filter(Boolean).join(delimiter) },
       },
       logPath: initial.logPath!,
       timeoutMs: project.run.timeoutS * 1000,
@@ -257,6 +260,7 @@ async function superviseWorker(
     });
   } finally {
     clearInterval(watcher);
+    await api.close();
     // A look still under way must not renew the lease after the task's attempt has taken it over.
     while (watching) await new Promise((resolve) => setTimeout(resolve, 10));
   }

@@ -1,10 +1,10 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OrchError } from '../core/errors.js';
 import { parseEndpoints, proxyPortBesides, relayPorts, type SandboxDenial } from '../core/sandbox-network.js';
 import { startModelProxy } from './network-proxy.js';
+import { socketPathIn } from './socket-path.js';
 import type { NetworkMode, SandboxNetwork, SandboxNetworkOptions } from './sandbox.js';
 
 export type { NetworkMode, SandboxDenial, SandboxNetwork, SandboxNetworkOptions };
@@ -33,8 +33,6 @@ export interface NetworkOpenOptions extends SandboxNetworkOptions {
 /** The run's log of refused connections, one `sandbox denied a connection to host:port` a line. */
 export const DENIALS_FILE = 'sandbox-denials.log';
 const SOCKET_FILE = 'network.sock';
-/** A Unix socket's path must fit in sun_path (108 bytes on Linux, with its NUL). */
-const MAX_SOCKET_PATH = 100;
 const LOOPBACK_NAMES = 'localhost,127.0.0.1,::1';
 
 export async function openSandboxNetwork(options: NetworkOpenOptions): Promise<OpenedSandboxNetwork> {
@@ -49,14 +47,12 @@ export async function openSandboxNetwork(options: NetworkOpenOptions): Promise<O
   const proxyPort = proxyPortBesides(relayed);
   const relayScript = relayScriptPath();
 
-  let scratch: string | null = null;
-  let socketPath = join(options.runDir, SOCKET_FILE);
-  if (socketPath.length > MAX_SOCKET_PATH) {
-    // A deep ORCH_HOME: the socket goes to a short private folder, bound in at the same path all the same.
-    scratch = mkdtempSync(join(tmpdir(), 'orch-net-'));
-    socketPath = join(scratch, SOCKET_FILE);
-  }
-  const proxy = await startModelProxy({ socketPath, allowed: endpoints, denialsFile: join(options.runDir, DENIALS_FILE), onDenial: options.onDenial });
+  const socket = socketPathIn(options.runDir, SOCKET_FILE);
+  const socketPath = socket.path;
+  const proxy = await startModelProxy({ socketPath, allowed: endpoints, denialsFile: join(options.runDir, DENIALS_FILE), onDenial: options.onDenial }).catch((error: Error) => {
+    socket.cleanup();
+    throw error;
+  });
 
   let closing: Promise<void> | null = null;
   const proxyUrl = `http://127.0.0.1:${proxyPort}`;
@@ -80,7 +76,7 @@ export async function openSandboxNetwork(options: NetworkOpenOptions): Promise<O
       // Safe to call more than once: the second call waits for the first.
       closing ??= (async () => {
         await proxy.close();
-        if (scratch !== null) rmSync(scratch, { recursive: true, force: true });
+        socket.cleanup();
       })();
       return closing;
     },
