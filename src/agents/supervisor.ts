@@ -5,6 +5,7 @@ import { DEFAULT_MAX_OUTPUT_BYTES } from '../config/defaults.js';
 import { EMPTY_RUN_SUMMARY, addRunEvent, classifyRunEnd, type KillReason, type RunVerdict } from '../core/outcome.js';
 import { EMPTY_TOTALS, addBelievedToTotals, priceRun, type RunTotals } from '../core/usage.js';
 import { MAX_RECORDED_DENIALS, sandboxDenialIn } from '../core/sandbox-denial.js';
+import { accessAt } from '../core/sandbox-policy.js';
 import { openSandbox, type OpenedSandbox, type SandboxPlan } from '../sandbox/launch.js';
 import type { AgentAdapter, AgentConfig, AgentEvent, ModelPrice, RunSpec } from './agent.js';
 import { readOutputLines, storedLine } from './output-lines.js';
@@ -119,13 +120,16 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
   let lastActivity = Date.now();
 
   const sandboxDenials: string[] = [];
-  const writableRoots = sandboxPlan ? sandboxPlan.policy.mounts.filter((mount) => mount.access === 'writable' || mount.access === 'scratch').map((mount) => mount.path) : [];
+  const writable = (path: string) => {
+    const access = sandboxPlan ? accessAt(sandboxPlan.policy, path) : 'writable';
+    return access === 'writable' || access === 'scratch';
+  };
   let stderrPartial = '';
   const noteDenials = (text: string) => {
     const lines = (stderrPartial + text).split('\n');
     stderrPartial = lines.pop()!.slice(-4000);
     for (const line of lines) {
-      const denial = sandboxDenialIn(line, writableRoots);
+      const denial = sandboxDenialIn(line, writable);
       if (denial === null || sandboxDenials.length >= MAX_RECORDED_DENIALS) continue;
       sandboxDenials.push(denial);
       errLog.write(`[orch] sandbox denial: ${denial}\n`);

@@ -7,17 +7,15 @@ const DENIAL = /read-only file system|permission denied|operation not permitted|
 /** An absolute path in a line: up to whitespace, a quote or a colon that ends it. */
 const ABSOLUTE_PATH = /(?:^|[\s'"`(=])(\/[^\s'"`:),]*)/g;
 
-const within = (path: string, root: string) => root === '/' || path === root || path.startsWith(`${root.replace(/\/+$/, '')}/`);
-
 /**
  * The denial a line reports, or null: the line names an error the sandbox causes, and every absolute
  * path in it (when it names any) lies outside the places the run may write. A refusal inside those
  * places is the program's own business (a file mode), not the sandbox's.
  */
-export function sandboxDenialIn(line: string, writableRoots: readonly string[]): string | null {
+export function sandboxDenialIn(line: string, writable: (path: string) => boolean): string | null {
   if (!DENIAL.test(line)) return null;
   const paths = [...line.matchAll(ABSOLUTE_PATH)].map((match) => match[1]!).filter((path) => path.length > 1);
-  if (paths.some((path) => writableRoots.some((root) => within(path, root)))) return null;
+  if (paths.some(writable)) return null;
   const text = line.trim();
   return text.length > 500 ? `${text.slice(0, 500)}…` : text;
 }

@@ -37,7 +37,8 @@ export interface RunSandboxRequest {
  */
 export function planRunSandbox(orch: Orch, request: RunSandboxRequest, sourceEnv: NodeJS.ProcessEnv = process.env): SandboxPlan | null {
   if (request.project.sandbox === 'off') return null;
-  const probe = probeSandbox(sourceEnv);
+  // Orch's own environment says where bubblewrap is; the agent's says whose home to hide.
+  const probe = probeSandbox();
   if (!probe.ok) throw new OrchError('config', probe.reason);
   const git = gitEntries(request.cwd);
   const decision = decideSandboxPolicy({

@@ -111,8 +111,10 @@ describe('the sandbox policy', () => {
 
 describe('sandbox denials in stderr', () => {
   it('names a refused write outside the writable places, not one inside them', () => {
-    expect(sandboxDenialIn("sh: 1: cannot create /home/ann/code/app/README.md: Read-only file system", ['/wt'])).toContain('Read-only file system');
-    expect(sandboxDenialIn("touch: cannot touch '/wt/a': Permission denied", ['/wt'])).toBeNull();
-    expect(sandboxDenialIn('all fine', ['/wt'])).toBeNull();
+    const policy = policyOf(typical());
+    const writable = (path: string) => ['writable', 'scratch'].includes(accessAt(policy, path));
+    expect(sandboxDenialIn('sh: 1: cannot create /home/ann/code/app/README.md: Read-only file system', writable)).toContain('Read-only file system');
+    expect(sandboxDenialIn("touch: cannot touch '/home/ann/.orch/projects/app/worktrees/7/a': Permission denied", writable)).toBeNull();
+    expect(sandboxDenialIn('all fine', writable)).toBeNull();
   });
 });
