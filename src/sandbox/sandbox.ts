@@ -11,8 +11,8 @@
  * - `full`: the host's network, unchanged.
  * - `none`: an empty network namespace: not even loopback reaches the host.
  */
-export const NETWORK_MODES = ['model-only', 'full', 'none'] as const;
-export type NetworkMode = (typeof NETWORK_MODES)[number];
+export { NETWORK_MODES, type NetworkMode } from '../core/sandbox-policy.js';
+import type { NetworkMode } from '../core/sandbox-policy.js';
 
 export interface SandboxNetworkOptions {
   mode: NetworkMode;
@@ -38,5 +38,4 @@ export interface SandboxNetwork {
 
 export type OpenSandboxNetwork = (options: SandboxNetworkOptions) => Promise<SandboxNetwork>;
 
-/** Whether Orch's sandbox is used for a project's runs. */
-export type SandboxSwitch = 'on' | 'off';
+export { SANDBOX_SWITCHES, type SandboxSwitch } from '../core/sandbox-policy.js';
