@@ -249,6 +249,12 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
   options.signal?.removeEventListener('abort', onAbort);
   if (sandboxPlan && stderrPartial !== '') noteDenials('\n');
   await sandbox?.close();
+  // Connections the network's proxy refused, named by the proxy itself rather than guessed from stderr.
+  for (const denial of sandbox?.denials() ?? []) {
+    if (sandboxDenials.length >= MAX_RECORDED_DENIALS) break;
+    sandboxDenials.push(denial);
+    errLog.write(`[orch] sandbox denial: ${denial}\n`);
+  }
   await Promise.all([new Promise((r) => log.end(r)), new Promise((r) => errLog.end(r))]);
 
   const verdict: RunVerdict = exit.spawnError

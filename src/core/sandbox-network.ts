@@ -1,6 +1,6 @@
-// What a sandboxed agent may reach over the network, decided without touching it: the modes, the model
-// endpoints an agent's configuration points at, whether a host:port is one of them, and the named
-// denial a refused connection becomes.
+// What a `model-only` sandbox's proxy lets through, decided without touching the network: the host:port
+// of each model endpoint (model-endpoints.ts says which), whether a connection's target is one of them,
+// which ports the relay inside serves, and the named denial a refused connection becomes.
 
 /** One host:port the sandbox may reach, and whether it is on the host's loopback (reached through a relay port). */
 export interface Endpoint {
@@ -22,47 +22,6 @@ export interface SandboxDenial {
 export const describeDenial = (denial: SandboxDenial): string => `sandbox denied a connection to ${hostPort(denial.host, denial.port)}`;
 
 export const hostPort = (host: string, port: number): string => `${host.includes(':') ? `[${host}]` : host}:${port}`;
-
-/**
- * The variables that carry each agent CLI's model base URL (see the adapters in agents/), and where it
- * goes when none is set. Any other `…BASE_URL` variable the run's environment holds counts too: a
- * person who points an agent at a gateway names it there.
- */
-const BASE_URL_VARIABLES: Record<string, { names: string[]; fallback: string | null }> = {
-  claude: { names: ['ANTHROPIC_BASE_URL'], fallback: 'https://api.anthropic.com' },
-  codex: { names: ['ORCH_CODEX_BASE_URL', 'OPENAI_BASE_URL'], fallback: 'https://api.openai.com' },
-  opencode: { names: ['ORCH_OPENCODE_BASE_URL'], fallback: null },
-  gemini: { names: ['GOOGLE_GEMINI_BASE_URL'], fallback: 'https://generativelanguage.googleapis.com' },
-  command: { names: [], fallback: null },
-};
-
-/** OpenCode's default endpoint follows the provider of its `provider/model`. */
-const PROVIDER_FALLBACKS: Record<string, string> = {
-  anthropic: 'https://api.anthropic.com',
-  openai: 'https://api.openai.com',
-  google: 'https://generativelanguage.googleapis.com',
-};
-
-/**
- * The base URLs an agent of `kind` talks to, from the run's environment (the agent config's `env`
- * resolved) and its model: the kind's own variables, else its default API, plus every other
- * `…BASE_URL` variable holding an http(s) URL. Unique, in that order.
- */
-export function modelEndpointUrls(kind: string, env: Readonly<Record<string, string>>, model: string | null): string[] {
-  const known = BASE_URL_VARIABLES[kind] ?? { names: [], fallback: null };
-  const urls: string[] = [];
-  const add = (value: string | undefined) => {
-    const url = value?.trim();
-    if (url && /^https?:\/\//i.test(url) && !urls.includes(url)) urls.push(url);
-  };
-  for (const name of known.names) add(env[name]);
-  if (urls.length === 0) {
-    const provider = kind === 'opencode' && model !== null && model.includes('/') ? model.slice(0, model.indexOf('/')) : kind === 'opencode' ? 'anthropic' : null;
-    add(provider === null ? (known.fallback ?? undefined) : PROVIDER_FALLBACKS[provider]);
-  }
-  for (const [name, value] of Object.entries(env)) if (/BASE_URL$/.test(name)) add(value);
-  return urls;
-}
 
 const LOOPBACK_HOSTS = new Set(['localhost', '::1']);
 const isLoopbackHost = (host: string) => LOOPBACK_HOSTS.has(host) || /^127(\.\d{1,3}){3}$/.test(host);

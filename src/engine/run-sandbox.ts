@@ -58,7 +58,7 @@ export function planRunSandbox(orch: Orch, request: RunSandboxRequest, sourceEnv
   return {
     bwrap: probe.bwrap,
     policy: decision.policy,
-    network: { mode: request.network, modelEndpoints: request.agent ? modelEndpointsOf(request.agent.kind, request.env) : [], runDir: request.runDir },
+    network: { mode: request.network, modelEndpoints: request.agent ? modelEndpointsOf(request.agent.kind, request.env, request.agent.model) : [], runDir: request.runDir },
   };
 }
 

@@ -9,6 +9,8 @@ export interface BwrapOptions {
   unshareNet: boolean;
   /** Host paths bound read-write at the same place (the network's sockets). */
   binds: string[];
+  /** Host paths bound read-only at the same place (the network's relay script). */
+  readOnlyBinds?: string[];
 }
 
 /**
@@ -44,6 +46,7 @@ export function bwrapArguments(options: BwrapOptions): string[] {
     }
   }
   for (const path of options.binds) args.push('--bind', path, path);
+  for (const path of options.readOnlyBinds ?? []) args.push('--ro-bind', path, path);
   // Made read-only last: the mounts above may need their mount points created inside.
   for (const path of new Set(readOnlyHidden)) args.push('--remount-ro', path);
   args.push('--chdir', options.cwd);

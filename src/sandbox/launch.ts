@@ -1,5 +1,6 @@
 import { realpathSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { describeDenial } from '../core/sandbox-network.js';
 import type { SandboxPolicy } from '../core/sandbox-policy.js';
 import { bwrapArguments } from './bwrap.js';
 import { openSandboxNetwork } from './network.js';
@@ -21,6 +22,8 @@ export interface OpenedSandbox {
   command: string;
   args: string[];
   env: Record<string, string>;
+  /** Connections the network refused so far, each as `sandbox denied a connection to host:port`. */
+  denials(): string[];
   close(): Promise<void>;
 }
 
@@ -32,12 +35,13 @@ export interface OpenedSandbox {
 export async function openSandbox(plan: SandboxPlan, program: string, args: string[], cwd: string, env: Record<string, string>): Promise<OpenedSandbox> {
   const network = await openSandboxNetwork(plan.network);
   const inner = network.wrap([hostProgram(program, cwd, env.PATH ?? ''), ...args]);
-  const bwrapArgs = bwrapArguments({ policy: plan.policy, cwd, unshareNet: network.unshareNet, binds: network.binds });
+  const bwrapArgs = bwrapArguments({ policy: plan.policy, cwd, unshareNet: network.unshareNet, binds: network.binds, readOnlyBinds: network.readOnlyBinds });
   return {
     command: plan.bwrap,
     args: [...bwrapArgs, '--', ...inner],
     // The host's TMPDIR does not exist inside: the sandbox's own /tmp does.
     env: { ...env, ...network.env, TMPDIR: '/tmp' },
+    denials: () => network.denials().map(describeDenial),
     close: () => network.close(),
   };
 }

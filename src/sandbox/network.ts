@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OrchError } from '../core/errors.js';
@@ -46,6 +46,8 @@ export async function openSandboxNetwork(options: NetworkOpenOptions): Promise<O
   const relayed = relayPorts(endpoints);
   const proxyPort = proxyPortBesides(relayed);
   const relayScript = relayScriptPath();
+  // The real file: the sandbox mounts Node's install directory, not the links that may lead to it.
+  const node = realpathSync(process.execPath);
 
   const socket = socketPathIn(options.runDir, SOCKET_FILE);
   const socketPath = socket.path;
@@ -61,6 +63,8 @@ export async function openSandboxNetwork(options: NetworkOpenOptions): Promise<O
   return {
     unshareNet: true,
     binds: [socketPath],
+    // The relay runs from Orch's install, which the sandbox does not otherwise see; Node's own is mounted.
+    readOnlyBinds: [relayScript],
     env: {
       HTTPS_PROXY: proxyUrl,
       https_proxy: proxyUrl,
@@ -70,7 +74,7 @@ export async function openSandboxNetwork(options: NetworkOpenOptions): Promise<O
       NO_PROXY: LOOPBACK_NAMES,
       no_proxy: LOOPBACK_NAMES,
     },
-    wrap: (argv) => [process.execPath, relayScript, '--socket', socketPath, '--proxy-port', String(proxyPort), ...relays, '--', ...argv],
+    wrap: (argv) => [node, relayScript, '--socket', socketPath, '--proxy-port', String(proxyPort), ...relays, '--', ...argv],
     denials: () => proxy.denials(),
     close() {
       // Safe to call more than once: the second call waits for the first.
@@ -84,7 +88,7 @@ export async function openSandboxNetwork(options: NetworkOpenOptions): Promise<O
 }
 
 function unchanged(unshareNet: boolean): OpenedSandboxNetwork {
-  return { unshareNet, binds: [], env: {}, wrap: (argv) => argv, denials: () => [], close: async () => undefined };
+  return { unshareNet, binds: [], readOnlyBinds: [], env: {}, wrap: (argv) => argv, denials: () => [], close: async () => undefined };
 }
 
 /** The relay next to this module when built, else the build of the sources being run. */

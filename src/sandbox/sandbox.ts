@@ -28,6 +28,8 @@ export interface SandboxNetwork {
   unshareNet: boolean;
   /** Host paths bound read-write at the same path inside the sandbox (a proxy's socket, say). */
   binds: string[];
+  /** Host paths bound read-only at the same path inside the sandbox (the relay's script, say). */
+  readOnlyBinds: string[];
   /** Variables added to the sandboxed process's environment (HTTPS_PROXY, say). */
   env: Record<string, string>;
   /** The argv run inside the sandbox: a prefix (a relay, say) before the agent's own, or the same argv. */

@@ -2,34 +2,35 @@ import { describe, expect, it } from 'vitest';
 import {
   describeDenial,
   endpointAllowed,
-  modelEndpointUrls,
   parseEndpoint,
   parseEndpoints,
   proxyPortBesides,
   relayPorts,
 } from '../../src/core/sandbox-network.js';
+import { modelEndpointsOf } from '../../src/core/model-endpoints.js';
 
-describe('modelEndpointUrls', () => {
+describe('modelEndpointsOf', () => {
   it("takes each CLI's base URL from the variable its adapter reads", () => {
-    expect(modelEndpointUrls('claude', { ANTHROPIC_BASE_URL: 'http://127.0.0.1:4010' }, null)).toEqual(['http://127.0.0.1:4010']);
-    expect(modelEndpointUrls('codex', { ORCH_CODEX_BASE_URL: 'http://127.0.0.1:4011/v1' }, null)).toEqual(['http://127.0.0.1:4011/v1']);
-    expect(modelEndpointUrls('opencode', { ORCH_OPENCODE_BASE_URL: 'http://127.0.0.1:4012/v1' }, 'anthropic/x')).toEqual(['http://127.0.0.1:4012/v1']);
-    expect(modelEndpointUrls('gemini', { GOOGLE_GEMINI_BASE_URL: 'http://127.0.0.1:4013' }, null)).toEqual(['http://127.0.0.1:4013']);
+    expect(modelEndpointsOf('claude', { ANTHROPIC_BASE_URL: 'http://127.0.0.1:4010' })).toEqual(['http://127.0.0.1:4010']);
+    expect(modelEndpointsOf('codex', { ORCH_CODEX_BASE_URL: 'http://127.0.0.1:4011/v1' })).toEqual(['http://127.0.0.1:4011/v1']);
+    expect(modelEndpointsOf('opencode', { ORCH_OPENCODE_BASE_URL: 'http://127.0.0.1:4012/v1' }, 'anthropic/x')).toEqual(['http://127.0.0.1:4012/v1']);
+    expect(modelEndpointsOf('gemini', { GOOGLE_GEMINI_BASE_URL: 'http://127.0.0.1:4013' })).toEqual(['http://127.0.0.1:4013']);
   });
 
-  it("falls back to each CLI's own API, OpenCode's following the model's provider", () => {
-    expect(modelEndpointUrls('claude', {}, null)).toEqual(['https://api.anthropic.com']);
-    expect(modelEndpointUrls('codex', {}, null)).toEqual(['https://api.openai.com']);
-    expect(modelEndpointUrls('gemini', {}, null)).toEqual(['https://generativelanguage.googleapis.com']);
-    expect(modelEndpointUrls('opencode', {}, 'openai/gpt-5')).toEqual(['https://api.openai.com']);
-    expect(modelEndpointUrls('opencode', {}, null)).toEqual(['https://api.anthropic.com']);
-    expect(modelEndpointUrls('command', {}, null)).toEqual([]);
+  it("falls back to each vendor's API (and its sign-in), OpenCode's following the model's provider", () => {
+    expect(modelEndpointsOf('claude', {})).toEqual(['https://api.anthropic.com']);
+    expect(modelEndpointsOf('codex', {})).toEqual(['https://api.openai.com', 'https://chatgpt.com']);
+    expect(modelEndpointsOf('gemini', {})[0]).toBe('https://generativelanguage.googleapis.com');
+    expect(modelEndpointsOf('opencode', {}, 'openai/gpt-5')).toEqual(['https://api.openai.com']);
+    expect(modelEndpointsOf('opencode', {}, null)).toEqual(['https://api.anthropic.com']);
+    expect(modelEndpointsOf('opencode', {}, 'someone/else')).toEqual([]);
+    expect(modelEndpointsOf('command', {})).toEqual([]);
   });
 
   it('adds any other …BASE_URL holding an http(s) URL, once, and ignores what is not a URL', () => {
     const env = { OPENAI_BASE_URL: 'https://gateway.example.com/v1', ANTHROPIC_BASE_URL: 'https://gateway.example.com/v1', MY_BASE_URL: 'not a url' };
-    expect(modelEndpointUrls('claude', env, null)).toEqual(['https://gateway.example.com/v1']);
-    expect(modelEndpointUrls('command', { ORCH_MODEL_BASE_URL: 'http://localhost:9000' }, null)).toEqual(['http://localhost:9000']);
+    expect(modelEndpointsOf('claude', env)).toEqual(['https://gateway.example.com/v1']);
+    expect(modelEndpointsOf('command', { ORCH_MODEL_BASE_URL: 'http://localhost:9000' })).toEqual(['http://localhost:9000']);
   });
 });
 

@@ -13,7 +13,7 @@ import { agentBaseEnvironment } from '../../src/agents/environment.js';
 import { adapterFor } from '../../src/agents/registry.js';
 import { superviseRun } from '../../src/agents/supervisor.js';
 import { groupAlive } from '../../src/agents/process-group.js';
-import { modelEndpointUrls } from '../../src/core/sandbox-network.js';
+import { modelEndpointsOf } from '../../src/core/model-endpoints.js';
 import { openSandboxNetwork, relayScriptPath, type OpenedSandboxNetwork } from '../../src/sandbox/network.js';
 import { makeRepo, tempDir } from '../helpers/git.js';
 import { AGENT_CLI_KINDS, cliAvailable, cliPath, missingCliMessage, type AgentCliKind } from '../rig/agent-clis.js';
@@ -78,6 +78,7 @@ function sandboxed(adapter: AgentAdapter, network: OpenedSandboxNetwork, writabl
         '--proc', '/proc',
         '--tmpfs', '/tmp',
         ...[...writable, ...network.binds].flatMap((path) => ['--bind', path, path]),
+        ...network.readOnlyBinds.flatMap((path) => ['--ro-bind', path, path]),
         '--chdir', spec.cwd,
         '--',
         ...network.wrap([inner.command, ...inner.args]),
@@ -136,7 +137,7 @@ describe.each(AGENT_CLI_KINDS)('%s in a model-only sandbox', (kind) => {
     // already confines it to the worktree: it runs with its own switched off.
     if (kind === 'codex') spec.tools.mode = 'full';
     // What the sandbox lets through is derived from the run's own environment, as Orch derives it.
-    const endpoints = modelEndpointUrls(kind, adapterFor(kind).invocation(spec, agent).env, agent.model);
+    const endpoints = modelEndpointsOf(kind, adapterFor(kind).invocation(spec, agent).env, agent.model);
     expect(endpoints.length).toBeGreaterThan(0);
     const network = await openSandboxNetwork({ mode: 'model-only', modelEndpoints: endpoints, runDir });
     cleanups.push(() => network.close());

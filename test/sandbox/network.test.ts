@@ -75,6 +75,7 @@ async function probeInside(network: OpenedSandboxNetwork, dir: string, what: 'ge
     '--dev', '/dev',
     '--proc', '/proc',
     ...network.binds.flatMap((path) => ['--bind', path, path]),
+    ...network.readOnlyBinds.flatMap((path) => ['--ro-bind', path, path]),
     '--',
     ...network.wrap([process.execPath, probe, what, target]),
   ];
