@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, statfsSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { OrchError } from '../core/errors.js';
 import { probeSandbox } from '../sandbox/probe.js';
 import { listAgents } from './agents.js';
 import { openOrch, type Orch } from './context.js';
@@ -32,7 +33,8 @@ export async function diagnose(home: string, env: NodeJS.ProcessEnv = process.en
     orch = await openOrch(home);
     checks.push({ name: 'store', status: 'ok', detail: `opens, migrations applied (${home})`, fix: '' });
   } catch (error) {
-    checks.push({ name: 'store', status: 'fail', detail: (error as Error).message.split('\n')[0]!, fix: existsSync(home) ? 'see the message; restore orch.db from a backup if it is damaged' : 'run `orch init`' });
+    const uninitialised = error instanceof OrchError && error.code === 'not_initialised';
+    checks.push({ name: 'store', status: 'fail', detail: (error as Error).message.split('\n')[0]!, fix: uninitialised ? 'run `orch init`' : 'fix what the message names; restore orch.db from a backup if it is damaged' });
   }
   try {
     checks.push(sandboxCheck(orch, env));
