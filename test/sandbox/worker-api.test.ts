@@ -1,6 +1,6 @@
-// A pull worker whose agent runs in bubblewrap with ORCH_HOME hidden (no orch.db, no token) and no
-// network at all: the built `orch issue ready` and `orch agent claim|describe|done` inside still work,
-// through the worker's API socket Orch binds in. Needs the build: `npx tsc -p tsconfig.build.json`.
+// A pull worker whose agent runs in Orch's sandbox, ORCH_HOME hidden (no orch.db, no token) and its
+// network empty: the built `orch issue ready` and `orch agent claim|describe|done` inside still work,
+// through the worker's API socket in its HOME. Needs the build: `npx tsc -p tsconfig.build.json`.
 
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,16 +28,7 @@ function script(name: string, body: string): string {
   return path;
 }
 
-// Inside: ORCH_HOME is an empty tmpfs but for the worker's own home, its `orch` and its API socket.
-const SANDBOXED = (inner: string) => `
-orch_bin=$(dirname "$(command -v orch)")
-exec bwrap --die-with-parent --unshare-pid --unshare-net \\
-  --ro-bind / / --dev /dev --proc /proc \\
-  --tmpfs "$ORCH_HOME" \\
-  --ro-bind "$orch_bin" "$orch_bin" \\
-  --bind "$HOME" "$HOME" --bind "$PWD" "$PWD" --bind "$ORCH_WORKER_API" "$ORCH_WORKER_API" \\
-  --chdir "$PWD" -- /bin/sh ${inner}`;
-
+// The worker's agent, run by Orch in its sandbox (network model-only: no model API, nothing else).
 const INNER = `
 set -e
 if [ -e "$ORCH_HOME/orch.db" ] || [ -e "$ORCH_HOME/token" ] || [ -e "$ORCH_HOME/config.yaml" ]; then echo "ORCH_HOME is visible" >&2; exit 3; fi
@@ -54,13 +45,11 @@ beforeEach(async () => {
   git(repo, ['commit', '-q', '--allow-empty', '-m', 'start']);
   home = join(scratch.path, 'home');
   mkdirSync(home);
-  const inner = join(scratch.path, 'inner.sh');
-  writeFileSync(inner, INNER);
   writeFileSync(
     join(home, 'config.yaml'),
     JSON.stringify({
-      agents: { boxed: { kind: 'command', command: script('boxed', SANDBOXED(inner)) } },
-      projects: { app: { path: repo, mode: 'pull', agents: ['boxed'], max_agents: 1 } },
+      agents: { boxed: { kind: 'command', command: script('boxed', INNER) } },
+      projects: { app: { path: repo, mode: 'pull', agents: ['boxed'], max_agents: 1, sandbox: 'on', network: 'model-only' } },
     }),
   );
   orch = await openOrch(home);
@@ -73,7 +62,7 @@ afterEach(async () => {
 const plan = { project: 'app', agent: 'boxed', runCapUsd: null };
 
 describe('the worker API', () => {
-  it('lets a worker sandboxed away from ORCH_HOME and the network list, claim, read and finish its task', async () => {
+  it('lets a sandboxed worker list, claim, read and finish its task without seeing ORCH_HOME', async () => {
     const task = await addTask(orch.store, { project: 'app', title: 'Write from the box' }, orch.now());
     const summary = await runWorker(orch, await registerWorker(orch, plan), plan, { sourceEnv: { PATH: process.env.PATH }, orchCli: [process.execPath, CLI] });
     expect(summary.worker, summary.worker.reason ?? '').toMatchObject({ outcome: 'claimed', taskId: task.id, summary: 'wrote sandboxed.txt' });
