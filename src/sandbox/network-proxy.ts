@@ -83,7 +83,7 @@ export async function startModelProxy(options: ModelProxyOptions): Promise<Model
   }
 
   function forwardPlainRequest(req: IncomingMessage, res: ServerResponse): void {
-    const url = /^http:\/\//i.test(req.url ?? '') ? new URL(req.url!) : null;
+    const url = absoluteHttpUrl(req.url ?? '');
     const target = url === null ? null : parseEndpoint(url.href);
     if (url === null || target === null) {
       res.writeHead(400, { 'content-type': 'text/plain' }).end('a proxy request needs an absolute http:// URL\n');
@@ -124,6 +124,16 @@ export async function startModelProxy(options: ModelProxyOptions): Promise<Model
       rmSync(options.socketPath, { force: true });
     },
   };
+}
+
+/** An `http://` URL as a proxy request carries it; null for a path or anything unreadable. */
+function absoluteHttpUrl(text: string): URL | null {
+  if (!/^http:\/\//i.test(text)) return null;
+  try {
+    return new URL(text);
+  } catch {
+    return null;
+  }
 }
 
 function rawResponse(status: number, message: string): string {

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DENIALS_FILE, openSandboxNetwork, relayScriptPath, type OpenedSandboxNetwork } from '../../src/sandbox/network.js';
@@ -139,6 +140,23 @@ describe('model-only', () => {
     expect(denied).toEqual(['github.com:443', `127.0.0.1:${other.port}`]);
     expect(net.denials().map((d) => d.via)).toEqual(['connect', 'http']);
     expect(readFileSync(join(dir, DENIALS_FILE), 'utf8')).toBe(`sandbox denied a connection to github.com:443\nsandbox denied a connection to 127.0.0.1:${other.port}\n`);
+  });
+
+  it('answers a request it cannot read with a 400 and goes on serving', async () => {
+    const model = await listener('the model');
+    const { net, dir } = await network('model-only', [model.url]);
+    const raw = (text: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(net.binds[0]!);
+        let answer = '';
+        socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+        socket.on('close', () => resolve(answer));
+        socket.on('error', reject);
+        socket.end(text);
+      });
+    expect(await raw('GET http://[not-a-host/ HTTP/1.1\r\nHost: x\r\n\r\n')).toMatch(/^HTTP\/1\.1 400 /);
+    expect(await raw('CONNECT nowhere HTTP/1.1\r\n\r\n')).toMatch(/^HTTP\/1\.1 400 /);
+    expect(await probeInside(net, dir, 'get', model.url)).toMatchObject({ ok: true });
   });
 
   it('refuses a model endpoint it cannot read, in one line', async () => {
