@@ -23,6 +23,10 @@ function configure(agentCommand: string, project: Record<string, unknown> = {}):
   );
 }
 
+function cli(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [CLI, ...args], { cwd: scratch.path, env: { ...process.env, ORCH_HOME: home, NO_COLOR: '1', ...env }, encoding: 'utf8' });
+}
+
 function doctor(env: Record<string, string> = {}, json = true) {
   const result = spawnSync(process.execPath, [CLI, 'doctor', ...(json ? ['--json'] : [])], { cwd: scratch.path, env: { ...process.env, ORCH_HOME: home, NO_COLOR: '1', ...env }, encoding: 'utf8' });
   return { code: result.status, stdout: result.stdout, checks: json ? (JSON.parse(result.stdout) as { checks: Check[] }).checks : [] };
@@ -56,6 +60,13 @@ describe('orch doctor', () => {
     expect(code).toBe(1);
     expect(check(checks, 'sandbox')).toMatchObject({ status: 'fail', detail: expect.stringContaining('no agent of app starts'), fix: expect.stringContaining('sandbox: off') });
     expect(stdout).toMatch(/^FAIL sandbox: the sandbox cannot run: bubblewrap \(bwrap\) is not found at .*missing-bwrap/m);
+  });
+
+  it('says in orch status why a project with the sandbox on starts no agent', () => {
+    configure('sh');
+    const missing = { ORCH_BWRAP: join(scratch.path, 'missing-bwrap') };
+    expect(cli(['status'], missing).stdout).toMatch(/^app: no agent starts: the sandbox cannot run: bubblewrap \(bwrap\) is not found at .*missing-bwrap/m);
+    expect(cli(['status']).stdout).not.toContain('no agent starts');
   });
 
   it('only warns about the sandbox when every project has it off', () => {
