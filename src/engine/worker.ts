@@ -290,6 +290,11 @@ async function superviseWorker(
     // A look still under way must not renew the lease after the task's attempt has taken it over.
     while (watching) await new Promise((resolve) => setTimeout(resolve, 10));
   }
+  // Refused writes and connections belong to the task the worker claimed, when it claimed one.
+  const held = claim as { taskId: number; runId: number } | null;
+  for (const denial of report.sandboxDenials) {
+    await store.appendEvent({ type: 'run.sandbox_denied', project: project.name, taskId: held?.taskId ?? null, runId: held?.runId ?? null, data: { line: denial, worker: initial.id } }, orch.now());
+  }
   return { report, retryAfterMs, claimSeen: claim !== null };
 }
 

@@ -2,7 +2,7 @@
 // network empty: the built `orch issue ready` and `orch agent claim|describe|done` inside still work,
 // through the worker's API socket in its HOME. Needs the build: `npx tsc -p tsconfig.build.json`.
 
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { askOrch } from '../../src/cli/worker-api-client.js';
@@ -37,6 +37,7 @@ orch agent claim "$id"
 title=$(orch agent describe --json | sed -n 's/^  "title": "\\(.*\\)",$/\\1/p')
 echo "$title, done in a sandbox" > sandboxed.txt
 orch agent done --summary "wrote sandboxed.txt"
+echo pwned > "$ORCH_HOME/pwned" || true
 `;
 
 beforeEach(async () => {
@@ -68,6 +69,10 @@ describe('the worker API', () => {
     expect(summary.worker, summary.worker.reason ?? '').toMatchObject({ outcome: 'claimed', taskId: task.id, summary: 'wrote sandboxed.txt' });
     expect(summary.task!.task.state).toBe('done');
     expect(git(repo, ['show', 'main:sandboxed.txt'])).toBe('Write from the box, done in a sandbox');
+    // Its refused write is the task's, named as the sandbox's refusal.
+    const denied = await orch.store.listEvents({ types: ['run.sandbox_denied'] });
+    expect(denied).toEqual([expect.objectContaining({ taskId: task.id, data: { line: expect.stringContaining(`${home}/pwned`), worker: summary.worker.id } })]);
+    expect(existsSync(join(home, 'pwned'))).toBe(false);
   });
 
   it("answers for its own worker only, and only with that worker's token", async () => {
