@@ -73,6 +73,8 @@ export async function openSandboxNetwork(options: NetworkOpenOptions): Promise<O
       // Loopback inside is the sandbox's own (its dev servers, and the relayed model ports): never proxied.
       NO_PROXY: LOOPBACK_NAMES,
       no_proxy: LOOPBACK_NAMES,
+      // Node's own fetch follows the variables above only when asked (Node 24 on; older ones ignore it).
+      NODE_USE_ENV_PROXY: '1',
     },
     wrap: (argv) => [node, relayScript, '--socket', socketPath, '--proxy-port', String(proxyPort), ...relays, '--', ...argv],
     denials: () => proxy.denials(),
