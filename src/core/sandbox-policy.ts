@@ -35,6 +35,11 @@ export interface SandboxPathsInput {
   gitReadOnly: string[];
   /** The run's own HOME / config directory. */
   runHome: string;
+  /**
+   * HOMEs of the earlier runs whose session this run continues: a resumed CLI finds its session by the
+   * absolute paths it recorded there (Codex does). Writable, as the run's own.
+   */
+  sessionHomes?: string[];
   /** Orch's home: database, API token, every run and worktree. Hidden but for what the run needs. */
   orchHome: string;
   /** The person's home directory. */
@@ -88,7 +93,8 @@ const unique = (paths: readonly string[]) => [...new Set(paths.map(normalPath))]
  *    inside ORCH_HOME or the checkout, and ORCH_HOME and the checkout are hidden once more if such a
  *    toolchain contains them;
  * 6. the git directory the worktree shares, read-only;
- * 7. last, so nothing covers them: the git entries a commit writes, the run's HOME, the worktree.
+ * 7. last, so nothing covers them: the git entries a commit writes, the HOMEs of the runs whose
+ *    session it continues, the run's HOME, the worktree.
  */
 export function decideSandboxPolicy(input: SandboxPathsInput): SandboxDecision {
   const secrets = unique([input.orchHome, ...(input.checkout ? [input.checkout] : [])]);
@@ -101,7 +107,8 @@ export function decideSandboxPolicy(input: SandboxPathsInput): SandboxDecision {
   const revealed = tools.filter((path) => insideHidden(path) && !insideSecret(path));
   const reHidden = secrets.filter((secret) => revealed.some((tool) => isWithin(secret, tool)));
   const worktreeAccess: SandboxAccess = input.worktreeReadOnly ? 'read-only' : 'writable';
-  const written = unique([...input.gitWritable, input.runHome, input.worktree]);
+  const sessionHomes = input.sessionHomes ?? [];
+  const written = unique([...input.gitWritable, ...sessionHomes, input.runHome, input.worktree]);
   for (const path of written) {
     if (input.checkout && (isWithin(path, input.checkout) || isWithin(input.checkout, path))) {
       return { ok: false, reason: `${path} overlaps the project's checkout ${input.checkout}: a run may never write there` };
@@ -118,6 +125,7 @@ export function decideSandboxPolicy(input: SandboxPathsInput): SandboxDecision {
     ...reHidden.map((path) => ({ path, access: 'hidden' as const })),
     ...unique(input.gitReadOnly).map((path) => ({ path, access: 'read-only' as const })),
     ...unique(input.gitWritable).map((path) => ({ path, access: worktreeAccess })),
+    ...unique(sessionHomes).map((path) => ({ path, access: 'writable' as const })),
     { path: normalPath(input.runHome), access: 'writable' },
     { path: normalPath(input.worktree), access: worktreeAccess },
   ];

@@ -202,10 +202,11 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
   const runHome = join(attempt.runDir, 'home');
   // The CLI keeps its sessions under its HOME: the resumed run starts from a copy of the old run's,
   // so each run's directory stays its own record.
-  if (options.resume) cpSync(join(runDirectory(orch.home, options.resume.fromRunId), 'home'), runHome, { recursive: true });
+  const resumedHome = options.resume ? join(runDirectory(orch.home, options.resume.fromRunId), 'home') : null;
+  if (resumedHome) cpSync(resumedHome, runHome, { recursive: true });
   const env = { ...agentBaseEnvironment(options.sourceEnv ?? process.env, agent.env), ...options.extraEnv, ORCH_RUN_ID: String(run.id), ORCH_TASK_ID: String(task.id) };
   mkdirSync(runHome, { recursive: true, mode: 0o700 });
-  const sandbox = agentSandbox(orch, project, agent, { cwd: options.cwd, runHome, runDir: attempt.runDir, readOnly: TOOL_MODE_OF_ROLE[task.role] === 'read-only', env }, options.sourceEnv);
+  const sandbox = agentSandbox(orch, project, agent, { cwd: options.cwd, runHome, runDir: attempt.runDir, readOnly: TOOL_MODE_OF_ROLE[task.role] === 'read-only', env, sessionHomes: resumedHome ? [resumedHome] : [] }, options.sourceEnv);
   await store.appendEvent({ type: 'run.sandbox', project: task.project, taskId: task.id, runId: run.id, data: sandboxRecord(sandbox) }, orch.now());
   const report = await superviseRun({
     adapter: adapterFor(agent.kind),

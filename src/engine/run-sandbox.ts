@@ -18,6 +18,8 @@ export interface RunSandboxRequest {
   cwd: string;
   /** The run's own HOME; null for hooks and judge commands, which write only their worktree. */
   runHome: string | null;
+  /** HOMEs of earlier runs whose session this run continues. */
+  sessionHomes?: string[];
   /** The run's folder in ORCH_HOME, for what the network needs. */
   runDir: string;
   /** Planner and reviewer: the worktree is read, never written. */
@@ -47,6 +49,7 @@ export function planRunSandbox(orch: Orch, request: RunSandboxRequest, sourceEnv
     gitWritable: git.writable,
     gitReadOnly: git.readOnly,
     runHome: request.runHome ?? join(request.runDir, 'sandbox-home'),
+    sessionHomes: (request.sessionHomes ?? []).filter((home) => existsSync(home)),
     orchHome: orch.home,
     userHome: homeOf(sourceEnv),
     checkout: request.project.path,
@@ -129,8 +132,8 @@ const realpathOr = (path: string) => {
 };
 
 /** An agent run's plan: its worktree writable unless its role only reads, its HOME, its CLI's install dir. */
-export function agentSandbox(orch: Orch, project: ProjectConfig, agent: AgentConfig, run: { cwd: string; runHome: string; runDir: string; readOnly: boolean; env: Record<string, string> }, sourceEnv?: NodeJS.ProcessEnv): SandboxPlan | null {
-  return planRunSandbox(orch, { project, cwd: run.cwd, runHome: run.runHome, runDir: run.runDir, readOnly: run.readOnly, programs: [agent.command], network: project.network, agent, env: run.env }, sourceEnv);
+export function agentSandbox(orch: Orch, project: ProjectConfig, agent: AgentConfig, run: { cwd: string; runHome: string; runDir: string; readOnly: boolean; env: Record<string, string>; sessionHomes?: string[] }, sourceEnv?: NodeJS.ProcessEnv): SandboxPlan | null {
+  return planRunSandbox(orch, { project, cwd: run.cwd, runHome: run.runHome, sessionHomes: run.sessionHomes ?? [], runDir: run.runDir, readOnly: run.readOnly, programs: [agent.command], network: project.network, agent, env: run.env }, sourceEnv);
 }
 
 /** What a run's record keeps of its sandbox: the network and every mount, in order. */

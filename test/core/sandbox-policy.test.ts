@@ -71,6 +71,7 @@ describe('the sandbox policy', () => {
     gitWritable: fc.array(path, { maxLength: 3 }),
     gitReadOnly: fc.array(path, { maxLength: 2 }),
     runHome: path,
+    sessionHomes: fc.array(path, { maxLength: 2 }),
     orchHome: path,
     userHome: fc.option(path, { nil: null }),
     checkout: fc.option(path, { nil: null }),
@@ -84,7 +85,7 @@ describe('the sandbox policy', () => {
         const decision = decideSandboxPolicy(input);
         if (!decision.ok) return;
         const access = accessAt(decision.policy, probe);
-        const written = [...input.gitWritable, input.runHome, input.worktree];
+        const written = [...input.gitWritable, ...input.sessionHomes, input.runHome, input.worktree];
         if (input.checkout && isWithin(probe, input.checkout)) expect(access).not.toBe('writable');
         const hidden = [input.orchHome, ...(input.checkout ? [input.checkout] : []), ...(input.userHome ? [input.userHome] : [])];
         for (const place of hidden) {
