@@ -10,8 +10,8 @@
 // Orch: a throwaway ORCH_HOME whose projects point at plain `git clone`s of that repository (the
 // user's repositories, main checked out), an agent of kind `command` that writes one file and prints a
 // result block, and `runTask` — the whole pipeline — for each task in turn. Two variants: no judge
-// commands at all, and `judge.test: ["true"]`. The first task of each variant also makes Orch's bare
-// clone, and is reported apart (cold).
+// commands at all, and `judge.test: ["true"]`, each with the sandbox off and on. The first task of each
+// variant also makes Orch's bare clone, and is reported apart (cold).
 //
 // Baseline: bash doing the same git steps per task on a bare clone of another plain clone (see
 // BASELINE_SCRIPT below for exactly what). Orch and baseline tasks alternate, so load on a shared
@@ -238,9 +238,13 @@ function readTrace(file) {
 
 // ---------------------------------------------------------------- one round
 
+// Each judge variant runs with Orch's sandbox off and on (bubblewrap around the agent and the judge's
+// commands), so the sandbox's cost per task is measured in the same round, against the same baseline.
 const VARIANTS = [
-  { name: 'no judge', project: 'plain', judge: null, test: '' },
-  { name: 'judge.test: ["true"]', project: 'judged', judge: { test: ['true'] }, test: 'true' },
+  { name: 'no judge', project: 'plain', judge: null, test: '', sandbox: 'off' },
+  { name: 'no judge, sandboxed', project: 'plain-sandboxed', judge: null, test: '', sandbox: 'on', unsandboxed: 0 },
+  { name: 'judge.test: ["true"]', project: 'judged', judge: { test: ['true'] }, test: 'true', sandbox: 'off' },
+  { name: 'judge.test, sandboxed', project: 'judged-sandboxed', judge: { test: ['true'] }, test: 'true', sandbox: 'on', unsandboxed: 2 },
 ];
 
 /** Scratch directories of rounds in progress, removed if the benchmark is interrupted. */
@@ -273,7 +277,7 @@ async function round(source, index) {
     v.bare = join(scratch, `base-bare-${v.project}`);
     git(scratch, ['clone', '--quiet', source, v.orchUser]);
     git(scratch, ['clone', '--quiet', source, v.baseUser]);
-    projects[v.project] = { path: v.orchUser, default_branch: 'main', agents: ['bench'], ...(v.judge ? { judge: v.judge } : {}) };
+    projects[v.project] = { path: v.orchUser, default_branch: 'main', agents: ['bench'], sandbox: v.sandbox, ...(v.judge ? { judge: v.judge } : {}) };
   }
   writeFileSync(join(home, 'config.yaml'), JSON.stringify({ agents: { bench: { kind: 'command', command: agent } }, projects }, null, 2));
 
@@ -436,5 +440,14 @@ for (let v = 0; v < VARIANTS.length; v++) {
       .sort((a, b) => b[2] - a[2]);
     console.log(`      ${commands.map(([c, n, t]) => `${c} ${n}× ${t.toFixed(1)}`).join(', ')}`);
   }
+}
+console.log('\nthe sandbox: Orch with it on against Orch with it off (median of the rounds\' warm medians; range of the rounds\' ratios)');
+for (let v = 0; v < VARIANTS.length; v++) {
+  if (VARIANTS[v].unsandboxed === undefined) continue;
+  const on = rounds.map((results) => median(results[v].orchWarm.map((t) => t.elapsed)));
+  const off = rounds.map((results) => median(results[VARIANTS[v].unsandboxed].orchWarm.map((t) => t.elapsed)));
+  const ratios = on.map((o, i) => o / off[i]);
+  const extra = on.map((o, i) => o - off[i]);
+  console.log(`  ${VARIANTS[v].name.padEnd(22)} on ${ms(median(on))} ms, off ${ms(median(off))} ms: ${x(median(ratios))} (${range(ratios, x)}), ${median(extra) >= 0 ? '+' : ''}${ms(median(extra))} ms per task`);
 }
 console.log(`\nload average at end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);

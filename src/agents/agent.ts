@@ -42,6 +42,11 @@ export interface RunSpec {
   runHome: string;
   /** The base environment, already reduced to the allow-list plus what the agent config names. */
   env: Record<string, string>;
+  /**
+   * Orch's own OS sandbox wraps the run (set by the supervisor): a CLI's own sandbox is switched off,
+   * since it cannot nest inside Orch's (Codex's bubblewrap fails there) and Orch's is the boundary.
+   */
+  sandboxed?: boolean;
 }
 
 /**

@@ -46,7 +46,7 @@ const toml = (value: string | string[]) => JSON.stringify(value);
 
 function codexInvocation(spec: RunSpec, agent: AgentConfig): AgentInvocation {
   const env = runEnvironment(spec, agent, {}, { HOME: spec.runHome, CODEX_HOME: inRunHome(spec, '.codex') });
-  const sandbox = SANDBOX[spec.tools.mode];
+  const sandbox = spec.sandboxed ? 'danger-full-access' : SANDBOX[spec.tools.mode];
   // Codex has no allow/deny lists for tools: the sandbox mode is the whole policy.
   const args = ['exec', '--json', '-s', sandbox, '--disable', 'plugins', '-c', 'analytics.enabled=false'];
   if (spec.tools.mode === 'edit' && spec.tools.writableDirs.length > 0) {

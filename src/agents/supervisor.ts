@@ -4,6 +4,9 @@ import { dirname, join } from 'node:path';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../config/defaults.js';
 import { EMPTY_RUN_SUMMARY, addRunEvent, classifyRunEnd, type KillReason, type RunVerdict } from '../core/outcome.js';
 import { EMPTY_TOTALS, addBelievedToTotals, priceRun, type RunTotals } from '../core/usage.js';
+import { MAX_RECORDED_DENIALS, sandboxDenialIn } from '../core/sandbox-denial.js';
+import { accessAt } from '../core/sandbox-policy.js';
+import { openSandbox, type OpenedSandbox, type SandboxPlan } from '../sandbox/launch.js';
 import type { AgentAdapter, AgentConfig, AgentEvent, ModelPrice, RunSpec } from './agent.js';
 import { readOutputLines, storedLine } from './output-lines.js';
 import { RUN_MARK_VARIABLE, terminateGroup, terminateMarked } from './process-group.js';
@@ -36,6 +39,8 @@ export interface SuperviseOptions {
   onEvent?: (event: AgentEvent, costSoFarUsd: number | null, logLine: number) => void | Promise<void>;
   /** Called once the process exists, with its pid (also its process group id). */
   onSpawn?: (pid: number) => void | Promise<void>;
+  /** Runs the CLI inside this sandbox (engine/run-sandbox.ts); null or absent: with Orch's own rights. */
+  sandbox?: SandboxPlan | null;
 }
 
 export interface RunReport extends RunVerdict {
@@ -59,6 +64,8 @@ export interface RunReport extends RunVerdict {
    * them. Null when everything was kept.
    */
   storageError: Error | null;
+  /** Lines of stderr that report a write or read the sandbox refused (at most MAX_RECORDED_DENIALS). */
+  sandboxDenials: string[];
 }
 
 const STDERR_TAIL = 4000;
@@ -77,7 +84,9 @@ const spawnHint = (error: Error) =>
  * group outlives the run.
  */
 export async function superviseRun(options: SuperviseOptions): Promise<RunReport> {
-  const { adapter, agent, spec } = options;
+  const { adapter, agent } = options;
+  const sandboxPlan = options.sandbox ?? null;
+  const spec = sandboxPlan ? { ...options.spec, sandboxed: true } : options.spec;
   const graceMs = options.graceMs ?? 5000;
   const invocation = adapter.invocation(spec, agent);
   mkdirSync(spec.runHome, { recursive: true, mode: 0o700 });
@@ -110,19 +119,40 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
   let stderrTail = '';
   let lastActivity = Date.now();
 
+  const sandboxDenials: string[] = [];
+  const writable = (path: string) => {
+    const access = sandboxPlan ? accessAt(sandboxPlan.policy, path) : 'writable';
+    return access === 'writable' || access === 'scratch';
+  };
+  let stderrPartial = '';
+  const noteDenials = (text: string) => {
+    const lines = (stderrPartial + text).split('\n');
+    stderrPartial = lines.pop()!.slice(-4000);
+    for (const line of lines) {
+      const denial = sandboxDenialIn(line, writable);
+      if (denial === null || sandboxDenials.length >= MAX_RECORDED_DENIALS) continue;
+      sandboxDenials.push(denial);
+      errLog.write(`[orch] sandbox denial: ${denial}\n`);
+    }
+  };
+
   let child: ChildProcess;
+  let sandbox: OpenedSandbox | null = null;
   try {
-    child = spawn(invocation.command, invocation.args, {
+    const env = { ...invocation.env, [RUN_MARK_VARIABLE]: options.logPath };
+    sandbox = sandboxPlan ? await openSandbox(sandboxPlan, invocation.command, invocation.args, spec.cwd, env) : null;
+    child = spawn(sandbox?.command ?? invocation.command, sandbox?.args ?? invocation.args, {
       cwd: spec.cwd,
-      env: { ...invocation.env, [RUN_MARK_VARIABLE]: options.logPath },
+      env: sandbox?.env ?? env,
       stdio: [invocation.stdin === null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       detached: true,
     });
   } catch (error) {
     // Some failures (E2BIG among them) are thrown rather than emitted: the run still ends, crashed.
     await Promise.all([new Promise((r) => log.end(r)), new Promise((r) => errLog.end(r))]);
+    await sandbox?.close();
     const reason = `could not start ${invocation.command}: ${(error as Error).message}${spawnHint(error as Error)}`;
-    return { outcome: 'crashed', reason, exitCode: null, signal: null, killedFor: null, pid: null, sessionId, totals, costUsd: null, finalText: null, durationMs: Date.now() - started, stderrTail: '', cutLines: 0, storageError };
+    return { outcome: 'crashed', reason, exitCode: null, signal: null, killedFor: null, pid: null, sessionId, totals, costUsd: null, finalText: null, durationMs: Date.now() - started, stderrTail: '', cutLines: 0, storageError, sandboxDenials };
   }
   const pid = child.pid ?? null;
   if (child.stdin) {
@@ -203,7 +233,9 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
     countOutput(chunk.length);
     if (overLimit()) return;
     errLog.write(chunk);
-    stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL);
+    const text = chunk.toString('utf8');
+    stderrTail = (stderrTail + text).slice(-STDERR_TAIL);
+    if (sandboxPlan) noteDenials(text);
   });
 
   const exit = await exited;
@@ -215,6 +247,14 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
   await readStdout.catch(() => undefined);
   for (const timer of timers) clearTimeout(timer);
   options.signal?.removeEventListener('abort', onAbort);
+  if (sandboxPlan && stderrPartial !== '') noteDenials('\n');
+  await sandbox?.close();
+  // Connections the network's proxy refused, named by the proxy itself rather than guessed from stderr.
+  for (const denial of sandbox?.denials() ?? []) {
+    if (sandboxDenials.length >= MAX_RECORDED_DENIALS) break;
+    sandboxDenials.push(denial);
+    errLog.write(`[orch] sandbox denial: ${denial}\n`);
+  }
   await Promise.all([new Promise((r) => log.end(r)), new Promise((r) => errLog.end(r))]);
 
   const verdict: RunVerdict = exit.spawnError
@@ -240,5 +280,6 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
     stderrTail,
     cutLines,
     storageError,
+    sandboxDenials,
   };
 }

@@ -16,6 +16,7 @@ import {
   type TaskState,
 } from '../core/types.js';
 import { commandSchema, nameSchema } from '../core/value-schemas.js';
+import { NETWORK_MODES, SANDBOX_SWITCHES } from '../core/sandbox-policy.js';
 import { expecting } from './errors.js';
 
 export { commandSchema, nameSchema };
@@ -268,6 +269,18 @@ const projectSettingsShape = {
       max_output_mb: optional(positiveNumber(), 'A run that prints more than this many megabytes (stdout and stderr) is stopped (output_limit). Default 200.'),
     }),
     "Limits of each agent run; Orch enforces them for every CLI.",
+  ),
+  sandbox: optional(
+    z.enum(SANDBOX_SWITCHES),
+    'on: every agent, hook and judge command runs in a bubblewrap sandbox that may touch only its worktree (docs/SANDBOX.md); off: with your own rights. Default on.',
+  ),
+  network: optional(
+    z.enum(NETWORK_MODES),
+    "A sandboxed run's network. model-only: only the agent's model API; full: the host's network; none: nothing. Default model-only.",
+  ),
+  sandbox_paths: optional(
+    expecting(z.array(absolutePath), 'a list of absolute paths'),
+    'Extra paths a sandboxed run may read (toolchains outside /usr, e.g. ~/.cargo). Default [].',
   ),
   copy_files: optional(
     expecting(z.array(repoRelativePath), 'a list of paths relative to the repository root'),

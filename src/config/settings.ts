@@ -3,6 +3,7 @@
 
 import type { RoleTemplateName } from '../core/roles.js';
 import type { ScopeRules } from '../core/scope.js';
+import type { NetworkMode, SandboxSwitch } from '../core/sandbox-policy.js';
 import type { Complexity, MergeStrategy, ProjectMode, TaskState } from '../core/types.js';
 import type { AgentKind } from './schema.js';
 
@@ -68,6 +69,11 @@ export interface ProjectSettings {
     timeoutS: number;
   };
   run: { timeoutS: number; stallS: number; maxTurns: number | null; cooldownS: number; maxOutputMb: number };
+  /** Whether runs are sandboxed (docs/SANDBOX.md). */
+  sandbox: SandboxSwitch;
+  network: NetworkMode;
+  /** Extra read-only paths inside the sandbox, absolute (`~` expanded). */
+  sandboxPaths: string[];
   copyFiles: string[];
   mode: ProjectMode;
   routing: RoutingSettings;

@@ -29,6 +29,8 @@ export interface TickProject {
   /** Weight in the fair share of the global slots: higher gets more (1 + priority, at least 1). */
   priority: number;
   paused: boolean;
+  /** Why the project's sandbox cannot run here (it is on, and bubblewrap is missing or refused): no agent starts. */
+  sandboxRefused?: string | null;
   maxAgents: number;
   /** Agents the project may use, in order of preference. */
   agents: readonly string[];
@@ -85,6 +87,8 @@ export const WAIT_REASONS = [
   'backoff',
   'unknown_project',
   'project_paused',
+  /** The project's sandbox is on and cannot run on this machine: install bubblewrap or write `sandbox: off`. */
+  'sandbox_unavailable',
   'daily_budget_exhausted',
   'task_budget_exhausted',
   'backpressure',
@@ -189,6 +193,8 @@ function screen(input: TickInput, explain: boolean): Screening {
     const pressure = backpressureOf(project);
     const wait: Wait | null = project.paused
       ? { reason: 'project_paused', detail: `project ${name} is paused` }
+      : project.sandboxRefused
+        ? { reason: 'sandbox_unavailable', detail: `project ${name}: ${project.sandboxRefused}` }
       : !daily.ok
         ? { reason: daily.reason, detail: daily.detail }
         : pressure

@@ -21,7 +21,9 @@ import { promptFor, sessionResumeFor, type SessionResume } from './attempt-promp
 import type { Orch } from './context.js';
 import { toolPolicyFor } from './role-prompts.js';
 import { recordRoute, routeForAttempt } from './router.js';
+import { agentSandbox, sandboxRecord } from './run-sandbox.js';
 import { isStorageFull } from './storage-condition.js';
+import { TOOL_MODE_OF_ROLE } from '../core/roles.js';
 import { spentToday } from './tick-input.js';
 import { applyTransition } from './transitions.js';
 import { settleWaits } from './wait-graph.js';
@@ -200,7 +202,12 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
   const runHome = join(attempt.runDir, 'home');
   // The CLI keeps its sessions under its HOME: the resumed run starts from a copy of the old run's,
   // so each run's directory stays its own record.
-  if (options.resume) cpSync(join(runDirectory(orch.home, options.resume.fromRunId), 'home'), runHome, { recursive: true });
+  const resumedHome = options.resume ? join(runDirectory(orch.home, options.resume.fromRunId), 'home') : null;
+  if (resumedHome) cpSync(resumedHome, runHome, { recursive: true });
+  const env = { ...agentBaseEnvironment(options.sourceEnv ?? process.env, agent.env), ...options.extraEnv, ORCH_RUN_ID: String(run.id), ORCH_TASK_ID: String(task.id) };
+  mkdirSync(runHome, { recursive: true, mode: 0o700 });
+  const sandbox = agentSandbox(orch, project, agent, { cwd: options.cwd, runHome, runDir: attempt.runDir, readOnly: TOOL_MODE_OF_ROLE[task.role] === 'read-only', env, sessionHomes: resumedHome ? [resumedHome] : [] }, options.sourceEnv);
+  await store.appendEvent({ type: 'run.sandbox', project: task.project, taskId: task.id, runId: run.id, data: sandboxRecord(sandbox) }, orch.now());
   const report = await superviseRun({
     adapter: adapterFor(agent.kind),
     agent,
@@ -214,8 +221,9 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
       resumeSessionId: options.resume?.sessionId ?? null,
       cwd: options.cwd,
       runHome,
-      env: { ...agentBaseEnvironment(options.sourceEnv ?? process.env, agent.env), ...options.extraEnv, ORCH_RUN_ID: String(run.id), ORCH_TASK_ID: String(task.id) },
+      env,
     },
+    sandbox,
     logPath: run.logPath!,
     timeoutMs: project.run.timeoutS * 1000,
     stallMs: project.run.stallS * 1000,
@@ -229,6 +237,9 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
       options.onSpawned?.();
     },
   });
+  for (const denial of report.sandboxDenials) {
+    await store.appendEvent({ type: 'run.sandbox_denied', project: task.project, taskId: task.id, runId: run.id, data: { line: denial } }, orch.now());
+  }
   // Output and events that could not be kept for want of room: the attempt stops here, given back.
   if (report.storageError && isStorageFull(report.storageError)) throw report.storageError;
   const parsed = report.finalText ? parseResultBlock(report.finalText) : null;

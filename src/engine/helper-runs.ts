@@ -1,6 +1,7 @@
 // The agent runs an attempt makes besides its main one: the review agent the judge asks, and the one
 // that resolves a rebase conflict before the merge. Their cost is the task's, each with an event.
 
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentBaseEnvironment } from '../agents/environment.js';
 import { adapterFor } from '../agents/registry.js';
@@ -9,6 +10,7 @@ import { failureForPrompt, type Verdict } from '../core/verdict.js';
 import { runAgent, type Attempt } from './attempt.js';
 import type { Orch } from './context.js';
 import type { ReviewRunner } from './judge.js';
+import { agentSandbox } from './run-sandbox.js';
 import { conflictResolutionPrompt } from '../core/pull-request-briefs.js';
 import { finishRebase, mergeBranch, type MergeAttempt } from './refinery.js';
 
@@ -24,6 +26,9 @@ export function reviewer(orch: Orch, attempt: Attempt, name: string | null, work
   if (!name || !agent) return null;
   return {
     run: async (prompt) => {
+      const runHome = join(attempt.runDir, 'review-home');
+      const env = agentBaseEnvironment(options.sourceEnv ?? process.env, agent.env);
+      mkdirSync(runHome, { recursive: true, mode: 0o700 });
       const report = await superviseRun({
         adapter: adapterFor(agent.kind),
         agent,
@@ -36,9 +41,10 @@ export function reviewer(orch: Orch, attempt: Attempt, name: string | null, work
           maxTurns: attempt.project.run.maxTurns,
           resumeSessionId: null,
           cwd: worktree,
-          runHome: join(attempt.runDir, 'review-home'),
-          env: agentBaseEnvironment(options.sourceEnv ?? process.env, agent.env),
+          runHome,
+          env,
         },
+        sandbox: agentSandbox(orch, attempt.project, agent, { cwd: worktree, runHome, runDir: attempt.runDir, readOnly: true, env }, options.sourceEnv),
         logPath: join(attempt.runDir, 'review.jsonl'),
         timeoutMs: attempt.project.run.timeoutS * 1000,
         stallMs: attempt.project.run.stallS * 1000,

@@ -4,6 +4,7 @@
 // agent is given — asks it. The decisions are pure (core/scope, core/review, core/verdict); this file
 // runs the commands and git.
 
+import type { SandboxFor } from '../sandbox/launch.js';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -43,6 +44,8 @@ export interface JudgeInput {
    * when linting needs more than the committed files. Called with the temporary base worktree.
    */
   prepareBaseWorktree?: (dir: string) => Promise<void>;
+  /** The sandbox the test and lint commands run in; null or absent: none. */
+  sandbox?: SandboxFor | null;
 }
 
 /**
@@ -237,7 +240,7 @@ async function reviewCheck(input: JudgeInput, othersPassed: boolean): Promise<Ch
 // ---------------------------------------------------------------- commands and git
 
 function runJudgeCommand(command: Command, cwd: string, input: JudgeInput, outputLimit?: number): Promise<CommandRun> {
-  return runCommand(command, { cwd, env: input.env, timeoutMs: input.settings.timeoutS * 1000, ...(outputLimit ? { outputLimit } : {}) });
+  return runCommand(command, { cwd, env: input.env, timeoutMs: input.settings.timeoutS * 1000, sandbox: input.sandbox ?? null, ...(outputLimit ? { outputLimit } : {}) });
 }
 
 /** How a judge command ended, in a few words. */

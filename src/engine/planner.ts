@@ -1,5 +1,5 @@
 import { closeSync, existsSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { AgentEvent } from '../agents/agent.js';
 import { agentBaseEnvironment } from '../agents/environment.js';
 import { adapterFor } from '../agents/registry.js';
@@ -22,6 +22,7 @@ import { failAttempt, settleAgentRun, type Attempt } from './attempt.js';
 import { agentEventRecord } from './agent-event-record.js';
 import type { Orch } from './context.js';
 import { withLock } from './locks.js';
+import { agentSandbox } from './run-sandbox.js';
 import { loadRoleTemplate, toolPolicyFor } from './role-prompts.js';
 import { addTask } from './tasks.js';
 import { applyTransition } from './transitions.js';
@@ -381,6 +382,8 @@ function finish(talk: Conversation, mustPropose: boolean): Conversation {
 async function askPlanner(ctx: PlannerContext, systemPromptAppend: string, next: { prompt: string; resume: string | null }, talk: Conversation): Promise<RunReport> {
   const { orch, project, agent } = ctx;
   const budgetUsd = ctx.budgetUsd === null ? null : Math.max(0, ctx.budgetUsd - talk.costUsd);
+  const env = agentBaseEnvironment(ctx.sourceEnv ?? process.env, agent.env);
+  mkdirSync(ctx.runHome, { recursive: true, mode: 0o700 });
   const report = await superviseRun({
     adapter: adapterFor(agent.kind),
     agent,
@@ -394,8 +397,10 @@ async function askPlanner(ctx: PlannerContext, systemPromptAppend: string, next:
       resumeSessionId: next.resume,
       cwd: ctx.cwd,
       runHome: ctx.runHome,
-      env: agentBaseEnvironment(ctx.sourceEnv ?? process.env, agent.env),
+      env,
     },
+    // The planner only reads: its checkout is mounted read-only.
+    sandbox: agentSandbox(orch, project, agent, { cwd: ctx.cwd, runHome: ctx.runHome, runDir: dirname(ctx.logPath), readOnly: true, env }, ctx.sourceEnv),
     logPath: ctx.logPath,
     timeoutMs: project.run.timeoutS * 1000,
     stallMs: project.run.stallS * 1000,

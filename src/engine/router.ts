@@ -26,6 +26,7 @@ import { DISPATCHABLE_STATES, type Task } from '../core/types.js';
 import type { StoreOps } from '../store/store.js';
 import { git } from '../workspace/git.js';
 import type { Orch } from './context.js';
+import { agentSandbox } from './run-sandbox.js';
 import { roundRobinTallies, routingWeightsFor } from './scoreboard.js';
 import { applyTransition } from './transitions.js';
 
@@ -212,6 +213,8 @@ async function askRouter(orch: Orch, task: Task, context: RoutingContext, settin
     const prompt = buildRouterPrompt(task, candidates, refused);
     writeFileSync(join(dir, `prompt-${attempt}.md`), `${prompt}\n`, { mode: 0o600 });
     const runHome = join(dir, `home-${attempt}`);
+    const env = agentBaseEnvironment(options.sourceEnv ?? process.env, agent.env);
+    mkdirSync(runHome, { recursive: true, mode: 0o700 });
     const report = await superviseRun({
       adapter: adapterFor(agent.kind),
       agent,
@@ -225,8 +228,9 @@ async function askRouter(orch: Orch, task: Task, context: RoutingContext, settin
         resumeSessionId: null,
         cwd,
         runHome,
-        env: agentBaseEnvironment(options.sourceEnv ?? process.env, agent.env),
+        env,
       },
+      sandbox: agentSandbox(orch, context.project, agent, { cwd, runHome, runDir: dir, readOnly: true, env }, options.sourceEnv),
       logPath: join(dir, `router-${attempt}.jsonl`),
       timeoutMs: settings.timeoutS * 1000,
       stallMs: settings.timeoutS * 1000,

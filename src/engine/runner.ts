@@ -32,6 +32,7 @@ import type { Orch } from './context.js';
 import { deliverMerged } from './delivery.js';
 import { giveBackAttempt, isStorageFull } from './storage-condition.js';
 import { judgeBranch } from './judge.js';
+import { commandSandbox } from './run-sandbox.js';
 import { judgeSettingsAt } from './judge-settings.js';
 import { attemptHistory, promptFor, sessionResumeFor } from './attempt-prompt.js';
 import { mergeWithResolution, reviewer } from './helper-runs.js';
@@ -178,6 +179,7 @@ const hookFor = (orch: Orch, attempt: Attempt, workspace: AttemptWorkspace) => a
     env: workspace.env,
     timeoutMs: project.hooks.timeoutS * 1000,
     task: { id: task.id, title: task.title, branch: workspace.branch, worktree: workspace.worktree },
+    sandbox: commandSandbox(orch, project, attempt.runDir, workspace.env, { trustedCheckout: name === 'after_create' }),
   });
   if (result.ran) await eventFor(orch, attempt)('hook.ran', { name, passed: result.passed, exitCode: result.exitCode, timedOut: result.timedOut, output: result.outputTail.slice(-2000) });
   return result;
@@ -283,6 +285,7 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
       env,
       task,
       review: reviewer(orch, attempt, settings.review.agent, worktree, options),
+      sandbox: commandSandbox(orch, project, attempt.runDir, env),
     });
     const diffStat = (await tryGit(worktree, ['diff', '--stat', `${base}..${head}`])).stdout;
     writeFileSync(join(attempt.runDir, 'verdict.md'), renderVerdictMarkdown(verdict, { taskId: task.id, title: task.title, branch, base, diffStat }), { mode: 0o600 });
@@ -359,7 +362,7 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
       },
       retest: settings.test
         ? async () => {
-            const run = await runCommand(settings.test!, { cwd: worktree, env, timeoutMs: settings.timeoutS * 1000 });
+            const run = await runCommand(settings.test!, { cwd: worktree, env, timeoutMs: settings.timeoutS * 1000, sandbox: commandSandbox(orch, project, attempt.runDir, env) });
             return { passed: commandPassed(run), detail: `${describeCommand(settings.test!)} ${run.timedOut ? 'timed out' : `exited ${run.exitCode}`}\n${run.output.slice(-2000)}` };
           }
         : null,

@@ -1,4 +1,5 @@
-import type { OrchConfig } from '../config/schema.js';
+import type { OrchConfig, ProjectConfig } from '../config/schema.js';
+import { probeSandbox } from '../sandbox/probe.js';
 import { claimableTasks, planTick, type SpawnPlan, type TickAgent, type TickInput, type TickProject, type Waiting } from '../core/plan-tick.js';
 import { blockChanges, readinessOf, type BlockChange } from '../core/readiness.js';
 import { routingLabels } from '../core/routing.js';
@@ -8,6 +9,13 @@ import { roundRobinTallies, routingWeightsFor } from './scoreboard.js';
 import { loadWaitGraph } from './wait-graph.js';
 
 /** Midnight UTC of the day `now` falls in: budgets count spend per UTC day. */
+/** Why a project with the sandbox on cannot start agents on this machine; null when it can (or it is off). */
+export function sandboxRefusal(project: ProjectConfig, env: NodeJS.ProcessEnv = process.env): string | null {
+  if (project.sandbox === 'off') return null;
+  const probe = probeSandbox(env);
+  return probe.ok ? null : probe.reason;
+}
+
 export function startOfDayUtc(now: number): number {
   return now - (now % 86_400_000);
 }
@@ -71,6 +79,7 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
       name: project.name,
       priority: project.priority,
       paused: stored.get(project.name)?.paused ?? false,
+      sandboxRefused: sandboxRefusal(project),
       maxAgents: project.maxAgents,
       agents: project.agents,
       running: runningByProject.get(project.name) ?? 0,

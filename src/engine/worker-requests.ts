@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { OrchError } from '../core/errors.js';
 import { buildTaskBrief, renderTaskBrief, type TaskBrief } from '../core/task-brief.js';
 import type { Run, Task, Worker } from '../core/types.js';
+import type { ReadyTask, WorkerAnswer, WorkerRequest } from '../core/worker-api.js';
 import { workerIdOfName } from '../core/worker-names.js';
 import { runDirectory, startClaimedTask } from './attempt.js';
 import { attemptHistory } from './attempt-prompt.js';
@@ -33,13 +34,7 @@ export async function workerIfAny(orch: Orch, runId: string | undefined): Promis
   return worker && worker.endedAt === null ? worker : null;
 }
 
-export interface ReadyTask {
-  id: number;
-  project: string;
-  title: string;
-  priority: number;
-  labels: string[];
-}
+export type { ReadyTask };
 
 /** The ready, unclaimed tasks, in the order the tick would dispatch them (`orch issue ready`). */
 export async function readyTasks(orch: Orch, project?: string): Promise<ReadyTask[]> {
@@ -111,4 +106,31 @@ async function briefOf(orch: Orch, task: Task, runId: number): Promise<TaskBrief
 export async function markWorkerDone(orch: Orch, worker: Worker, summary: string | null): Promise<Worker> {
   const now = orch.now();
   return orch.store.updateWorker(worker.id, { doneAt: now, summary }, now, { type: 'worker.done', data: { summary, taskId: worker.taskId } });
+}
+
+/**
+ * One request of a worker's agent, answered from the store: by the CLI itself outside a sandbox, or by
+ * the worker's API (worker-api.ts) for a CLI inside one. `runId` names the worker (ORCH_RUN_ID); for
+ * `ready` it may name none (a person asking).
+ */
+export async function answerWorkerRequest(orch: Orch, runId: string | undefined, request: WorkerRequest): Promise<WorkerAnswer> {
+  switch (request.kind) {
+    case 'ready': {
+      const worker = await workerIfAny(orch, runId);
+      if (worker && request.project !== null && request.project !== worker.project) {
+        throw new OrchError('invalid_input', `this worker works on project ${worker.project}, not ${request.project}`);
+      }
+      return { kind: 'ready', tasks: await readyTasks(orch, worker?.project ?? request.project ?? undefined) };
+    }
+    case 'claim': {
+      const { task, run } = await claimForWorker(orch, await callingWorker(orch, runId), request.taskId);
+      return { kind: 'claim', task: { id: task.id, title: task.title, state: task.state, attempt: task.attempts }, runId: run.id };
+    }
+    case 'describe':
+      return { kind: 'describe', brief: await describeForWorker(orch, await callingWorker(orch, runId)) };
+    case 'done': {
+      const worker = await markWorkerDone(orch, await callingWorker(orch, runId), request.summary);
+      return { kind: 'done', worker: worker.id, taskId: worker.taskId, doneAt: worker.doneAt };
+    }
+  }
 }

@@ -1,6 +1,6 @@
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentEvent, ToolPolicy } from '../agents/agent.js';
 import { agentBaseEnvironment } from '../agents/environment.js';
@@ -24,6 +24,8 @@ import { claimOwner, resumeAttempt, type AgentRunOutcome, type Attempt } from '.
 import { agentEventRecord } from './agent-event-record.js';
 import type { Orch } from './context.js';
 import { withLock } from './locks.js';
+import { agentSandbox } from './run-sandbox.js';
+import { openWorkerApi } from './worker-api.js';
 import { continueAfterAgent, refreshClone, type AttemptWorkspace, type TaskRunSummary } from './runner.js';
 import { claimableNow } from './tick-input.js';
 
@@ -71,6 +73,24 @@ function defaultOrchCli(): string[] {
   const cli = candidates.find((path) => existsSync(path));
   if (!cli) throw new OrchError('config', 'cannot find the orch CLI to hand to pull workers: build Orch first');
   return [process.execPath, cli];
+}
+
+/**
+ * What the worker's `orch` needs to read inside its sandbox: the package each file of its command line
+ * belongs to (the build, package.json) and that package's dependencies, wherever they really are.
+ */
+function orchInstallPaths(cli: readonly string[]): string[] {
+  const paths: string[] = [];
+  for (const arg of cli.slice(1)) {
+    if (!isAbsolute(arg) || !existsSync(arg)) continue;
+    let dir = dirname(realpathSync(arg));
+    while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+    if (!existsSync(join(dir, 'package.json'))) continue;
+    paths.push(dir);
+    const dependencies = join(dir, 'node_modules');
+    if (existsSync(dependencies)) paths.push(realpathSync(dependencies));
+  }
+  return [...new Set(paths)];
 }
 
 /** An `orch` on the worker's PATH that runs this very Orch, whatever the machine's PATH holds. */
@@ -187,7 +207,10 @@ async function superviseWorker(
   const dir = workerDirectory(orch.home, initial.id);
   const prompt = buildKickstartPrompt(project.name);
   writeFileSync(join(dir, 'prompt.md'), `${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`, { mode: 0o600 });
-  const bin = writeOrchShim(dir, options.orchCli);
+  // The worker's `orch` and its API socket live in its HOME: the one folder of ORCH_HOME its sandbox sees.
+  const runHome = join(dir, 'home');
+  const own = join(runHome, '.orch');
+  const bin = writeOrchShim(own, options.orchCli);
   const base = agentBaseEnvironment(options.sourceEnv ?? process.env, agent.env);
   const leaseMs = orch.config.scheduler.leaseS * 1000;
 
@@ -226,6 +249,11 @@ async function superviseWorker(
     const held = claim as { taskId: number; runId: number } | null;
     await store.appendEvent({ type: `agent.${event.type}`, project: project.name, taskId: held?.taskId ?? null, runId: held?.runId ?? null, data: { ...agentEventRecord(event, logLine), worker: initial.id } }, orch.now());
   };
+  // Its `orch` reaches Orch through this API: inside a sandbox the database is out of its sight.
+  const api = await openWorkerApi(orch, initial.id, own);
+  const env = { ...base, ...options.slotEnv, ...api.env, ORCH_HOME: orch.home, ORCH_RUN_ID: workerName(initial.id), PATH: [bin, base.PATH].filter(Boolean).join(delimiter) };
+  // Its `orch` runs this Orch's build, which the sandbox mounts read-only like any toolchain.
+  const sandboxed = { ...project, sandboxPaths: [...project.sandboxPaths, ...orchInstallPaths(options.orchCli)] };
   let report: RunReport;
   try {
     report = await superviseRun({
@@ -240,9 +268,10 @@ async function superviseWorker(
         maxTurns: project.run.maxTurns,
         resumeSessionId: null,
         cwd: initial.worktree!,
-        runHome: join(dir, 'home'),
-        env: { ...base, ...options.slotEnv, ORCH_HOME: orch.home, ORCH_RUN_ID: workerName(initial.id), PATH: [bin, base.PATH].filter(Boolean).join(delimiter) },
+        runHome,
+        env,
       },
+      sandbox: agentSandbox(orch, sandboxed, agent, { cwd: initial.worktree!, runHome, runDir: dir, readOnly: false, env }, options.sourceEnv),
       logPath: initial.logPath!,
       timeoutMs: project.run.timeoutS * 1000,
       stallMs: project.run.stallS * 1000,
@@ -257,8 +286,14 @@ async function superviseWorker(
     });
   } finally {
     clearInterval(watcher);
+    await api.close();
     // A look still under way must not renew the lease after the task's attempt has taken it over.
     while (watching) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  // Refused writes and connections belong to the task the worker claimed, when it claimed one.
+  const held = claim as { taskId: number; runId: number } | null;
+  for (const denial of report.sandboxDenials) {
+    await store.appendEvent({ type: 'run.sandbox_denied', project: project.name, taskId: held?.taskId ?? null, runId: held?.runId ?? null, data: { line: denial, worker: initial.id } }, orch.now());
   }
   return { report, retryAfterMs, claimSeen: claim !== null };
 }

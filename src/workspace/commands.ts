@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Command } from '../config/schema.js';
 import { terminateGroup } from '../agents/process-group.js';
+import { openSandbox, type SandboxFor } from '../sandbox/launch.js';
 
 export interface CommandRun {
   /** null when the command was killed or could not start. */
@@ -19,6 +20,8 @@ export interface CommandOptions {
   env: Record<string, string>;
   timeoutMs: number;
   outputLimit?: number;
+  /** Runs the command inside this sandbox (engine/run-sandbox.ts); null or absent: with Orch's own rights. */
+  sandbox?: SandboxFor | null;
 }
 
 /** How a configured command reads in logs and verdicts. */
@@ -38,7 +41,9 @@ export async function runCommand(command: Command, options: CommandOptions): Pro
   const started = Date.now();
   let output = '';
   let timedOut = false;
-  const child = spawn(program!, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const plan = options.sandbox?.(options.cwd, program!) ?? null;
+  const sandbox = plan ? await openSandbox(plan, program!, args, options.cwd, options.env) : null;
+  const child = spawn(sandbox?.command ?? program!, sandbox?.args ?? args, { cwd: options.cwd, env: sandbox?.env ?? options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const append = (chunk: Buffer) => {
     output = (output + chunk.toString('utf8')).slice(-limit);
   };
@@ -59,6 +64,7 @@ export async function runCommand(command: Command, options: CommandOptions): Pro
   // output pipes close.
   if (child.pid !== undefined) await (stopping ?? terminateGroup(child.pid, 1000));
   if (end.error === null) await closed;
+  await sandbox?.close();
   return {
     exitCode: end.code,
     signal: end.signal,

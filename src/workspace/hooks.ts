@@ -1,3 +1,4 @@
+import type { SandboxFor } from '../sandbox/launch.js';
 import type { Command, ProjectSettings } from '../config/schema.js';
 import { commandPassed, describeCommand, runCommand } from './commands.js';
 
@@ -45,6 +46,8 @@ export interface HookOptions {
   task: HookTask;
   /** Characters of output kept, from the end. Default 4000. */
   outputLimit?: number;
+  /** The sandbox the hook runs in; null or absent: none. */
+  sandbox?: SandboxFor | null;
 }
 
 export interface HookResult {
@@ -93,6 +96,7 @@ export async function runHook(name: HookName, command: Command | null, options: 
     env: { ...options.env, ...hookEnvironment(name, options.task) },
     timeoutMs: options.timeoutMs,
     outputLimit: options.outputLimit ?? 4000,
+    sandbox: options.sandbox ?? null,
   });
   return {
     name,

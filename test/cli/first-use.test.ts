@@ -144,13 +144,14 @@ describe('ORCH_HOME is private', () => {
 });
 
 describe('a real run, as a new user sees it', () => {
-  const envFile = () => join(scratch.path, 'agent-env.txt');
+  // In the run's own HOME: the one place besides its worktree a sandboxed agent may write, kept after the run.
+  const envFile = () => join(home, 'runs', '1', 'home', 'agent-env.txt');
 
   beforeEach(() => {
     mkdirSync(home);
     const agent = join(scratch.path, 'agent.sh');
     // The agent writes its environment outside the repository, then prints a line with an escape in it.
-    writeFileSync(agent, `#!/bin/sh\nenv > '${envFile()}'\necho "hello" > "hello-$ORCH_TASK_ID.txt"\nprintf 'wrote the file \\033[2J\\n'\n`);
+    writeFileSync(agent, `#!/bin/sh\nenv > "$HOME/agent-env.txt"\necho "hello" > "hello-$ORCH_TASK_ID.txt"\nprintf 'wrote the file \\033[2J\\n'\n`);
     chmodSync(agent, 0o755);
     writeFileSync(join(home, 'config.yaml'), JSON.stringify({ agents: { script: { kind: 'command', command: agent } }, projects: { shop: { path: repo, agents: ['script'], ports: { base: 45000, stride: 10, count: 3 } } } }));
   });

@@ -11,7 +11,7 @@ import { runAttempt, runDirectory, type AttemptResult } from '../../src/engine/a
 import { openOrch, type Orch } from '../../src/engine/context.js';
 import { addTask } from '../../src/engine/tasks.js';
 import { gatherTickInput } from '../../src/engine/tick-input.js';
-import { makeRepo, tempDir } from '../helpers/git.js';
+import { git, makeRepo, tempDir } from '../helpers/git.js';
 import { AGENT_CLI_KINDS, cliAvailable, cliPath, missingCliMessage, type AgentCliKind } from '../rig/agent-clis.js';
 import type { Script, ScriptTurn } from '../rig/fake-model/script.js';
 import { startFakeModelServer, type FakeModelServer } from '../rig/fake-model/server.js';
@@ -85,12 +85,17 @@ async function world(chain: AgentCliKind[], scripts: Partial<Record<AgentCliKind
     agents[kind] = agentEntry(kind, server.url);
   }
   const home = join(scratch.path, 'home');
+  // The attempts run in `repo` itself, without a worktree; the project's own checkout is a clone beside
+  // it, which the sandbox hides like any person's checkout.
+  const checkout = join(scratch.path, 'checkout');
+  git(scratch.path, ['clone', '-q', repo, checkout]);
   const config = {
     scheduler: { max_agents: 4 },
     // Unknown models cost $5/M in and $25/M out in Claude; the same prices make every CLI's cost exact.
     prices: { [FAKE_MODEL]: { input: 5, output: 25 }, 'gemini-2.5-flash': { input: 5, output: 25 } },
     agents,
-    projects: { app: { path: repo, agents: chain, max_attempts: 3, backoff: { base_s: 5, cap_s: 60, jitter: 0 }, ...project } },
+    // The fake model servers listen on loopback: the host's network reaches them.
+    projects: { app: { path: checkout, network: 'full', agents: chain, max_attempts: 3, backoff: { base_s: 5, cap_s: 60, jitter: 0 }, ...project } },
   };
   // JSON is YAML: no escaping surprises in the env entries.
   const { mkdirSync } = await import('node:fs');

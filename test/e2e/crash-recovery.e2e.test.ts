@@ -47,7 +47,8 @@ describe('crash recovery', () => {
         scheduler: { tick_interval_s: 1 },
         prices: { 'fake-model': { input: 5, output: 25 } },
         agents: { claude: { command: cliPath('claude'), model: 'fake-model', env: [`ANTHROPIC_BASE_URL=${server.url}`, 'ANTHROPIC_API_KEY=fake-key', 'CLAUDE_CODE_MAX_RETRIES=0', 'DISABLE_AUTOUPDATER=1'] } },
-        projects: { app: { path: repo, default_branch: 'main' } },
+        // The fake model server listens on the host's loopback: `network: full` reaches it (`model-only` does through Orch's proxy).
+        projects: { app: { path: repo, default_branch: 'main', network: 'full' } },
       }),
     );
     const setup = await openOrch(home);

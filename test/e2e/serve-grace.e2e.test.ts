@@ -45,12 +45,14 @@ describe('orch serve --grace', () => {
     const repo = makeRepo(scratch.path, 'app');
     const marker = join(scratch.path, 'first-attempt-started');
     const agent = join(scratch.path, 'agent.sh');
-    // The first attempt would run for 200 s; the one after recovery writes its file and ends.
+    // The first attempt would run for 200 s; the one after recovery writes its file and ends. The
+    // marker outside the worktree is the test's memory across attempts, which a sandboxed run may not
+    // write: sandbox off (the sandbox is tested in sandbox-escape.e2e.test.ts).
     writeFileSync(agent, `#!/bin/sh\nif [ ! -f "${marker}" ]; then touch "${marker}"; sleep 200; fi\necho resumed > resumed.txt\necho done\n`);
     chmodSync(agent, 0o755);
     const home = join(scratch.path, 'home');
     mkdirSync(home);
-    writeFileSync(join(home, 'config.yaml'), JSON.stringify({ scheduler: { tick_interval_s: 3600 }, agents: { slow: { kind: 'command', command: agent } }, projects: { app: { path: repo, default_branch: 'main', agents: ['slow'] } } }));
+    writeFileSync(join(home, 'config.yaml'), JSON.stringify({ scheduler: { tick_interval_s: 3600 }, agents: { slow: { kind: 'command', command: agent } }, projects: { app: { path: repo, default_branch: 'main', agents: ['slow'], sandbox: 'off' } } }));
     runOrch(['task', 'add', 'Resume me'], { cwd: scratch.path, home });
 
     const first = serve(home, scratch.path);

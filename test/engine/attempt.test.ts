@@ -49,6 +49,9 @@ beforeEach(async () => {
       '  app:',
       `    path: ${repo}`,
       '    agents: [limited, good]',
+      // These agents run in the checkout itself (the attempt alone, without a worktree), which a
+      // sandboxed run may never write: the sandbox is tested in test/e2e/sandbox-escape.e2e.test.ts.
+      '    sandbox: off',
       '    max_attempts: 2',
       '    backoff: { base_s: 10, cap_s: 100, jitter: 0 }',
     ].join('\n'),

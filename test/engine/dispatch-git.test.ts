@@ -42,9 +42,11 @@ beforeEach(async () => {
   chmodSync(agent, 0o755);
   const home = join(scratch.path, 'home');
   mkdirSync(home);
+  // The agent marks its start in the test's log outside its worktree, which a sandboxed run may not
+  // write: the sandbox is tested in test/e2e/sandbox-escape.e2e.test.ts.
   writeFileSync(
     join(home, 'config.yaml'),
-    JSON.stringify({ agents: { stamp: { kind: 'command', command: agent } }, projects: { app: { path: repo, default_branch: 'main', agents: ['stamp'] } } }),
+    JSON.stringify({ agents: { stamp: { kind: 'command', command: agent } }, projects: { app: { path: repo, default_branch: 'main', agents: ['stamp'], sandbox: 'off' } } }),
   );
   orch = await openOrch(home);
 });

@@ -65,7 +65,9 @@ beforeEach(async () => {
     join(home, 'config.yaml'),
     JSON.stringify({
       agents: { fake: { kind: 'command', command: bin, env: [`FAKE_RULES=${rulesPath}`] } },
-      projects: { shop: { path: repo, agents: ['fake'], max_attempts: 2, max_agents: 2, backoff: { base_s: 0.05, cap_s: 0.1, jitter: 0 }, judge: { test: ['./test.sh'] } } },
+      // The fake agent tells the test what it was asked through files beside the repository, which a
+      // sandboxed run may not write: the sandbox itself is tested in test/e2e/sandbox-escape.e2e.test.ts.
+      projects: { shop: { path: repo, sandbox: 'off', agents: ['fake'], max_attempts: 2, max_agents: 2, backoff: { base_s: 0.05, cap_s: 0.1, jitter: 0 }, judge: { test: ['./test.sh'] } } },
     }),
   );
   orch = await openOrch(home);

@@ -65,7 +65,9 @@ async function open(routing: Record<string, unknown>, project: Record<string, un
     JSON.stringify({
       scheduler: { tick_interval_s: 1 },
       agents,
-      projects: { app: { path: repo, agents: ['alpha', 'beta'], max_agents: 2, routing: { model_map: { complex: { beta: 'beta-large' } }, ...routing }, ...project } },
+      // The fake router reports what it saw in files outside its scratch directory, which a sandboxed
+      // run may not write: the sandbox itself is tested in test/e2e/sandbox-escape.e2e.test.ts.
+      projects: { app: { path: repo, sandbox: 'off', agents: ['alpha', 'beta'], max_agents: 2, routing: { model_map: { complex: { beta: 'beta-large' } }, ...routing }, ...project } },
     }),
   );
   orch = await openOrch(home);

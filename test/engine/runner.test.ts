@@ -197,6 +197,9 @@ describe('the pipeline, task to merged commit', () => {
     const hookOut = join(scratch.path, 'hook-out');
     mkdirSync(hookOut);
     orch.config.projects.app!.hooks.beforeRun = { shell: 'printf %s "$ORCH_TASK_TITLE" > "$TMPDIR/title-$ORCH_TASK_ID"' };
+    // The hook hands the title to the test in a directory outside the worktree, which a sandboxed hook
+    // may not write: the sandbox itself is tested in test/e2e/sandbox-escape.e2e.test.ts.
+    orch.config.projects.app!.sandbox = 'off';
     for (const title of titles) {
       const task = await orch.store.createTask({ project: 'app', title }, orch.now());
       const summary = await runTask(orch, task.id, { agent: 'adder', sourceEnv: { ...env, TMPDIR: hookOut } });

@@ -197,8 +197,9 @@ describe('a markdown queue as the tracker', () => {
     let offset = 0;
     const { orch, queue } = await queueWorld({
       // A person moves the file to failed/ while the attempt runs, and the attempt then fails on its own.
+      // The agent plays that person, in the checkout a sandboxed run may not write: sandbox off.
       agent: (_dir, queuePath) => `mv "${queuePath}/claimed/"*-"$name".md "${queuePath}/failed/"\nexit 1`,
-      project: { max_attempts: 3, backoff: { base_s: 0.05, cap_s: 0.05, jitter: 0 } },
+      project: { sandbox: 'off', max_attempts: 3, backoff: { base_s: 0.05, cap_s: 0.05, jitter: 0 } },
       now: () => Date.now() + offset,
     });
     // Unwatched and polled hourly: the sync does not see the move before the attempt ends.

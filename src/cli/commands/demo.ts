@@ -46,7 +46,8 @@ export function registerDemoCommand(program: Command): void {
             scheduler: { max_agents: 2, tick_interval_s: 1 },
             agents: { demo: { kind: 'command', command: process.execPath, args: [DEMO_AGENT] } },
             prices: { 'orch-demo': { input: 0, output: 0 } },
-            projects: { calc: { path: repo, default_branch: 'main', agents: ['demo'], max_agents: 2, judge: { test: ['node', 'test/run.mjs'], timeout_s: 60 } } },
+            // The demo agent is a script of Orch's own: its folder is the one more path the sandbox lets it read.
+            projects: { calc: { path: repo, default_branch: 'main', agents: ['demo'], sandbox_paths: [dirname(DEMO_AGENT)], max_agents: 2, judge: { test: ['node', 'test/run.mjs'], timeout_s: 60 } } },
           }),
         );
         say(`Sample project: ${repo} (a tiny library with a real test suite)`);

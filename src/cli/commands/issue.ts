@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { OrchError } from '../../core/errors.js';
-import { readyTasks, workerIfAny } from '../../engine/worker-requests.js';
 import { table } from '../output.js';
 import { command } from '../run.js';
+import { askOrch } from '../worker-api-client.js';
 
 export function registerIssueCommands(program: Command): void {
   const issue = program.command('issue').description('the work a pull worker may take');
@@ -13,12 +12,8 @@ export function registerIssueCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       command(async (io, options: { project?: string }) => {
-        const orch = await io.orch();
-        const worker = await workerIfAny(orch, process.env.ORCH_RUN_ID);
-        if (worker && options.project !== undefined && options.project !== worker.project) {
-          throw new OrchError('invalid_input', `this worker works on project ${worker.project}, not ${options.project}`);
-        }
-        const tasks = await readyTasks(orch, worker?.project ?? options.project);
+        const answer = await askOrch(io, { kind: 'ready', project: options.project ?? null });
+        const tasks = answer.kind === 'ready' ? answer.tasks : [];
         const manyProjects = new Set(tasks.map((t) => t.project)).size > 1;
         io.out.emit(tasks, () =>
           tasks.length === 0

@@ -3,6 +3,7 @@ import { TASK_STATES, type TaskState } from '../../core/types.js';
 import type { HeldDelivery } from '../../core/delivery.js';
 import { databasePath } from '../../engine/context.js';
 import { heldDelivery } from '../../engine/delivery.js';
+import { sandboxRefusal } from '../../engine/tick-input.js';
 import { table } from '../output.js';
 import { command } from '../run.js';
 import { orchVersion } from '../orch-version.js';
@@ -16,12 +17,13 @@ export function registerStatusCommand(program: Command): void {
       command(async (io) => {
         const orch = await io.orch();
         const projects = await orch.store.listProjects();
-        const rows: { name: string; paused: boolean; pausedReason: string | null; configured: boolean; tasks: Partial<Record<TaskState, number>>; delivery: HeldDelivery | null }[] = [];
+        const rows: { name: string; paused: boolean; pausedReason: string | null; configured: boolean; tasks: Partial<Record<TaskState, number>>; delivery: HeldDelivery | null; sandboxRefused: string | null }[] = [];
         const totals: Partial<Record<TaskState, number>> = {};
         for (const p of projects) {
           const counts = await orch.store.countTasksByState(p.name);
           for (const [state, n] of Object.entries(counts) as [TaskState, number][]) totals[state] = (totals[state] ?? 0) + n;
-          rows.push({ name: p.name, paused: p.paused, pausedReason: p.pausedReason, configured: orch.config.projects[p.name] !== undefined, tasks: counts, delivery: await heldDelivery(orch, p.name) });
+          const configured = orch.config.projects[p.name];
+          rows.push({ name: p.name, paused: p.paused, pausedReason: p.pausedReason, configured: configured !== undefined, tasks: counts, delivery: await heldDelivery(orch, p.name), sandboxRefused: configured ? sandboxRefusal(configured) : null });
         }
         const claims = await orch.store.listClaims();
         const running = (await orch.store.listRuns({ open: true })).length;
@@ -40,6 +42,7 @@ export function registerStatusCommand(program: Command): void {
                   ['PROJECT', 'STATUS', ...shown.map((s) => s.toUpperCase())],
                 ),
             ...rows.flatMap((r) => (r.delivery ? [`${r.name}: ${r.delivery.summary}`] : [])),
+            ...rows.flatMap((r) => (r.sandboxRefused ? [`${r.name}: no agent starts: ${r.sandboxRefused}`] : [])),
           ].join('\n');
         });
       }),

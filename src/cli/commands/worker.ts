@@ -1,11 +1,18 @@
 import type { Command } from 'commander';
 import { renderTaskBrief } from '../../core/task-brief.js';
-import { callingWorker, claimForWorker, describeForWorker, markWorkerDone } from '../../engine/worker-requests.js';
+import type { WorkerAnswer } from '../../core/worker-api.js';
 import { parseTaskId } from '../args.js';
 import { command } from '../run.js';
+import { askOrch } from '../worker-api-client.js';
 
 // The commands a pull worker's agent runs. ORCH_RUN_ID (set by Orch in the agent's environment)
-// names the worker; without it they refuse in one line.
+// names the worker; without it they refuse in one line. Inside a sandbox they ask the worker's API
+// Orch handed in (ORCH_WORKER_API), never the database.
+
+const answered = <Kind extends WorkerAnswer['kind']>(answer: WorkerAnswer, kind: Kind) => {
+  if (answer.kind !== kind) throw new Error(`Orch answered a ${kind} request with ${answer.kind}`);
+  return answer as Extract<WorkerAnswer, { kind: Kind }>;
+};
 
 export function registerWorkerCommands(agent: Command): void {
   agent
@@ -15,12 +22,8 @@ export function registerWorkerCommands(agent: Command): void {
     .option('--json', 'print JSON')
     .action(
       command(async (io, id: number) => {
-        const orch = await io.orch();
-        const worker = await callingWorker(orch, process.env.ORCH_RUN_ID);
-        const { task, run } = await claimForWorker(orch, worker, id);
-        io.out.emit({ task: { id: task.id, title: task.title, state: task.state, attempt: task.attempts }, runId: run.id }, () =>
-          `Claimed #${task.id} ${task.title} (attempt ${task.attempts}). Read it with \`orch agent describe\`.`,
-        );
+        const { task, runId } = answered(await askOrch(io, { kind: 'claim', taskId: id }), 'claim');
+        io.out.emit({ task, runId }, () => `Claimed #${task.id} ${task.title} (attempt ${task.attempt}). Read it with \`orch agent describe\`.`);
       }),
     );
 
@@ -30,8 +33,7 @@ export function registerWorkerCommands(agent: Command): void {
     .option('--json', 'print JSON')
     .action(
       command(async (io) => {
-        const orch = await io.orch();
-        const brief = await describeForWorker(orch, await callingWorker(orch, process.env.ORCH_RUN_ID));
+        const { brief } = answered(await askOrch(io, { kind: 'describe' }), 'describe');
         io.out.emit(brief, () => renderTaskBrief(brief));
       }),
     );
@@ -43,12 +45,9 @@ export function registerWorkerCommands(agent: Command): void {
     .option('--json', 'print JSON')
     .action(
       command(async (io, options: { summary?: string }) => {
-        const orch = await io.orch();
-        const worker = await markWorkerDone(orch, await callingWorker(orch, process.env.ORCH_RUN_ID), options.summary?.trim() || null);
-        io.out.emit({ worker: worker.id, taskId: worker.taskId, doneAt: worker.doneAt }, () =>
-          worker.taskId === null
-            ? 'Noted: you claimed nothing. Exit now.'
-            : `Noted. Exit now: Orch commits what is left of task #${worker.taskId}, judges and merges it.`,
+        const { worker, taskId, doneAt } = answered(await askOrch(io, { kind: 'done', summary: options.summary?.trim() || null }), 'done');
+        io.out.emit({ worker, taskId, doneAt }, () =>
+          taskId === null ? 'Noted: you claimed nothing. Exit now.' : `Noted. Exit now: Orch commits what is left of task #${taskId}, judges and merges it.`,
         );
       }),
     );

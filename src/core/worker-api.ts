@@ -1,0 +1,44 @@
+// What a pull worker's agent asks Orch (`orch issue ready`, `orch agent claim|describe|done`) and what
+// it hears back, as data: the same whether the CLI answers from the store itself or asks the worker's
+// API over the socket handed into its sandbox (which checks every request against this schema).
+
+import { z } from 'zod';
+import { ERROR_CODES, type ErrorCode } from './errors.js';
+import type { TaskBrief } from './task-brief.js';
+import type { TaskState } from './types.js';
+
+export const workerRequestSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('ready'), project: z.string().min(1).nullable() }),
+  z.object({ kind: z.literal('claim'), taskId: z.int().positive() }),
+  z.object({ kind: z.literal('describe') }),
+  z.object({ kind: z.literal('done'), summary: z.string().nullable() }),
+]);
+export type WorkerRequest = z.infer<typeof workerRequestSchema>;
+
+export interface ReadyTask {
+  id: number;
+  project: string;
+  title: string;
+  priority: number;
+  labels: string[];
+}
+
+export type WorkerAnswer =
+  | { kind: 'ready'; tasks: ReadyTask[] }
+  | { kind: 'claim'; task: { id: number; title: string; state: TaskState; attempt: number }; runId: number }
+  | { kind: 'describe'; brief: TaskBrief }
+  | { kind: 'done'; worker: number; taskId: number | null; doneAt: number | null };
+
+/** A refused request on the wire: the OrchError code (or `failure`) and its one line. */
+export interface WorkerApiError {
+  code: ErrorCode | 'failure';
+  message: string;
+}
+
+export const isErrorCode = (code: unknown): code is ErrorCode => (ERROR_CODES as readonly unknown[]).includes(code);
+
+/** The environment variables that hand a worker's API into its sandbox. */
+export const WORKER_API_SOCKET_VARIABLE = 'ORCH_WORKER_API';
+export const WORKER_API_TOKEN_VARIABLE = 'ORCH_WORKER_TOKEN';
+/** The one route of the worker API: POST a WorkerRequest, get `{ answer }` or `{ error: WorkerApiError }`. */
+export const WORKER_API_PATH = '/v1/requests';
