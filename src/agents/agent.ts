@@ -100,6 +100,11 @@ export interface AgentAdapter {
    * from its state under the run's HOME). Orch resumes a session its own crash interrupted.
    */
   readonly resumes: boolean;
+  /**
+   * Whether the CLI saved the session under a run's HOME, so that resuming it can work. Absent: assumed
+   * saved. A CLI killed at once (its sandbox ends with Orch) may have saved nothing.
+   */
+  savedSession?(runHome: string, sessionId: string): boolean;
 }
 
 // KillReason, AgentErrorKind and RunTotals live in the pure core, which classifies outcomes and folds

@@ -2,7 +2,9 @@
 // the appended system prompt in a file (`--append-system-prompt-file`).
 // Flags, environment and event format as measured on the pinned CLI (test/fixtures/agent-streams/).
 
+import { join } from 'node:path';
 import type { AgentAdapter, AgentConfig, AgentEvent, AgentInvocation, RunSpec, ToolPolicy } from './agent.js';
+import { savedTranscript } from './saved-session.js';
 import { inRunHome, modelFor, runEnvironment } from './invocation-helpers.js';
 import {
   type JsonObject,
@@ -30,6 +32,8 @@ export const claudeAdapter: AgentAdapter = {
   versionArgs: ['--version'],
   reportsResult: true,
   resumes: true,
+  // Transcripts live in CLAUDE_CONFIG_DIR/projects/<the worktree's path, mangled>/<session>.jsonl.
+  savedSession: (runHome, sessionId) => savedTranscript(join(runHome, '.claude', 'projects'), sessionId, 1),
   invocation: claudeInvocation,
   createParser: createClaudeParser,
 };

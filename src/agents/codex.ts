@@ -8,7 +8,9 @@
 // ORCH_CODEX_MAX_RETRIES sets its request and stream retries (0 makes tests against a failing fake
 // server fast). Without ORCH_CODEX_BASE_URL, Codex uses its own default provider.
 
+import { join } from 'node:path';
 import type { AgentAdapter, AgentConfig, AgentEvent, AgentInvocation, PermissionMode, RunSpec } from './agent.js';
+import { savedTranscript } from './saved-session.js';
 import { inRunHome, modelFor, promptWithInstructions, runEnvironment } from './invocation-helpers.js';
 import {
   type JsonObject,
@@ -37,6 +39,8 @@ export const codexAdapter: AgentAdapter = {
   versionArgs: ['--version'],
   reportsResult: true,
   resumes: true,
+  // Rollouts live in CODEX_HOME/sessions/<year>/<month>/<day>/rollout-<time>-<thread>.jsonl.
+  savedSession: (runHome, sessionId) => savedTranscript(join(runHome, '.codex', 'sessions'), sessionId, 3),
   invocation: codexInvocation,
   createParser: createCodexParser,
 };

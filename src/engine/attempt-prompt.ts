@@ -36,8 +36,12 @@ export interface SessionResume {
 export async function sessionResumeFor(orch: Orch, attempt: Attempt, options: { fixRound?: boolean } = {}): Promise<SessionResume | null> {
   const runs = (await orch.store.listRuns({ taskId: attempt.task.id })).filter((r) => r.id !== attempt.run.id);
   const pick = options.fixRound ? sessionToContinue : sessionToResume;
-  const found = pick(runs, attempt.agentName, adapterFor(attempt.agent.kind).resumes);
-  if (!found || !existsSync(join(runDirectory(orch.home, found.id), 'home'))) return null;
+  const adapter = adapterFor(attempt.agent.kind);
+  const found = pick(runs, attempt.agentName, adapter.resumes);
+  const home = found ? join(runDirectory(orch.home, found.id), 'home') : null;
+  if (!found || !home || !existsSync(home)) return null;
+  // Killed before it saved anything (its sandbox ends with Orch): resuming would fail; start afresh.
+  if (adapter.savedSession && !adapter.savedSession(home, found.sessionId!)) return null;
   return { sessionId: found.sessionId!, fromRunId: found.id };
 }
 

@@ -119,7 +119,9 @@ function codex(options: HeadlessRunOptions, base: Record<string, string>): CliIn
   ];
   return {
     command: cliPath('codex'),
-    args: ['exec', '--json', ...settings.flatMap((setting) => ['-c', setting]), '--disable', 'plugins', '-s', 'workspace-write', options.prompt],
+    // Codex's own sandbox off, as Orch runs it inside its bubblewrap sandbox: where bubblewrap is
+    // installed Codex's workspace-write sandbox runs through it and cannot write under a CODEX_HOME in /tmp.
+    args: ['exec', '--json', ...settings.flatMap((setting) => ['-c', setting]), '--disable', 'plugins', '-s', 'danger-full-access', options.prompt],
     env: { ...base, CODEX_HOME: join(options.runHome, 'codex'), [API_KEY_VARIABLE]: FAKE_API_KEY },
     // CODEX_HOME must exist; everything else is set with -c above.
     files: [{ path: join(options.runHome, 'codex', 'config.toml'), content: '# Settings are passed with -c.\n' }],
