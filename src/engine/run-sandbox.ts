@@ -57,14 +57,16 @@ export function planRunSandbox(orch: Orch, request: RunSandboxRequest, sourceEnv
     toolPaths: [nodeInstallDir(), ...request.programs.map((program) => installDirOf(hostProgram(program, request.cwd, request.env.PATH ?? ''))).filter(isAbsolute), ...request.project.sandboxPaths],
   });
   if (!decision.ok) throw new OrchError('config', `the sandbox cannot be set up: ${decision.reason}`);
-  if (request.runHome === null) mkdirSync(join(request.runDir, 'sandbox-home'), { recursive: true, mode: 0o700 });
+  // A command's caches (npm's, pip's) go to a HOME of the run's own: the person's is hidden and read-only.
+  const commandHome = request.runHome === null ? join(request.runDir, 'sandbox-home') : null;
+  if (commandHome) mkdirSync(commandHome, { recursive: true, mode: 0o700 });
   return {
     bwrap: probe.bwrap,
     policy: decision.policy,
+    ...(commandHome ? { env: { HOME: commandHome } } : {}),
     network: { mode: request.network, modelEndpoints: request.agent ? modelEndpointsOf(request.agent.kind, request.env, request.agent.model) : [], runDir: request.runDir },
   };
 }
-
 
 /**
  * Hooks and judge commands: writable worktree, no HOME of their own, no secrets. `after_create` prepares

@@ -12,6 +12,8 @@ export interface SandboxPlan {
   bwrap: string;
   policy: SandboxPolicy;
   network: SandboxNetworkOptions;
+  /** Variables set inside on top of the process's own (HOME for commands without one of their own). */
+  env?: Record<string, string>;
 }
 
 /** The plan for a command (a hook, a judge command) started in `cwd`; null: no sandbox. */
@@ -40,7 +42,7 @@ export async function openSandbox(plan: SandboxPlan, program: string, args: stri
     command: plan.bwrap,
     args: [...bwrapArgs, '--', ...inner],
     // The host's TMPDIR does not exist inside: the sandbox's own /tmp does.
-    env: { ...env, ...network.env, TMPDIR: '/tmp' },
+    env: { ...env, ...plan.env, ...network.env, TMPDIR: '/tmp' },
     denials: () => network.denials().map(describeDenial),
     close: () => network.close(),
   };

@@ -177,7 +177,8 @@ describe('inside the sandbox the work still gets done', () => {
 
   it('runs hooks and judge commands sandboxed: they work in the worktree and cannot reach the checkout', async () => {
     const hook = { shell: `echo from-hook > hook.txt; echo pwned >> "${repo}/README.md"; true` };
-    const test = { shell: `test -f hook.txt && ! cat "${person}/.ssh/id_ed25519" && ! touch "${home}/judge-was-here"` };
+    // Their HOME is one of the run's own (caches such as npm's work), not the person's.
+    const test = { shell: `test -f hook.txt && ! cat "${person}/.ssh/id_ed25519" && ! touch "${home}/judge-was-here" && mkdir -p "$HOME/.cache" && test "$HOME" != "${person}"` };
     expect(await attempt('true', { hooks: { before_run: hook }, judge: { test } })).toBe('escaped');
     expect(readFileSync(join(repo, 'README.md'), 'utf8')).toBe('# app\n');
     expect(existsSync(join(home, 'judge-was-here'))).toBe(false);
