@@ -94,8 +94,7 @@ async function world(chain: AgentCliKind[], scripts: Partial<Record<AgentCliKind
     // Unknown models cost $5/M in and $25/M out in Claude; the same prices make every CLI's cost exact.
     prices: { [FAKE_MODEL]: { input: 5, output: 25 }, 'gemini-2.5-flash': { input: 5, output: 25 } },
     agents,
-    // The fake model servers listen on loopback: the host's network reaches them.
-    projects: { app: { path: checkout, network: 'full', agents: chain, max_attempts: 3, backoff: { base_s: 5, cap_s: 60, jitter: 0 }, ...project } },
+    projects: { app: { path: checkout, agents: chain, max_attempts: 3, backoff: { base_s: 5, cap_s: 60, jitter: 0 }, ...project } },
   };
   // JSON is YAML: no escaping surprises in the env entries.
   const { mkdirSync } = await import('node:fs');

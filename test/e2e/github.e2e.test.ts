@@ -78,8 +78,7 @@ async function world(setup: (github: FakeGitHub, scratch: string, repo: string) 
       webhooks: { github: { secret_env: 'ORCH_GITHUB_WEBHOOK_SECRET' } },
       prices: { 'fake-model': { input: 5, output: 25 } },
       agents: { claude: { command: cliPath('claude'), model: 'fake-model', env: [`ANTHROPIC_BASE_URL=${model.url}`, 'ANTHROPIC_API_KEY=fake-key', 'CLAUDE_CODE_MAX_RETRIES=0', 'DISABLE_AUTOUPDATER=1'] } },
-      // The fake model server listens on the host's loopback: `network: full` reaches it (`model-only` does through Orch's proxy).
-      projects: { app: { path: repo, default_branch: 'main', network: 'full', agents: ['claude'], tracker: { kind: 'github', repo: 'acme/app', labels: ['orch'], api_url: github.url, poll_interval_s: 3600 }, ...project } },
+      projects: { app: { path: repo, default_branch: 'main', agents: ['claude'], tracker: { kind: 'github', repo: 'acme/app', labels: ['orch'], api_url: github.url, poll_interval_s: 3600 }, ...project } },
     }),
   );
   const daemon = spawn(process.execPath, [CLI, 'serve', '--grace', '10', '--port', '0'], {

@@ -101,8 +101,6 @@ describe('six tasks, three agents at a time, real claude against the fake model'
           shop: {
             path: repo,
             default_branch: 'main',
-            // The fake model server listens on the host's loopback: `network: full` reaches it (`model-only` does through Orch's proxy).
-            network: 'full',
             max_agents: 3,
             max_attempts: 2,
             backoff: { base_s: 0.2, cap_s: 1, jitter: 0 },

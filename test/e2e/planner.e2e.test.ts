@@ -71,8 +71,7 @@ async function world(scriptFor: (all: string) => Script | undefined, project: Re
         claude: { command: cliPath('claude'), model: 'fake-model', env: [`ANTHROPIC_BASE_URL=${server.url}`, 'ANTHROPIC_API_KEY=fake-key', 'CLAUDE_CODE_MAX_RETRIES=0', 'DISABLE_AUTOUPDATER=1'] },
       },
       projects: {
-        // The fake model server listens on the host's loopback: `network: full` reaches it (`model-only` does through Orch's proxy).
-        shop: { path: repo, default_branch: 'main', network: 'full', max_agents: 2, max_attempts: 2, backoff: { base_s: 0.2, cap_s: 1, jitter: 0 }, judge: { test: ['sh', 'test/run.sh'], timeout_s: 60 }, ...project },
+        shop: { path: repo, default_branch: 'main', max_agents: 2, max_attempts: 2, backoff: { base_s: 0.2, cap_s: 1, jitter: 0 }, judge: { test: ['sh', 'test/run.sh'], timeout_s: 60 }, ...project },
       },
     }),
   );

@@ -104,8 +104,6 @@ async function serve(pullRequests: Record<string, unknown>): Promise<Served> {
         app: {
           path: repoPath,
           default_branch: 'main',
-          // The fake model server listens on the host's loopback: `network: full` reaches it (`model-only` does through Orch's proxy).
-          network: 'full',
           agents: ['claude'],
           merge_strategy: 'pr',
           remote,

@@ -81,8 +81,7 @@ async function world(router: Kind | null, routerScript: Script, routerSettings: 
       scheduler: { max_agents: 2, tick_interval_s: 1 },
       prices: Object.fromEntries([FAKE_MODEL, ...Object.values(LARGE)].map((m) => [m, { input: 5, output: 25 }])),
       agents: { claude: agentEntry('claude', servers.claude.url), codex: agentEntry('codex', servers.codex.url) },
-      // The fake model server listens on the host's loopback: `network: full` reaches it (`model-only` does through Orch's proxy).
-      projects: { app: { path: repo, default_branch: 'main', network: 'full', agents: ['claude', 'codex'], max_attempts: 1, routing } },
+      projects: { app: { path: repo, default_branch: 'main', agents: ['claude', 'codex'], max_attempts: 1, routing } },
     }),
   );
   const orch = await openOrch(home);

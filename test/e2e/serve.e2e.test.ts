@@ -62,8 +62,7 @@ describe('orch serve', () => {
           claude: { command: cliPath('claude'), model: 'fake-model', env: [`ANTHROPIC_BASE_URL=${model.url}`, 'ANTHROPIC_API_KEY=fake-key', 'CLAUDE_CODE_MAX_RETRIES=0', 'DISABLE_AUTOUPDATER=1'] },
           script: { kind: 'command', command: script },
         },
-        // The fake model server listens on the host's loopback: `network: full` reaches it (`model-only` does through Orch's proxy).
-        projects: { api: { path: api, default_branch: 'main', network: 'full', agents: ['claude'] }, web: { path: web, default_branch: 'main', agents: ['script'] } },
+        projects: { api: { path: api, default_branch: 'main', agents: ['claude'] }, web: { path: web, default_branch: 'main', agents: ['script'] } },
       }),
     );
 
