@@ -450,4 +450,13 @@ for (let v = 0; v < VARIANTS.length; v++) {
   const extra = on.map((o, i) => o - off[i]);
   console.log(`  ${VARIANTS[v].name.padEnd(22)} on ${ms(median(on))} ms, off ${ms(median(off))} ms: ${x(median(ratios))} (${range(ratios, x)}), ${median(extra) >= 0 ? '+' : ''}${ms(median(extra))} ms per task`);
 }
+// The same, each Orch task divided by the baseline task run right beside it: load that comes and goes
+// during a round falls on both of a pair alike, so this ratio is what the sandbox itself adds.
+console.log('\nthe sandbox, load-normalised: median of (Orch task / the baseline task beside it), on against off (per round)');
+for (let v = 0; v < VARIANTS.length; v++) {
+  if (VARIANTS[v].unsandboxed === undefined) continue;
+  const paired = (results) => median(results.orchWarm.map((t, i) => t.elapsed / results.baseWarm[i].elapsed));
+  const ratios = rounds.map((results) => paired(results[v]) / paired(results[VARIANTS[v].unsandboxed]));
+  console.log(`  ${VARIANTS[v].name.padEnd(22)} ${x(median(ratios))} (${range(ratios, x)})`);
+}
 console.log(`\nload average at end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
