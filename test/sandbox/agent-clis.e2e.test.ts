@@ -6,7 +6,7 @@
 // network holds on its own. Needs the build (the relay runs from dist/).
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentAdapter, AgentConfig, RunSpec } from '../../src/agents/agent.js';
 import { agentBaseEnvironment } from '../../src/agents/environment.js';
@@ -58,6 +58,9 @@ function agentConfig(kind: AgentCliKind, url: string): AgentConfig {
   }
 }
 
+/** The folder of the pinned agent CLIs (test/agent-clis). */
+const AGENT_CLIS_ROOT = resolve(dirname(cliPath('claude')), '..', '..');
+
 /**
  * The adapter's own invocation, run in bubblewrap: the system read-only, a private /tmp, the worktree
  * and the run's home writable, and the network's namespace, binds, environment and relay.
@@ -77,6 +80,8 @@ function sandboxed(adapter: AgentAdapter, network: OpenedSandboxNetwork, writabl
         '--dev', '/dev',
         '--proc', '/proc',
         '--tmpfs', '/tmp',
+        // The pinned CLIs, visible again when the checkout lives under /tmp (a fresh clone in a temp dir).
+        '--ro-bind', AGENT_CLIS_ROOT, AGENT_CLIS_ROOT,
         ...[...writable, ...network.binds].flatMap((path) => ['--bind', path, path]),
         ...network.readOnlyBinds.flatMap((path) => ['--ro-bind', path, path]),
         '--chdir', spec.cwd,
