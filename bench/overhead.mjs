@@ -14,8 +14,8 @@
 // variant also makes Orch's bare clone, and is reported apart (cold).
 //
 // Baseline: bash doing the same git steps per task on a bare clone of another plain clone (see
-// BASELINE_SCRIPT below for exactly what). Orch and baseline tasks alternate, so load on a shared
-// machine falls on both alike.
+// BASELINE_SCRIPT below for exactly what). Orch and baseline tasks alternate, and the variants' tasks
+// interleave, so load on a shared machine falls on all alike.
 //
 // Where Orch's time goes: each task's events (their timestamps) split it into phases; the baseline
 // script times its own steps with $EPOCHREALTIME; and after the warm tasks of each round a few more
@@ -285,6 +285,9 @@ async function round(source, index) {
   const sourceEnv = { PATH: process.env.PATH };
   const results = [];
   try {
+    // Each variant set up (and its cold task run) first; then the warm and traced tasks of every
+    // variant interleaved, task by task, so that load coming and going falls on every variant alike.
+    const prepared = [];
     for (const v of VARIANTS) {
       const total = 1 + WARM_TASKS + TRACED_TASKS;
       const ids = [];
@@ -322,12 +325,16 @@ async function round(source, index) {
       await baselineTask(0);
       const baseCold = performance.now() - b0;
 
-      // Warm tasks, then traced ones; the two sides alternate which goes first.
-      const orchWarm = [];
-      const baseWarm = [];
-      const orchTraced = [];
-      const baseTraced = [];
-      for (let i = 1; i < total; i++) {
+      prepared.push({ v, total, orchCold, baseCold, orchTask, baselineTask, ids, orchWarm: [], baseWarm: [], orchTraced: [], baseTraced: [] });
+    }
+
+    // Warm tasks, then traced ones, the variants in turn (their order alternating); the two sides of a
+    // variant alternate which goes first.
+    const total = 1 + WARM_TASKS + TRACED_TASKS;
+    for (let i = 1; i < total; i++) {
+      const order = i % 2 ? prepared : [...prepared].reverse();
+      for (const p of order) {
+        const { v, ids, orchTask, baselineTask, orchWarm, baseWarm, orchTraced, baseTraced } = p;
         const traced = i > WARM_TASKS;
         const orchRun = () => orchTask(ids[i], traced ? join(scratch, `trace-orch-${v.project}-${i}.jsonl`) : null);
         const baseRun = () => baselineTask(i, traced ? join(scratch, `trace-base-${v.project}-${i}.jsonl`) : null);
@@ -343,7 +350,9 @@ async function round(source, index) {
         (traced ? orchTraced : orchWarm).push(o);
         (traced ? baseTraced : baseWarm).push(b);
       }
+    }
 
+    for (const { v, orchCold, baseCold, orchWarm, baseWarm, orchTraced, baseTraced } of prepared) {
       // Both users' repositories must hold every task's commit, checked out, and nothing else changed.
       const expected = VERSIONS.length + total;
       for (const user of [v.orchUser, v.baseUser]) {
