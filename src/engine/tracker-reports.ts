@@ -19,6 +19,7 @@ interface PendingReport {
 
 interface TaskQueue {
   link: ReportLink;
+  project: string;
   pending: PendingReport[];
   /** The pass telling the tracker, while one runs; null when idle or waiting out a rate limit. */
   telling: Promise<void> | null;
@@ -51,7 +52,7 @@ export class TrackerReports {
     const key = `${status.state}|${status.attempts}|${status.agent}|${status.summary}`;
     let queue = this.queues.get(task.id);
     if (!queue || queue.link !== link) {
-      queue = { link, pending: [], telling: null, resumeTimer: null };
+      queue = { link, project: task.project, pending: [], telling: null, resumeTimer: null };
       this.queues.set(task.id, queue);
     }
     const last = queue.pending.at(-1);
@@ -114,8 +115,7 @@ export class TrackerReports {
       } catch (error) {
         const message = (error as Error).message.split('\n')[0]!;
         const limited = error instanceof TrackerError && error.retryAfterMs !== null;
-        const project = (await store.getTask(taskId))?.project ?? null;
-        await store.appendEvent({ type: 'tracker.error', project, taskId, data: { message, retryAfterMs: limited ? error.retryAfterMs : null } }, this.orch.now());
+        await store.appendEvent({ type: 'tracker.error', project: queue.project, taskId, data: { message, retryAfterMs: limited ? error.retryAfterMs : null } }, this.orch.now());
         if (limited) {
           queue.link.notBefore = Math.max(queue.link.notBefore, this.orch.now() + error.retryAfterMs!);
           continue;
