@@ -49,48 +49,53 @@ export async function recover(orch: Orch, options: { skip?: ReadonlySet<number> 
     if (run?.pid && local && run.endedAt === null && groupAlive(run.pid)) await terminateGroup(run.pid, 2000);
     if (run?.logPath && local) await terminateMarked(run.logPath, 2000);
     const landed = run?.branch ? await branchLanded(orch, run.project, run.branch) : false;
-    recovered.push(
-      await orch.store.transaction(async (tx) => {
-        const at = orch.now();
-        const task = await tx.getTask(claim.taskId);
-        if (run && run.endedAt === null) {
-          const endReason = recoveredEndReason(run.host, self);
-          const why = endReason === 'host_lost' ? `host ${run.host ?? '?'} stopped answering while the run was in progress` : 'Orch stopped while the run was in progress';
-          await tx.updateRun(run.id, null, { endedAt: at, outcome: 'crashed', endReason, result: { ...(run.result as object | null), reason: why } }, at, {
-            type: 'run.recovered',
-            data: { owner: claim.owner, host: run.host, by: self, endReason },
-          });
-        } else if (run && run.endReason === null) {
-          // The agent had finished; Orch stopped while judging or merging its work.
-          const endReason = task?.state === 'merging' && landed ? 'merged' : recoveredEndReason(run.host, self);
-          await tx.updateRun(run.id, null, { endReason }, at, { type: 'run.recovered', data: { owner: claim.owner, endReason } });
-        }
-        let action: Recovered['action'] = 'released';
-        let reason = 'claim released';
-        if (task && (task.state === 'running' || task.state === 'judging' || task.state === 'merging')) {
-          if (task.state === 'merging' && landed) {
-            await applyTransition(tx, task, 'finish', { now: at, reason: 'its merge had landed before Orch stopped' });
-            action = 'finished';
-            reason = 'merge had landed';
-          } else {
-            const ends = await tx.listEvents({ taskId: task.id, types: [...ATTEMPT_END_EVENTS] });
-            const interruptions = interruptionsInARow(ends.map((e) => e.type)) + 1;
-            const decision = afterCrash(interruptions, CRASH_LIMIT, `Orch stopped during the attempt (${task.state})`);
-            if (decision.next === 'escalate') {
-              await applyTransition(tx, task, 'escalate', { now: at, reason: decision.reason, patch: { blockedReason: decision.reason } });
-            } else {
-              // Not the task's failure: the attempt is given back, and the next one starts at once.
-              await applyTransition(tx, task, 'retry', { now: at, reason: decision.reason, patch: { nextAttemptAt: null, attempts: Math.max(0, task.attempts - 1) } });
-            }
-            action = decision.next === 'escalate' ? 'escalate' : 'retry';
-            reason = decision.reason;
-          }
-        }
-        await tx.releaseClaim(claim.taskId, claim.token, at, { type: 'claim.recovered', data: { owner: claim.owner, action } });
-        await settleWaits(tx, at);
-        return { taskId: claim.taskId, runId: run?.id ?? null, action, reason };
-      }),
-    );
+    const outcome = await orch.store.transaction(async (tx): Promise<Recovered | null> => {
+      const at = orch.now();
+      // Renewed by its owner, or taken over by another daemon, since it was judged: not this one's to take.
+      const live = await tx.getClaim(claim.taskId);
+      if (live?.token !== claim.token || live.leaseUntil !== claim.leaseUntil) return null;
+      const task = await tx.getTask(claim.taskId);
+      const active = task && (task.state === 'running' || task.state === 'judging' || task.state === 'merging') ? task : null;
+      let action: Recovered['action'] = 'released';
+      let reason = 'claim released';
+      let decision: ReturnType<typeof afterCrash> | null = null;
+      if (active?.state === 'merging' && landed) {
+        action = 'finished';
+        reason = 'merge had landed';
+      } else if (active) {
+        const ends = await tx.listEvents({ taskId: active.id, types: [...ATTEMPT_END_EVENTS] });
+        decision = afterCrash(interruptionsInARow(ends.map((e) => e.type)) + 1, CRASH_LIMIT, `Orch stopped during the attempt (${active.state})`);
+        action = decision.next === 'escalate' ? 'escalate' : 'retry';
+        reason = decision.reason;
+      }
+      // The claim goes first: of two daemons taking it over at once, the one whose delete finds it
+      // recovers it (the other's delete waits for that one's commit on any database, then finds
+      // nothing), and the loser has written nothing.
+      if (!(await tx.releaseClaim(claim.taskId, claim.token, at, { type: 'claim.recovered', data: { owner: claim.owner, action } }))) return null;
+      if (run && run.endedAt === null) {
+        const endReason = recoveredEndReason(run.host, self);
+        const why = endReason === 'host_lost' ? `host ${run.host ?? '?'} stopped answering while the run was in progress` : 'Orch stopped while the run was in progress';
+        await tx.updateRun(run.id, null, { endedAt: at, outcome: 'crashed', endReason, result: { ...(run.result as object | null), reason: why } }, at, {
+          type: 'run.recovered',
+          data: { owner: claim.owner, host: run.host, by: self, endReason },
+        });
+      } else if (run && run.endReason === null) {
+        // The agent had finished; Orch stopped while judging or merging its work.
+        const endReason = task?.state === 'merging' && landed ? 'merged' : recoveredEndReason(run.host, self);
+        await tx.updateRun(run.id, null, { endReason }, at, { type: 'run.recovered', data: { owner: claim.owner, endReason } });
+      }
+      if (active && action === 'finished') {
+        await applyTransition(tx, active, 'finish', { now: at, reason: 'its merge had landed before Orch stopped' });
+      } else if (active && decision?.next === 'escalate') {
+        await applyTransition(tx, active, 'escalate', { now: at, reason: decision.reason, patch: { blockedReason: decision.reason } });
+      } else if (active && decision) {
+        // Not the task's failure: the attempt is given back, and the next one starts at once.
+        await applyTransition(tx, active, 'retry', { now: at, reason: decision.reason, patch: { nextAttemptAt: null, attempts: Math.max(0, active.attempts - 1) } });
+      }
+      await settleWaits(tx, at);
+      return { taskId: claim.taskId, runId: run?.id ?? null, action, reason };
+    });
+    if (outcome) recovered.push(outcome);
   }
   await recoverWorkers(orch);
   return recovered;
