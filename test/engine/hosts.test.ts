@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { reachableRunHome } from '../../src/engine/attempt-prompt.js';
 import { openOrch, type Orch } from '../../src/engine/context.js';
 import { listHostViews, registerThisHost } from '../../src/engine/hosts.js';
 import { recover } from '../../src/engine/recovery.js';
@@ -120,5 +121,17 @@ describe('taking over the claims of another host', () => {
     );
     await orch.store.markHostStopped(self, clock);
     expect((await listHostViews(orch)).find((h) => h.name === self.name)?.state).toBe('gone');
+  });
+});
+
+describe("an interrupted run's files", () => {
+  it('are found under this ORCH_HOME, else beside the run log on a path both hosts share, else nowhere', () => {
+    const shared = join(scratch.path, 'shared', 'runs', '7');
+    expect(reachableRunHome(orch, { id: 7, logPath: join(shared, 'agent.jsonl') })).toBeNull();
+    mkdirSync(join(shared, 'home'), { recursive: true });
+    expect(reachableRunHome(orch, { id: 7, logPath: join(shared, 'agent.jsonl') })).toBe(join(shared, 'home'));
+    mkdirSync(join(orch.home, 'runs', '7', 'home'), { recursive: true });
+    expect(reachableRunHome(orch, { id: 7, logPath: join(shared, 'agent.jsonl') })).toBe(join(orch.home, 'runs', '7', 'home'));
+    expect(reachableRunHome(orch, { id: 8, logPath: null })).toBeNull();
   });
 });
