@@ -3,6 +3,7 @@
 
 import type { Run, Task } from '../src/core/types.js';
 
+export type { HostView } from '../src/core/hosts.js';
 export type { OrchEvent, Project, Run, RunOutcome, Task, TaskState } from '../src/core/types.js';
 export type { AgentStats, DaySpend, HistogramBucket, ModelStats, PortfolioProject, PortfolioReport, ProjectSummary, StatsReport, SuccessRate } from '../src/core/run-stats.js';
 

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { HOST_NAME_PATTERN } from '../core/hosts.js';
 import { ROLES, type Role } from '../core/types.js';
 
 /** A task id as typed: `12` or `#12`; plain decimal digits only, so `0x1`, `1e1` or `1.0` are refused. */
@@ -33,6 +34,12 @@ export function parsePriority(value: string): number {
 export function parseRole(value: string): Role {
   if (!(ROLES as readonly string[]).includes(value)) throw new InvalidArgumentError(`"${value}" is not a role: use one of ${ROLES.join(', ')}`);
   return value as Role;
+}
+
+/** A daemon's name among the hosts sharing a store. */
+export function parseHostName(value: string): string {
+  if (!HOST_NAME_PATTERN.test(value)) throw new InvalidArgumentError(`"${value}" is not a host name: use letters, digits, dots, dashes and underscores (at most 63)`);
+  return value;
 }
 
 /** A TCP port, 0 to 65535 (0 lets the system pick a free one). */

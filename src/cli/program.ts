@@ -40,6 +40,7 @@ const COMMAND_GROUPS: { words: string[]; load: () => Promise<Registrar> }[] = [
   },
   { words: ['issue'], load: async () => (await import('./commands/issue.js')).registerIssueCommands },
   { words: ['claims'], load: async () => (await import('./commands/claims.js')).registerClaimsCommand },
+  { words: ['hosts'], load: async () => (await import('./commands/hosts.js')).registerHostsCommand },
   { words: ['serve'], load: async () => (await import('./commands/serve.js')).registerServeCommand },
   { words: ['service'], load: async () => (await import('./commands/service.js')).registerServiceCommands },
   { words: ['dashboard'], load: async () => (await import('./commands/dashboard.js')).registerDashboardCommand },

@@ -10,7 +10,7 @@ import type {
 } from './schema.js';
 import type { TaskState } from '../core/types.js';
 
-export const DEFAULT_SCHEDULER: SchedulerConfig = { maxAgents: 4, tickIntervalS: 10, leaseS: 120, maxRouters: 2 };
+export const DEFAULT_SCHEDULER: SchedulerConfig = { maxAgents: 4, tickIntervalS: 10, leaseS: 120, maxRouters: 2, hostName: null };
 
 /** Loopback only: the API can start agents, so exposing it is a deliberate act. */
 export const DEFAULT_SERVER: ServerConfig = { host: '127.0.0.1', port: 7878 };

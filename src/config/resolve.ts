@@ -106,6 +106,7 @@ export function resolveConfig(
       tickIntervalS: scheduler.tick_interval_s ?? DEFAULT_SCHEDULER.tickIntervalS,
       leaseS: scheduler.lease_s ?? DEFAULT_SCHEDULER.leaseS,
       maxRouters: scheduler.max_routers ?? DEFAULT_SCHEDULER.maxRouters,
+      hostName: scheduler.host_name ?? DEFAULT_SCHEDULER.hostName,
     },
     server: { host: server.host ?? DEFAULT_SERVER.host, port: server.port ?? DEFAULT_SERVER.port },
     webhooks: resolveWebhooks(global.data.webhooks),

@@ -6,6 +6,7 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { isValidBranchName } from '../core/branch-name.js';
+import { HOST_NAME_PATTERN } from '../core/hosts.js';
 import {
   COMPLEXITIES,
   MERGE_STRATEGIES,
@@ -366,10 +367,14 @@ export const globalConfigFileSchema = z
   .strictObject({
     scheduler: z
       .strictObject({
-        max_agents: optional(integerAtLeast(1), 'Agents running at once across all projects. Default 4.'),
+        max_agents: optional(integerAtLeast(1), 'Agents this daemon runs at once across all projects (each daemon sharing a store has its own). Default 4.'),
         tick_interval_s: optional(positiveNumber(), 'Seconds between scheduling passes. Default 10.'),
         lease_s: optional(positiveNumber(), 'A claim expires unless renewed within this many seconds. Default 120.'),
         max_routers: optional(integerAtLeast(1), 'Router runs at once across all projects. Default 2.'),
+        host_name: optional(
+          expecting(z.string().regex(HOST_NAME_PATTERN), 'a host name (letters, digits, dots, dashes, underscores)'),
+          "This daemon's name among the daemons sharing the store (`orch hosts`). Default: the machine's name, with a suffix when another live daemon has it.",
+        ),
       })
       .optional(),
     server: z

@@ -142,6 +142,8 @@ export interface SchedulerConfig {
   leaseS: number;
   /** Router runs at once across all projects. */
   maxRouters: number;
+  /** The daemon's name among the hosts sharing the store; null: the machine's name, suffixed when taken. */
+  hostName: string | null;
 }
 
 export interface ServerConfig {

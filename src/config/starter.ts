@@ -11,10 +11,11 @@ export function starterConfigText(schemaPath: string): string {
 # Unknown keys are errors, so a typo cannot go unnoticed. Uncomment a line to change it.
 
 # scheduler:
-#   max_agents: 4          # agents running at once, across all projects
+#   max_agents: 4          # agents this daemon runs at once, across all projects
 #   tick_interval_s: 10    # seconds between scheduling passes
 #   lease_s: 120           # a claim expires unless renewed within this many seconds
 #   max_routers: 2         # router runs at once, across all projects
+#   host_name: build-1     # this daemon's name among those sharing the store (default: the machine's)
 
 # server:
 #   host: 127.0.0.1        # anything but loopback exposes an API that starts agents

@@ -54,6 +54,8 @@ export const RUN_END_REASONS = {
   paused: 'no_verdict',
   /** Orch itself stopped while the run went on. */
   interrupted: 'no_verdict',
+  /** The host running it stopped heartbeating (its daemon died or lost the store); another host took the task over. */
+  host_lost: 'no_verdict',
   /** The model provider refused more requests for now. */
   rate_limited: 'no_verdict',
 } as const satisfies Record<string, EndVerdict>;

@@ -185,6 +185,26 @@ export interface Worker {
   costUsd: number;
 }
 
+/**
+ * One `orch serve` among those sharing a store: registered when it starts, its heartbeat renewed on
+ * each tick, marked stopped when it stops cleanly. Its claims carry the owner `machine:pid`.
+ */
+export interface Host {
+  /** Unique among the hosts of a store: the machine's name, with a suffix when another live daemon has it. */
+  name: string;
+  /** The machine it runs on (os.hostname()). */
+  machine: string;
+  pid: number;
+  /** The Orch version it runs. */
+  version: string;
+  /** Its `scheduler.max_agents`: how many agents it runs at once. */
+  slots: number;
+  startedAt: EpochMs;
+  heartbeatAt: EpochMs;
+  /** When it stopped cleanly; null while it runs (or since it died without a word). */
+  stoppedAt: EpochMs | null;
+}
+
 export interface Claim {
   taskId: number;
   runId: number | null;

@@ -3,7 +3,7 @@
 // the next start recovers them (the run `crashed`, the session resumed, no attempt used up).
 
 import { markedProcesses, signalGroup } from '../agents/process-group.js';
-import { claimOwner } from './attempt.js';
+import { claimOwner } from './hosts.js';
 import type { Orch } from './context.js';
 
 /** The agents this process still runs: each run's process group, and its mark for those that left it. */

@@ -2,11 +2,12 @@
 // and which earlier agent session it continues, if any.
 
 import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { adapterFor } from '../agents/registry.js';
 import { attemptRecordOf } from '../core/memory.js';
 import { buildAgentPrompt, buildResumePrompt, type AgentPrompt, type PreviousAttempt } from '../core/prompt.js';
 import { sessionToContinue, sessionToResume } from '../core/resume.js';
+import type { Run } from '../core/types.js';
 import type { StoreOps } from '../store/store.js';
 import { runDirectory, type Attempt } from './attempt.js';
 import type { Orch } from './context.js';
@@ -27,6 +28,18 @@ export async function attemptHistory(store: StoreOps, taskId: number, currentRun
 export interface SessionResume {
   sessionId: string;
   fromRunId: number;
+  /** That run's HOME, where its CLI kept the session. */
+  home: string;
+}
+
+/**
+ * Where a run's HOME is reachable from here: under this ORCH_HOME, or beside its log wherever the host
+ * that ran it keeps its runs (a path it shares with this one); null when neither exists (another host
+ * ran it on its own disk: the next attempt starts afresh).
+ */
+export function reachableRunHome(orch: Pick<Orch, 'home'>, run: Pick<Run, 'id' | 'logPath'>): string | null {
+  const candidates = [join(runDirectory(orch.home, run.id), 'home'), ...(run.logPath ? [join(dirname(run.logPath), 'home')] : [])];
+  return candidates.find((path) => existsSync(path)) ?? null;
 }
 
 /**
@@ -38,11 +51,11 @@ export async function sessionResumeFor(orch: Orch, attempt: Attempt, options: { 
   const pick = options.fixRound ? sessionToContinue : sessionToResume;
   const adapter = adapterFor(attempt.agent.kind);
   const found = pick(runs, attempt.agentName, adapter.resumes);
-  const home = found ? join(runDirectory(orch.home, found.id), 'home') : null;
-  if (!found || !home || !existsSync(home)) return null;
+  const home = found ? reachableRunHome(orch, runs.find((r) => r.id === found.id)!) : null;
+  if (!found || !home) return null;
   // Killed before it saved anything (its sandbox ends with Orch): resuming would fail; start afresh.
   if (adapter.savedSession && !adapter.savedSession(home, found.sessionId!)) return null;
-  return { sessionId: found.sessionId!, fromRunId: found.id };
+  return { sessionId: found.sessionId!, fromRunId: found.id, home };
 }
 
 /**

@@ -1,5 +1,4 @@
 import { cpSync, mkdirSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { AgentEvent, ToolPolicy } from '../agents/agent.js';
 import { agentBaseEnvironment } from '../agents/environment.js';
@@ -19,6 +18,7 @@ import { git, tryGit } from '../workspace/git.js';
 import { agentEventRecord } from './agent-event-record.js';
 import { promptFor, sessionResumeFor, type SessionResume } from './attempt-prompt.js';
 import type { Orch } from './context.js';
+import { claimOwner, runHostName } from './hosts.js';
 import { toolPolicyFor } from './role-prompts.js';
 import { recordRoute, routeForAttempt } from './router.js';
 import { agentSandbox, sandboxRecord } from './run-sandbox.js';
@@ -32,8 +32,6 @@ import { endReasonAfterAgent, type RunEndReason } from '../core/end-reasons.js';
 /** `runs/<run>/`: the audit trail of one run (prompt, agent log, verdict). */
 export const runDirectory = (home: string, runId: number) => join(home, 'runs', String(runId));
 
-/** Who holds a claim: this host and process, so recovery can tell a dead owner from a live one. */
-export const claimOwner = () => `${hostname()}:${process.pid}`;
 
 /** A claimed, started attempt: everything later steps need, and the lease kept alive meanwhile. */
 export interface Attempt {
@@ -82,7 +80,7 @@ export async function beginAttempt(orch: Orch, taskId: number, options: { agent?
     const now = orch.now();
     const claim = await tx.claimTask({ taskId, owner: claimOwner(), leaseMs, now });
     if (!claim) throw new OrchError('conflict', `task ${taskId} is already claimed by another run`);
-    const { task: current, run } = await startClaimedTask(tx, orch, { taskId, token: claim.token, agentName, agent, decision, model, now, run: { host: hostname() } });
+    const { task: current, run } = await startClaimedTask(tx, orch, { taskId, token: claim.token, agentName, agent, decision, model, now, run: { host: runHostName(orch) } });
     return { task: current, run, token: claim.token };
   });
 
@@ -202,7 +200,7 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
   const runHome = join(attempt.runDir, 'home');
   // The CLI keeps its sessions under its HOME: the resumed run starts from a copy of the old run's,
   // so each run's directory stays its own record.
-  const resumedHome = options.resume ? join(runDirectory(orch.home, options.resume.fromRunId), 'home') : null;
+  const resumedHome = options.resume?.home ?? null;
   if (resumedHome) cpSync(resumedHome, runHome, { recursive: true });
   const env = { ...agentBaseEnvironment(options.sourceEnv ?? process.env, agent.env), ...options.extraEnv, ORCH_RUN_ID: String(run.id), ORCH_TASK_ID: String(task.id) };
   mkdirSync(runHome, { recursive: true, mode: 0o700 });

@@ -13,10 +13,16 @@ export interface Orch {
   config: OrchConfig;
   store: Store;
   now: () => number;
+  /** The name this process registered among the hosts sharing the store (`orch serve`); unset for others. */
+  hostName?: string;
   close(): Promise<void>;
 }
 
-export const databasePath = (home: string) => join(home, 'orch.db');
+/**
+ * The SQLite store of an ORCH_HOME: `orch.db` in it, unless ORCH_DATABASE names another file, so that
+ * several homes on one machine share one store (as the tests of several daemons on one store do).
+ */
+export const databasePath = (home: string, env: NodeJS.ProcessEnv = process.env) => env.ORCH_DATABASE || join(home, 'orch.db');
 
 /**
  * Loads the config and opens the store of an initialised ORCH_HOME, then registers in the store any

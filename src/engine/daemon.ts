@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { writeFileAtomic } from '../config/atomic-write.js';
+import { orchVersion } from '../cli/orch-version.js';
 import { ensureApiToken } from '../config/token.js';
 import { createApp } from '../server/app.js';
 import { startServer, type RunningServer } from '../server/serve.js';
@@ -10,6 +11,7 @@ import { watchConfig } from './config-watch.js';
 import { daemonFile, type DaemonInfo } from './daemon-file.js';
 import type { Orch } from './context.js';
 import { DeliveryRetry } from './delivery-retry.js';
+import { registerThisHost } from './hosts.js';
 import { JobScheduler } from './jobs.js';
 import { patrol } from './patrol.js';
 import { Scheduler } from './scheduler.js';
@@ -19,11 +21,13 @@ export interface DaemonOptions {
   host?: string;
   port?: number;
   logger: Logger;
-  /** How often patrol makes its rounds; default 30 s. */
+  /** How often patrol makes its rounds; default 30 s, or the lease when shorter. */
   patrolMs?: number;
   /** How often held deliveries are tried again; default 10 s. */
   deliveryRetryMs?: number;
   sourceEnv?: NodeJS.ProcessEnv;
+  /** This daemon's name among the hosts sharing the store; default config `scheduler.host_name`, else the machine's. */
+  hostName?: string;
 }
 
 export interface Daemon {
@@ -42,6 +46,20 @@ export interface Daemon {
  */
 export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<Daemon> {
   const { logger } = options;
+  const version = orchVersion();
+  const hostName = options.hostName ?? orch.config.scheduler.hostName ?? undefined;
+  let host = await registerThisHost(orch, { name: hostName, version });
+  logger.info({ hostName: host.name }, `registered as host ${host.name}`);
+  const heartbeat = async () => {
+    try {
+      if (await orch.store.heartbeatHost(host, orch.now())) return;
+      // Another daemon took this name over while this one seemed dead (a long pause): register afresh.
+      host = await registerThisHost(orch, { version });
+      logger.warn({ hostName: host.name }, `this daemon's host row was taken over; registered again as ${host.name}`);
+    } catch (error) {
+      logger.error(`heartbeat failed: ${(error as Error).message.split('\n')[0]}`);
+    }
+  };
   const token = ensureApiToken(orch.home);
   const trackers = new TrackerSync(orch, {
     env: options.sourceEnv,
@@ -58,6 +76,7 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
   const scheduler = new Scheduler(orch, {
     trackers,
     sourceEnv: options.sourceEnv,
+    onTick: heartbeat,
     onProgress: (p) => {
       if (p.type === 'started') logger.info({ task: p.taskId, agent: p.agent, slot: p.slot }, `started #${p.taskId} ${p.title}`);
       else if (p.type === 'finished') logger.info({ task: p.summary.task.id, state: p.summary.task.state, elapsedMs: p.elapsedMs }, `#${p.summary.task.id} ${p.summary.task.state}: ${p.summary.note}`);
@@ -103,6 +122,7 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
     server = await startServer(app, { host: options.host ?? orch.config.server.host, port: options.port ?? orch.config.server.port });
   } catch (error) {
     await jobs.stop();
+    await orch.store.markHostStopped(host, orch.now());
     throw error;
   }
   const info: DaemonInfo = { pid: process.pid, url: server.url, startedAt: orch.now() };
@@ -135,6 +155,7 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
   deliveries.request();
 
   let patrols = 0;
+  // At least once a lease: a claim a dead host left is taken over within a lease of its expiry.
   const patrolTimer = setInterval(() => {
     patrols++;
     patrol(orch, new Set(scheduler.running()), { checkDisk: patrols % 20 === 1 }).then(
@@ -145,7 +166,7 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
       },
       (error: Error) => logger.error(`patrol failed: ${error.message}`),
     );
-  }, options.patrolMs ?? 30_000);
+  }, options.patrolMs ?? Math.min(30_000, orch.config.scheduler.leaseS * 1000));
 
   const controller = new AbortController();
   let graceMs = 0;
@@ -164,6 +185,8 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
     await jobs.stop();
     await server.close();
     rmSync(daemonFile(orch.home), { force: true });
+    // Its claims, if any run past the grace period, are free to take over from here on.
+    await orch.store.markHostStopped(host, orch.now()).catch((error: Error) => logger.error(`could not mark host ${host.name} stopped: ${error.message}`));
     logger.info('stopped');
   });
 

@@ -1,11 +1,12 @@
-import { hostname } from 'node:os';
 import { groupAlive, terminateGroup, terminateMarked } from '../agents/process-group.js';
 import { afterCrash, ATTEMPT_END_EVENTS, CRASH_LIMIT, interruptionsInARow } from '../core/after-run.js';
+import { claimRecoverable, hostOfOwner, hostState, recoveredEndReason } from '../core/hosts.js';
 import type { Claim } from '../core/types.js';
 import { clonePath, worktreesDir } from '../workspace/layout.js';
 import { sweepOrphans, type SweepReport } from '../workspace/worktrees.js';
 import { existsSync } from 'node:fs';
 import type { Orch } from './context.js';
+import { hostPeriodMs, onThisMachine, processGone, runHostName } from './hosts.js';
 import { withLock } from './locks.js';
 import { isAncestor } from './refinery.js';
 import { applyTransition } from './transitions.js';
@@ -19,79 +20,82 @@ export interface Recovered {
   reason: string;
 }
 
-/** Whether a claim's (or a worker's) owner is a process of this host that no longer runs. */
-function ownerGone({ owner }: Pick<Claim, 'owner'>): boolean {
-  const [host, pid] = [owner.slice(0, owner.lastIndexOf(':')), Number(owner.slice(owner.lastIndexOf(':') + 1))];
-  if (host !== hostname() || !Number.isSafeInteger(pid)) return false;
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch {
-    return true;
-  }
-}
-
 /**
- * Reconciles what a crash left behind, before anything new starts: each claim whose owner died (on this
- * host) or whose lease expired loses its claim; its agent, if still running, is stopped; its run is
- * marked `crashed`; and its task continues — `done` when its merge had already landed (so it is never
- * merged twice), else back to the queue without using up an attempt (the next one resumes the agent's
- * session where its CLI can), until Orch has died under the same task CRASH_LIMIT times in a row (a
- * person's retry starts the count afresh). A pull worker
- * whose owner died is closed as `crashed` too, its agent stopped; the task it claimed, if any, is one of
- * the claims above.
+ * Reconciles what a crash left behind, before anything new starts and on each patrol: each claim
+ * another daemon may take over (core's `claimRecoverable`: its lease expired, its owner's process is
+ * seen dead on this machine, or its owner's host stopped) loses its claim; its agent, if still running
+ * on this machine, is stopped; its run is marked `crashed` — `interrupted` when it was this host's own,
+ * `host_lost` when another host ran it — and its task continues: `done` when its merge had already
+ * landed (so it is never merged twice), else back to the queue without using up an attempt (the next
+ * one resumes the agent's session where its files are reachable and its CLI can), until Orch has died
+ * under the same task CRASH_LIMIT times in a row (a person's retry starts the count afresh). A claim
+ * whose owner is alive and whose lease is live is never touched. A pull worker whose owner died is
+ * closed as `crashed` too, its agent stopped; the task it claimed, if any, is one of the claims above.
  */
 export async function recover(orch: Orch, options: { skip?: ReadonlySet<number> } = {}): Promise<Recovered[]> {
   const now = orch.now();
-  const expired = new Set((await orch.store.expiredClaims(now)).map((c) => c.taskId));
-  const stale = (await orch.store.listClaims()).filter((c) => !options.skip?.has(c.taskId) && (expired.has(c.taskId) || ownerGone(c)));
+  const hosts = await orch.store.listHosts();
+  const periodMs = hostPeriodMs(orch);
+  const self = runHostName(orch);
+  const recoverable = (claim: Claim) => {
+    const owner = hostOfOwner(hosts, claim.owner);
+    return claimRecoverable(claim, { host: owner ? hostState(owner, now, periodMs) : null, processGone: processGone(claim.owner) }, now);
+  };
+  const stale = (await orch.store.listClaims()).filter((c) => !options.skip?.has(c.taskId) && recoverable(c));
   const recovered: Recovered[] = [];
   for (const claim of stale) {
     const run = claim.runId !== null ? await orch.store.getRun(claim.runId) : undefined;
-    if (run?.pid && run.host === hostname() && run.endedAt === null && groupAlive(run.pid)) await terminateGroup(run.pid, 2000);
-    if (run?.logPath && run.host === hostname()) await terminateMarked(run.logPath, 2000);
+    const local = run ? onThisMachine(hosts, run.host) : false;
+    if (run?.pid && local && run.endedAt === null && groupAlive(run.pid)) await terminateGroup(run.pid, 2000);
+    if (run?.logPath && local) await terminateMarked(run.logPath, 2000);
     const landed = run?.branch ? await branchLanded(orch, run.project, run.branch) : false;
-    recovered.push(
-      await orch.store.transaction(async (tx) => {
-        const at = orch.now();
-        const task = await tx.getTask(claim.taskId);
-        if (run && run.endedAt === null) {
-          await tx.updateRun(run.id, null, { endedAt: at, outcome: 'crashed', endReason: 'interrupted', result: { ...(run.result as object | null), reason: 'Orch stopped while the run was in progress' } }, at, {
-            type: 'run.recovered',
-            data: { owner: claim.owner },
-          });
-        } else if (run && run.endReason === null) {
-          // The agent had finished; Orch stopped while judging or merging its work.
-          const endReason = task?.state === 'merging' && landed ? 'merged' : 'interrupted';
-          await tx.updateRun(run.id, null, { endReason }, at, { type: 'run.recovered', data: { owner: claim.owner, endReason } });
-        }
-        let action: Recovered['action'] = 'released';
-        let reason = 'claim released';
-        if (task && (task.state === 'running' || task.state === 'judging' || task.state === 'merging')) {
-          if (task.state === 'merging' && landed) {
-            await applyTransition(tx, task, 'finish', { now: at, reason: 'its merge had landed before Orch stopped' });
-            action = 'finished';
-            reason = 'merge had landed';
-          } else {
-            const ends = await tx.listEvents({ taskId: task.id, types: [...ATTEMPT_END_EVENTS] });
-            const interruptions = interruptionsInARow(ends.map((e) => e.type)) + 1;
-            const decision = afterCrash(interruptions, CRASH_LIMIT, `Orch stopped during the attempt (${task.state})`);
-            if (decision.next === 'escalate') {
-              await applyTransition(tx, task, 'escalate', { now: at, reason: decision.reason, patch: { blockedReason: decision.reason } });
-            } else {
-              // Not the task's failure: the attempt is given back, and the next one starts at once.
-              await applyTransition(tx, task, 'retry', { now: at, reason: decision.reason, patch: { nextAttemptAt: null, attempts: Math.max(0, task.attempts - 1) } });
-            }
-            action = decision.next === 'escalate' ? 'escalate' : 'retry';
-            reason = decision.reason;
-          }
-        }
-        await tx.releaseClaim(claim.taskId, claim.token, at, { type: 'claim.recovered', data: { owner: claim.owner, action } });
-        await settleWaits(tx, at);
-        return { taskId: claim.taskId, runId: run?.id ?? null, action, reason };
-      }),
-    );
+    const outcome = await orch.store.transaction(async (tx): Promise<Recovered | null> => {
+      const at = orch.now();
+      // Renewed by its owner, or taken over by another daemon, since it was judged: not this one's to take.
+      const live = await tx.getClaim(claim.taskId);
+      if (live?.token !== claim.token || live.leaseUntil !== claim.leaseUntil) return null;
+      const task = await tx.getTask(claim.taskId);
+      const active = task && (task.state === 'running' || task.state === 'judging' || task.state === 'merging') ? task : null;
+      let action: Recovered['action'] = 'released';
+      let reason = 'claim released';
+      let decision: ReturnType<typeof afterCrash> | null = null;
+      if (active?.state === 'merging' && landed) {
+        action = 'finished';
+        reason = 'merge had landed';
+      } else if (active) {
+        const ends = await tx.listEvents({ taskId: active.id, types: [...ATTEMPT_END_EVENTS] });
+        decision = afterCrash(interruptionsInARow(ends.map((e) => e.type)) + 1, CRASH_LIMIT, `Orch stopped during the attempt (${active.state})`);
+        action = decision.next === 'escalate' ? 'escalate' : 'retry';
+        reason = decision.reason;
+      }
+      // The claim goes first: of two daemons taking it over at once, the one whose delete finds it
+      // recovers it (the other's delete waits for that one's commit on any database, then finds
+      // nothing), and the loser has written nothing.
+      if (!(await tx.releaseClaim(claim.taskId, claim.token, at, { type: 'claim.recovered', data: { owner: claim.owner, action } }))) return null;
+      if (run && run.endedAt === null) {
+        const endReason = recoveredEndReason(run.host, self);
+        const why = endReason === 'host_lost' ? `host ${run.host ?? '?'} stopped answering while the run was in progress` : 'Orch stopped while the run was in progress';
+        await tx.updateRun(run.id, null, { endedAt: at, outcome: 'crashed', endReason, result: { ...(run.result as object | null), reason: why } }, at, {
+          type: 'run.recovered',
+          data: { owner: claim.owner, host: run.host, by: self, endReason },
+        });
+      } else if (run && run.endReason === null) {
+        // The agent had finished; Orch stopped while judging or merging its work.
+        const endReason = task?.state === 'merging' && landed ? 'merged' : recoveredEndReason(run.host, self);
+        await tx.updateRun(run.id, null, { endReason }, at, { type: 'run.recovered', data: { owner: claim.owner, endReason } });
+      }
+      if (active && action === 'finished') {
+        await applyTransition(tx, active, 'finish', { now: at, reason: 'its merge had landed before Orch stopped' });
+      } else if (active && decision?.next === 'escalate') {
+        await applyTransition(tx, active, 'escalate', { now: at, reason: decision.reason, patch: { blockedReason: decision.reason } });
+      } else if (active && decision) {
+        // Not the task's failure: the attempt is given back, and the next one starts at once.
+        await applyTransition(tx, active, 'retry', { now: at, reason: decision.reason, patch: { nextAttemptAt: null, attempts: Math.max(0, active.attempts - 1) } });
+      }
+      await settleWaits(tx, at);
+      return { taskId: claim.taskId, runId: run?.id ?? null, action, reason };
+    });
+    if (outcome) recovered.push(outcome);
   }
   await recoverWorkers(orch);
   return recovered;
@@ -99,9 +103,17 @@ export async function recover(orch: Orch, options: { skip?: ReadonlySet<number> 
 
 /** Closes the workers of owners that died, stopping an agent that outlived its Orch. */
 async function recoverWorkers(orch: Orch): Promise<void> {
+  const hosts = await orch.store.listHosts();
+  const now = orch.now();
+  const periodMs = hostPeriodMs(orch);
+  const ownerGone = ({ owner }: { owner: string }) => {
+    const host = hostOfOwner(hosts, owner);
+    return processGone(owner) || (host !== undefined && hostState(host, now, periodMs) !== 'alive');
+  };
   for (const worker of (await orch.store.listWorkers({ open: true })).filter(ownerGone)) {
-    if (worker.pid && worker.host === hostname() && groupAlive(worker.pid)) await terminateGroup(worker.pid, 2000);
-    if (worker.logPath && worker.host === hostname()) await terminateMarked(worker.logPath, 2000);
+    const local = onThisMachine(hosts, worker.host);
+    if (worker.pid && local && groupAlive(worker.pid)) await terminateGroup(worker.pid, 2000);
+    if (worker.logPath && local) await terminateMarked(worker.logPath, 2000);
     const at = orch.now();
     await orch.store.updateWorker(worker.id, { endedAt: at, outcome: 'crashed', reason: 'Orch stopped while the worker ran' }, at, {
       type: 'worker.recovered',

@@ -38,6 +38,8 @@ export interface SchedulerOptions {
   trackers?: TrackerSync;
   /** The command line pull workers run as `orch` (default: the CLI of this Orch). */
   orchCli?: string[];
+  /** Called as each tick begins: the daemon's heartbeat among the hosts sharing the store. */
+  onTick?: () => Promise<void>;
 }
 
 export interface TickStats {
@@ -116,6 +118,7 @@ export class Scheduler {
   async tick(): Promise<number> {
     const began = Date.now();
     this.tickRequested = false;
+    await this.options.onTick?.();
     if (this.stats.storageFull && !(await this.storageAvailable(this.stats.storageFull))) return this.finishTick(began, 0);
     if (this.options.trackers && this.dispatching) await this.options.trackers.syncDue();
     await this.reconcile();

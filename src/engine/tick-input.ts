@@ -3,8 +3,10 @@ import { probeSandbox } from '../sandbox/probe.js';
 import { claimableTasks, planTick, type SpawnPlan, type TickAgent, type TickInput, type TickProject, type Waiting } from '../core/plan-tick.js';
 import { blockChanges, readinessOf, type BlockChange } from '../core/readiness.js';
 import { routingLabels } from '../core/routing.js';
+import { countRunningWork } from '../core/running-work.js';
 import type { Task, TaskState } from '../core/types.js';
 import type { Store } from '../store/store.js';
+import { claimOwner } from './hosts.js';
 import { roundRobinTallies, routingWeightsFor } from './scoreboard.js';
 import { loadWaitGraph } from './wait-graph.js';
 
@@ -35,16 +37,17 @@ export async function spentToday(store: Pick<Store, 'listRuns' | 'listWorkers'>,
 
 /**
  * Gathers what the tick decides on: the dispatchable tasks with their readiness, the live claims, the
- * running counts per project and agent (pull workers still looking for a task included), and each
- * project's mode, limits, budget spend and back-pressure.
+ * running counts per project and agent across every host sharing the store (pull workers still looking
+ * for a task included), the slots taken on this host (claims and workers whose owner is `self`), and
+ * each project's mode, limits, budget spend and back-pressure.
  * Only projects in config.yaml take part; a project known to the store alone is left out (its tasks
  * then wait with `unknown_project`).
  */
-export async function gatherTickInput(store: Store, config: OrchConfig, now: number): Promise<TickInput> {
-  return (await gather(store, config, now, ['new', 'routed'])).input;
+export async function gatherTickInput(store: Store, config: OrchConfig, now: number, self: string = claimOwner()): Promise<TickInput> {
+  return (await gather(store, config, now, ['new', 'routed'], self)).input;
 }
 
-async function gather(store: Store, config: OrchConfig, now: number, states: TaskState[]) {
+async function gather(store: Store, config: OrchConfig, now: number, states: TaskState[], self: string) {
   const { graph, tasks } = await loadWaitGraph(store);
   const candidates = await store.listTasks({ states });
   const claims = await store.listClaims();
@@ -56,19 +59,9 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
   // A worker that has claimed is counted by its claim; one still looking for a task holds a slot too.
   const idleWorkers = (await store.listWorkers({ open: true })).filter((w) => w.taskId === null);
 
-  const runningByProject = new Map<string, number>();
-  const runningByAgent = new Map<string, number>();
+  const work = countRunningWork(claims, busy, idleWorkers, self);
   const idleByProject = new Map<string, number>();
-  const count = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
-  for (const task of busy) {
-    count(runningByProject, task.project);
-    if (task.agent !== null) count(runningByAgent, task.agent);
-  }
-  for (const worker of idleWorkers) {
-    count(runningByProject, worker.project);
-    count(runningByAgent, worker.agent);
-    count(idleByProject, worker.project);
-  }
+  for (const worker of idleWorkers) idleByProject.set(worker.project, (idleByProject.get(worker.project) ?? 0) + 1);
   const spent = await spentToday(store, now);
 
   const projects = new Map<string, TickProject>();
@@ -82,7 +75,7 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
       sandboxRefused: sandboxRefusal(project),
       maxAgents: project.maxAgents,
       agents: project.agents,
-      running: runningByProject.get(project.name) ?? 0,
+      running: work.byProject.get(project.name) ?? 0,
       mode: project.mode,
       idleWorkers: idleByProject.get(project.name) ?? 0,
       budget: project.budget,
@@ -104,7 +97,7 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
   for (const agent of Object.values(config.agents)) {
     agents.set(agent.name, {
       maxConcurrent: agent.maxConcurrent,
-      running: runningByAgent.get(agent.name) ?? 0,
+      running: work.byAgent.get(agent.name) ?? 0,
       coolingUntil: coolingUntil.get(agent.name) ?? null,
     });
   }
@@ -112,7 +105,7 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
   const input: TickInput = {
     now,
     maxAgents: config.scheduler.maxAgents,
-    running: claims.length + idleWorkers.length,
+    running: work.onThisHost,
     tasks: candidates.map((task) => {
       const readiness = readinessOf(graph.byId.get(task.id) ?? task, graph);
       return {
@@ -154,9 +147,9 @@ export interface DryRun {
 }
 
 /** What the next tick would do, and why every other ready task waits, without changing anything. */
-export async function dryRunTick(store: Store, config: OrchConfig, now: number, project?: string): Promise<DryRun> {
+export async function dryRunTick(store: Store, config: OrchConfig, now: number, project?: string, self: string = claimOwner()): Promise<DryRun> {
   // Blocked tasks never start, but a dry run says why they wait too.
-  const { input, graph, tasks } = await gather(store, config, now, ['new', 'routed', 'blocked']);
+  const { input, graph, tasks } = await gather(store, config, now, ['new', 'routed', 'blocked'], self);
   const plan = planTick(input, { explain: true });
   const inProject = <T extends { project: string }>(items: T[]) => (project ? items.filter((i) => i.project === project) : items);
   return {
@@ -172,7 +165,7 @@ export async function dryRunTick(store: Store, config: OrchConfig, now: number, 
  * already holds its slot. The rest come with the reason they may not be claimed.
  */
 export async function claimableNow(store: Store, config: OrchConfig, now: number, project?: string): Promise<{ claimable: Task[]; waiting: Waiting[] }> {
-  const { input, tasks } = await gather(store, config, now, ['new', 'routed']);
+  const { input, tasks } = await gather(store, config, now, ['new', 'routed'], claimOwner());
   const { claimable, waiting } = claimableTasks(project ? { ...input, tasks: input.tasks.filter((t) => t.project === project) } : input);
   return { claimable: claimable.map((t) => tasks.get(t.id)!), waiting };
 }

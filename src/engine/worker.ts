@@ -1,5 +1,4 @@
 import { chmodSync, existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentEvent, ToolPolicy } from '../agents/agent.js';
@@ -20,9 +19,10 @@ import { configuredHook, hookFailure, runHook, type HookName } from '../workspac
 import { clonePath, worktreesDir } from '../workspace/layout.js';
 import { copyUntrackedFiles, slotEnvironment } from '../workspace/setup.js';
 import { adoptWorkerWorktree, createWorkerWorktree, removeWorktree } from '../workspace/worktrees.js';
-import { claimOwner, resumeAttempt, type AgentRunOutcome, type Attempt } from './attempt.js';
+import { resumeAttempt, type AgentRunOutcome, type Attempt } from './attempt.js';
 import { agentEventRecord } from './agent-event-record.js';
 import type { Orch } from './context.js';
+import { claimOwner, runHostName } from './hosts.js';
 import { withLock } from './locks.js';
 import { agentSandbox } from './run-sandbox.js';
 import { openWorkerApi } from './worker-api.js';
@@ -110,7 +110,7 @@ function writeOrchShim(dir: string, cli: readonly string[]): string {
 export async function registerWorker(orch: Orch, plan: PlannedWorker): Promise<Worker> {
   if (!orch.config.projects[plan.project]) throw new OrchError('config', `project "${plan.project}" is not in config.yaml`);
   if (!orch.config.agents[plan.agent]) throw new OrchError('config', `agent "${plan.agent}" is not configured`);
-  return orch.store.createWorker({ project: plan.project, agent: plan.agent, owner: claimOwner(), host: hostname(), startedAt: orch.now() });
+  return orch.store.createWorker({ project: plan.project, agent: plan.agent, owner: claimOwner(), host: runHostName(orch), startedAt: orch.now() });
 }
 
 /**

@@ -7,6 +7,7 @@ import { respondNotFound, respondToError } from './http-errors.js';
 import { dashboardRoutes, logoutRoutes } from './routes/dashboard.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
+import { hostRoutes } from './routes/hosts.js';
 import { loginCodeRoutes } from './routes/login-codes.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { projectRoutes } from './routes/projects.js';
@@ -53,6 +54,7 @@ export function createApp(deps: ServerDeps): Hono {
   app.route('/', taskRoutes(deps));
   app.route('/', runRoutes(deps));
   app.route('/', schedulerRoutes(deps));
+  app.route('/', hostRoutes(deps));
   app.route('/', eventRoutes(deps));
   app.route('/', metricsRoutes(deps));
   app.route('/', statsRoutes(deps));

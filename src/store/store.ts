@@ -3,6 +3,7 @@ import type {
   Claim,
   Cooldown,
   EpochMs,
+  Host,
   Job,
   OrchEvent,
   Project,
@@ -209,6 +210,15 @@ export interface WebhookDelivery {
   deliveryId: string;
 }
 
+/** A daemon starting on a store: its row in `hosts` (heartbeat = started, not stopped). */
+export type NewHost = Pick<Host, 'name' | 'machine' | 'pid' | 'version' | 'slots' | 'startedAt'>;
+
+/** One registration of a host: its name and when it started (a name is reused by later daemons). */
+export interface HostRegistration {
+  name: string;
+  startedAt: EpochMs;
+}
+
 export interface StoreOps {
   // Projects
   addProject(project: NewProject, now: EpochMs): Promise<Project>;
@@ -290,6 +300,20 @@ export interface StoreOps {
   removeJob(name: string, now: EpochMs): Promise<boolean>;
   setJobEnabled(name: string, enabled: boolean, now: EpochMs): Promise<Job>;
   markJobRun(name: string, at: EpochMs): Promise<void>;
+
+  // Hosts
+  /**
+   * Registers a starting daemon. With `replacing` null, only when no host has the name yet; else only
+   * while the row of that name is still the registration `replacing` names (a stale or stopped host
+   * whose name is taken over). Returns null, writing nothing, when the name was taken meanwhile.
+   */
+  registerHost(host: NewHost, replacing: HostRegistration | null): Promise<Host | null>;
+  /** Renews a host's heartbeat; false when its row is no longer this registration's (taken over). */
+  heartbeatHost(host: HostRegistration, at: EpochMs): Promise<boolean>;
+  /** Marks a host stopped as it stops cleanly; false when its row is no longer this registration's. */
+  markHostStopped(host: HostRegistration, at: EpochMs): Promise<boolean>;
+  /** Every host that ever registered under a name still held, by name. */
+  listHosts(): Promise<Host[]>;
 
   // Cooldowns
   /** Puts an agent (or agent/model) in cooldown until `until`; a longer existing one is kept. */

@@ -38,7 +38,7 @@ describe('loadConfig with no files', () => {
     const config = loadConfig(home);
     expect(config.home).toBe(home);
     expect(config.configPath).toBe(configPath(home));
-    expect(config.scheduler).toEqual({ maxAgents: 4, tickIntervalS: 10, leaseS: 120, maxRouters: 2 });
+    expect(config.scheduler).toEqual({ maxAgents: 4, tickIntervalS: 10, leaseS: 120, maxRouters: 2, hostName: null });
     expect(config.server).toEqual({ host: '127.0.0.1', port: 7878 });
     expect(Object.keys(config.agents).sort()).toEqual(['claude', 'codex', 'gemini', 'opencode']);
     expect(config.agents.claude).toEqual({

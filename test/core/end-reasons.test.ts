@@ -5,7 +5,7 @@ import { countsForSuccessRate, END_REASON_NAMES, endedInSuccess, endReasonAfterA
 describe('run end reasons', () => {
   it('name each reason once, with what it says about the agent', () => {
     expect(SUCCESS_END_REASONS).toEqual(['merged', 'pr_opened', 'pr_updated', 'branch_pushed', 'completed']);
-    expect(NO_VERDICT_END_REASONS).toEqual(['cancelled', 'paused', 'interrupted', 'rate_limited']);
+    expect(NO_VERDICT_END_REASONS).toEqual(['cancelled', 'paused', 'interrupted', 'host_lost', 'rate_limited']);
     for (const reason of END_REASON_NAMES) {
       expect(isEndReason(reason)).toBe(true);
       expect(endedInSuccess(reason)).toBe(RUN_END_REASONS[reason] === 'success');

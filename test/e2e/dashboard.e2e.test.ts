@@ -286,6 +286,8 @@ describe('the dashboard', () => {
     const cli = runOrch(['plan', '--dry-run', '--json'], { cwd: rig.scratch.path, home: rig.home });
     expect(cli.json<{ plan: { waiting: { taskId: number; reason: string }[] } }>().plan.waiting).toContainEqual(expect.objectContaining({ taskId: task.id, reason: 'project_paused' }));
     await expect.poll(() => web.locator('[data-figure="queued"]').textContent(), { timeout: 10_000 }).toBe('1');
+    // Below the projects, the hosts sharing the store: this daemon, alive.
+    await page.locator('[data-panel="hosts"] [data-state="alive"]').waitFor();
     await screenshot(page, 'portfolio');
 
     await web.locator('[data-action="resume"]').click();

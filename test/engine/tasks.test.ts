@@ -126,8 +126,14 @@ describe('gathering the tick', () => {
     const waiting = await addTask(store, { project: 'api', title: 'waits' }, T0);
     const web = await addTask(store, { project: 'web', title: 'ready' }, T0);
 
-    const input = await gatherTickInput(store, config, T0 + 1000);
+    // The claim's owner is this host: it takes one of its slots.
+    const input = await gatherTickInput(store, config, T0 + 1000, 'test');
     expect(input.running).toBe(1);
+    // Another host's claim takes none of this one's slots, but counts for its project and agent all the same.
+    const elsewhere = await gatherTickInput(store, config, T0 + 1000, 'other-host:1');
+    expect(elsewhere.running).toBe(0);
+    expect(elsewhere.projects.get('web')).toMatchObject({ running: 1 });
+    expect(elsewhere.agents.get('claude')).toMatchObject({ running: 1 });
     expect(input.maxAgents).toBe(3);
     expect(input.claimedTaskIds).toEqual(new Set([running.id]));
     expect(input.projects.get('web')).toMatchObject({ running: 1, spentTodayUsd: 2.5, budget: { dailyUsd: 5 } });

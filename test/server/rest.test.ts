@@ -218,7 +218,7 @@ describe('runs, claims, jobs and ticks', () => {
   it('lists runs and claims, reads a run, and lists jobs', async () => {
     const task = await createTask({ title: 'Run me' });
     const { store } = h.orch;
-    const claim = (await store.claimTask({ taskId: task.id, owner: 'test', leaseMs: 60_000, now: Date.now() }))!;
+    const claim = (await store.claimTask({ taskId: task.id, owner: 'test:2', leaseMs: 60_000, now: Date.now() }))!;
     const run = await store.createRun({ taskId: task.id, project: 'app', attempt: 1, agent: 'claude', startedAt: Date.now() }, claim.token);
 
     expect(await json<Run[]>(await h.call(`/runs?task=${task.id}`))).toEqual([run]);
@@ -228,6 +228,15 @@ describe('runs, claims, jobs and ticks', () => {
     const held = { ...claim, runId: run.id };
     expect(await json<Claim[]>(await h.call('/claims'))).toEqual([held]);
     expect((await json<{ claim: Claim }>(await h.call(`/tasks/${task.id}`))).claim).toEqual(held);
+
+    // Each host with its state, and the tasks its process (machine:pid) holds claims on.
+    expect(await json<unknown[]>(await h.call('/hosts'))).toEqual([]);
+    await store.registerHost({ name: 'idle', machine: 'test', pid: 1, version: '1.0.0', slots: 2, startedAt: Date.now() }, null);
+    await store.registerHost({ name: 'holder', machine: 'test', pid: 2, version: '1.0.0', slots: 3, startedAt: Date.now() }, null);
+    expect(await json<unknown[]>(await h.call('/hosts'))).toMatchObject([
+      { name: 'holder', state: 'alive', version: '1.0.0', slots: 3, running: [task.id] },
+      { name: 'idle', state: 'alive', slots: 2, running: [] },
+    ]);
 
     await store.addJob({ name: 'nightly', project: 'app', schedule: '0 3 * * *', kind: 'task', spec: { title: 'Nightly' } }, Date.now());
     expect((await json<{ name: string }[]>(await h.call('/jobs'))).map((j) => j.name)).toEqual(['nightly']);

@@ -7,7 +7,7 @@ import { percent, usd } from '../format.js';
 import { useResource } from '../hooks.js';
 import { notify } from '../notices.js';
 import { href } from '../router.js';
-import type { OrchEvent, PortfolioProject, PortfolioReport, ProjectSummary } from '../types.js';
+import type { HostView, OrchEvent, PortfolioProject, PortfolioReport, ProjectSummary } from '../types.js';
 
 const affectsPortfolio = (event: OrchEvent) =>
   event.type.startsWith('task.') || event.type.startsWith('project.') || event.type.startsWith('run.') || event.type.startsWith('delivery.');
@@ -118,6 +118,51 @@ function ProjectCard({ project, windowDays, onChange }: { project: PortfolioProj
   );
 }
 
+const affectsHosts = (event: OrchEvent) => event.type.startsWith('host.') || event.type.startsWith('claim.');
+
+/** The daemons sharing the store: which are alive, what each runs, and which stopped answering. */
+function HostsPanel() {
+  const hosts = useResource('hosts', () => api<HostView[]>('/hosts'), { refreshOn: affectsHosts, intervalMs: 30_000 });
+  if (!hosts.data || hosts.data.length === 0) return null;
+  return (
+    <section class="hosts-panel" data-panel="hosts">
+      <h3>Hosts</h3>
+      <table class="table">
+        <thead>
+          <tr>
+            <th>Host</th>
+            <th>State</th>
+            <th>Version</th>
+            <th>Slots</th>
+            <th>Running</th>
+          </tr>
+        </thead>
+        <tbody>
+          {hosts.data.map((host) => (
+            <tr key={host.name} data-host={host.name} data-state={host.state}>
+              <td title={`${host.machine}:${host.pid}`}>{host.name}</td>
+              <td>
+                <span class={`badge badge-host-${host.state}`}>{host.state}</span>
+              </td>
+              <td>{host.version}</td>
+              <td>
+                {host.running.length} / {host.slots}
+              </td>
+              <td>
+                {host.running.map((id) => (
+                  <a key={id} href={href(`/tasks/${id}`)}>
+                    #{id}{' '}
+                  </a>
+                ))}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
 export function PortfolioView() {
   const portfolio = useResource('portfolio', () => api<PortfolioReport>('/portfolio'), { refreshOn: affectsPortfolio, intervalMs: 30_000 });
   const report = portfolio.data;
@@ -139,6 +184,7 @@ export function PortfolioView() {
           <ProjectCard key={project.name} project={project} windowDays={report.successWindowDays} onChange={portfolio.reload} />
         ))}
       </div>
+      <HostsPanel />
     </section>
   );
 }

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
+import { hostname } from 'node:os';
 import { OrchError } from '../../core/errors.js';
+import { ownerOf } from '../../core/hosts.js';
 import { runPlanCycle, type PlanCycleResult } from '../../engine/planner.js';
 import { dryRunTick } from '../../engine/tick-input.js';
-import { nudgeDaemon } from '../daemon-client.js';
+import { nudgeDaemon, runningDaemon } from '../daemon-client.js';
 import { EXIT } from '../exit-codes.js';
 import { table } from '../output.js';
 import { command, type CommandIo } from '../run.js';
@@ -49,7 +51,9 @@ function cycleText(result: PlanCycleResult): string {
 async function dryRun(io: CommandIo, project: string | undefined): Promise<void> {
   const orch = await io.orch();
   if (project && !(await orch.store.getProject(project))) throw new OrchError('not_found', `project "${project}" not found`);
-  const result = await dryRunTick(orch.store, orch.config, orch.now(), project);
+  // The slots counted are the daemon's of this ORCH_HOME, when one runs: it is the host that would start them.
+  const daemon = runningDaemon(orch.home);
+  const result = await dryRunTick(orch.store, orch.config, orch.now(), project, daemon ? ownerOf({ machine: hostname(), pid: daemon.pid }) : undefined);
   io.out.emit(result, () => {
     const { starts, routes, workers, waiting } = result.plan;
     const lines = [`Slots: ${result.slots.running} of ${result.slots.max} in use.`, ''];

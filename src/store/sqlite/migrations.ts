@@ -306,6 +306,24 @@ export const MIGRATIONS: readonly Migration[] = [
       await db.schema.createIndex('runs_project_ended_at').on('runs').columns(['project', 'ended_at']).execute();
     },
   },
+  {
+    version: 8,
+    name: 'hosts',
+    async up(db) {
+      // The daemons sharing the store; `started_at` tells one registration of a name from the next.
+      await db.schema
+        .createTable('hosts')
+        .addColumn('name', 'text', (col) => col.primaryKey())
+        .addColumn('machine', 'text', (col) => col.notNull())
+        .addColumn('pid', 'integer', (col) => col.notNull())
+        .addColumn('version', 'text', (col) => col.notNull())
+        .addColumn('slots', 'integer', (col) => col.notNull())
+        .addColumn('started_at', 'integer', (col) => col.notNull())
+        .addColumn('heartbeat_at', 'integer', (col) => col.notNull())
+        .addColumn('stopped_at', 'integer')
+        .execute();
+    },
+  },
 ];
 
 /**

@@ -157,6 +157,17 @@ export interface WorkersTable {
   cost_usd: number;
 }
 
+export interface HostsTable {
+  name: string;
+  machine: string;
+  pid: number;
+  version: string;
+  slots: number;
+  started_at: number;
+  heartbeat_at: number;
+  stopped_at: number | null;
+}
+
 export interface Database {
   schema_migrations: SchemaMigrationsTable;
   projects: ProjectsTable;
@@ -170,4 +181,5 @@ export interface Database {
   cooldowns: CooldownsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   workers: WorkersTable;
+  hosts: HostsTable;
 }

@@ -3,6 +3,7 @@ import type { StoreOps } from '../store.js';
 import { claimOps } from './claim-ops.js';
 import { cooldownOps } from './cooldown-ops.js';
 import { eventOps } from './event-ops.js';
+import { hostOps } from './host-ops.js';
 import { jobOps } from './job-ops.js';
 import { projectOps } from './project-ops.js';
 import type { Database } from './schema.js';
@@ -28,5 +29,6 @@ export function sqliteOps(db: Kysely<Database>): StoreOps {
     ...cooldownOps(db),
     ...webhookOps(db),
     ...workerOps(db),
+    ...hostOps(db),
   };
 }

@@ -7,6 +7,7 @@ import type {
   Claim,
   Cooldown,
   EpochMs,
+  Host,
   Job,
   OrchEvent,
   Project,
@@ -26,6 +27,8 @@ import type {
   NewRun,
   NewTask,
   AgentTaskCount,
+  HostRegistration,
+  NewHost,
   RunFilter,
   RunPatch,
   RunStatsFilter,
@@ -328,6 +331,24 @@ export class SqliteStore implements Store {
 
   markJobRun(name: string, at: EpochMs): Promise<void> {
     return this.write((ops) => ops.markJobRun(name, at));
+  }
+
+  // Hosts
+
+  registerHost(host: NewHost, replacing: HostRegistration | null): Promise<Host | null> {
+    return this.write((ops) => ops.registerHost(host, replacing));
+  }
+
+  heartbeatHost(host: HostRegistration, at: EpochMs): Promise<boolean> {
+    return this.write((ops) => ops.heartbeatHost(host, at));
+  }
+
+  markHostStopped(host: HostRegistration, at: EpochMs): Promise<boolean> {
+    return this.write((ops) => ops.markHostStopped(host, at));
+  }
+
+  listHosts(): Promise<Host[]> {
+    return this.read((ops) => ops.listHosts());
   }
 
   // Cooldowns
