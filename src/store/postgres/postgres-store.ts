@@ -143,7 +143,7 @@ export class PostgresStore extends KyselyStore {
         if (!retryable || this.closed) throw error;
         if (Date.now() - started + delay > this.reconnectForMs) {
           throw new StoreError(
-            `lost PostgreSQL at ${this.target.address} and it did not come back within ${Math.round(this.reconnectForMs / 1000)} s ` +
+            `lost PostgreSQL at ${this.target.address} and it did not come back within ${this.reconnectForMs / 1000} s ` +
               `(${firstLine(error)}): check that the server runs and this host can reach it`,
           );
         }
