@@ -102,6 +102,37 @@ describe('opening a PostgreSQL database that is not there', () => {
   });
 });
 
+describe('events on PostgreSQL', () => {
+  it('become visible in id order: a later append waits for an open transaction that appended first', async () => {
+    const url = await createTestDatabase();
+    const [first, second] = [await openPostgresStore(url), await openPostgresStore(url)];
+    try {
+      let letFirstCommit!: () => void;
+      const firstMayCommit = new Promise<void>((resolve) => (letFirstCommit = resolve));
+      let firstAppended!: () => void;
+      const firstHasAppended = new Promise<void>((resolve) => (firstAppended = resolve));
+      const firstEvent = first.transaction(async (tx) => {
+        const event = await tx.appendEvent({ type: 'first' }, T0);
+        firstAppended();
+        await firstMayCommit;
+        return event;
+      });
+      await firstHasAppended;
+      const secondEvent = second.appendEvent({ type: 'second' }, T0);
+      // The second append is seen waiting for the first transaction before that one commits.
+      while ((await query<{ waiting: number }>(url, "select count(*)::int as waiting from pg_locks where locktype = 'advisory' and not granted"))[0]!.waiting === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(await second.listEvents()).toEqual([]);
+      letFirstCommit();
+      expect((await firstEvent).id).toBeLessThan((await secondEvent).id);
+      expect((await second.listEvents()).map((event) => event.type)).toEqual(['first', 'second']);
+    } finally {
+      await Promise.all([first.close(), second.close()]);
+    }
+  });
+});
+
 describe('a PostgreSQL server that goes away', () => {
   it('makes calls wait for it to come back instead of failing', async () => {
     const store = await openPostgresStore(await createTestDatabase());
