@@ -112,6 +112,31 @@ describe.each(storeKinds)('on %s', (kind) => {
       );
     });
 
+    it('tells task listeners after commit, in order, and never of a rolled-back write', async () => {
+      const { store } = ctx;
+      await addProject(store);
+      const heard: [number, string][] = [];
+      const unsubscribe = store.onTaskWritten((task) => heard.push([task.id, task.state]));
+      const task = await store.transaction(async (tx) => {
+        const created = await createTask(tx);
+        await tx.updateTask(created.id, { expectedVersion: 1 }, { state: 'routed' }, T0 + 1, edited);
+        expect(heard).toEqual([]);
+        return created;
+      });
+      await expect(
+        store.transaction(async (tx) => {
+          await createTask(tx);
+          throw new Error('changed my mind');
+        }),
+      ).rejects.toThrow('changed my mind');
+      unsubscribe();
+      await createTask(store);
+      expect(heard).toEqual([
+        [task.id, 'new'],
+        [task.id, 'routed'],
+      ]);
+    });
+
     it('serializes concurrent calls on one store', async () => {
       const { store } = ctx;
       await addProject(store);
