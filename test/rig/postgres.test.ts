@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type PostgresCluster } from './postgres.js';
+import { findPostgresBin, startPostgres, type PostgresCluster } from './postgres.js';
 
 async function selectOne(url: string): Promise<number> {
   const client = new pg.Client({ connectionString: url });
@@ -36,5 +36,13 @@ describe('throwaway PostgreSQL cluster', () => {
     await expect(selectOne(cluster.url)).rejects.toThrow(/ECONNREFUSED/);
     await cluster.start();
     expect(await selectOne(cluster.url)).toBe(1);
+  });
+});
+
+describe('finding PostgreSQL', () => {
+  it('says in one line that it is not installed when neither PATH nor /usr/lib/postgresql has it', () => {
+    expect(() => findPostgresBin('/nowhere/bin', '/nowhere/postgresql')).toThrow(
+      /^PostgreSQL is not installed: no initdb, pg_ctl and postgres on PATH or under \/usr\/lib\/postgresql\/\*\/bin \(apt-get install postgresql\)$/,
+    );
   });
 });

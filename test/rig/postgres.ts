@@ -1,7 +1,7 @@
 // A throwaway PostgreSQL cluster a test starts and stops itself: its own data directory in a temp dir,
 // its own port on 127.0.0.1, trust authentication on loopback only. Tests never share a server.
 
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,10 +29,10 @@ export interface PostgresCluster {
 }
 
 /** Where initdb, pg_ctl and postgres are, or a one-line error saying PostgreSQL is not installed. */
-export function findPostgresBin(): string {
+export function findPostgresBin(path = process.env['PATH'] ?? '', versionsRoot = '/usr/lib/postgresql'): string {
   const candidates = [
-    ...(process.env['PATH'] ?? '').split(':').filter(Boolean),
-    ...listVersionDirs('/usr/lib/postgresql').map((version) => join('/usr/lib/postgresql', version, 'bin')),
+    ...path.split(':').filter(Boolean),
+    ...listVersionDirs(versionsRoot).map((version) => join(versionsRoot, version, 'bin')),
   ];
   const found = candidates.find((dir) => ['initdb', 'pg_ctl', 'postgres'].every((name) => existsSync(join(dir, name))));
   if (!found) {
@@ -88,6 +88,15 @@ export async function startPostgres(): Promise<PostgresCluster> {
     await tool('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop']);
     running = false;
   };
+  // A test process that ends without destroy() (a crash, a failed hook) leaves no server behind.
+  const stopAtExit = () => {
+    if (!running) return;
+    const pgCtl = [join(bin, 'pg_ctl'), '-D', dataDir, '-m', 'immediate', 'stop'];
+    const [command, ...args] = asRoot ? ['runuser', '-u', 'postgres', '--', ...pgCtl] : pgCtl;
+    spawnSync(command!, args, { stdio: 'ignore' });
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', stopAtExit);
 
   try {
     await start();
@@ -121,6 +130,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
       return urlOf(name);
     },
     async destroy() {
+      process.removeListener('exit', stopAtExit);
       try {
         await stop();
       } finally {
