@@ -50,6 +50,8 @@ export function createPool(url: string): pg.Pool {
     // An unreachable host fails the call instead of hanging it.
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
+    // Idle connections do not keep a finished process alive.
+    allowExitOnIdle: true,
   });
   // A client whose server went away emits 'error', which would crash the process unheard. An idle one
   // the pool drops by itself; one in use fails its query, which the store retries on a new client.
