@@ -1,7 +1,7 @@
 // The whole test command: type-check, lint, build, then every vitest suite. Ends with the plain line
 // `N passed, N failed` and exits non-zero when anything failed.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 
 const resultsFile = '.test-results.json';
 
@@ -25,6 +25,17 @@ if (wholeSuite && !existsSync(chromium)) {
   const canInstall = process.env.CHROMIUM_PATH === undefined && process.getuid?.() === 0 && existsSync('/usr/bin/apt-get');
   const installed = canInstall && step('Chromium', 'sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium']);
   if (!installed) fail(`Chromium is missing at ${chromium}: install Debian's chromium package (apt-get install chromium) or set CHROMIUM_PATH`);
+}
+
+// The store tests run against PostgreSQL too, on a throwaway cluster each (test/rig/postgres.ts), which
+// needs PostgreSQL's server programs. Root installs Debian's package when missing; anyone else is told.
+const postgresInstalled = () =>
+  [...(process.env.PATH ?? '').split(':'), ...(existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').map((v) => `/usr/lib/postgresql/${v}/bin`) : [])]
+    .some((dir) => dir && existsSync(`${dir}/initdb`) && existsSync(`${dir}/pg_ctl`));
+if (wholeSuite && !postgresInstalled()) {
+  const canInstall = process.getuid?.() === 0 && existsSync('/usr/bin/apt-get');
+  const installed = canInstall && step('PostgreSQL', 'sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql']);
+  if (!installed || !postgresInstalled()) fail("PostgreSQL is missing (no initdb and pg_ctl on PATH or under /usr/lib/postgresql/*/bin): install Debian's postgresql package (apt-get install postgresql)");
 }
 
 // The real agent CLIs the end-to-end tests drive live in a test-only package; install it when missing.

@@ -17,14 +17,14 @@ const NOT_WALKED = new Set(['projects']);
  * Makes ORCH_HOME private: the folder itself, and the database (created empty with its mode if missing,
  * so SQLite, which gives its journal files the database's mode, never makes a readable one). When the
  * home or its database is open to others — a home from an older version — every file and folder in it
- * is tightened, once.
+ * is tightened, once. `databaseFile` is null when the state lives in PostgreSQL.
  */
-export function makeHomePrivate(home: string, databaseFile: string): void {
+export function makeHomePrivate(home: string, databaseFile: string | null): void {
   mkdirSync(home, { recursive: true, mode: PRIVATE_DIR_MODE });
   // ORCH_HOME itself may be a link to the real folder: that folder is the one to close.
   const homeStat = statSync(home);
-  const database = statOrNull(databaseFile);
-  if (database === null) closeSync(openSync(databaseFile, 'a', PRIVATE_FILE_MODE));
+  const database = databaseFile === null ? null : statOrNull(databaseFile);
+  if (databaseFile !== null && database === null) closeSync(openSync(databaseFile, 'a', PRIVATE_FILE_MODE));
   const openToOthers = (homeStat.mode & OTHERS) !== 0 || (database !== null && (database.mode & OTHERS) !== 0);
   if (!openToOthers) return;
   tighten(home, homeStat);

@@ -101,6 +101,7 @@ export function resolveConfig(
   return {
     home: global.home,
     configPath: global.path,
+    databaseUrl: global.data.database_url ?? null,
     scheduler: {
       maxAgents: scheduler.max_agents ?? DEFAULT_SCHEDULER.maxAgents,
       tickIntervalS: scheduler.tick_interval_s ?? DEFAULT_SCHEDULER.tickIntervalS,

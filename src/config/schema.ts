@@ -365,6 +365,12 @@ const webhookSourceSchema = (source: string) =>
 
 export const globalConfigFileSchema = z
   .strictObject({
+    database_url: optional(
+      expecting(z.string().regex(/^postgres(ql)?:\/\//), 'a postgres:// URL, such as postgres://orch@db.example:5432/orch'),
+      'PostgreSQL database to keep the state in, which several Orch processes and hosts may share ' +
+        '(postgres://user:password@host:5432/database). The ORCH_DATABASE_URL environment variable wins over it. ' +
+        'Default: SQLite at $ORCH_HOME/orch.db.',
+    ),
     scheduler: z
       .strictObject({
         max_agents: optional(integerAtLeast(1), 'Agents this daemon runs at once across all projects (each daemon sharing a store has its own). Default 4.'),

@@ -160,6 +160,8 @@ export interface WebhooksConfig {
 export interface OrchConfig {
   home: string;
   configPath: string;
+  /** config.yaml's database_url: PostgreSQL instead of SQLite (ORCH_DATABASE_URL wins over it). */
+  databaseUrl: string | null;
   scheduler: SchedulerConfig;
   server: ServerConfig;
   webhooks: WebhooksConfig;

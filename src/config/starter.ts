@@ -10,6 +10,10 @@ export function starterConfigText(schemaPath: string): string {
 # Mappings merge key by key; lists and values replace; null switches an inherited setting off.
 # Unknown keys are errors, so a typo cannot go unnoticed. Uncomment a line to change it.
 
+# PostgreSQL instead of the SQLite file $ORCH_HOME/orch.db, for several Orch processes or hosts on one
+# database. ORCH_DATABASE_URL wins over it, and keeps a password out of this file.
+# database_url: postgres://orch@db.example:5432/orch
+
 # scheduler:
 #   max_agents: 4          # agents this daemon runs at once, across all projects
 #   tick_interval_s: 10    # seconds between scheduling passes

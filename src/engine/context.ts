@@ -24,6 +24,39 @@ export interface Orch {
  */
 export const databasePath = (home: string, env: NodeJS.ProcessEnv = process.env) => env.ORCH_DATABASE || join(home, 'orch.db');
 
+/** Where the state lives: PostgreSQL when a database URL is given, else the SQLite file in ORCH_HOME. */
+export type StoreTarget = { kind: 'postgres'; url: string } | { kind: 'sqlite'; path: string };
+
+/** ORCH_DATABASE_URL, else config.yaml's database_url, else SQLite at ORCH_HOME/orch.db. */
+export function storeTarget(home: string, databaseUrl: string | null, env: NodeJS.ProcessEnv = process.env): StoreTarget {
+  const url = env.ORCH_DATABASE_URL?.trim() || databaseUrl;
+  return url ? { kind: 'postgres', url } : { kind: 'sqlite', path: databasePath(home) };
+}
+
+/** The target as a person may be shown it: a URL without its password. */
+export function describeStoreTarget(target: StoreTarget): string {
+  if (target.kind === 'sqlite') return target.path;
+  try {
+    const url = new URL(target.url);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return 'an invalid database URL';
+  }
+}
+
+export interface OpenStoreOptions {
+  /** Bring the schema up to date on open (default). */
+  migrate?: boolean;
+}
+
+/** Opens the store at `target`. PostgreSQL's driver loads only here, so SQLite users never pay for it. */
+export async function openStoreAt(target: StoreTarget, options: OpenStoreOptions = {}): Promise<Store & { migrate(): Promise<number[]> }> {
+  if (target.kind === 'sqlite') return openSqliteStore(target.path, options);
+  const { openPostgresStore } = await import('../store/postgres/postgres-store.js');
+  return openPostgresStore(target.url, options);
+}
+
 /**
  * Loads the config and opens the store of an initialised ORCH_HOME, then registers in the store any
  * project that config.yaml lists and the store does not know yet (a project added by editing the file).
@@ -33,8 +66,9 @@ export async function openOrch(home: string, now: () => number = Date.now): Prom
     throw new OrchError('not_initialised', `Orch is not initialised in ${home}: run \`orch init\` first`);
   }
   const config = loadConfig(home);
-  makeHomePrivate(home, databasePath(home));
-  const store = await openSqliteStore(databasePath(home));
+  const target = storeTarget(home, config.databaseUrl);
+  makeHomePrivate(home, target.kind === 'sqlite' ? target.path : null);
+  const store = await openStoreAt(target);
   try {
     await registerConfiguredProjects(store, config, now());
   } catch (error) {

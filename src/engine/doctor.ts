@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { OrchError } from '../core/errors.js';
 import { probeSandbox } from '../sandbox/probe.js';
 import { listAgents } from './agents.js';
-import { openOrch, type Orch } from './context.js';
+import { describeStoreTarget, openOrch, storeTarget, type Orch } from './context.js';
 
 const run = promisify(execFile);
 
@@ -31,10 +31,10 @@ export async function diagnose(home: string, env: NodeJS.ProcessEnv = process.en
   let orch: Orch | null = null;
   try {
     orch = await openOrch(home);
-    checks.push({ name: 'store', status: 'ok', detail: `opens, migrations applied (${home})`, fix: '' });
+    checks.push({ name: 'store', status: 'ok', detail: `opens, migrations applied (${describeStoreTarget(storeTarget(home, orch.config.databaseUrl))})`, fix: '' });
   } catch (error) {
     const uninitialised = error instanceof OrchError && error.code === 'not_initialised';
-    checks.push({ name: 'store', status: 'fail', detail: (error as Error).message.split('\n')[0]!, fix: uninitialised ? 'run `orch init`' : 'fix what the message names; restore orch.db from a backup if it is damaged' });
+    checks.push({ name: 'store', status: 'fail', detail: (error as Error).message.split('\n')[0]!, fix: uninitialised ? 'run `orch init`' : 'fix what the message names; restore the database from a backup if it is damaged' });
   }
   try {
     checks.push(sandboxCheck(orch, env));

@@ -12,7 +12,8 @@ import { applyTransition } from './transitions.js';
 export function isStorageFull(error: unknown): boolean {
   for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
     const code = (cause as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') return true;
+    // 53100: PostgreSQL's disk_full.
+    if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL' || code === '53100') return true;
     if (/database or disk is full|no space left on device/i.test(cause.message)) return true;
   }
   return false;

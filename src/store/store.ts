@@ -18,7 +18,8 @@ import type { RunStatsRow } from '../core/scoreboard.js';
 
 /**
  * The store port: every durable fact of Orch goes through this contract. Implementations: SQLite
- * (embedded default) and, later, PostgreSQL. Both must pass the same test suite.
+ * (embedded default) and PostgreSQL (shared by several processes and hosts). Both pass the same test
+ * suite.
  *
  * Rules every implementation keeps:
  * - Each mutating call runs in one transaction, and the event that describes the change is appended
@@ -336,7 +337,11 @@ export interface StoreOps {
 }
 
 export interface Store extends StoreOps {
-  /** Runs `fn` in one write transaction; everything it does commits or rolls back together. */
+  /**
+   * Runs `fn` in one write transaction; everything it does commits or rolls back together. On
+   * PostgreSQL a transaction that lost its connection before committing runs again from the start,
+   * so `fn` must act through `tx` only.
+   */
   transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T>;
   /**
    * Calls `listener` with each task this process creates or updates, once its transaction has

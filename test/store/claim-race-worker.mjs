@@ -2,15 +2,17 @@
 // compiled store. Protocol over the IPC channel: it sends `ready` once the store is open, waits for
 // `go`, makes its claim attempts, then sends `done` with what it saw.
 //
-// Usage: node claim-race-worker.mjs <db path> <owner> <attempts> <task ids, comma-separated>
+// Usage: node claim-race-worker.mjs <sqlite|postgres> <db path or URL> <owner> <attempts> <task ids, comma-separated>
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { openSqliteStore } from '../../dist/store/sqlite/sqlite-store.js';
 
-const [dbPath, owner, attemptsArg, taskIdsArg] = process.argv.slice(2);
+const [kind, location, owner, attemptsArg, taskIdsArg] = process.argv.slice(2);
 const attempts = Number(attemptsArg);
 const taskIds = taskIdsArg.split(',').map(Number);
 
-const store = await openSqliteStore(dbPath);
+const store =
+  kind === 'postgres'
+    ? await (await import('../../dist/store/postgres/postgres-store.js')).openPostgresStore(location)
+    : await (await import('../../dist/store/sqlite/sqlite-store.js')).openSqliteStore(location);
 const go = new Promise((resolve) => process.once('message', resolve));
 process.send({ type: 'ready' });
 await go;

@@ -3,19 +3,20 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { OrchEvent } from '../../src/core/types.js';
-import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { addProject, createTask, makeTempDir } from './fixtures.js';
+import type { StoreKind } from './fixtures.js';
+import { acquireCluster, addProject, createTask, createTestDatabase, makeTempDir, openStore, releaseCluster, storeKinds } from './fixtures.js';
 
 const WORKERS = 4;
 const ATTEMPTS_PER_WORKER = 300;
 const TASKS = 20;
 
 const workerPath = fileURLToPath(new URL('./claim-race-worker.mjs', import.meta.url));
-const compiledStore = fileURLToPath(
-  new URL('../../dist/store/sqlite/sqlite-store.js', import.meta.url),
-);
+const compiledStores: Record<StoreKind, string> = {
+  sqlite: fileURLToPath(new URL('../../dist/store/sqlite/sqlite-store.js', import.meta.url)),
+  postgres: fileURLToPath(new URL('../../dist/store/postgres/postgres-store.js', import.meta.url)),
+};
 
 interface Hold {
   taskId: number;
@@ -30,8 +31,8 @@ interface WorkerReport {
   holds: Hold[];
 }
 
-function startContender(dbPath: string, owner: string, taskIds: number[]): ChildProcess {
-  const child = fork(workerPath, [dbPath, owner, String(ATTEMPTS_PER_WORKER), taskIds.join(',')], {
+function startContender(kind: StoreKind, location: string, owner: string, taskIds: number[]): ChildProcess {
+  const child = fork(workerPath, [kind, location, owner, String(ATTEMPTS_PER_WORKER), taskIds.join(',')], {
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     // A plain node process running the compiled store, not one inheriting vitest's flags.
     execArgv: [],
@@ -56,10 +57,15 @@ function nextMessage<T>(child: ChildProcess, type: string): Promise<T> {
   });
 }
 
-describe('claims raced by several processes', () => {
+describe.each(storeKinds)('claims raced by several processes on %s', (kind) => {
   let dir: string;
   const contenders: ChildProcess[] = [];
+  const compiledStore = compiledStores[kind];
 
+  if (kind === 'postgres') {
+    beforeAll(acquireCluster);
+    afterAll(releaseCluster);
+  }
   beforeEach(() => {
     if (!existsSync(compiledStore)) {
       throw new Error(`${compiledStore} is missing: run \`npm run build\` before this test`);
@@ -72,8 +78,8 @@ describe('claims raced by several processes', () => {
   });
 
   it('never lets two holders hold one task', async () => {
-    const dbPath = join(dir, 'orch.db');
-    const setup = await openSqliteStore(dbPath);
+    const location = kind === 'sqlite' ? join(dir, 'orch.db') : await createTestDatabase();
+    const setup = await openStore(kind, location);
     await addProject(setup);
     const taskIds: number[] = [];
     for (let i = 0; i < TASKS; i++) {
@@ -82,14 +88,14 @@ describe('claims raced by several processes', () => {
     await setup.close();
 
     for (let i = 0; i < WORKERS; i++) {
-      contenders.push(startContender(dbPath, `worker-${i}`, taskIds));
+      contenders.push(startContender(kind, location, `worker-${i}`, taskIds));
     }
     await Promise.all(contenders.map((child) => nextMessage(child, 'ready')));
     const finished = contenders.map((child) => nextMessage<WorkerReport>(child, 'done'));
     for (const child of contenders) child.send('go');
     const reports = await Promise.all(finished);
 
-    const store = await openSqliteStore(dbPath);
+    const store = await openStore(kind, location);
     try {
       const holds = reports.flatMap((report) => report.holds);
       const totalAttempts = reports.reduce((sum, report) => sum + report.attempts, 0);

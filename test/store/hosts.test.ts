@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { NewHost } from '../../src/store/store.js';
-import { T0, expectRejection, useTempStore } from './fixtures.js';
+import { T0, expectRejection, storeKinds, useTempStore } from './fixtures.js';
 import { StoreError } from '../../src/store/store.js';
 
 const box = (over: Partial<NewHost> = {}): NewHost => ({ name: 'box', machine: 'box', pid: 100, version: '1.2.3', slots: 4, startedAt: T0, ...over });
 
-describe('hosts', () => {
-  const ctx = useTempStore();
+describe.each(storeKinds)('hosts (%s)', (kind) => {
+  const ctx = useTempStore(kind);
 
   it('registers a host alive with its heartbeat at its start, and lists it', async () => {
     const host = await ctx.store.registerHost(box(), null);

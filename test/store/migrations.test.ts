@@ -180,7 +180,7 @@ describe('migrations', () => {
       const error: unknown = await migrateWith([createWidgets]).catch((thrown: unknown) => thrown);
       expect(error).toBeInstanceOf(StoreError);
       expect((error as Error).message).toBe(
-        'database schema is at version 7, newer than this Orch knows (1); upgrade Orch',
+        'the database schema is version 7, this Orch knows up to 1: upgrade Orch',
       );
     });
   });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { T0, addProject, createTask, useTempStore } from './fixtures.js';
+import { T0, addProject, createTask, storeKinds, useTempStore } from './fixtures.js';
 
-describe('pull workers in the store', () => {
-  const ctx = useTempStore();
+describe.each(storeKinds)('pull workers in the store (%s)', (kind) => {
+  const ctx = useTempStore(kind);
 
   it('records a worker from start to end, with an event at each step', async () => {
     const { store } = ctx;

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { configPath } from '../../config/load.js';
 import { writeInitialConfig } from '../../config/edit.js';
 import type { Project } from '../../core/types.js';
-import { databasePath } from '../../engine/context.js';
+import { describeStoreTarget, storeTarget } from '../../engine/context.js';
 import { addProject } from '../../engine/projects.js';
 import { repositoryRoot } from '../../workspace/git.js';
 import { command } from '../run.js';
@@ -27,7 +27,7 @@ export function registerInitCommand(program: Command): void {
           if (existing) alreadyRegistered = existing.name;
           else project = await addProject(orch, { path: root, name: options.name });
         }
-        const result = { home: io.home, config: configPath(io.home), database: databasePath(io.home), createdConfig, project: project ?? null, alreadyRegistered: alreadyRegistered ?? null };
+        const result = { home: io.home, config: configPath(io.home), database: describeStoreTarget(storeTarget(io.home, orch.config.databaseUrl)), createdConfig, project: project ?? null, alreadyRegistered: alreadyRegistered ?? null };
         io.out.emit(result, () => {
           const lines = [`Orch is ready in ${io.home}`, `  config    ${result.config}${createdConfig ? ' (created)' : ''}`, `  database  ${result.database}`, ''];
           if (project) lines.push(`Registered project ${project.name}: ${project.repoPath} (default branch ${project.defaultBranch}).`);

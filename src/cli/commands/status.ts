@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { TASK_STATES, type TaskState } from '../../core/types.js';
 import type { HeldDelivery } from '../../core/delivery.js';
-import { databasePath } from '../../engine/context.js';
+import { describeStoreTarget, storeTarget } from '../../engine/context.js';
 import { heldDelivery } from '../../engine/delivery.js';
 import { sandboxRefusal } from '../../engine/tick-input.js';
 import { table } from '../output.js';
@@ -27,7 +27,7 @@ export function registerStatusCommand(program: Command): void {
         }
         const claims = await orch.store.listClaims();
         const running = (await orch.store.listRuns({ open: true })).length;
-        const status = { version: orchVersion(), home: orch.home, config: orch.config.configPath, database: databasePath(orch.home), slots: { running, max: orch.config.scheduler.maxAgents }, claims: claims.length, tasks: totals, projects: rows };
+        const status = { version: orchVersion(), home: orch.home, config: orch.config.configPath, database: describeStoreTarget(storeTarget(orch.home, orch.config.databaseUrl)), slots: { running, max: orch.config.scheduler.maxAgents }, claims: claims.length, tasks: totals, projects: rows };
         io.out.emit(status, () => {
           const count = (c: Partial<Record<TaskState, number>>, s: TaskState) => String(c[s] ?? 0);
           const shown: TaskState[] = TASK_STATES.filter((s) => s !== 'cancelled');

@@ -1,9 +1,9 @@
-import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { Claim } from '../../core/types.js';
 import { NotFoundError, StaleFenceError } from '../store.js';
 import type { StoreOps } from '../store.js';
 import { appendEvent } from './event-ops.js';
+import { isPostgres, lockingRows } from './dialect.js';
 import { toClaim } from './rows.js';
 import type { Database } from './schema.js';
 
@@ -17,18 +17,20 @@ export function claimOps(db: Kysely<Database>): ClaimOps {
     async claimTask({ taskId, owner, leaseMs, now, runId = null }) {
       const project = await taskProject(db, taskId);
 
-      // The primary key on claims.task_id refuses a second claim. The token is read from the
-      // counter inside the insert, so a refused claim consumes no token and writes nothing.
+      // The counter row stays locked until commit, so concurrent claims take tokens one after the
+      // other. The primary key on claims.task_id refuses a second claim; the counter moves only
+      // when the claim is taken, so a refused claim consumes no token and writes nothing.
+      const counter = await lockingRows(db, db.selectFrom('fence_counter').select('last_token')).executeTakeFirstOrThrow();
       const row = await db
         .insertInto('claims')
-        .values((eb) => ({
+        .values({
           task_id: taskId,
           run_id: runId,
           owner,
-          token: eb.selectFrom('fence_counter').select(sql<number>`last_token + 1`.as('token')),
+          token: counter.last_token + 1,
           lease_until: now + leaseMs,
           claimed_at: now,
-        }))
+        })
         .onConflict((oc) => oc.column('task_id').doNothing())
         .returningAll()
         .executeTakeFirst();
@@ -116,14 +118,23 @@ export async function findClaim(db: Kysely<Database>, taskId: number): Promise<C
   return row && toClaim(row);
 }
 
-/** Throws StaleFenceError unless `fence` is the token of the task's live claim. */
+/**
+ * Throws StaleFenceError unless `fence` is the token of the task's live claim, which then stays
+ * locked until commit: it cannot be released or taken over before the fenced write lands.
+ */
 export async function requireFence(
   db: Kysely<Database>,
   taskId: number,
   fence: number,
 ): Promise<void> {
-  const claim = await findClaim(db, taskId);
+  const row = await lockingRows(db, db.selectFrom('claims').selectAll().where('task_id', '=', taskId)).executeTakeFirst();
+  const claim = row && toClaim(row);
   if (claim?.token !== fence) throw staleFence(taskId, fence, claim);
+}
+
+/** Locks the task's claim row, if it has one, until commit. */
+export async function lockClaim(db: Kysely<Database>, taskId: number): Promise<void> {
+  if (isPostgres(db)) await db.selectFrom('claims').select('task_id').where('task_id', '=', taskId).forUpdate().execute();
 }
 
 export function staleFence(

@@ -15,7 +15,8 @@ export function cooldownOps(db: Kysely<Database>): CooldownOps {
       // Two runs hitting the same limit must not shorten each other's wait.
       if (existing && existing.until >= until) return toCooldown(existing);
       const row = { key, until, reason, set_at: now };
-      await db.insertInto('cooldowns').values(row).onConflict((oc) => oc.column('key').doUpdateSet({ until, reason, set_at: now })).execute();
+      await db.insertInto('cooldowns').values(row).onConflict((oc) => oc.column('key').doUpdateSet({ until, reason, set_at: now }).where('cooldowns.until', '<', until))
+        .execute();
       await appendEvent(db, { type: 'agent.cooldown', data: { key, until, reason } }, now);
       return toCooldown(row);
     },

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { EpochMs, OrchEvent } from '../../core/types.js';
 import type { NewEvent, StoreOps } from '../store.js';
+import { holdEventOrder } from './dialect.js';
 import { toEvent } from './rows.js';
 import type { Database } from './schema.js';
 
@@ -35,6 +36,7 @@ export async function appendEvent(
   event: EventRecord,
   at: EpochMs,
 ): Promise<OrchEvent> {
+  await holdEventOrder(db);
   const row = await db
     .insertInto('events')
     .values({

@@ -16,9 +16,7 @@ export function jobOps(db: Kysely<Database>): JobOps {
   return {
     async addJob(job, now) {
       await requireProject(db, job.project);
-      if (await findJob(db, job.name)) {
-        throw new AlreadyExistsError(`job "${job.name}" already exists`);
-      }
+      // The unique name decides, so that of two hosts adding the same job at once one is refused.
       const row = await db
         .insertInto('jobs')
         .values({
@@ -31,8 +29,10 @@ export function jobOps(db: Kysely<Database>): JobOps {
           last_run_at: null,
           created_at: now,
         })
+        .onConflict((oc) => oc.column('name').doNothing())
         .returningAll()
-        .executeTakeFirstOrThrow();
+        .executeTakeFirst();
+      if (!row) throw new AlreadyExistsError(`job "${job.name}" already exists`);
       await appendEvent(
         db,
         {

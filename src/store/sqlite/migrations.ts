@@ -328,7 +328,8 @@ export const MIGRATIONS: readonly Migration[] = [
 
 /**
  * Applies the migrations `db` has not seen yet, in version order, and records each one. Must run
- * inside a write transaction, so that processes opening the same file at once apply each step once.
+ * inside a write transaction (on PostgreSQL, holding the migration lock), so that processes opening
+ * the same database at once apply each step once. Written in SQL both databases share.
  * Returns the versions it applied.
  */
 export async function applyMigrations(
@@ -347,10 +348,7 @@ export async function applyMigrations(
   const newest = Math.max(0, ...appliedVersions);
   const known = Math.max(0, ...migrations.map((migration) => migration.version));
   if (newest > known) {
-    throw new StoreError(
-      `database schema is at version ${newest}, newer than this Orch knows (${known}); ` +
-        'upgrade Orch',
-    );
+    throw new StoreError(`the database schema is version ${newest}, this Orch knows up to ${known}: upgrade Orch`);
   }
 
   const pending = migrations

@@ -15,9 +15,7 @@ export type ProjectOps = Pick<
 export function projectOps(db: Kysely<Database>): ProjectOps {
   return {
     async addProject(project, now) {
-      if (await findProject(db, project.name)) {
-        throw new AlreadyExistsError(`project "${project.name}" already exists`);
-      }
+      // The primary key decides, so that of two hosts adding the same name at once one is refused.
       const row = await db
         .insertInto('projects')
         .values({
@@ -30,8 +28,10 @@ export function projectOps(db: Kysely<Database>): ProjectOps {
           created_at: now,
           version: 1,
         })
+        .onConflict((oc) => oc.column('name').doNothing())
         .returningAll()
-        .executeTakeFirstOrThrow();
+        .executeTakeFirst();
+      if (!row) throw new AlreadyExistsError(`project "${project.name}" already exists`);
       await appendEvent(
         db,
         {

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Role } from '../../core/types.js';
 import type { Run } from '../../core/types.js';
 import { NotFoundError } from '../store.js';
@@ -134,16 +134,16 @@ export function runOps(db: Kysely<Database>): RunOps {
           eb.fn.countAll<number>().as('runs'),
           succeeded.as('succeeded'),
           interrupted.as('interrupted'),
-          sql<number>`total(runs.cost_usd)`.as('cost_usd'),
-          sql<number>`total(runs.ended_at - runs.started_at)`.as('duration_ms'),
-          sql<number>`total(runs.tokens_in)`.as('tokens_in'),
-          sql<number>`total(runs.tokens_out)`.as('tokens_out'),
+          total(sql`runs.cost_usd`).as('cost_usd'),
+          total(sql`runs.ended_at - runs.started_at`).as('duration_ms'),
+          total(sql`runs.tokens_in`).as('tokens_in'),
+          total(sql`runs.tokens_out`).as('tokens_out'),
         ])
         .where('runs.ended_at', 'is not', null)
         .groupBy(['runs.project', 'runs.agent', 'runs.model', 'tasks.role'])
         .orderBy('runs.project')
         .orderBy('runs.agent')
-        .orderBy('runs.model')
+        .orderBy('runs.model', (ob) => ob.asc().nullsFirst())
         .orderBy('tasks.role');
       if (filter.project !== undefined) query = query.where('runs.project', '=', filter.project);
       if (filter.startedAfter !== undefined) query = query.where('runs.started_at', '>=', filter.startedAfter);
@@ -162,6 +162,14 @@ export function runOps(db: Kysely<Database>): RunOps {
       }));
     },
   };
+}
+
+/**
+ * The sum as a float, 0 over no rows: SQLite's total(). Written in SQL both databases share; the cast
+ * keeps PostgreSQL from summing integers into a numeric, which its driver returns as a string.
+ */
+function total(expression: RawBuilder<unknown>): RawBuilder<number> {
+  return sql<number>`cast(coalesce(sum(${expression}), 0) as double precision)`;
 }
 
 async function findRun(db: Kysely<Database>, id: number): Promise<Run | undefined> {

@@ -3,7 +3,8 @@ import type { Kysely } from 'kysely';
 import type { Task, TaskState } from '../../core/types.js';
 import { NotFoundError, VersionConflictError } from '../store.js';
 import type { StoreOps } from '../store.js';
-import { findClaim, staleFence } from './claim-ops.js';
+import { findClaim, lockClaim, staleFence } from './claim-ops.js';
+import { dependencyIdsJson } from './dialect.js';
 import { appendEvent } from './event-ops.js';
 import { requireProject } from './project-ops.js';
 import { taskPatchColumns, toTask } from './rows.js';
@@ -106,6 +107,8 @@ export function taskOps(db: Kysely<Database>): TaskOps {
         .set({ ...taskPatchColumns(patch), updated_at: now, version: sql`version + 1` })
         .where('id', '=', id);
       const { expectedVersion, fence } = guard;
+      // Held until commit, so the claim the fence names cannot be released before this write lands.
+      if (fence !== undefined) await lockClaim(db, id);
       if (expectedVersion !== undefined) update = update.where('version', '=', expectedVersion);
       if (fence !== undefined) {
         update = update.where((eb) =>
@@ -165,15 +168,7 @@ async function findTask(db: Kysely<Database>, id: number): Promise<Task | undefi
 
 /** Tasks with their dependency ids, aggregated in the same statement so a list costs one query. */
 function selectTasks(db: Kysely<Database>) {
-  return db
-    .selectFrom('tasks')
-    .selectAll('tasks')
-    .select(
-      sql<string>`(
-        select json_group_array(depends_on order by depends_on)
-        from task_deps where task_deps.task_id = tasks.id
-      )`.as('depends_on'),
-    );
+  return db.selectFrom('tasks').selectAll('tasks').select(dependencyIdsJson(db).as('depends_on'));
 }
 
 /** Throws NotFoundError naming the first of `ids` that is not a task, described as `what`. */
