@@ -6,6 +6,8 @@ import type { OrchConfig } from '../config/schema.js';
 import { OrchError } from '../core/errors.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { AlreadyExistsError, type Store } from '../store/store.js';
+import type { LockProvider } from '../locks/lock-port.js';
+import type { WakeupBus } from '../wakeups/wakeup-port.js';
 
 /** Everything a use case needs: the resolved config, the store and the clock. */
 export interface Orch {
@@ -13,6 +15,13 @@ export interface Orch {
   config: OrchConfig;
   store: Store;
   now: () => number;
+  /**
+   * Locks that reach every host sharing this Orch's database (PostgreSQL advisory locks); absent,
+   * the merge and delivery sections are held across this machine's processes only.
+   */
+  sharedLocks?: LockProvider;
+  /** Wake-ups shared with the other hosts' daemons (PostgreSQL LISTEN/NOTIFY); absent on one host. */
+  wakeups?: WakeupBus;
   close(): Promise<void>;
 }
 
