@@ -14,6 +14,7 @@ import { JobScheduler } from './jobs.js';
 import { patrol } from './patrol.js';
 import { Scheduler } from './scheduler.js';
 import { TrackerSync } from './tracker-sync.js';
+import { announceTaskWrites } from '../wakeups/task-writes.js';
 
 export interface DaemonOptions {
   host?: string;
@@ -73,6 +74,7 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
     },
   });
   await scheduler.recover();
+  const sharedWakeups = listenAcrossHosts(orch, scheduler, logger);
 
   const jobs = new JobScheduler(orch, {
     sourceEnv: options.sourceEnv,
@@ -158,6 +160,7 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
 
   const stopped = loop.then(async () => {
     clearInterval(patrolTimer);
+    await sharedWakeups.close();
     trackers.close();
     await deliveries.stop();
     stopWatching();
@@ -177,5 +180,32 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
       await stopped;
     },
     stopped,
+  };
+}
+
+/**
+ * With a database shared by several hosts: the tasks this daemon writes wake every host's daemon,
+ * and a wake-up from any host (this one's included) asks this scheduler for a tick at once.
+ */
+function listenAcrossHosts(orch: Orch, scheduler: Scheduler, logger: Logger): { close(): Promise<void> } {
+  const bus = orch.wakeups;
+  if (!bus) return { close: async () => undefined };
+  const stopAnnouncing = announceTaskWrites(orch.store, bus);
+  let wasDown = false;
+  const subscription = bus.listen(() => scheduler.requestTick(), {
+    onListening: () => {
+      if (wasDown) logger.info('listening for wake-ups from other hosts again');
+      wasDown = false;
+    },
+    onError: (error) => {
+      if (!wasDown) logger.warn(`wake-ups from other hosts stopped (${error.message.split('\n')[0]}); reconnecting`);
+      wasDown = true;
+    },
+  });
+  return {
+    close: async () => {
+      stopAnnouncing();
+      await subscription.close();
+    },
   };
 }
