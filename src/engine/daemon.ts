@@ -14,7 +14,6 @@ import { JobScheduler } from './jobs.js';
 import { patrol } from './patrol.js';
 import { Scheduler } from './scheduler.js';
 import { TrackerSync } from './tracker-sync.js';
-import { announceTaskWrites } from '../wakeups/task-writes.js';
 
 export interface DaemonOptions {
   host?: string;
@@ -184,13 +183,13 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
 }
 
 /**
- * With a database shared by several hosts: the tasks this daemon writes wake every host's daemon,
- * and a wake-up from any host (this one's included) asks this scheduler for a tick at once.
+ * With a database shared by several hosts: a wake-up from any host (this one's included: the tasks
+ * its store commits are announced where the bus is made, cross-host.ts) asks this scheduler for a
+ * tick at once.
  */
 function listenAcrossHosts(orch: Orch, scheduler: Scheduler, logger: Logger): { close(): Promise<void> } {
   const bus = orch.wakeups;
   if (!bus) return { close: async () => undefined };
-  const stopAnnouncing = announceTaskWrites(orch.store, bus);
   let wasDown = false;
   const subscription = bus.listen(() => scheduler.requestTick(), {
     onListening: () => {
@@ -203,9 +202,6 @@ function listenAcrossHosts(orch: Orch, scheduler: Scheduler, logger: Logger): { 
     },
   });
   return {
-    close: async () => {
-      stopAnnouncing();
-      await subscription.close();
-    },
+    close: () => subscription.close(),
   };
 }

@@ -7,6 +7,7 @@ import { openOrch, type Orch } from '../../src/engine/context.js';
 import { startDaemon, type Daemon } from '../../src/engine/daemon.js';
 import { addTask } from '../../src/engine/tasks.js';
 import { postgresWakeups } from '../../src/wakeups/postgres-wakeups.js';
+import { announceTaskWrites } from '../../src/wakeups/task-writes.js';
 import type { WakeupBus } from '../../src/wakeups/wakeup-port.js';
 import { makeRepo, tempDir } from '../helpers/git.js';
 import { startPostgres, type PostgresCluster } from '../rig/postgres.js';
@@ -85,6 +86,8 @@ async function host(name: string): Promise<Host> {
     ticksAtHearing.push(daemon?.scheduler.stats.ticks ?? 0);
     waiters.splice(0).forEach((w) => w());
   });
+  // As connectHosts (engine/cross-host.ts) does where the bus is made: this host's task writes go out.
+  announceTaskWrites(orch.store, orch.wakeups);
   daemon = await startDaemon(orch, { port: 0, logger: pino({ level: 'silent' }), sourceEnv: { PATH: process.env.PATH } });
   running.push({ daemon, orch });
   return {

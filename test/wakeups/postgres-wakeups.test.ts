@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Wakeup } from '../../src/core/wakeup.js';
+import { connectHosts } from '../../src/engine/cross-host.js';
+import { withSharedLock } from '../../src/engine/locks.js';
 import { addTask } from '../../src/engine/tasks.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { postgresWakeups, WAKEUP_CHANNEL } from '../../src/wakeups/postgres-wakeups.js';
@@ -152,6 +154,31 @@ describe('announcing task writes', () => {
       expect(a.heard).toEqual([{ kind: 'task_added', taskId: task.id, project: 'shop' }]);
       expect(b.heard).toEqual(a.heard);
     } finally {
+      await store.close();
+    }
+  });
+
+  it('are sent for every task a host joined with connectHosts commits, and its merges hold advisory locks', async () => {
+    const store = await openSqliteStore(join(dir, 'orch.db'));
+    const joined = connectHosts(store, url);
+    try {
+      const a = ear();
+      await a.listening(1);
+      await store.addProject({ name: 'shop', repoPath: null, remoteUrl: 'https://example.invalid/shop.git', defaultBranch: 'main' }, 1);
+      const task = await addTask(store, { project: 'shop', title: 'Add a file' }, 2);
+      await a.hears((w) => w.kind === 'task_added' && w.taskId === task.id);
+      const holders = await withSharedLock({ home: dir, sharedLocks: joined.sharedLocks }, 'merge:shop', async () => {
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        try {
+          return Number((await client.query<{ n: string }>("select count(*) as n from pg_locks where locktype = 'advisory' and granted")).rows[0]!.n);
+        } finally {
+          await client.end();
+        }
+      });
+      expect(holders).toBe(1);
+    } finally {
+      await joined.close();
       await store.close();
     }
   });
