@@ -18,6 +18,9 @@ import type { HeldLock, LockProvider } from './lock-port.js';
  */
 let providers = 0;
 
+/** The server's TCP keepalives for this session (seconds): first probe after 10 s idle, then every 5 s, 3 misses. */
+export const SERVER_KEEPALIVES = '-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3';
+
 export function advisoryLocks(connectionString: string, options: { applicationName?: string } = {}): LockProvider {
   const open = new Set<pg.Client>();
   let closed = false;
@@ -26,7 +29,16 @@ export function advisoryLocks(connectionString: string, options: { applicationNa
     scope: `postgres#${++providers}`,
     async acquire(key: string): Promise<AdvisoryHeldLock> {
       if (closed) throw new Error('the advisory lock provider is closed');
-      const client = new pg.Client({ connectionString, application_name: options.applicationName ?? 'orch lock' });
+      const client = new pg.Client({
+        connectionString,
+        application_name: options.applicationName ?? 'orch lock',
+        // Both ends probe an idle connection: a host cut off without closing its connection (a network
+        // partition, a frozen VM) gives its locks up within about half a minute, not the operating
+        // system's default two hours, and the holder learns it lost them.
+        keepAlive: true,
+        keepAliveInitialDelayMillis: 10_000,
+        options: SERVER_KEEPALIVES,
+      });
       let lost = false;
       // Without a listener a dropped connection would be an uncaught error; losing it is what `lost` reports.
       client.on('error', () => {

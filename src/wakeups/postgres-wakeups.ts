@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { SERVER_KEEPALIVES } from '../locks/advisory-locks.js';
 import { decodeWakeup, encodeWakeup, type Wakeup } from '../core/wakeup.js';
 import type { ListenOptions, WakeupBus, WakeupSubscription } from './wakeup-port.js';
 
@@ -75,7 +76,8 @@ function listenFor(connectionString: string, onWakeup: (wakeup: Wakeup) => void,
   const connect = async (): Promise<void> => {
     retry = null;
     if (stopped) return;
-    const current = new pg.Client({ connectionString, application_name: 'orch wakeups' });
+    // Keepalives: a connection cut off silently is noticed, and replaced, within about half a minute.
+    const current = new pg.Client({ connectionString, application_name: 'orch wakeups', keepAlive: true, keepAliveInitialDelayMillis: 10_000, options: SERVER_KEEPALIVES });
     client = current;
     let failed = false;
     const fail = (error: Error) => {

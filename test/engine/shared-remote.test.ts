@@ -1,8 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openOrch, type Orch } from '../../src/engine/context.js';
 import { runCycle } from '../../src/engine/cycle.js';
+import { recover } from '../../src/engine/recovery.js';
 import { mergeBranch } from '../../src/engine/refinery.js';
 import { remoteLanding } from '../../src/engine/shared-remote.js';
 import { addTask } from '../../src/engine/tasks.js';
@@ -189,5 +192,33 @@ describe('landing on a remote', () => {
     const landing = remoteLanding({ home }, gone, clone, 'main');
     await expect(mergeBranch({ clonePath: clone, worktree, defaultBranch: 'main', refresh: async () => void (await ensureClone(home, project)), retest: null, landing })).rejects.toThrow(/pushing main to .*gone\.git failed/);
     expect(git(clone, ['rev-parse', 'refs/heads/main'])).toBe(before);
+  });
+});
+
+describe('recovery of a project served from its remote', () => {
+  it('finishes a task whose push landed before Orch died, though its clone had not followed yet', async () => {
+    const orch = await host('alpha');
+    const project = { name: 'app', path: null, remote, defaultBranch: 'main' };
+    const clone = (await ensureClone(orch.home, project)).path;
+    const worktree = join(scratch.path, 'worktree');
+    git(clone, ['worktree', 'add', '-q', '-b', 'orch/1-add-a-file', worktree, 'main']);
+    writeFileSync(join(worktree, 'task.txt'), 'task\n');
+    git(worktree, ['add', '-A']);
+    git(worktree, ['commit', '-q', '-m', 'Add a file\n\nOrch task #1']);
+    // The push landed; Orch died before moving the clone's main and before recording the merge.
+    git(clone, ['push', '-q', remote, `${git(worktree, ['rev-parse', 'HEAD'])}:refs/heads/main`]);
+    const before = git(clone, ['rev-parse', 'refs/heads/main']);
+
+    const task = await addTask(orch.store, { project: 'app', title: 'Add a file' }, orch.now());
+    const dead = `${hostname()}:${spawnSync('true').pid}`;
+    const claim = (await orch.store.claimTask({ taskId: task.id, owner: dead, leaseMs: 600_000, now: orch.now() }))!;
+    const run = await orch.store.createRun({ taskId: task.id, project: 'app', attempt: 1, agent: 'adder', startedAt: orch.now(), branch: 'orch/1-add-a-file' }, claim.token);
+    await orch.store.updateRun(run.id, claim.token, { endedAt: orch.now(), outcome: 'succeeded' }, orch.now());
+    await orch.store.updateTask(task.id, { fence: claim.token, expectedVersion: task.version }, { state: 'merging' }, orch.now(), { type: 'test.merging' });
+
+    const recovered = await recover(orch);
+    expect(recovered).toEqual([expect.objectContaining({ taskId: task.id, action: 'finished' })]);
+    expect((await orch.store.getTask(task.id))!.state).toBe('done');
+    expect(git(clone, ['rev-parse', 'refs/heads/main'])).not.toBe(before);
   });
 });

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { withProviderLock, withSharedLock } from '../../src/engine/locks.js';
-import { advisoryLockId, advisoryLocks, type AdvisoryHeldLock } from '../../src/locks/advisory-locks.js';
+import { advisoryLockId, advisoryLocks, SERVER_KEEPALIVES, type AdvisoryHeldLock } from '../../src/locks/advisory-locks.js';
 import type { LockProvider } from '../../src/locks/lock-port.js';
 import { tempDir } from '../helpers/git.js';
 import { startPostgres, type PostgresCluster } from '../rig/postgres.js';
@@ -174,6 +174,19 @@ describe('advisory locks', () => {
     await expect(withProviderLock(host(), 'merge:drop', async () => 'in')).resolves.toBe('in');
     while (!held.lost) await new Promise((r) => setTimeout(r, 10));
     await held.release();
+  });
+
+  it('ask the server to probe their connections, so a host cut off silently gives its locks up soon', async () => {
+    const client = new pg.Client({ connectionString: url, options: SERVER_KEEPALIVES });
+    await client.connect();
+    try {
+      const shown = await client.query<{ idle: string; interval: string; count: string }>(
+        "select current_setting('tcp_keepalives_idle') as idle, current_setting('tcp_keepalives_interval') as interval, current_setting('tcp_keepalives_count') as count",
+      );
+      expect(shown.rows[0]).toEqual({ idle: '10', interval: '5', count: '3' });
+    } finally {
+      await client.end();
+    }
   });
 
   it('are what withSharedLock takes when Orch has them, and file locks of the home otherwise', async () => {
