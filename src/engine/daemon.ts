@@ -14,6 +14,7 @@ import { JobScheduler } from './jobs.js';
 import { patrol } from './patrol.js';
 import { Scheduler } from './scheduler.js';
 import { TrackerSync } from './tracker-sync.js';
+import { listenForWakeups } from './wakeup-listener.js';
 
 export interface DaemonOptions {
   host?: string;
@@ -73,7 +74,17 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
     },
   });
   await scheduler.recover();
-  const sharedWakeups = listenAcrossHosts(orch, scheduler, logger);
+  let wakeupsDown = false;
+  const sharedWakeups = listenForWakeups(orch, () => scheduler.requestTick(), {
+    onListening: () => {
+      if (wakeupsDown) logger.info('listening for wake-ups from other hosts again');
+      wakeupsDown = false;
+    },
+    onError: (error) => {
+      if (!wakeupsDown) logger.warn(`wake-ups from other hosts stopped (${error.message.split('\n')[0]}); reconnecting`);
+      wakeupsDown = true;
+    },
+  });
 
   const jobs = new JobScheduler(orch, {
     sourceEnv: options.sourceEnv,
@@ -104,6 +115,7 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
     server = await startServer(app, { host: options.host ?? orch.config.server.host, port: options.port ?? orch.config.server.port });
   } catch (error) {
     await jobs.stop();
+    await sharedWakeups.close();
     throw error;
   }
   const info: DaemonInfo = { pid: process.pid, url: server.url, startedAt: orch.now() };
@@ -179,29 +191,5 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
       await stopped;
     },
     stopped,
-  };
-}
-
-/**
- * With a database shared by several hosts: a wake-up from any host (this one's included: the tasks
- * its store commits are announced where the bus is made, cross-host.ts) asks this scheduler for a
- * tick at once.
- */
-function listenAcrossHosts(orch: Orch, scheduler: Scheduler, logger: Logger): { close(): Promise<void> } {
-  const bus = orch.wakeups;
-  if (!bus) return { close: async () => undefined };
-  let wasDown = false;
-  const subscription = bus.listen(() => scheduler.requestTick(), {
-    onListening: () => {
-      if (wasDown) logger.info('listening for wake-ups from other hosts again');
-      wasDown = false;
-    },
-    onError: (error) => {
-      if (!wasDown) logger.warn(`wake-ups from other hosts stopped (${error.message.split('\n')[0]}); reconnecting`);
-      wasDown = true;
-    },
-  });
-  return {
-    close: () => subscription.close(),
   };
 }

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Wakeup } from '../../src/core/wakeup.js';
 import { openOrch, type Orch } from '../../src/engine/context.js';
+import { runCycle } from '../../src/engine/cycle.js';
 import { startDaemon, type Daemon } from '../../src/engine/daemon.js';
 import { addTask } from '../../src/engine/tasks.js';
 import { postgresWakeups } from '../../src/wakeups/postgres-wakeups.js';
@@ -113,12 +114,13 @@ async function ticksPast(daemon: Daemon, ticks: number): Promise<void> {
 describe('daemons sharing a database', () => {
   it('hear a task added on another host, and a run ending there, and tick for each at once', { timeout: 120_000 }, async () => {
     const [a, b] = [await host('alpha'), await host('beta')];
-    // Until B listens, a notification would be lost: A says it is there, B hears A's hello.
+    // Until both listen, a notification would be lost: A says hello until both heard the same one.
     let hello = 0;
     for (;;) {
-      a.orch.wakeups!.notify({ kind: 'task_ready', taskId: --hello });
-      const heard = await Promise.race([b.hears((w) => w.taskId === hello).then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 200))]);
-      if (heard) break;
+      const id = --hello;
+      a.orch.wakeups!.notify({ kind: 'task_ready', taskId: id });
+      const both = Promise.all([a, b].map((h) => h.hears((w) => w.taskId === id))).then(() => true);
+      if (await Promise.race([both, new Promise<false>((r) => setTimeout(() => r(false), 200))])) break;
     }
 
     const task = await addTask(a.orch.store, { project: 'app', title: 'Fails at once' }, a.orch.now());
@@ -131,5 +133,35 @@ describe('daemons sharing a database', () => {
     const freed = b.heard.findIndex((w) => w.kind === 'slot_freed' && w.taskId === task.id);
     await ticksPast(b.daemon, b.ticksAtHearing[freed]!);
     expect((await a.orch.store.getTask(task.id))!.state).toBe('needs_review');
+  });
+
+  it('wake `orch run` too: a wake-up from another host starts a task its loop would not look for before an hour', { timeout: 120_000 }, async () => {
+    const a = await host('alpha');
+    const home = join(scratch.path, 'runner');
+    mkdirSync(home);
+    const repo = makeRepo(scratch.path, 'repo-runner');
+    const failing = join(scratch.path, 'bin-alpha', 'failing');
+    writeFileSync(join(home, 'config.yaml'), JSON.stringify({ agents: { failing: { kind: 'command', command: failing } }, projects: { app: { path: repo, agents: ['failing'], max_attempts: 1 } } }));
+    const orch = await openOrch(home);
+    const heard: Wakeup[] = [];
+    let listening!: () => void;
+    const listens = new Promise<void>((resolve) => (listening = resolve));
+    const bus = postgresWakeups(url);
+    // Listens only: this Orch's own task writes are not announced, so only the other host can wake it.
+    orch.wakeups = { ...bus, listen: (onWakeup) => bus.listen((w) => (heard.push(w), onWakeup(w)), { onListening: () => listening() }) };
+    const controller = new AbortController();
+    const cycle = runCycle(orch, { pollMs: 3_600_000, signal: controller.signal, sourceEnv: { PATH: process.env.PATH } });
+    try {
+      await listens;
+      const task = await addTask(orch.store, { project: 'app', title: 'Waits for a wake-up' }, orch.now());
+      a.orch.wakeups!.notify({ kind: 'task_added', taskId: task.id, project: 'app' });
+      while ((await orch.store.getTask(task.id))!.state !== 'needs_review') await new Promise((r) => setTimeout(r, 20));
+      expect(heard).toContainEqual({ kind: 'task_added', taskId: task.id, project: 'app' });
+    } finally {
+      controller.abort();
+      await cycle;
+      await bus.close();
+      await orch.close();
+    }
   });
 });
