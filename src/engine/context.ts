@@ -6,6 +6,8 @@ import type { OrchConfig } from '../config/schema.js';
 import { OrchError } from '../core/errors.js';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { AlreadyExistsError, type Store } from '../store/store.js';
+import type { LockProvider } from '../locks/lock-port.js';
+import type { WakeupBus } from '../wakeups/wakeup-port.js';
 
 /** Everything a use case needs: the resolved config, the store and the clock. */
 export interface Orch {
@@ -15,6 +17,13 @@ export interface Orch {
   now: () => number;
   /** The name this process registered among the hosts sharing the store (`orch serve`); unset for others. */
   hostName?: string;
+  /**
+   * Locks that reach every host sharing this Orch's database (PostgreSQL advisory locks); absent,
+   * the merge and delivery sections are held across this machine's processes only.
+   */
+  sharedLocks?: LockProvider;
+  /** Wake-ups shared with the other hosts' daemons (PostgreSQL LISTEN/NOTIFY); absent on one host. */
+  wakeups?: WakeupBus;
   close(): Promise<void>;
 }
 
@@ -75,7 +84,22 @@ export async function openOrch(home: string, now: () => number = Date.now): Prom
     await store.close();
     throw error;
   }
-  return { home, config, store, now, close: () => store.close() };
+  if (target.kind === 'sqlite') return { home, config, store, now, close: () => store.close() };
+  // A shared database may be shared by several hosts: merges lock there, and wake-ups go to every daemon.
+  const { connectHosts } = await import('./cross-host.js');
+  const hosts = connectHosts(store, target.url);
+  return {
+    home,
+    config,
+    store,
+    now,
+    sharedLocks: hosts.sharedLocks,
+    wakeups: hosts.wakeups,
+    async close() {
+      await hosts.close();
+      await store.close();
+    },
+  };
 }
 
 /** Adds to the store every project config.yaml lists that it does not know yet. */

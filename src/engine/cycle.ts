@@ -4,6 +4,7 @@ import type { HeldDeliveryOutcome } from './delivery.js';
 import type { TaskRunSummary } from './runner.js';
 import { Scheduler, type SchedulerProgress } from './scheduler.js';
 import { TrackerSync } from './tracker-sync.js';
+import { listenForWakeups } from './wakeup-listener.js';
 
 export type CycleProgress =
   | SchedulerProgress
@@ -38,10 +39,13 @@ export async function runCycle(orch: Orch, options: CycleOptions = {}): Promise<
   const deliveries = new DeliveryRetry(orch, { project: options.project, onOutcome: told });
   await scheduler.recover();
   if (!options.once) deliveries.start();
+  // Other hosts' new tasks and freed slots tick this loop at once, as they do a daemon's.
+  const wakeups = listenForWakeups(orch, () => scheduler.requestTick());
   let results: TaskRunSummary[];
   try {
     results = await scheduler.run({ signal: options.signal, drain: options.once });
   } finally {
+    await wakeups.close();
     trackers.close();
     await deliveries.stop();
   }

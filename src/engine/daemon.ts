@@ -16,6 +16,7 @@ import { JobScheduler } from './jobs.js';
 import { patrol } from './patrol.js';
 import { Scheduler } from './scheduler.js';
 import { TrackerSync } from './tracker-sync.js';
+import { listenForWakeups } from './wakeup-listener.js';
 
 export interface DaemonOptions {
   host?: string;
@@ -92,6 +93,17 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
     },
   });
   await scheduler.recover();
+  let wakeupsDown = false;
+  const sharedWakeups = listenForWakeups(orch, () => scheduler.requestTick(), {
+    onListening: () => {
+      if (wakeupsDown) logger.info('listening for wake-ups from other hosts again');
+      wakeupsDown = false;
+    },
+    onError: (error) => {
+      if (!wakeupsDown) logger.warn(`wake-ups from other hosts stopped (${error.message.split('\n')[0]}); reconnecting`);
+      wakeupsDown = true;
+    },
+  });
 
   const jobs = new JobScheduler(orch, {
     sourceEnv: options.sourceEnv,
@@ -123,6 +135,7 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
   } catch (error) {
     await jobs.stop();
     await orch.store.markHostStopped(host, orch.now());
+    await sharedWakeups.close();
     throw error;
   }
   const info: DaemonInfo = { pid: process.pid, url: server.url, startedAt: orch.now() };
@@ -179,6 +192,7 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
 
   const stopped = loop.then(async () => {
     clearInterval(patrolTimer);
+    await sharedWakeups.close();
     trackers.close();
     await deliveries.stop();
     stopWatching();

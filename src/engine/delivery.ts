@@ -6,10 +6,13 @@ import { deliverBranch, undeliveredCommits, type DeliveryTarget } from '../works
 import { tryGit } from '../workspace/git.js';
 import { clonePath } from '../workspace/layout.js';
 import type { Orch } from './context.js';
-import { withLock } from './locks.js';
+import { withLock, withSharedLock } from './locks.js';
 
 // Merged commits reach the project's own repository as a fast-forward push (workspace/deliver.ts),
-// one delivery per repository at a time across every Orch process. A delivery git refuses (a dirty
+// one delivery per repository at a time across every Orch process — across every host sharing the
+// database when the repository is a remote (a checkout is on this machine only). A project served
+// from several hosts lands on its remote inside the merge itself (shared-remote.ts); what reaches
+// this file for it is only a held delivery from before. A delivery git refuses (a dirty
 // checkout) is held: the commits stay in Orch's clone until a later try — the daemon's timer, the next
 // merge, `orch run --once` before it ends, or `orch deliver` — finds the way clear.
 
@@ -19,8 +22,14 @@ const DELIVERY_EVENTS = ['delivery.done', 'delivery.pending'];
  * Delivers the clone's `branch` to the target while no other delivery to the same repository runs in
  * any Orch process: two pushes into one checkout at once could leave it with the other's files staged.
  */
-export function deliverToTarget(home: string, clone: string, target: DeliveryTarget, branch: string): Promise<DeliveryResult> {
-  return withLock(home, deliveryLockKey(target), () => deliverBranch(clone, target, branch));
+export function deliverToTarget(orch: Pick<Orch, 'home' | 'sharedLocks'>, clone: string, target: DeliveryTarget, branch: string): Promise<DeliveryResult> {
+  return withDeliveryLock(orch, target, () => deliverBranch(clone, target, branch));
+}
+
+/** Runs `fn` as the one delivery to `target` at a time: on this machine for a checkout, on every host for a remote. */
+export function withDeliveryLock<T>(orch: Pick<Orch, 'home' | 'sharedLocks'>, target: DeliveryTarget, fn: () => Promise<T>): Promise<T> {
+  const key = deliveryLockKey(target);
+  return 'remote' in target ? withSharedLock(orch, key, fn) : withLock(orch.home, key, fn);
 }
 
 /** Where a project's merged commits go: its checkout when it has a path, else its remote. */
@@ -32,7 +41,7 @@ export function deliveryTarget(project: Pick<ProjectConfig, 'path' | 'remote'>):
 export async function deliverMerged(orch: Orch, project: ProjectConfig, clone: string, branch: string): Promise<DeliveryResult> {
   const target = deliveryTarget(project);
   if (!target) return { delivered: false, reason: 'other', message: 'the project has neither a path nor a remote' };
-  return deliverToTarget(orch.home, clone, target, branch);
+  return deliverToTarget(orch, clone, target, branch);
 }
 
 export interface HeldDeliveryOutcome {
@@ -55,7 +64,7 @@ export async function deliverHeld(orch: Orch, name: string): Promise<HeldDeliver
   if (!where || (await undeliveredCommits(where.clone, where.target, where.branch)) === 0) {
     return { project: name, commits: 0, result: { delivered: true }, held: null };
   }
-  return withLock(orch.home, deliveryLockKey(where.target), async () => {
+  return withDeliveryLock(orch, where.target, async () => {
     // Counted again under the lock: another process may have delivered meanwhile.
     const commits = await undeliveredCommits(where.clone, where.target, where.branch);
     if (commits === 0) return { project: name, commits: 0, result: { delivered: true } as DeliveryResult, held: null };

@@ -9,6 +9,8 @@ import type { Orch } from './context.js';
 import { hostPeriodMs, onThisMachine, processGone, runHostName } from './hosts.js';
 import { withLock } from './locks.js';
 import { isAncestor } from './refinery.js';
+import { landsOnRemote } from './shared-remote.js';
+import { ensureClone } from '../workspace/clone.js';
 import { applyTransition } from './transitions.js';
 import { OPEN_STATES, settleWaits } from './wait-graph.js';
 
@@ -153,7 +155,12 @@ async function branchLanded(orch: Orch, projectName: string, branch: string): Pr
   const clone = clonePath(orch.home, projectName);
   const defaultBranch = project.defaultBranch ?? (await orch.store.getProject(projectName))?.defaultBranch ?? 'main';
   try {
-    return await isAncestor(clone, `refs/heads/${branch}`, `refs/heads/${defaultBranch}`);
+    if (await isAncestor(clone, `refs/heads/${branch}`, `refs/heads/${defaultBranch}`)) return true;
+    if (!landsOnRemote(project)) return false;
+    // Served from its remote: a crash between the push and moving the clone's branch leaves the
+    // merge on the remote only. The remote, fetched now, says whether it landed.
+    await withLock(orch.home, `clone:${projectName}`, () => ensureClone(orch.home, { name: projectName, path: project.path, remote: project.remote, defaultBranch: project.defaultBranch }));
+    return await isAncestor(clone, `refs/heads/${branch}`, `refs/remotes/origin/${defaultBranch}`);
   } catch {
     return false;
   }

@@ -8,7 +8,8 @@ import { git, tryGit } from '../workspace/git.js';
  */
 
 export type MergeAttempt =
-  | { kind: 'merged'; commit: string; rebased: boolean }
+  /** `rounds`: how many tries it took (more than one: the target moved under us and we went again). */
+  | { kind: 'merged'; commit: string; rebased: boolean; rounds: number }
   /** The rebase stopped on conflicts; the worktree is left mid-rebase for a resolution attempt. */
   | { kind: 'conflict'; files: string[] }
   | { kind: 'tests_failed'; detail: string }
@@ -23,16 +24,38 @@ export interface MergeInput {
   refresh: () => Promise<void>;
   /** Runs the project's tests in the worktree after a rebase; null when none are configured. */
   retest: (() => Promise<{ passed: boolean; detail: string }>) | null;
+  /** Where the branch lands; default: the clone's default branch (see `landInClone`). */
+  landing?: Landing;
 }
 
-const MAX_ROUNDS = 3;
+/**
+ * Where a merge lands, asked after each refresh: the commit to rebase onto, then the compare-and-set
+ * that moves the branch to the rebased head only if nothing moved since `base`.
+ */
+export interface Landing {
+  /** How many rounds of refresh, rebase, test and land before giving up as `busy`. */
+  readonly rounds: number;
+  base(): Promise<string>;
+  /** True when the head landed; false when the target moved since `base` (another round follows). */
+  land(head: string, base: string): Promise<boolean>;
+}
+
+/** Lands in Orch's clone: its default branch moves to the head, a compare-and-set on the tip rebased onto. */
+export function landInClone(clonePath: string, defaultBranch: string): Landing {
+  const ref = `refs/heads/${defaultBranch}`;
+  return {
+    rounds: 3,
+    base: () => git(clonePath, ['rev-parse', '--verify', `${ref}^{commit}`]),
+    land: async (head, base) => (await tryGit(clonePath, ['update-ref', '-m', 'orch: fast-forward', ref, head, base])).ok,
+  };
+}
 
 /** Rebases the task branch onto the default branch's tip, tests again, and fast-forwards the default branch. */
 export async function mergeBranch(input: MergeInput): Promise<MergeAttempt> {
-  const ref = `refs/heads/${input.defaultBranch}`;
-  for (let round = 0; round < MAX_ROUNDS; round++) {
+  const landing = input.landing ?? landInClone(input.clonePath, input.defaultBranch);
+  for (let round = 0; round < landing.rounds; round++) {
     await input.refresh();
-    const tip = await git(input.clonePath, ['rev-parse', '--verify', `${ref}^{commit}`]);
+    const tip = await landing.base();
     let rebased = false;
     if (!(await isAncestor(input.worktree, tip, 'HEAD'))) {
       const rebase = await tryGit(input.worktree, ['-c', 'core.editor=true', 'rebase', '--no-autosquash', tip]);
@@ -51,9 +74,8 @@ export async function mergeBranch(input: MergeInput): Promise<MergeAttempt> {
       if (!tests.passed) return { kind: 'tests_failed', detail: `after rebasing onto ${input.defaultBranch}: ${tests.detail}` };
     }
     const head = await git(input.worktree, ['rev-parse', '--verify', 'HEAD^{commit}']);
-    // Compare-and-swap: only if the default branch is still at the tip we rebased onto.
-    const moved = await tryGit(input.clonePath, ['update-ref', '-m', 'orch: fast-forward', ref, head, tip]);
-    if (moved.ok) return { kind: 'merged', commit: head, rebased };
+    // Compare-and-swap: only if the target is still at the tip we rebased onto.
+    if (await landing.land(head, tip)) return { kind: 'merged', commit: head, rebased, rounds: round + 1 };
   }
   return { kind: 'busy' };
 }

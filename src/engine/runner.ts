@@ -36,7 +36,8 @@ import { commandSandbox } from './run-sandbox.js';
 import { judgeSettingsAt } from './judge-settings.js';
 import { attemptHistory, promptFor, sessionResumeFor } from './attempt-prompt.js';
 import { mergeWithResolution, reviewer } from './helper-runs.js';
-import { withLock } from './locks.js';
+import { withLock, withSharedLock } from './locks.js';
+import { landsOnRemote, remoteLanding } from './shared-remote.js';
 import { MAX_DIFF_BYTES, SAVED_DIFF_FILE } from './task-diff.js';
 import { splitTask } from './planner.js';
 import { pushPullRequestFix, startRebaseRound } from './pr-fix.js';
@@ -352,11 +353,15 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
     // The run did its part; what is left (opening the pull request) is a person's.
     return summary(await endRunThen(orch, attempt, 'branch_pushed', 'escalate', reason), reason);
   }
-  const merged = await withLock(orch.home, `merge:${project.name}`, () =>
+  // A project served from its remote lands there inside the merge (shared-remote.ts): the merge lock
+  // then covers fetch, rebase, test and push on every host at once.
+  const landing = landsOnRemote(project) ? remoteLanding(orch, project.remote, clone.path, clone.defaultBranch) : undefined;
+  const merged = await withSharedLock(orch, `merge:${project.name}`, () =>
     mergeWithResolution(orch, attempt, {
       clonePath: clone.path,
       worktree,
       defaultBranch: clone.defaultBranch,
+      landing,
       refresh: async () => {
         await refreshClone(orch, project);
       },
@@ -377,9 +382,9 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
     const reason = merged.kind === 'tests_failed' ? merged.detail : 'the default branch kept moving; will try again';
     return summary(await failAttempt(orch, attempt, reason, { endReason: 'merge_failed', random: options.random }), reason);
   }
-  await event('merge.done', { commit: merged.commit, rebased: merged.rebased, branch: clone.defaultBranch });
+  await event('merge.done', { commit: merged.commit, rebased: merged.rebased, rounds: merged.rounds, branch: clone.defaultBranch, ...(landing ? { remote: project.remote } : {}) });
 
-  const delivery = await deliverMerged(orch, project, clone.path, clone.defaultBranch);
+  const delivery: DeliveryResult = landing ? { delivered: true } : await deliverMerged(orch, project, clone.path, clone.defaultBranch);
   await event(delivery.delivered ? 'delivery.done' : 'delivery.pending', delivery.delivered ? { branch: clone.defaultBranch } : { reason: delivery.reason, message: delivery.message });
   await createFollowUps(orch, attempt, settled.run.result);
   task2 = await endRunThen(orch, attempt, 'merged', 'finish', `merged as ${merged.commit.slice(0, 12)}`);

@@ -97,6 +97,12 @@ export class Scheduler {
     this.wake();
   }
 
+  /** A run or worker ended: this scheduler ticks, and so does every other host's sharing the database. */
+  private slotFreed(taskId: number | null, project: string): void {
+    this.orch.wakeups?.notify({ kind: 'slot_freed', project, ...(taskId === null ? {} : { taskId }) });
+    this.requestTick();
+  }
+
   /** Tasks this process is working on now, those its pull workers claimed included. */
   running(): number[] {
     const claimedByWorkers = [...this.workers.values()].map((w) => w.taskId).filter((id) => id !== null);
@@ -159,7 +165,7 @@ export class Scheduler {
         )
         .finally(() => {
           this.inFlight.delete(task.id);
-          this.requestTick();
+          this.slotFreed(task.id, task.project);
         });
       this.inFlight.set(task.id, { promise, slot, controller });
       started++;
@@ -257,7 +263,7 @@ export class Scheduler {
       )
       .finally(() => {
         this.workers.delete(key);
-        this.requestTick();
+        this.slotFreed(flight.taskId, plan.project);
       });
     this.workers.set(key, flight);
   }

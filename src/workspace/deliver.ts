@@ -110,6 +110,22 @@ export async function pushBranch(
   return push(clonePath, ['--', remote, `${options.force ? '+' : ''}${ref}:${ref}`], ref, options);
 }
 
+/**
+ * Sets the remote's `branch` to `commit` only while it is still at `expected`, the commit last
+ * fetched from it: a compare-and-set the remote itself performs. `--force-with-lease` with an explicit
+ * expected value sends that value as the update's old object, and receive-pack moves the ref under
+ * its lock only if it still holds it. A plain fast-forward push checks against what the remote
+ * advertised at push time instead, so it would accept a branch someone reset to an older commit
+ * since the fetch, and it leaves the "is this still the commit we merged onto" question unasked.
+ * Refused because the branch moved: `not_fast_forward` (git says "stale info").
+ */
+export async function pushWithLease(clonePath: string, remote: string, commit: string, branch: string, expected: string, options: PushOptions = {}): Promise<DeliveryResult> {
+  assertBranch(branch);
+  assertDestination(remote, false);
+  const ref = `refs/heads/${branch}`;
+  return push(clonePath, [`--force-with-lease=${ref}:${expected}`, '--', remote, `${commit}:${ref}`], ref, options);
+}
+
 async function push(clonePath: string, args: string[], ref: string, options: PushOptions): Promise<DeliveryResult> {
   const outcome = await tryGit(clonePath, [...NO_COMMAND_TRANSPORT, 'push', '--porcelain', ...args], {
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
