@@ -1,7 +1,7 @@
 import { groupAlive, terminateGroup, terminateMarked } from '../agents/process-group.js';
 import { afterCrash, ATTEMPT_END_EVENTS, CRASH_LIMIT, interruptionsInARow } from '../core/after-run.js';
 import { claimRecoverable, hostOfOwner, hostState, recoveredEndReason } from '../core/hosts.js';
-import type { Claim } from '../core/types.js';
+import type { Claim, Run } from '../core/types.js';
 import { clonePath, worktreesDir } from '../workspace/layout.js';
 import { sweepOrphans, type SweepReport } from '../workspace/worktrees.js';
 import { existsSync } from 'node:fs';
@@ -50,7 +50,7 @@ export async function recover(orch: Orch, options: { skip?: ReadonlySet<number> 
     const local = run ? onThisMachine(hosts, run.host) : false;
     if (run?.pid && local && run.endedAt === null && groupAlive(run.pid)) await terminateGroup(run.pid, 2000);
     if (run?.logPath && local) await terminateMarked(run.logPath, 2000);
-    const landed = run?.branch ? await branchLanded(orch, run.project, run.branch) : false;
+    const landed = run ? await mergeLanded(orch, claim, run) : false;
     const outcome = await orch.store.transaction(async (tx): Promise<Recovered | null> => {
       const at = orch.now();
       // Renewed by its owner, or taken over by another daemon, since it was judged: not this one's to take.
@@ -148,19 +148,35 @@ export async function sweepWorkspaces(orch: Orch): Promise<Record<string, SweepR
   return reports;
 }
 
-/** Whether a task branch's commits are already on the project's default branch in Orch's clone. */
-async function branchLanded(orch: Orch, projectName: string, branch: string): Promise<boolean> {
-  const project = orch.config.projects[projectName];
+/**
+ * Whether the attempt that held `claim` had landed its merge: the run's branch is on the default
+ * branch of this host's clone, or — for a project served from its remote — on the remote, fetched
+ * now. Another host's branch is not in this clone, so the attempt's own events say what it landed:
+ * `merge.done`, or the commits it named (`merge.landing`) just before pushing them.
+ */
+async function mergeLanded(orch: Orch, claim: Claim, run: Run): Promise<boolean> {
+  const project = orch.config.projects[run.project];
   if (!project) return false;
-  const clone = clonePath(orch.home, projectName);
-  const defaultBranch = project.defaultBranch ?? (await orch.store.getProject(projectName))?.defaultBranch ?? 'main';
+  const events = await orch.store.listEvents({ taskId: claim.taskId, types: ['claim.acquired', 'merge.landing', 'merge.done'] });
+  let attemptStart = -1;
+  events.forEach((e, i) => {
+    if (e.type === 'claim.acquired' && e.data.token === claim.token) attemptStart = i;
+  });
+  const attempt = attemptStart >= 0 ? events.slice(attemptStart + 1) : [];
+  if (attempt.some((e) => e.type === 'merge.done')) return true;
+  const clone = clonePath(orch.home, run.project);
+  const defaultBranch = project.defaultBranch ?? (await orch.store.getProject(run.project))?.defaultBranch ?? 'main';
   try {
-    if (await isAncestor(clone, `refs/heads/${branch}`, `refs/heads/${defaultBranch}`)) return true;
+    if (run.branch && (await isAncestor(clone, `refs/heads/${run.branch}`, `refs/heads/${defaultBranch}`))) return true;
     if (!landsOnRemote(project)) return false;
     // Served from its remote: a crash between the push and moving the clone's branch leaves the
     // merge on the remote only. The remote, fetched now, says whether it landed.
-    await withLock(orch.home, `clone:${projectName}`, () => ensureClone(orch.home, { name: projectName, path: project.path, remote: project.remote, defaultBranch: project.defaultBranch }));
-    return await isAncestor(clone, `refs/heads/${branch}`, `refs/remotes/origin/${defaultBranch}`);
+    await withLock(orch.home, `clone:${run.project}`, () => ensureClone(orch.home, { name: run.project, path: project.path, remote: project.remote, defaultBranch: project.defaultBranch }));
+    const landed = [...(run.branch ? [`refs/heads/${run.branch}`] : []), ...attempt.filter((e) => e.type === 'merge.landing').map((e) => String(e.data.commit)).filter((commit) => /^[0-9a-f]{40,64}$/.test(commit))];
+    for (const commit of landed) {
+      if (await isAncestor(clone, commit, `refs/remotes/origin/${defaultBranch}`)) return true;
+    }
+    return false;
   } catch {
     return false;
   }

@@ -25,9 +25,10 @@ export function landsOnRemote(project: Pick<ProjectConfig, 'path' | 'remote' | '
  * Lands merges on the remote's `branch`. The base is the remote tip the refresh just fetched (or the
  * clone's own branch when it holds undelivered commits on top of that tip: they go along); the land
  * is the push with that remote tip as its lease, after which the clone's branch and tracking ref are
- * moved to the pushed commit, as the next fetch would.
+ * moved to the pushed commit, as the next fetch would. `beforePush` records each commit about to be
+ * pushed (the task's `merge.landing` event).
  */
-export function remoteLanding(orch: Pick<Orch, 'home' | 'sharedLocks'>, remote: string, clonePath: string, branch: string): Landing {
+export function remoteLanding(orch: Pick<Orch, 'home' | 'sharedLocks'>, remote: string, clonePath: string, branch: string, beforePush: (commit: string) => Promise<unknown>): Landing {
   const local = `refs/heads/${branch}`;
   const tracking = `refs/remotes/origin/${branch}`;
   let lease: string | null = null;
@@ -42,6 +43,9 @@ export function remoteLanding(orch: Pick<Orch, 'home' | 'sharedLocks'>, remote: 
     async land(head) {
       if (lease === null) throw new Error('a landing on the remote needs its base first');
       const expected = lease;
+      // Said in the store first: a host that dies between the push and its record of the merge leaves
+      // the commit named, so whichever host recovers the task asks the remote for it (recovery.ts).
+      await beforePush(head);
       const pushed = await withDeliveryLock(orch, { remote }, () => pushWithLease(clonePath, remote, head, branch, expected));
       if (!pushed.delivered) {
         if (pushed.reason === 'not_fast_forward') return false;

@@ -163,7 +163,7 @@ describe('landing on a remote', () => {
         git(person, ['push', '-q', 'origin', 'HEAD:main']);
       },
       retest: null,
-      landing: remoteLanding({ home }, remote, clone, 'main'),
+      landing: remoteLanding({ home }, remote, clone, 'main', async () => undefined),
     });
     expect(merged).toMatchObject({ kind: 'merged', rounds: 2, rebased: true });
     expect(git(remote, ['log', '--format=%s', 'main']).split('\n')).toEqual(['task', 'a person commits', 'app with tests']);
@@ -180,7 +180,7 @@ describe('landing on a remote', () => {
     git(held, ['add', '-A']);
     git(held, ['commit', '-q', '-m', 'held back']);
     git(clone, ['update-ref', 'refs/heads/main', git(held, ['rev-parse', 'HEAD'])]);
-    const merged = await mergeBranch({ clonePath: clone, worktree, defaultBranch: 'main', refresh: async () => void (await ensureClone(home, project)), retest: null, landing: remoteLanding({ home }, remote, clone, 'main') });
+    const merged = await mergeBranch({ clonePath: clone, worktree, defaultBranch: 'main', refresh: async () => void (await ensureClone(home, project)), retest: null, landing: remoteLanding({ home }, remote, clone, 'main', async () => undefined) });
     expect(merged).toMatchObject({ kind: 'merged', rounds: 1 });
     expect(git(remote, ['log', '--format=%s', 'main']).split('\n')).toEqual(['task', 'held back', 'app with tests']);
   });
@@ -189,7 +189,7 @@ describe('landing on a remote', () => {
     const { home, clone, worktree, project } = await cloneWithTaskCommit();
     const before = git(clone, ['rev-parse', 'refs/heads/main']);
     const gone = join(scratch.path, 'gone.git');
-    const landing = remoteLanding({ home }, gone, clone, 'main');
+    const landing = remoteLanding({ home }, gone, clone, 'main', async () => undefined);
     await expect(mergeBranch({ clonePath: clone, worktree, defaultBranch: 'main', refresh: async () => void (await ensureClone(home, project)), retest: null, landing })).rejects.toThrow(/pushing main to .*gone\.git failed/);
     expect(git(clone, ['rev-parse', 'refs/heads/main'])).toBe(before);
   });
@@ -220,5 +220,40 @@ describe('recovery of a project served from its remote', () => {
     expect(recovered).toEqual([expect.objectContaining({ taskId: task.id, action: 'finished' })]);
     expect((await orch.store.getTask(task.id))!.state).toBe('done');
     expect(git(clone, ['rev-parse', 'refs/heads/main'])).not.toBe(before);
+  });
+
+  it('finishes it from another host too, whose clone never had the branch: by the commit the attempt named before pushing', async () => {
+    const alpha = await host('alpha');
+    const beta = await host('beta');
+    const project = { name: 'app', path: null, remote, defaultBranch: 'main' };
+    const alphaClone = (await ensureClone(alpha.home, project)).path;
+    const worktree = join(scratch.path, 'worktree');
+    git(alphaClone, ['worktree', 'add', '-q', '-b', 'orch/1-add-a-file', worktree, 'main']);
+    writeFileSync(join(worktree, 'task.txt'), 'task\n');
+    git(worktree, ['add', '-A']);
+    git(worktree, ['commit', '-q', '-m', 'Add a file\n\nOrch task #1']);
+    const commit = git(worktree, ['rev-parse', 'HEAD']);
+
+    // Beta's store stands for the shared one: alpha's attempt, as alpha left it when it was killed.
+    const attempt = async (title: string, named: boolean) => {
+      const task = await addTask(beta.store, { project: 'app', title }, beta.now());
+      const dead = `other-host:${spawnSync('true').pid}`;
+      const claim = (await beta.store.claimTask({ taskId: task.id, owner: dead, leaseMs: 1, now: beta.now() - 10 }))!;
+      const run = await beta.store.createRun({ taskId: task.id, project: 'app', attempt: 1, agent: 'adder', startedAt: beta.now(), branch: 'orch/1-add-a-file', host: 'alpha' }, claim.token);
+      await beta.store.updateRun(run.id, claim.token, { endedAt: beta.now(), outcome: 'succeeded' }, beta.now());
+      await beta.store.updateTask(task.id, { fence: claim.token, expectedVersion: task.version }, { state: 'merging' }, beta.now(), { type: 'test.merging' });
+      if (named) await beta.store.appendEvent({ type: 'merge.landing', project: 'app', taskId: task.id, runId: run.id, data: { commit, remote } }, beta.now());
+      return task;
+    };
+    // Named, and on the remote (the push landed, then alpha died before recording the merge): finished.
+    const landed = await attempt('Add a file', true);
+    git(alphaClone, ['push', '-q', remote, `${commit}:refs/heads/main`]);
+    // Not named: beta cannot tell what the attempt pushed, and it runs again.
+    const unnamed = await attempt('Another', false);
+
+    const recovered = await recover(beta);
+    expect(recovered).toEqual(expect.arrayContaining([expect.objectContaining({ taskId: landed.id, action: 'finished' }), expect.objectContaining({ taskId: unnamed.id, action: 'retry' })]));
+    expect((await beta.store.getTask(landed.id))!.state).toBe('done');
+    expect((await beta.store.listRuns({ taskId: landed.id }))[0]).toMatchObject({ endReason: 'merged' });
   });
 });
