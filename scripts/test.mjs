@@ -46,6 +46,7 @@ if (!existsSync('test/agent-clis/node_modules/.bin/claude')) {
 
 const buildSteps = [
   ['build', 'npx', ['tsc', '-p', 'tsconfig.build.json']],
+  ['bundle the CLI', 'node', ['scripts/bundle-cli.mjs']],
   ['build the dashboard', 'node', ['scripts/build-dashboard.mjs']],
 ];
 // ORCH_TEST_CHECKS=build skips type-check and lint (the Node 24 run: `npm test` has done them).

@@ -66,7 +66,9 @@ export function parseConfigText<T>(file: string, text: string, schema: z.ZodType
     throw new ConfigError(file, lowerFirst(error instanceof Error ? error.message : String(error)));
   }
   // An empty or comments-only file holds no settings, which is valid.
-  const result = schema.safeParse(data ?? {}, { error: configErrorMap });
+  // jitless: a file is checked once per process, where compiling zod's generated fast path costs more
+  // than it saves (every `orch` command pays it at start).
+  const result = schema.safeParse(data ?? {}, { error: configErrorMap, jitless: true });
   if (!result.success) throw new ConfigError(file, formatIssues(result.error.issues));
   return result.data;
 }

@@ -5,14 +5,13 @@ import { buildTaskBrief, renderTaskBrief, type TaskBrief } from '../core/task-br
 import type { Run, Task, Worker } from '../core/types.js';
 import type { ReadyTask, WorkerAnswer, WorkerRequest } from '../core/worker-api.js';
 import { workerIdOfName } from '../core/worker-names.js';
-import { runDirectory, startClaimedTask } from './attempt.js';
-import { attemptHistory } from './attempt-prompt.js';
 import type { Orch } from './context.js';
 import { claimableNow } from './tick-input.js';
 
 // What a pull worker may ask of Orch, through the `orch issue` and `orch agent` commands its agent
 // runs: the ready tasks, a claim, the brief of its task, and that it is done. The worker is named by
-// ORCH_RUN_ID, which Orch put in its agent's environment.
+// ORCH_RUN_ID, which Orch put in its agent's environment. The attempt machinery (agents, sandbox,
+// router) loads only for a claim or a brief: `orch issue ready` and a refusal start without it.
 
 const FOR_WORKERS_ONLY = '`orch agent claim|describe|done` are for agents Orch started as pull workers';
 
@@ -68,6 +67,7 @@ export async function claimForWorker(orch: Orch, worker: Worker, taskId: number)
     throw new OrchError('conflict', `task #${taskId} cannot be claimed now: ${wait?.detail ?? 'it is not ready'}; pick another one from \`orch issue ready\``);
   }
 
+  const { runDirectory, startClaimedTask } = await import('./attempt.js');
   const started = await orch.store.transaction(async (tx) => {
     const now = orch.now();
     const claim = await tx.claimTask({ taskId, owner: worker.owner, leaseMs: orch.config.scheduler.leaseS * 1000, now });
@@ -98,6 +98,7 @@ export async function describeForWorker(orch: Orch, worker: Worker): Promise<Tas
 }
 
 async function briefOf(orch: Orch, task: Task, runId: number): Promise<TaskBrief> {
+  const { attemptHistory } = await import('./attempt-prompt.js');
   const { previous, lastFailure } = await attemptHistory(orch.store, task.id, runId);
   return buildTaskBrief(task, previous, lastFailure);
 }

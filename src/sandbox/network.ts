@@ -95,7 +95,7 @@ function unchanged(unshareNet: boolean): OpenedSandboxNetwork {
 
 /** The relay next to this module when built, else the build of the sources being run. */
 export function relayScriptPath(): string {
-  const candidates = ['./relay.js', '../../dist/sandbox/relay.js'].map((path) => fileURLToPath(new URL(path, import.meta.url)));
+  const candidates = ['../sandbox/relay.js', '../../dist/sandbox/relay.js'].map((path) => fileURLToPath(new URL(path, import.meta.url)));
   const script = candidates.find((path) => existsSync(path));
   if (!script) throw new OrchError('config', 'cannot find the sandbox network relay (sandbox/relay.js): build Orch first');
   return script;

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import type { ScoreLine } from '../../core/scoreboard.js';
-import { listAgents, smokeTestAgent } from '../../engine/agents.js';
-import { scoreboardReport, type ScoreboardReport } from '../../engine/scoreboard.js';
+import type { ScoreboardReport } from '../../engine/scoreboard.js';
 import { parseDays, parseSeconds } from '../args.js';
 import { relativeTime, table } from '../output.js';
 import { command } from '../run.js';
@@ -38,6 +37,7 @@ export function registerAgentCommands(program: Command): Command {
     .action(
       command(async (io) => {
         const orch = await io.orch();
+        const { listAgents } = await import('../../engine/agents.js');
         const agents = await listAgents(orch);
         const now = orch.now();
         io.out.emit(agents, () =>
@@ -64,6 +64,7 @@ export function registerAgentCommands(program: Command): Command {
     .action(
       command(async (io, options: { project?: string; since?: number }) => {
         const orch = await io.orch();
+        const { scoreboardReport } = await import('../../engine/scoreboard.js');
         const report = await scoreboardReport(orch.store, { project: options.project, sinceDays: options.since }, orch.now());
         io.out.emit(report, () => scoreboardText(report));
       }),
@@ -80,6 +81,7 @@ export function registerAgentCommands(program: Command): Command {
     .action(
       command(async (io, name: string, options: { timeout: number; keep?: boolean }) => {
         const orch = await io.orch();
+        const { smokeTestAgent } = await import('../../engine/agents.js');
         const report = await smokeTestAgent(orch, name, { timeoutMs: options.timeout * 1000, keep: options.keep });
         io.out.emit(report, () =>
           [

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,13 @@ import { dryRunTick } from '../../engine/tick-input.js';
 import { say as sayLine, table } from '../output.js';
 import { command } from '../run.js';
 
-const DEMO_AGENT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'demo', 'demo-agent.js');
+/** The demo agent tsc builds into dist/demo/, seen from the bundle's dist/bundle/ or from tsc's dist/cli/commands/. */
+function demoAgentPath(): string {
+  const candidates = ['../demo/demo-agent.js', '../../demo/demo-agent.js'].map((path) => fileURLToPath(new URL(path, import.meta.url)));
+  return candidates.find((path) => existsSync(path)) ?? candidates.at(-1)!;
+}
+
+const DEMO_AGENT = demoAgentPath();
 
 function makeSampleRepository(dir: string): void {
   for (const [path, content] of Object.entries(SAMPLE_FILES)) {

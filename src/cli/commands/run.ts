@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { OrchError } from '../../core/errors.js';
-import { runCycle, type CycleProgress } from '../../engine/cycle.js';
-import { recover } from '../../engine/recovery.js';
-import { runTask, type TaskRunSummary } from '../../engine/runner.js';
+import type { CycleProgress } from '../../engine/cycle.js';
+import type { TaskRunSummary } from '../../engine/runner.js';
 import { parseTaskId } from '../args.js';
 import { say, type Output } from '../output.js';
 import { command } from '../run.js';
@@ -71,6 +70,7 @@ export function registerRunCommands(program: Command, task: Command): void {
         process.once('SIGTERM', stopOnSignal);
         const printer = progressPrinter(io.out);
         try {
+          const { runCycle } = await import('../../engine/cycle.js');
           const results = await runCycle(orch, { project: options.project, once: options.once, signal: controller.signal, onProgress: printer.onProgress });
           const done = results.filter((r) => r.task.state === 'done').length;
           if (!io.out.json) say(`${results.length} attempt(s): ${done} merged, ${results.length - done} not merged.`);
@@ -91,6 +91,7 @@ export function registerRunCommands(program: Command, task: Command): void {
     .action(
       command(async (io, id: number, options: { agent?: string }) => {
         const orch = await io.orch();
+        const [{ recover }, { runTask }] = await Promise.all([import('../../engine/recovery.js'), import('../../engine/runner.js')]);
         await recover(orch);
         const summary = await runTask(orch, id, { agent: options.agent });
         io.out.emit(summary, () => describeSummary(summary));

@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -11,13 +11,19 @@ import { relativeTime } from '../output.js';
 import { command, type CommandIo } from '../run.js';
 import { DEFAULT_GRACE_SECONDS } from './serve.js';
 
+/** This CLI's entry script: from the bundle's chunks in dist/bundle/, or from tsc's dist/cli/commands/. */
+function orchEntryScript(): string {
+  const candidates = ['../cli/main.js', '../main.js'].map((path) => fileURLToPath(new URL(path, import.meta.url)));
+  return realpathSync(candidates.find((path) => existsSync(path)) ?? candidates.at(-1)!);
+}
+
 /** What a service manager needs to run this very Orch: this node, this CLI, this ORCH_HOME. */
 function serviceSetup(home: string): ServiceSetup {
   const absoluteHome = resolve(home);
   return {
     home: absoluteHome,
     // The entry script itself, not a `orch` link on PATH: a service manager has no PATH of the user's.
-    orchCommand: [process.execPath, realpathSync(fileURLToPath(new URL('../main.js', import.meta.url)))],
+    orchCommand: [process.execPath, orchEntryScript()],
     daemonFile: daemonFile(absoluteHome),
     graceSeconds: DEFAULT_GRACE_SECONDS,
     permanentExitCodes: [EXIT.invalid_input, EXIT.conflict, EXIT.config],

@@ -5,14 +5,12 @@ import { MAX_BODY_BYTES, bodyTooLarge } from '../../core/task-limits.js';
 import type { RoutingDecision } from '../../core/routing.js';
 import { TASK_STATES, type Role, type Run, type Task, type TaskPullRequest, type TaskState } from '../../core/types.js';
 import { projectForDirectory } from '../../engine/projects.js';
-import { lastRouting, routeTask } from '../../engine/router.js';
 import { addDependencies, addTask, cancelTask, getTask, holdTask, retryTask, taskTree, unblockTask, type TaskTreeNode } from '../../engine/tasks.js';
 import { collect, collectTaskIds, parsePriority, parseRole, parseTaskId } from '../args.js';
 import { relativeTime, table } from '../output.js';
 import { nudgeDaemon } from '../daemon-client.js';
 import type { Store } from '../../store/store.js';
 import { command } from '../run.js';
-import { publishTask } from '../../engine/publish.js';
 
 const when = (task: Task, now: number) => (task.nextAttemptAt !== null && task.nextAttemptAt > now ? ` (retry ${relativeTime(task.nextAttemptAt, now)})` : '');
 
@@ -206,6 +204,7 @@ export function registerTaskCommands(program: Command): Command {
         const found = await getTask(orch.store, id);
         const runs = await orch.store.listRuns({ taskId: id });
         const claim = (await orch.store.getClaim(id)) ?? null;
+        const { lastRouting } = await import('../../engine/router.js');
         const routing = await lastRouting(orch.store, id);
         io.out.emit({ ...found, routing, runs, claim }, () =>
           [taskDetail(found, orch.now()), routingText(routing), attemptsText(runs), claim ? `\n  claimed by ${claim.owner} (token ${claim.token})` : ''].join('').trimEnd(),
@@ -221,6 +220,7 @@ export function registerTaskCommands(program: Command): Command {
     .action(
       command(async (io, id: number) => {
         const orch = await io.orch();
+        const { routeTask } = await import('../../engine/router.js');
         const routed = (await routeTask(orch, id, { again: true }))!;
         await nudgeDaemon(io.home);
         io.out.emit(routed, () => `Routed #${routed.task.id} to ${decisionLine(routed.decision)}`);
@@ -266,6 +266,7 @@ export function registerTaskCommands(program: Command): Command {
     .action(
       command(async (io, id: number) => {
         const orch = await io.orch();
+        const { publishTask } = await import('../../engine/publish.js');
         const { task: t, url } = await publishTask(orch, id);
         io.out.emit({ ...t, url }, () => `Published #${t.id} as ${t.externalRef}: ${url}`);
       }),
