@@ -355,7 +355,7 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
   }
   // A project served from its remote lands there inside the merge (shared-remote.ts): the merge lock
   // then covers fetch, rebase, test and push on every host at once.
-  const landing = landsOnRemote(project) ? remoteLanding(orch, project.remote, clone.path, clone.defaultBranch, (commit) => event('merge.landing', { commit, remote: project.remote })) : undefined;
+  const landing = landsOnRemote(project) ? remoteLanding(orch, { project: project.name, remote: project.remote, clonePath: clone.path, branch: clone.defaultBranch, beforePush: (commit) => event('merge.landing', { commit, remote: project.remote }) }) : undefined;
   const merged = await withSharedLock(orch, `merge:${project.name}`, () =>
     mergeWithResolution(orch, attempt, {
       clonePath: clone.path,

@@ -3,6 +3,7 @@ import { pushWithLease } from '../workspace/deliver.js';
 import { git, tryGit } from '../workspace/git.js';
 import type { Orch } from './context.js';
 import { withDeliveryLock } from './delivery.js';
+import { withLock } from './locks.js';
 import type { Landing } from './refinery.js';
 
 // A project with a remote and no path on this machine is served from its remote: every host keeps a
@@ -25,10 +26,20 @@ export function landsOnRemote(project: Pick<ProjectConfig, 'path' | 'remote' | '
  * Lands merges on the remote's `branch`. The base is the remote tip the refresh just fetched (or the
  * clone's own branch when it holds undelivered commits on top of that tip: they go along); the land
  * is the push with that remote tip as its lease, after which the clone's branch and tracking ref are
- * moved to the pushed commit, as the next fetch would. `beforePush` records each commit about to be
- * pushed (the task's `merge.landing` event).
+ * moved to the pushed commit, as the next fetch would — under the clone's lock, since a refresh of the
+ * clone for another task moves the same refs.
  */
-export function remoteLanding(orch: Pick<Orch, 'home' | 'sharedLocks'>, remote: string, clonePath: string, branch: string, beforePush: (commit: string) => Promise<unknown>): Landing {
+export interface RemoteLandingTarget {
+  /** The project: its clone's lock (`clone:<project>`) covers moving the clone's refs. */
+  project: string;
+  remote: string;
+  clonePath: string;
+  branch: string;
+  /** Records each commit about to be pushed (the task's `merge.landing` event). */
+  beforePush: (commit: string) => Promise<unknown>;
+}
+
+export function remoteLanding(orch: Pick<Orch, 'home' | 'sharedLocks'>, { project, remote, clonePath, branch, beforePush }: RemoteLandingTarget): Landing {
   const local = `refs/heads/${branch}`;
   const tracking = `refs/remotes/origin/${branch}`;
   let lease: string | null = null;
@@ -51,14 +62,16 @@ export function remoteLanding(orch: Pick<Orch, 'home' | 'sharedLocks'>, remote: 
         if (pushed.reason === 'not_fast_forward') return false;
         throw new Error(`pushing ${branch} to ${remote} failed: ${pushed.message}`);
       }
-      const before = await commitOf(clonePath, local);
-      // The clone's branch had commits that never reached the remote and are not under the pushed head
-      // (merged before this flow, refused since): kept under a ref of their own rather than dropped.
-      if (before !== null && !(await isAncestor(clonePath, before, head))) {
-        await git(clonePath, ['update-ref', '-m', 'orch: undelivered before landing on the remote', `refs/orch/undelivered/${before}`, before]);
-      }
-      await git(clonePath, ['update-ref', '-m', 'orch: landed on the remote', tracking, head]);
-      await git(clonePath, ['update-ref', '-m', 'orch: landed on the remote', local, head]);
+      await withLock(orch.home, `clone:${project}`, async () => {
+        const before = await commitOf(clonePath, local);
+        // The clone's branch had commits that never reached the remote and are not under the pushed head
+        // (merged before this flow, refused since): kept under a ref of their own rather than dropped.
+        if (before !== null && !(await isAncestor(clonePath, before, head))) {
+          await git(clonePath, ['update-ref', '-m', 'orch: undelivered before landing on the remote', `refs/orch/undelivered/${before}`, before]);
+        }
+        await git(clonePath, ['update-ref', '-m', 'orch: landed on the remote', tracking, head]);
+        await git(clonePath, ['update-ref', '-m', 'orch: landed on the remote', local, head]);
+      });
       return true;
     },
   };

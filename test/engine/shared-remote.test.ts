@@ -163,7 +163,7 @@ describe('landing on a remote', () => {
         git(person, ['push', '-q', 'origin', 'HEAD:main']);
       },
       retest: null,
-      landing: remoteLanding({ home }, remote, clone, 'main', async () => undefined),
+      landing: remoteLanding({ home }, { project: 'app', remote, clonePath: clone, branch: 'main', beforePush: async () => undefined }),
     });
     expect(merged).toMatchObject({ kind: 'merged', rounds: 2, rebased: true });
     expect(git(remote, ['log', '--format=%s', 'main']).split('\n')).toEqual(['task', 'a person commits', 'app with tests']);
@@ -180,7 +180,7 @@ describe('landing on a remote', () => {
     git(held, ['add', '-A']);
     git(held, ['commit', '-q', '-m', 'held back']);
     git(clone, ['update-ref', 'refs/heads/main', git(held, ['rev-parse', 'HEAD'])]);
-    const merged = await mergeBranch({ clonePath: clone, worktree, defaultBranch: 'main', refresh: async () => void (await ensureClone(home, project)), retest: null, landing: remoteLanding({ home }, remote, clone, 'main', async () => undefined) });
+    const merged = await mergeBranch({ clonePath: clone, worktree, defaultBranch: 'main', refresh: async () => void (await ensureClone(home, project)), retest: null, landing: remoteLanding({ home }, { project: 'app', remote, clonePath: clone, branch: 'main', beforePush: async () => undefined }) });
     expect(merged).toMatchObject({ kind: 'merged', rounds: 1 });
     expect(git(remote, ['log', '--format=%s', 'main']).split('\n')).toEqual(['task', 'held back', 'app with tests']);
   });
@@ -189,7 +189,7 @@ describe('landing on a remote', () => {
     const { home, clone, worktree, project } = await cloneWithTaskCommit();
     const before = git(clone, ['rev-parse', 'refs/heads/main']);
     const gone = join(scratch.path, 'gone.git');
-    const landing = remoteLanding({ home }, gone, clone, 'main', async () => undefined);
+    const landing = remoteLanding({ home }, { project: 'app', remote: gone, clonePath: clone, branch: 'main', beforePush: async () => undefined });
     await expect(mergeBranch({ clonePath: clone, worktree, defaultBranch: 'main', refresh: async () => void (await ensureClone(home, project)), retest: null, landing })).rejects.toThrow(/pushing main to .*gone\.git failed/);
     expect(git(clone, ['rev-parse', 'refs/heads/main'])).toBe(before);
   });
