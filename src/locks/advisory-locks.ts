@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { isConnectionError } from '../store/postgres/connection.js';
 import type { HeldLock, LockProvider } from './lock-port.js';
 
 /**
@@ -18,6 +20,11 @@ import type { HeldLock, LockProvider } from './lock-port.js';
  */
 let providers = 0;
 
+/** How long taking a lock waits for a lost server to come back: as long as the store's calls do. */
+const RECONNECT_FOR_MS = 180_000;
+const FIRST_RETRY_MS = 100;
+const MAX_RETRY_MS = 5_000;
+
 /** The server's TCP keepalives for this session (seconds): first probe after 10 s idle, then every 5 s, 3 misses. */
 export const SERVER_KEEPALIVES = '-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3';
 
@@ -28,48 +35,20 @@ export function advisoryLocks(connectionString: string, options: { applicationNa
     // Each provider queues its own callers: two providers in one process contend in PostgreSQL, as two hosts do.
     scope: `postgres#${++providers}`,
     async acquire(key: string): Promise<AdvisoryHeldLock> {
-      if (closed) throw new Error('the advisory lock provider is closed');
-      const client = new pg.Client({
-        connectionString,
-        application_name: options.applicationName ?? 'orch lock',
-        // Both ends probe an idle connection: a host cut off without closing its connection (a network
-        // partition, a frozen VM) gives its locks up within about half a minute, not the operating
-        // system's default two hours, and the holder learns it lost them.
-        keepAlive: true,
-        keepAliveInitialDelayMillis: 10_000,
-        options: SERVER_KEEPALIVES,
-      });
-      let lost = false;
-      // Without a listener a dropped connection would be an uncaught error; losing it is what `lost` reports.
-      client.on('error', () => {
-        lost = true;
-      });
-      client.on('end', () => {
-        lost = true;
-        open.delete(client);
-      });
-      open.add(client);
-      try {
-        await client.connect();
-        // Waits in the server, in the order the waiters came, without polling.
-        await client.query('select pg_advisory_lock($1::bigint)', [advisoryLockId(key)]);
-      } catch (error) {
-        open.delete(client);
-        await client.end().catch(() => undefined);
-        throw new Error(`could not take the lock ${key} in PostgreSQL: ${(error as Error).message}`);
+      // A server that restarts or a connection that drops while the lock is waited for is waited out,
+      // as the store waits for it: the section has not begun, so taking the lock again is safe.
+      const deadline = Date.now() + RECONNECT_FOR_MS;
+      for (let delay = FIRST_RETRY_MS; ; delay = Math.min(delay * 2, MAX_RETRY_MS)) {
+        if (closed) throw new Error('the advisory lock provider is closed');
+        try {
+          return await lockOnNewConnection(key);
+        } catch (error) {
+          if (closed || !isConnectionError(error) || Date.now() + delay > deadline) {
+            throw new Error(`could not take the lock ${key} in PostgreSQL: ${(error as Error).message}`);
+          }
+          await sleep(delay);
+        }
       }
-      let released = false;
-      return {
-        get lost() {
-          return lost && !released;
-        },
-        async release() {
-          if (released) return;
-          released = true;
-          open.delete(client);
-          await client.end().catch(() => undefined);
-        },
-      };
     },
     async close() {
       closed = true;
@@ -77,6 +56,50 @@ export function advisoryLocks(connectionString: string, options: { applicationNa
       open.clear();
     },
   };
+
+  async function lockOnNewConnection(key: string): Promise<AdvisoryHeldLock> {
+    const client = new pg.Client({
+      connectionString,
+      application_name: options.applicationName ?? 'orch lock',
+      // Both ends probe an idle connection: a host cut off without closing its connection (a network
+      // partition, a frozen VM) gives its locks up within about half a minute, not the operating
+      // system's default two hours, and the holder learns it lost them.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      options: SERVER_KEEPALIVES,
+    });
+    let lost = false;
+    // Without a listener a dropped connection would be an uncaught error; losing it is what `lost` reports.
+    client.on('error', () => {
+      lost = true;
+    });
+    client.on('end', () => {
+      lost = true;
+      open.delete(client);
+    });
+    open.add(client);
+    try {
+      await client.connect();
+      // Waits in the server, in the order the waiters came, without polling.
+      await client.query('select pg_advisory_lock($1::bigint)', [advisoryLockId(key)]);
+    } catch (error) {
+      open.delete(client);
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    let released = false;
+    return {
+      get lost() {
+        return lost && !released;
+      },
+      async release() {
+        if (released) return;
+        released = true;
+        open.delete(client);
+        await client.end().catch(() => undefined);
+      },
+    };
+  }
 }
 
 export interface AdvisoryHeldLock extends HeldLock {

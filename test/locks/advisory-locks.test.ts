@@ -176,6 +176,14 @@ describe('advisory locks', () => {
     await held.release();
   });
 
+  it('wait for a server that is restarting rather than fail the section they guard', async () => {
+    await cluster.stop();
+    const taking = withProviderLock(host(), 'merge:restart', async () => 'in');
+    await new Promise((r) => setTimeout(r, 500));
+    await cluster.start();
+    await expect(taking).resolves.toBe('in');
+  });
+
   it('ask the server to probe their connections, so a host cut off silently gives its locks up soon', async () => {
     const client = new pg.Client({ connectionString: url, options: SERVER_KEEPALIVES });
     await client.connect();
