@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { configDefaults, defineConfig } from 'vitest/config';
 
-// Kills and restarts a daemon at random moments: it runs alone, after every other file, so the load of
+// Kill and restart daemons at random moments: they run alone, after every other file, so the load of
 // other test files does not change what it exercises from one run to the next.
-const ALONE = ['test/e2e/chaos.e2e.test.ts'];
+const ALONE = ['test/e2e/chaos.e2e.test.ts', 'test/e2e/multi-host-chaos.e2e.test.ts'];
 
 export default defineConfig({
   test: {
