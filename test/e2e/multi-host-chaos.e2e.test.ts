@@ -100,9 +100,11 @@ describe('several hosts on one PostgreSQL', () => {
     // A task that Orch died under three times in a row goes to a person (it may be what kills Orch):
     // right for a real crash, not what this test is about, so a host holding such a task is spared.
     const spared = async (d: Daemon) => {
-      const held = (await store!.listRuns({ open: true })).filter((r) => r.host === d.name);
-      for (const run of held) {
-        const ends = await store!.listEvents({ taskId: run.taskId, types: ['claim.released', 'claim.recovered', 'task.requeue'] });
+      // The tasks it holds: claims carry their owner as `machine:pid` (a run may have ended already
+      // while its task is still judged or merged under the claim).
+      const held = (await store!.listClaims()).filter((c) => d.child?.pid !== undefined && c.owner.endsWith(`:${d.child.pid}`));
+      for (const claim of held) {
+        const ends = await store!.listEvents({ taskId: claim.taskId, types: ['claim.released', 'claim.recovered', 'task.requeue'] });
         const inARow = ends.reverse().findIndex((e) => e.type !== 'claim.recovered');
         if ((inARow === -1 ? ends.length : inARow) >= 2) return true;
       }
