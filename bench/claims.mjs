@@ -19,19 +19,12 @@ import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startRigCluster } from './postgres-rig.mjs';
+import { option } from './figures.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');
 const PAGE = 64;
 const PROJECT = 'bench';
-
-function option(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i === -1) return fallback;
-  const value = Number(process.argv[i + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} needs a whole number >= 1`);
-  return value;
-}
 
 /** The store backends this build has: `sqlite` always, `postgres` when the build has a PostgreSQL store. */
 async function openerFor(backend) {

@@ -19,16 +19,10 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { option, quantile } from './figures.mjs';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
-function option(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i === -1) return fallback;
-  const value = Number(process.argv[i + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} needs a whole number >= 1`);
-  return value;
-}
 const AGENTS = option('agents', 32);
 const SECONDS = option('seconds', 10);
 const RATE = option('rate', 50);
@@ -41,13 +35,6 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const git = (cwd, args) =>
   execFileSync('git', ['-c', 'user.name=Bench', '-c', 'user.email=bench@orch.invalid', ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 
-function quantile(sorted, q) {
-  if (sorted.length === 0) return NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
 function stats(values) {
   const sorted = Float64Array.from(values).sort();
   return { n: sorted.length, p50: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), p99: quantile(sorted, 0.99), max: sorted.at(-1), mean: sorted.reduce((s, v) => s + v, 0) / sorted.length };

@@ -18,24 +18,13 @@ import { fileURLToPath } from 'node:url';
 import { openOrch } from '../dist/engine/context.js';
 import { addTask } from '../dist/engine/tasks.js';
 import { startRigCluster } from './postgres-rig.mjs';
+import { option, quantile } from './figures.mjs';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
-function option(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i === -1) return fallback;
-  const value = Number(process.argv[i + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} needs a whole number >= 1`);
-  return value;
-}
 const TASKS = option('tasks', 100);
 const REPEAT = option('repeat', 3);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const git = (cwd, args) => execFileSync('git', ['-c', 'user.name=Bench', '-c', 'user.email=bench@orch.invalid', ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-const quantile = (sorted, q) => {
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  return sorted[lo] + (sorted[Math.ceil(pos)] - sorted[lo]) * (pos - lo);
-};
 const stats = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   return { p50: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), p99: quantile(sorted, 0.99) };

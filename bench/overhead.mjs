@@ -31,16 +31,10 @@ import { performance } from 'node:perf_hooks';
 import { openOrch } from '../dist/engine/context.js';
 import { runTask } from '../dist/engine/runner.js';
 import { addTask } from '../dist/engine/tasks.js';
+import { option, quantile } from './figures.mjs';
 
 // ---------------------------------------------------------------- options
 
-function option(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i === -1) return fallback;
-  const value = Number(process.argv[i + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} needs a whole number >= 1`);
-  return value;
-}
 const WARM_TASKS = option('tasks', 12);
 const REPEAT = option('repeat', 3);
 const KEEP = process.argv.includes('--keep');
@@ -71,13 +65,6 @@ function cpuMs() {
   return (own.user + own.system) / 1000 + children;
 }
 
-function quantile(sorted, q) {
-  if (sorted.length === 0) return NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
 function stats(values) {
   const sorted = [...values].sort((a, b) => a - b);
   return { median: quantile(sorted, 0.5), p10: quantile(sorted, 0.1), p90: quantile(sorted, 0.9), n: sorted.length };
