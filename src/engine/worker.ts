@@ -290,8 +290,10 @@ async function superviseWorker(
     // A look still under way must not renew the lease after the task's attempt has taken it over.
     while (watching) await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  // Refused writes and connections belong to the task the worker claimed, when it claimed one.
-  const held = claim as { taskId: number; runId: number } | null;
+  // Refused writes and connections belong to the task the worker claimed, when it claimed one. The
+  // watcher looks once a second: a task claimed and finished between two looks is read from the store.
+  const worker = claim === null && report.sandboxDenials.length > 0 ? await store.getWorker(initial.id) : undefined;
+  const held = (claim as { taskId: number; runId: number } | null) ?? (worker?.taskId != null && worker.runId != null ? { taskId: worker.taskId, runId: worker.runId } : null);
   for (const denial of report.sandboxDenials) {
     await store.appendEvent({ type: 'run.sandbox_denied', project: project.name, taskId: held?.taskId ?? null, runId: held?.runId ?? null, data: { line: denial, worker: initial.id } }, orch.now());
   }
