@@ -6,7 +6,6 @@ import { branchName } from '../core/branch-name.js';
 import { wantsSplit } from '../core/plan.js';
 import { conflictResolutionPrompt } from '../core/pull-request-briefs.js';
 import type { RunEndReason } from '../core/end-reasons.js';
-import { taskTextProblem } from '../core/task-limits.js';
 import { TERMINAL_STATES, type Task } from '../core/types.js';
 import { failureForPrompt, renderVerdictMarkdown, type Verdict } from '../core/verdict.js';
 import { ensureClone, type Clone } from '../workspace/clone.js';
@@ -46,7 +45,7 @@ import { finishRebase } from './refinery.js';
 import { routeTask } from './router.js';
 import type { TaskPatch } from '../store/store.js';
 import type { Tracker } from '../trackers/tracker.js';
-import { addTask } from './tasks.js';
+import { createFollowUps, pullRequestBody } from './attempt-outputs.js';
 import { applyTransition } from './transitions.js';
 
 export interface RunTaskOptions {
@@ -419,35 +418,6 @@ async function commitLeftovers(worktree: string, task: Task): Promise<string | n
   const title = task.title.replace(/\s+/g, ' ').slice(0, 200);
   await git(worktree, ['-c', 'user.name=Orch', '-c', 'user.email=orch@localhost', 'commit', '--quiet', '--no-verify', '-m', `${title}\n\nOrch task #${task.id}`]);
   return git(worktree, ['rev-parse', 'HEAD']);
-}
-
-/** The agent's follow-ups become new tasks, children of this one. */
-async function createFollowUps(orch: Orch, attempt: Attempt, runResult: unknown): Promise<void> {
-  const followUps = (runResult as { contract?: { followUps?: string[] } | null } | null)?.contract?.followUps ?? [];
-  for (const text of followUps) {
-    const [first = '', ...rest] = text.trim().split('\n');
-    const title = first.trim().slice(0, 300);
-    if (!title) continue;
-    const body = [rest.join('\n').trim(), `Follow-up from task #${attempt.task.id}.`].filter(Boolean).join('\n\n');
-    // The work is merged already: a follow-up that could never run is left out, not allowed to fail it.
-    const problem = taskTextProblem({ title, body });
-    if (problem !== null) {
-      await orch.store.appendEvent({ type: 'task.follow_up_refused', project: attempt.project.name, taskId: attempt.task.id, data: { title: title.replaceAll('\0', ' '), reason: problem } }, orch.now());
-      continue;
-    }
-    await addTask(orch.store, { project: attempt.project.name, title, body, parentId: attempt.task.id }, orch.now());
-  }
-}
-
-/** What a reviewer reads first on the pull request: the task, what the judge found, where the audit trail is. */
-function pullRequestBody(task: Task, verdictSummary: string, runId: number): string {
-  return [
-    `Orch task #${task.id}: ${task.title}`,
-    '',
-    `**Judge:** ${verdictSummary}`,
-    '',
-    `Attempt ${task.attempts}${task.agent ? ` by ${task.agent}` : ''}, $${task.costUsd.toFixed(4)} so far; the run's log, prompt and verdict are in Orch's runs/${runId}/.`,
-  ].join('\n');
 }
 
 /**
