@@ -1,17 +1,21 @@
 // Claim benchmark: several Orch processes claiming from one backlog at once, as several schedulers
-// (on one host, or on many sharing PostgreSQL) do. 8 worker processes claim from 20,000 ready tasks
-// until none is left; each claim is what the scheduler's begin-attempt does to the store in one
-// transaction: take the claim, read the task, move it to `running` through the claim's fence.
+// or pull workers (on one host, or on many sharing PostgreSQL) do. 8 worker processes claim from
+// 20,000 ready tasks until none is left.
 // Run with `node bench/claims.mjs` after `npm run build`. Options: --workers N (default 8),
 // --tasks N (default 20000), --repeat R (rounds, default 3), --sqlite-only (leave PostgreSQL out; by
-// default it runs on a throwaway PostgreSQL cluster of its own as well).
+// default it runs on a throwaway PostgreSQL cluster of its own as well), --shape claim|start|both.
 //
-// Each worker lists a page of ready tasks (`new`, oldest first), tries them in its own random order
-// until a claim succeeds, and lists again: the head of the backlog is contended as it is between
-// schedulers. Measured per run: claims per second (tasks claimed / wall time from `go` to the last
-// worker's end), claim attempts refused (someone else had it), and duplicates — a task claimed by
-// more than one worker — which must be 0. Every round runs SQLite (the baseline) and then each
-// other store, each on a fresh database; the summary is the median over the rounds.
+// Two shapes, each measured on each store:
+// - `claim`: the claim itself. Each worker lists a page of ready tasks no one holds (oldest first) and
+//   takes claims on it with `claimFirstFree` (the store's claim on the first free task of a list, as
+//   `orch agent claim` without an id makes it), until the page is used up, and lists again. A claim
+//   is the claim row, its fencing token, its lease and its `claim.acquired` event, committed.
+// - `start`: what the scheduler's begin-attempt does to the store around a claim, in one
+//   transaction: the claim (as above), the task read, and the task moved to `running` through the
+//   claim's fence (with its event).
+// Measured per run: claims per second (tasks claimed / wall time from `go` to the last worker's end),
+// and duplicates — a task claimed by more than one worker — which must be 0. Every round runs SQLite
+// (the baseline) and then PostgreSQL, each on a fresh database; the summary is the median over rounds.
 import { fork } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -38,38 +42,40 @@ async function openerFor(backend) {
 
 // ---- a worker process -------------------------------------------------------------------------
 
-async function worker([backend, location, owner]) {
+async function worker([backend, location, owner, shape]) {
   const store = await (await openerFor(backend))(location);
   const go = new Promise((resolve) => process.once('message', resolve));
   process.send({ type: 'ready' });
   await go;
   const claimed = [];
-  let refused = 0;
+  const claim = (ops, taskIds) => ops.claimFirstFree({ taskIds, owner, leaseMs: 600_000, now: Date.now() });
   for (;;) {
-    const page = await store.listTasks({ project: PROJECT, states: ['new'], limit: PAGE });
+    const page = await store.listTasks({ project: PROJECT, states: ['new'], unclaimed: true, limit: PAGE });
     if (page.length === 0) break;
-    for (let i = page.length - 1; i > 0; i--) {
+    // Each worker takes the page in an order of its own, as schedulers with different routing would:
+    // they meet on some tasks, not on every one.
+    const taskIds = page.map((task) => task.id);
+    for (let i = taskIds.length - 1; i > 0; i--) {
       const j = Math.floor(Math.random() * (i + 1));
-      [page[i], page[j]] = [page[j], page[i]];
+      [taskIds[i], taskIds[j]] = [taskIds[j], taskIds[i]];
     }
-    for (const task of page) {
-      const now = Date.now();
-      const won = await store.transaction(async (tx) => {
-        const claim = await tx.claimTask({ taskId: task.id, owner, leaseMs: 600_000, now });
-        if (!claim) return false;
-        const current = await tx.getTask(task.id);
-        await tx.updateTask(task.id, { fence: claim.token, expectedVersion: current.version }, { state: 'running' }, now, { type: 'bench.claimed', data: { owner } });
-        return true;
-      });
-      if (won) {
-        claimed.push(task.id);
-        break;
-      }
-      refused++;
+    for (;;) {
+      const taken =
+        shape === 'claim'
+          ? await claim(store, taskIds)
+          : await store.transaction(async (tx) => {
+              const held = await claim(tx, taskIds);
+              if (!held) return null;
+              const current = await tx.getTask(held.taskId);
+              await tx.updateTask(held.taskId, { fence: held.token, expectedVersion: current.version }, { state: 'running' }, Date.now(), { type: 'bench.claimed', data: { owner } });
+              return held;
+            });
+      if (!taken) break;
+      claimed.push(taken.taskId);
     }
   }
   await store.close();
-  process.send({ type: 'done', claimed, refused }, () => process.disconnect());
+  process.send({ type: 'done', claimed }, () => process.disconnect());
 }
 
 // ---- the parent -------------------------------------------------------------------------------
@@ -103,10 +109,10 @@ function nextMessage(child, type) {
   });
 }
 
-async function runOnce(backend, location, { workers, tasks }) {
+async function runOnce(backend, location, { workers, tasks, shape }) {
   const open = await openerFor(backend);
   await seed(open, location, tasks);
-  const children = Array.from({ length: workers }, (_, i) => fork(fileURLToPath(import.meta.url), ['--worker', backend, location, `bench-worker-${i}`], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] }));
+  const children = Array.from({ length: workers }, (_, i) => fork(fileURLToPath(import.meta.url), ['--worker', backend, location, `bench-worker-${i}`, shape], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] }));
   try {
     await Promise.all(children.map((c) => nextMessage(c, 'ready')));
     const done = children.map((c) => nextMessage(c, 'done'));
@@ -116,7 +122,7 @@ async function runOnce(backend, location, { workers, tasks }) {
     const seconds = (performance.now() - began) / 1000;
     const all = reports.flatMap((r) => r.claimed);
     const unique = new Set(all).size;
-    return { claims: all.length, unique, duplicates: all.length - unique, missed: tasks - unique, refused: reports.reduce((s, r) => s + r.refused, 0), seconds, perSecond: all.length / seconds };
+    return { claims: all.length, unique, duplicates: all.length - unique, missed: tasks - unique, seconds, perSecond: all.length / seconds };
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   }
@@ -132,22 +138,27 @@ async function main() {
   const workers = option('workers', 8);
   const tasks = option('tasks', 20000);
   const repeat = option('repeat', 3);
+  const shapeOption = process.argv[process.argv.indexOf('--shape') + 1];
+  const shapes = process.argv.includes('--shape') && shapeOption !== 'both' ? [shapeOption] : ['claim', 'start'];
+  if (!shapes.every((shape) => shape === 'claim' || shape === 'start')) throw new Error('--shape takes claim, start or both');
   if (!existsSync(join(DIST, 'store/sqlite/sqlite-store.js'))) throw new Error('dist/ is missing: run `npm run build` first');
   // SQLite is the baseline; `--sqlite-only` leaves PostgreSQL out (a machine without it installed).
   const backends = process.argv.includes('--sqlite-only') ? ['sqlite'] : ['sqlite', 'postgres'];
 
-  console.log(`claims: ${workers} worker processes, ${tasks} ready tasks, ${repeat} round(s); ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; stores: ${backends.join(', ')}`);
+  console.log(`claims: ${workers} worker processes, ${tasks} ready tasks, ${repeat} round(s); ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; stores: ${backends.join(', ')}; shapes: ${shapes.join(', ')}`);
   const scratch = mkdtempSync(join(os.tmpdir(), 'orch-bench-claims-'));
   const cluster = backends.includes('postgres') ? await startRigCluster() : null;
-  const results = Object.fromEntries(backends.map((b) => [b, []]));
+  const results = {};
   try {
     for (let round = 1; round <= repeat; round++) {
-      for (const backend of backends) {
-        const location = backend === 'sqlite' ? join(scratch, `round-${round}.db`) : await cluster.createDatabase(`claims_${round}`);
-        const result = await runOnce(backend, location, { workers, tasks });
-        results[backend].push(result);
-        console.log(`  round ${round} ${backend.padEnd(8)} ${result.perSecond.toFixed(0).padStart(6)} claims/s  ${result.seconds.toFixed(2)} s  claimed ${result.unique}/${tasks}  refused ${result.refused}  duplicates ${result.duplicates}`);
-        if (backend === 'sqlite') rmSync(location, { force: true });
+      for (const shape of shapes) {
+        for (const backend of backends) {
+          const location = backend === 'sqlite' ? join(scratch, `round-${round}-${shape}.db`) : await cluster.createDatabase(`claims_${round}_${shape}`);
+          const result = await runOnce(backend, location, { workers, tasks, shape });
+          (results[`${shape} ${backend}`] ??= []).push(result);
+          console.log(`  round ${round} ${shape.padEnd(5)} ${backend.padEnd(8)} ${result.perSecond.toFixed(0).padStart(6)} claims/s  ${result.seconds.toFixed(2)} s  claimed ${result.unique}/${tasks}  duplicates ${result.duplicates}`);
+          if (backend === 'sqlite') rmSync(location, { force: true });
+        }
       }
     }
   } finally {
@@ -155,13 +166,15 @@ async function main() {
     rmSync(scratch, { recursive: true, force: true });
   }
   console.log('median over rounds:');
-  const baseline = median(results.sqlite.map((r) => r.perSecond));
-  for (const backend of backends) {
-    const runs = results[backend];
-    const perSecond = median(runs.map((r) => r.perSecond));
-    const duplicates = runs.reduce((s, r) => s + r.duplicates, 0);
-    const missed = runs.reduce((s, r) => s + r.missed, 0);
-    console.log(`  ${backend.padEnd(8)} ${perSecond.toFixed(0).padStart(6)} claims/s (${(perSecond / baseline).toFixed(2)}x SQLite)  refused ${median(runs.map((r) => r.refused))}  duplicates ${duplicates}  unclaimed ${missed}`);
+  for (const shape of shapes) {
+    const baseline = median(results[`${shape} sqlite`].map((r) => r.perSecond));
+    for (const backend of backends) {
+      const runs = results[`${shape} ${backend}`];
+      const perSecond = median(runs.map((r) => r.perSecond));
+      const duplicates = runs.reduce((s, r) => s + r.duplicates, 0);
+      const missed = runs.reduce((s, r) => s + r.missed, 0);
+      console.log(`  ${shape.padEnd(5)} ${backend.padEnd(8)} ${perSecond.toFixed(0).padStart(6)} claims/s (${(perSecond / baseline).toFixed(2)}x SQLite)  duplicates ${duplicates}  unclaimed ${missed}`);
+    }
   }
   const bad = Object.values(results).flat().some((r) => r.duplicates > 0 || r.missed > 0);
   if (bad) {

@@ -13,7 +13,7 @@ export function buildKickstartPrompt(project: string): AgentPrompt {
     'Nobody has assigned you a task: you choose one yourself, with the `orch` command.',
     '',
     '1. Run `orch issue ready` to see the tasks you may take, most important first.',
-    '2. Pick one and run `orch agent claim <id>`. If the claim is refused (another worker took it), pick another one.',
+    '2. Pick one and run `orch agent claim <id>` (or `orch agent claim` alone to take the first one no other worker took). If the claim is refused (another worker took it), pick another one.',
     '3. If no task is listed, or every claim is refused, run `orch agent done` and stop.',
     '4. Run `orch agent describe` to read the task you claimed: what to do, its acceptance criteria, and what went wrong in earlier attempts.',
     '5. Do the work in this directory and commit it (whatever you leave uncommitted, Orch commits for you).',

@@ -9,7 +9,7 @@ import type { TaskState } from './types.js';
 
 export const workerRequestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('ready'), project: z.string().min(1).nullable() }),
-  z.object({ kind: z.literal('claim'), taskId: z.int().positive() }),
+  z.object({ kind: z.literal('claim'), taskId: z.int().positive().nullable() }),
   z.object({ kind: z.literal('describe') }),
   z.object({ kind: z.literal('done'), summary: z.string().nullable() }),
 ]);

@@ -47,35 +47,30 @@ export async function readyTasks(orch: Orch, project?: string): Promise<ReadyTas
  * process renews, owned by that process so recovery treats it like any other), the task routed and
  * started through the lifecycle, its run opened in the worker's worktree, and the worker bound to it —
  * all in one transaction. A task someone else holds is refused with `already_claimed`; a worker takes
- * one task.
+ * one task. Without an id, the first of the ready tasks (in `orch issue ready`'s order) that no other
+ * worker has taken meanwhile: workers claiming at once each get one instead of colliding on the first.
  */
-export async function claimForWorker(orch: Orch, worker: Worker, taskId: number): Promise<{ task: Task; run: Run }> {
+export async function claimForWorker(orch: Orch, worker: Worker, taskId: number | null): Promise<{ task: Task; run: Run }> {
   if (worker.taskId !== null) throw new OrchError('conflict', `you already hold task #${worker.taskId}: a worker takes one task; finish it and run \`orch agent done\``);
   if (worker.doneAt !== null) throw new OrchError('conflict', 'this worker already said it is done: exit, and Orch starts another when work is left');
-  const task = await orch.store.getTask(taskId);
-  if (!task) throw new OrchError('not_found', `task #${taskId} not found`);
-  if (task.project !== worker.project) throw new OrchError('conflict', `task #${taskId} belongs to project ${task.project}; this worker works on ${worker.project}`);
   const agent = orch.config.agents[worker.agent];
   if (!agent) throw new OrchError('config', `agent "${worker.agent}" is not configured`);
-
-  const refusedAsTaken = () => new OrchError('already_claimed', `task #${taskId} is already claimed by another worker: pick another one from \`orch issue ready\``);
-  const { claimable, waiting } = await claimableNow(orch.store, orch.config, orch.now(), worker.project);
-  if (!claimable.some((t) => t.id === taskId)) {
-    // Looked at again: a claim may have landed since (the task then reads as running, not as claimed).
-    if (await orch.store.getClaim(taskId)) throw refusedAsTaken();
-    const wait = waiting.find((w) => w.taskId === taskId);
-    throw new OrchError('conflict', `task #${taskId} cannot be claimed now: ${wait?.detail ?? 'it is not ready'}; pick another one from \`orch issue ready\``);
-  }
+  const candidates = taskId === null ? await readyForWorker(orch, worker) : await claimableForWorker(orch, worker, taskId);
 
   const { runDirectory, startClaimedTask } = await import('./attempt.js');
   const started = await orch.store.transaction(async (tx) => {
     const now = orch.now();
-    const claim = await tx.claimTask({ taskId, owner: worker.owner, leaseMs: orch.config.scheduler.leaseS * 1000, now });
-    if (!claim) throw refusedAsTaken();
+    const request = { owner: worker.owner, leaseMs: orch.config.scheduler.leaseS * 1000, now };
+    const claim = taskId === null ? await tx.claimFirstFree({ ...request, taskIds: candidates }) : await tx.claimTask({ ...request, taskId });
+    if (!claim) {
+      throw taskId === null
+        ? new OrchError('already_claimed', 'other workers took every ready task meanwhile: run `orch issue ready` again')
+        : takenByAnother(taskId);
+    }
     const { host, pid, worktree, branch, logPath } = worker;
-    const opened = await startClaimedTask(tx, orch, { taskId, token: claim.token, agentName: worker.agent, agent, now, run: { host, pid, worktree, branch, logPath } });
+    const opened = await startClaimedTask(tx, orch, { taskId: claim.taskId, token: claim.token, agentName: worker.agent, agent, now, run: { host, pid, worktree, branch, logPath } });
     // Checked again inside the transaction: two claims by one worker at once must not both hold.
-    const bound = await tx.assignWorkerTask(worker.id, { taskId, runId: opened.run.id }, now);
+    const bound = await tx.assignWorkerTask(worker.id, { taskId: claim.taskId, runId: opened.run.id }, now);
     if (!bound) throw new OrchError('conflict', 'this worker already holds a task or has ended: a worker takes one task');
     return opened;
   });
@@ -85,6 +80,28 @@ export async function claimForWorker(orch: Orch, worker: Worker, taskId: number)
   mkdirSync(runDir, { recursive: true, mode: 0o700 });
   writeFileSync(join(runDir, 'prompt.md'), `${renderTaskBrief(brief)}\n`, { mode: 0o600 });
   return started;
+}
+
+const takenByAnother = (taskId: number) => new OrchError('already_claimed', `task #${taskId} is already claimed by another worker: pick another one from \`orch issue ready\``);
+
+/** The ready tasks of the worker's project, in dispatch order; refused when there is none. */
+async function readyForWorker(orch: Orch, worker: Worker): Promise<number[]> {
+  const { claimable } = await claimableNow(orch.store, orch.config, orch.now(), worker.project);
+  if (claimable.length === 0) throw new OrchError('not_found', `no task of project ${worker.project} is ready: run \`orch agent done\` and exit`);
+  return claimable.map((task) => task.id);
+}
+
+/** `[taskId]` when the worker may claim it now; else why not, in one line. */
+async function claimableForWorker(orch: Orch, worker: Worker, taskId: number): Promise<number[]> {
+  const task = await orch.store.getTask(taskId);
+  if (!task) throw new OrchError('not_found', `task #${taskId} not found`);
+  if (task.project !== worker.project) throw new OrchError('conflict', `task #${taskId} belongs to project ${task.project}; this worker works on ${worker.project}`);
+  const { claimable, waiting } = await claimableNow(orch.store, orch.config, orch.now(), worker.project);
+  if (claimable.some((t) => t.id === taskId)) return [taskId];
+  // Looked at again: a claim may have landed since (the task then reads as running, not as claimed).
+  if (await orch.store.getClaim(taskId)) throw takenByAnother(taskId);
+  const wait = waiting.find((w) => w.taskId === taskId);
+  throw new OrchError('conflict', `task #${taskId} cannot be claimed now: ${wait?.detail ?? 'it is not ready'}; pick another one from \`orch issue ready\``);
 }
 
 /** The brief of the task the worker claimed (`orch agent describe`). */

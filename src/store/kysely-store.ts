@@ -19,6 +19,7 @@ import type {
   AgentTaskCount,
   ClaimRequest,
   EventFilter,
+  FirstFreeClaimRequest,
   HostRegistration,
   NewHost,
   NewEvent,
@@ -107,6 +108,21 @@ export abstract class KyselyStore implements Store {
     };
   }
 
+  /**
+   * A write whose statements are each atomic on their own on some database (a PostgreSQL claim is one
+   * statement): `inStatements` may run it without a transaction around it, a round trip each for
+   * BEGIN and COMMIT saved. It writes no task, so no listener is told.
+   */
+  private writeStatements<T>(fn: (ops: StoreOps) => Promise<T>): Promise<T> {
+    this.refuseInsideTransaction();
+    return this.inStatements(fn);
+  }
+
+  /** Runs `fn`'s statements each atomic on its own where the database allows it; by default in one transaction. */
+  protected inStatements<T>(fn: (ops: StoreOps) => Promise<T>): Promise<T> {
+    return this.inTransaction((conn) => fn(sqliteOps(conn)));
+  }
+
   private async read<T>(fn: (ops: StoreOps) => Promise<T>): Promise<T> {
     this.refuseInsideTransaction();
     return this.inRead(fn);
@@ -185,11 +201,15 @@ export abstract class KyselyStore implements Store {
   // Claims
 
   claimTask(request: ClaimRequest): Promise<Claim | null> {
-    return this.write((ops) => ops.claimTask(request));
+    return this.writeStatements((ops) => ops.claimTask(request));
+  }
+
+  claimFirstFree(request: FirstFreeClaimRequest): Promise<Claim | null> {
+    return this.writeStatements((ops) => ops.claimFirstFree(request));
   }
 
   renewClaim(taskId: number, token: number, leaseUntil: EpochMs): Promise<boolean> {
-    return this.write((ops) => ops.renewClaim(taskId, token, leaseUntil));
+    return this.writeStatements((ops) => ops.renewClaim(taskId, token, leaseUntil));
   }
 
   releaseClaim(taskId: number, token: number, now: EpochMs, event?: NewEvent): Promise<boolean> {
@@ -263,6 +283,10 @@ export abstract class KyselyStore implements Store {
 
   listEvents(filter?: EventFilter): Promise<OrchEvent[]> {
     return this.read((ops) => ops.listEvents(filter));
+  }
+
+  latestEventId(): Promise<number> {
+    return this.read((ops) => ops.latestEventId());
   }
 
   // Jobs

@@ -92,6 +92,8 @@ export interface TaskFilter {
   externalRefs?: string[];
   /** Only tasks that came from a tracker (an external ref is set). */
   tracked?: boolean;
+  /** Only tasks no one holds a claim on. */
+  unclaimed?: boolean;
   limit?: number;
 }
 
@@ -163,6 +165,9 @@ export interface ClaimRequest {
   runId?: number | null;
 }
 
+/** A claim on whichever of `taskIds` comes first and has no claim yet. */
+export type FirstFreeClaimRequest = Omit<ClaimRequest, 'taskId'> & { taskIds: readonly number[] };
+
 export interface NewWorker {
   project: string;
   agent: string;
@@ -185,7 +190,11 @@ export interface WorkerFilter {
 }
 
 export interface EventFilter {
-  /** Events with an id greater than this (SSE `Last-Event-ID` resume). */
+  /**
+   * The events that came after this one, in the order they became visible (SSE `Last-Event-ID`
+   * resume): resuming after the last one read never skips an event. Ids ascend on SQLite; on
+   * PostgreSQL an id can become visible after a greater one, so they ascend within a transaction.
+   */
   afterId?: number;
   project?: string;
   taskId?: number;
@@ -257,6 +266,12 @@ export interface StoreOps {
   // Claims
   /** Atomically claims a task. Returns null when it already has a claim (expired or not). */
   claimTask(request: ClaimRequest): Promise<Claim | null>;
+  /**
+   * Claims the first of `taskIds`, in their order, that no one holds: processes claiming from the same
+   * list take one each instead of all refused on its head but one. Null when every one is held (or
+   * none is a task). On PostgreSQL one statement that skips the rows other claims have locked.
+   */
+  claimFirstFree(request: FirstFreeClaimRequest): Promise<Claim | null>;
   /** Extends a lease; false when the token is no longer the live one. */
   renewClaim(taskId: number, token: number, leaseUntil: EpochMs): Promise<boolean>;
   /** Releases a claim; false when the token is no longer the live one. */
@@ -293,6 +308,8 @@ export interface StoreOps {
     now: EpochMs,
   ): Promise<OrchEvent>;
   listEvents(filter?: EventFilter): Promise<OrchEvent[]>;
+  /** The cursor (`afterId`) after which a reader sees only what is yet to come; 0 with no events. */
+  latestEventId(): Promise<number>;
 
   // Jobs
   addJob(job: NewJob, now: EpochMs): Promise<Job>;

@@ -149,6 +149,32 @@ describe('pull workers', () => {
     expect(second.stderr).toBe(`orch: you already hold task #${holder.taskId}: a worker takes one task; finish it and run \`orch agent done\`\n`);
   });
 
+  it('gives each of several workers racing `orch agent claim` without an id a task of its own, the first ready ones', async () => {
+    const tasks: Task[] = [];
+    for (let i = 0; i < 5; i++) tasks.push(await addTask(orch.store, { project: 'app', title: `Task ${i}` }, orch.now()));
+    const workers = [];
+    for (let i = 0; i < 4; i++) workers.push(await registerWorker(orch, plan));
+
+    const raced = await Promise.all(workers.map(async (worker) => ({ worker, ...(await agentCli(['agent', 'claim', '--json'], `w${worker.id}`)) })));
+    // No one is refused: each took the first ready task no other had taken.
+    for (const { code, stderr } of raced) expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    const won = raced.map((r) => (JSON.parse(r.stdout) as { task: { id: number } }).task.id);
+    expect([...won].sort((a, b) => a - b)).toEqual(tasks.slice(0, 4).map((t) => t.id));
+    for (const { worker, stdout } of raced) {
+      const taskId = (JSON.parse(stdout) as { task: { id: number } }).task.id;
+      expect((await orch.store.getWorker(worker.id))?.taskId).toBe(taskId);
+      expect(await orch.store.getTask(taskId)).toMatchObject({ state: 'running', attempts: 1 });
+    }
+
+    // One more worker gets the last one; the next hears that none is ready, in one line.
+    const fifth = await registerWorker(orch, plan);
+    expect(JSON.parse((await agentCli(['agent', 'claim', '--json'], `w${fifth.id}`)).stdout)).toMatchObject({ task: { id: tasks[4]!.id } });
+    const sixth = await registerWorker(orch, plan);
+    const none = await agentCli(['agent', 'claim'], `w${sixth.id}`);
+    expect(none.stderr).toBe('orch: no task of project app is ready: run `orch agent done` and exit\n');
+    expect(none.code).not.toBe(0);
+  });
+
   it('refuses `orch agent` commands to anyone but a running worker, in one line', async () => {
     await addTask(orch.store, { project: 'app', title: 'Task' }, orch.now());
     const ended = await registerWorker(orch, plan);

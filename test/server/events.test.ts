@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { OrchEvent, Task } from '../../src/core/types.js';
-import { latestEventId } from '../../src/server/event-cursor.js';
 import { TOKEN, json, useServer } from './harness.js';
 import { SseClient, type SseFrame } from './sse-client.js';
 
@@ -42,7 +41,7 @@ describe('GET /events', () => {
     const earlier = await createTask('Before the stream');
     const live = await subscribe();
     const ready = await live.waitFor((frame) => frame.event === 'ready');
-    expect(Number(ready.id)).toBe(await latestEventId(h.orch.store));
+    expect(Number(ready.id)).toBe(await h.orch.store.latestEventId());
     const later = await createTask('During the stream');
     await live.waitFor((frame) => frame.event === 'task.created');
     expect(orchEvents(live).map((frame) => eventOf(frame).taskId)).toEqual([later.id]);
@@ -123,19 +122,5 @@ describe('GET /events', () => {
     const afterClose = polls.mock.calls.length;
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(polls.mock.calls.length).toBe(afterClose);
-  });
-});
-
-describe('latestEventId', () => {
-  it('finds the newest id however many events there are, gaps included', async () => {
-    const fake = (ids: number[]) => ({
-      listEvents: async ({ afterId = 0, limit = Infinity }: { afterId?: number; limit?: number }) =>
-        ids.filter((id) => id > afterId).slice(0, limit).map((id) => ({ id }) as OrchEvent),
-    });
-    expect(await latestEventId(fake([]))).toBe(0);
-    expect(await latestEventId(fake([1]))).toBe(1);
-    expect(await latestEventId(fake([1, 2, 3, 7, 1024, 1025]))).toBe(1025);
-    const many = Array.from({ length: 5000 }, (_, i) => i * 3 + 1);
-    expect(await latestEventId(fake(many))).toBe(many.at(-1));
   });
 });

@@ -2,10 +2,11 @@
 // compiled store. Protocol over the IPC channel: it sends `ready` once the store is open, waits for
 // `go`, makes its claim attempts, then sends `done` with what it saw.
 //
-// Usage: node claim-race-worker.mjs <sqlite|postgres> <db path or URL> <owner> <attempts> <task ids, comma-separated>
+// Usage: node claim-race-worker.mjs <sqlite|postgres> <db path or URL> <owner> <attempts> <task ids, comma-separated> [first-free]
+// With `first-free` it claims with `claimFirstFree` on the task ids in a random order of its own.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 
-const [kind, location, owner, attemptsArg, taskIdsArg] = process.argv.slice(2);
+const [kind, location, owner, attemptsArg, taskIdsArg, how] = process.argv.slice(2);
 const attempts = Number(attemptsArg);
 const taskIds = taskIdsArg.split(',').map(Number);
 
@@ -21,13 +22,16 @@ await go;
 const holds = [];
 let refused = 0;
 for (let attempt = 0; attempt < attempts; attempt++) {
-  const taskId = taskIds[Math.floor(Math.random() * taskIds.length)];
   const now = Date.now();
-  const claim = await store.claimTask({ taskId, owner, leaseMs: 60_000, now });
+  const claim =
+    how === 'first-free'
+      ? await store.claimFirstFree({ taskIds: [...taskIds].sort(() => Math.random() - 0.5), owner, leaseMs: 60_000, now })
+      : await store.claimTask({ taskId: taskIds[Math.floor(Math.random() * taskIds.length)], owner, leaseMs: 60_000, now });
   if (!claim) {
     refused++;
     continue;
   }
+  const taskId = claim.taskId;
   // Read, let time pass, then write back through the fence: a second holder of the same task
   // would turn this read-modify-write into a lost update or a version conflict.
   const task = await store.getTask(taskId);

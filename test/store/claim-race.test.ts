@@ -31,8 +31,9 @@ interface WorkerReport {
   holds: Hold[];
 }
 
-function startContender(kind: StoreKind, location: string, owner: string, taskIds: number[]): ChildProcess {
-  const child = fork(workerPath, [kind, location, owner, String(ATTEMPTS_PER_WORKER), taskIds.join(',')], {
+/** A contender claiming by id (`claimTask`), or the first free of a list (`claimFirstFree`). */
+function startContender(kind: StoreKind, location: string, owner: string, taskIds: number[], firstFree: boolean): ChildProcess {
+  const child = fork(workerPath, [kind, location, owner, String(ATTEMPTS_PER_WORKER), taskIds.join(','), ...(firstFree ? ['first-free'] : [])], {
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     // A plain node process running the compiled store, not one inheriting vitest's flags.
     execArgv: [],
@@ -77,7 +78,7 @@ describe.each(storeKinds)('claims raced by several processes on %s', (kind) => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('never lets two holders hold one task', async () => {
+  it('never lets two holders hold one task, claimed by id or as the first free one of a list', async () => {
     const location = kind === 'sqlite' ? join(dir, 'orch.db') : await createTestDatabase();
     const setup = await openStore(kind, location);
     await addProject(setup);
@@ -88,7 +89,7 @@ describe.each(storeKinds)('claims raced by several processes on %s', (kind) => {
     await setup.close();
 
     for (let i = 0; i < WORKERS; i++) {
-      contenders.push(startContender(kind, location, `worker-${i}`, taskIds));
+      contenders.push(startContender(kind, location, `worker-${i}`, taskIds, i % 2 === 1));
     }
     await Promise.all(contenders.map((child) => nextMessage(child, 'ready')));
     const finished = contenders.map((child) => nextMessage<WorkerReport>(child, 'done'));
@@ -119,9 +120,9 @@ describe.each(storeKinds)('claims raced by several processes on %s', (kind) => {
         expect(tokens).toEqual([...tokens].sort((a, b) => a - b));
       }
 
-      // In commit order, as the database recorded it: per task, acquired and released alternate
-      // with the same token, and tokens rise across all tasks.
-      const events = await store.listEvents({ types: ['claim.acquired', 'claim.released'] });
+      // In the order the events show (per task that is commit order): acquired and released
+      // alternate with the same token, and each task's tokens rise.
+      const events = await store.listEvents({ afterId: 0, types: ['claim.acquired', 'claim.released'] });
       expect(events.filter((event) => event.type === 'claim.acquired')).toHaveLength(holds.length);
       expectAlternatingHolds(events);
       expect(await store.listClaims()).toEqual([]);
@@ -133,15 +134,15 @@ describe.each(storeKinds)('claims raced by several processes on %s', (kind) => {
 
 function expectAlternatingHolds(events: OrchEvent[]): void {
   const holderOf = new Map<number, number>();
-  let lastToken = 0;
+  const lastToken = new Map<number, number>();
   for (const event of events) {
     const taskId = event.taskId ?? -1;
     const token = event.data['token'] as number;
     if (event.type === 'claim.acquired') {
       const held = holderOf.has(taskId);
       expect(held, `task ${taskId} acquired (token ${token}) while held`).toBe(false);
-      expect(token).toBeGreaterThan(lastToken);
-      lastToken = token;
+      expect(token).toBeGreaterThan(lastToken.get(taskId) ?? 0);
+      lastToken.set(taskId, token);
       holderOf.set(taskId, token);
     } else {
       expect(holderOf.get(taskId), `task ${taskId} released by a non-holder`).toBe(token);

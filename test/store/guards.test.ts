@@ -178,6 +178,24 @@ describe.each(storeKinds)('on %s', (kind) => {
       );
     });
 
+    it('claims the first free task of a list, in its order, and lists the tasks no one holds', async () => {
+      const { store } = ctx;
+      await addProject(store);
+      const [a, b, c] = [await createTask(store), await createTask(store), await createTask(store)];
+      await claim(store, b.id);
+      const request = { owner: 'worker-2', leaseMs: 1000, now: T0 };
+      // Held ones and ids that are no task are passed over.
+      const first = await store.claimFirstFree({ ...request, taskIds: [999, b.id, c.id, a.id] });
+      expect(first).toMatchObject({ taskId: c.id, owner: 'worker-2', leaseUntil: T0 + 1000 });
+      expect((await store.listTasks({ unclaimed: true })).map((task) => task.id)).toEqual([a.id]);
+      expect((await store.claimFirstFree({ ...request, taskIds: [b.id, c.id, a.id] }))?.taskId).toBe(a.id);
+      expect(await store.claimFirstFree({ ...request, taskIds: [a.id, b.id, c.id] })).toBeNull();
+      expect(await store.claimFirstFree({ ...request, taskIds: [] })).toBeNull();
+      expect(await store.listTasks({ unclaimed: true })).toEqual([]);
+      const acquired = await store.listEvents({ types: ['claim.acquired'] });
+      expect(acquired.map((event) => [event.taskId, event.data['owner']])).toEqual([[b.id, 'worker-1'], [c.id, 'worker-2'], [a.id, 'worker-2']]);
+    });
+
     it('hands out strictly increasing tokens, also after release and across reopen', async () => {
       const { store } = ctx;
       await addProject(store);

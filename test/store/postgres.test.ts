@@ -103,32 +103,52 @@ describe('opening a PostgreSQL database that is not there', () => {
 });
 
 describe('events on PostgreSQL', () => {
-  it('become visible in id order: a later append waits for an open transaction that appended first', async () => {
+  it('never wait for one another, and a reader resuming after the last one it saw misses none that shows later', async () => {
     const url = await createTestDatabase();
-    const [first, second] = [await openPostgresStore(url), await openPostgresStore(url)];
+    const [older, newer, reader] = [await openPostgresStore(url), await openPostgresStore(url), await openPostgresStore(url)];
     try {
-      let letFirstCommit!: () => void;
-      const firstMayCommit = new Promise<void>((resolve) => (letFirstCommit = resolve));
-      let firstAppended!: () => void;
-      const firstHasAppended = new Promise<void>((resolve) => (firstAppended = resolve));
-      const firstEvent = first.transaction(async (tx) => {
-        const event = await tx.appendEvent({ type: 'first' }, T0);
-        firstAppended();
-        await firstMayCommit;
-        return event;
+      await addProject(older);
+      const resume = async (afterId: number) => (await reader.listEvents({ afterId })).map((event) => event.type);
+      const start = await reader.latestEventId();
+
+      // The older transaction starts first but appends last, and commits last: its event has the
+      // greater id yet was written by the transaction that began first.
+      let letOlderGoOn!: () => void;
+      const olderMayGoOn = new Promise<void>((resolve) => (letOlderGoOn = resolve));
+      let letOlderCommit!: () => void;
+      const olderMayCommit = new Promise<void>((resolve) => (letOlderCommit = resolve));
+      let olderStep!: () => void;
+      let olderStepped = new Promise<void>((resolve) => (olderStep = resolve));
+      const olderDone = older.transaction(async (tx) => {
+        await tx.createTask({ project: 'web', title: 'begun first' }, T0);
+        olderStep();
+        await olderMayGoOn;
+        await tx.appendEvent({ type: 'older' }, T0);
+        olderStep();
+        await olderMayCommit;
       });
-      await firstHasAppended;
-      const secondEvent = second.appendEvent({ type: 'second' }, T0);
-      // The second append is seen waiting for the first transaction before that one commits.
-      while ((await query<{ waiting: number }>(url, "select count(*)::int as waiting from pg_locks where locktype = 'advisory' and not granted"))[0]!.waiting === 0) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      expect(await second.listEvents()).toEqual([]);
-      letFirstCommit();
-      expect((await firstEvent).id).toBeLessThan((await secondEvent).id);
-      expect((await second.listEvents()).map((event) => event.type)).toEqual(['first', 'second']);
+      await olderStepped;
+      // Appending does not wait for the open transaction (it once waited on one lock held to commit).
+      const newerEvent = await newer.appendEvent({ type: 'newer' }, T0);
+      olderStepped = new Promise<void>((resolve) => (olderStep = resolve));
+      letOlderGoOn();
+      await olderStepped;
+
+      // While the older transaction is open, a resuming reader is shown neither: the newer event's
+      // place after the older one's is not settled yet.
+      expect(await resume(start)).toEqual([]);
+      expect(await reader.latestEventId()).toBe(start);
+      letOlderCommit();
+      await olderDone;
+      expect(await resume(start)).toEqual(['task.created', 'older', 'newer']);
+      const [, olderEvent] = await reader.listEvents({ afterId: start });
+      expect(olderEvent!.id).toBeGreaterThan(newerEvent.id);
+      // Resuming after the older event (the greater id) still yields the newer one.
+      expect(await resume(olderEvent!.id)).toEqual(['newer']);
+      expect(await reader.latestEventId()).toBe(newerEvent.id);
+      expect(await resume(newerEvent.id)).toEqual([]);
     } finally {
-      await Promise.all([first.close(), second.close()]);
+      await Promise.all([older.close(), newer.close(), reader.close()]);
     }
   });
 });

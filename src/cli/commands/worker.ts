@@ -17,12 +17,12 @@ const answered = <Kind extends WorkerAnswer['kind']>(answer: WorkerAnswer, kind:
 export function registerWorkerCommands(agent: Command): void {
   agent
     .command('claim')
-    .description('(pull workers) claim a ready task; refused with exit 6 when another worker holds it')
-    .argument('<id>', 'task id (see `orch issue ready`)', parseTaskId)
+    .description('(pull workers) claim a ready task (without an id: the first ready one no other worker took); refused with exit 6 when another worker holds it')
+    .argument('[id]', 'task id (see `orch issue ready`)', parseTaskId)
     .option('--json', 'print JSON')
     .action(
-      command(async (io, id: number) => {
-        const { task, runId } = answered(await askOrch(io, { kind: 'claim', taskId: id }), 'claim');
+      command(async (io, id: number | undefined) => {
+        const { task, runId } = answered(await askOrch(io, { kind: 'claim', taskId: id ?? null }), 'claim');
         io.out.emit({ task, runId }, () => `Claimed #${task.id} ${task.title} (attempt ${task.attempt}). Read it with \`orch agent describe\`.`);
       }),
     );

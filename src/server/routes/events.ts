@@ -1,7 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { ServerDeps } from '../deps.js';
-import { latestEventId } from '../event-cursor.js';
 import { followEvents } from '../event-stream.js';
 import { optionalFlag, optionalWholeNumber, wholeNumber } from '../validation.js';
 
@@ -16,7 +15,7 @@ const HEARTBEAT_MS = 15_000;
 async function startingCursor(c: Context, deps: ServerDeps): Promise<number> {
   const lastEventId = c.req.header('Last-Event-ID');
   if (lastEventId !== undefined && lastEventId.trim() !== '') return wholeNumber(lastEventId.trim(), 'Last-Event-ID', 0);
-  return optionalWholeNumber(c, 'after', 0) ?? (await latestEventId(deps.orch.store));
+  return optionalWholeNumber(c, 'after', 0) ?? (await deps.orch.store.latestEventId());
 }
 
 /** `GET /events`: the event log as Server-Sent Events, optionally for one project or task. */

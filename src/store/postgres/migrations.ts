@@ -7,7 +7,8 @@ import type { Migration } from '../sqlite/migrations.js';
  * SQLite's (see ../sqlite/schema.ts): booleans 0/1 integers, JSON as text, timestamps epoch
  * milliseconds. Timestamps, ids and tokens are bigint, which the pool reads back as JS numbers.
  *
- * Version 1 is the schema SQLite reaches through its migrations 1 to 7; version 2 is its 8.
+ * Version 1 is the schema SQLite reaches through its migrations 1 to 7; version 2 is its 8; version 3
+ * is PostgreSQL's own (claims and events that do not wait for one another's commits).
  */
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
@@ -32,6 +33,26 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         heartbeat_at bigint not null,
         stopped_at bigint
       )`).execute(db);
+    },
+  },
+  {
+    version: 3,
+    name: 'concurrent claims and events',
+    async up(db) {
+      // Fencing tokens from a sequence: `nextval` takes no row lock, so concurrent claims do not wait
+      // for one another's commit as they did on the counter row. Tokens stay unique and increasing;
+      // a gap (a refused or rolled-back claim) is harmless to fencing. It starts above every token given.
+      await sql.raw('create sequence fence_tokens as bigint').execute(db);
+      await sql.raw("select setval('fence_tokens', (select last_token + 1 from fence_counter), false)").execute(db);
+      // The transaction that wrote each event: readers resuming after an event order by (tx, id) and
+      // read only below the oldest transaction still running, instead of every writer of an event
+      // holding one lock to its commit (see ../sqlite/event-ops.ts).
+      await sql.raw('alter table events add column tx xid8 not null default pg_current_xact_id()').execute(db);
+      await sql.raw('create index events_tx on events (tx, id)').execute(db);
+      // A project's tasks in one state, oldest first, read straight from the index (SQLite's index on
+      // (project, state) ends in the rowid, which is the id, so it reads them so already).
+      await sql.raw('create index tasks_project_state_id on tasks (project, state, id)').execute(db);
+      await sql.raw('drop index tasks_project_state').execute(db);
     },
   },
 ];

@@ -104,6 +104,23 @@ export class PostgresStore extends KyselyStore {
     return this.reconnecting(() => fn(this.reads));
   }
 
+  /**
+   * Each statement commits on its own. A connection lost before a statement is sent is waited out like
+   * any other; one lost while it runs leaves its outcome unknown, so it is not sent again.
+   */
+  protected override inStatements<T>(fn: (ops: StoreOps) => Promise<T>): Promise<T> {
+    return this.reconnecting(() =>
+      this.db.connection().execute(async (conn) => {
+        try {
+          return await fn(sqliteOps(conn));
+        } catch (error) {
+          if (!isConnectionError(error)) throw error;
+          throw new StoreError(`lost PostgreSQL at ${this.target.address} during a write (${firstLine(error)}): it may or may not have been applied`);
+        }
+      }),
+    );
+  }
+
   private transactOnce<T>(fn: (conn: Kysely<Database>) => Promise<T>): Promise<T> {
     return this.db.connection().execute(async (conn) => {
       await sql`begin`.execute(conn);

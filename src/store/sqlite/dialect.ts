@@ -18,19 +18,6 @@ export function lockingRows<Query extends { forUpdate(): Query }>(db: Kysely<Dat
   return isPostgres(db) ? query.forUpdate() : query;
 }
 
-/** The advisory lock a PostgreSQL transaction holds from its first event to its commit. */
-const EVENT_ORDER_LOCK = 0x6f726365; // "orce"
-
-/**
- * Makes event ids become visible in id order, as readers that resume after the last id they saw
- * (the SSE stream) need: on PostgreSQL an id is drawn at insert but shows at commit, so without this a
- * later id could be read before an earlier one commits, and the earlier one would be skipped. SQLite
- * has one writer at a time already.
- */
-export async function holdEventOrder(db: Kysely<Database>): Promise<void> {
-  if (isPostgres(db)) await sql`select pg_advisory_xact_lock(${EVENT_ORDER_LOCK})`.execute(db);
-}
-
 /** The task's dependency ids, ascending, as a JSON array text (`[]` for none). */
 export function dependencyIdsJson(db: Kysely<Database>): RawBuilder<string> {
   return isPostgres(db)

@@ -3,8 +3,8 @@ import type { Kysely } from 'kysely';
 import type { Task, TaskState } from '../../core/types.js';
 import { NotFoundError, VersionConflictError } from '../store.js';
 import type { StoreOps } from '../store.js';
-import { findClaim, lockClaim, staleFence } from './claim-ops.js';
-import { dependencyIdsJson } from './dialect.js';
+import { findClaim, staleFence } from './claim-ops.js';
+import { dependencyIdsJson, isPostgres, lockingRows } from './dialect.js';
 import { appendEvent } from './event-ops.js';
 import { requireProject } from './project-ops.js';
 import { taskPatchColumns, toTask } from './rows.js';
@@ -78,6 +78,9 @@ export function taskOps(db: Kysely<Database>): TaskOps {
       if (filter.ids) query = query.where('tasks.id', 'in', filter.ids);
       if (filter.externalRefs) query = query.where('tasks.external_ref', 'in', filter.externalRefs);
       if (filter.tracked) query = query.where('tasks.external_ref', 'is not', null);
+      if (filter.unclaimed) {
+        query = query.where((eb) => eb.not(eb.exists(eb.selectFrom('claims').select('claims.task_id').whereRef('claims.task_id', '=', 'tasks.id'))));
+      }
       if (filter.parentId !== undefined) {
         query = query.where('tasks.parent_id', '=', filter.parentId);
       }
@@ -107,25 +110,36 @@ export function taskOps(db: Kysely<Database>): TaskOps {
         .set({ ...taskPatchColumns(patch), updated_at: now, version: sql`version + 1` })
         .where('id', '=', id);
       const { expectedVersion, fence } = guard;
-      // Held until commit, so the claim the fence names cannot be released before this write lands.
-      if (fence !== undefined) await lockClaim(db, id);
+      const postgres = isPostgres(db);
+      // The fence's claim row is locked until commit (PostgreSQL; SQLite has one writer), so the claim
+      // cannot be released before this write lands.
       if (expectedVersion !== undefined) update = update.where('version', '=', expectedVersion);
       if (fence !== undefined) {
         update = update.where((eb) =>
           eb.exists(
-            eb
-              .selectFrom('claims')
-              .select('claims.task_id')
-              .where('claims.task_id', '=', id)
-              .where('claims.token', '=', fence),
+            lockingRows(
+              db,
+              eb
+                .selectFrom('claims')
+                .select('claims.task_id')
+                .where('claims.task_id', '=', id)
+                .where('claims.token', '=', fence),
+            ),
           ),
         );
       }
-      const { numUpdatedRows } = await update.executeTakeFirst();
-      if (numUpdatedRows === 0n) throw await refusedUpdate(db, id, guard);
-
-      if (dependsOn) await writeDependencies(db, id, dependsOn);
-      const updated = await requireTask(db, id);
+      let updated: Task;
+      if (postgres && !dependsOn) {
+        // The row comes back from the UPDATE itself: one round trip fewer.
+        const row = await update.returningAll().returning(dependencyIdsJson(db).as('depends_on')).executeTakeFirst();
+        if (!row) throw await refusedUpdate(db, id, guard);
+        updated = toTask(row);
+      } else {
+        const { numUpdatedRows } = await update.executeTakeFirst();
+        if (numUpdatedRows === 0n) throw await refusedUpdate(db, id, guard);
+        if (dependsOn) await writeDependencies(db, id, dependsOn);
+        updated = await requireTask(db, id);
+      }
       await appendEvent(db, { ...event, project: updated.project, taskId: id }, now);
       return updated;
     },
