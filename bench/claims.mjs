@@ -6,13 +6,15 @@
 // default it runs on a throwaway PostgreSQL cluster of its own as well), --shape claim|start|both.
 //
 // Two shapes, each measured on each store:
-// - `claim`: the claim itself. Each worker lists a page of ready tasks no one holds (oldest first) and
-//   takes claims on it with `claimFirstFree` (the store's claim on the first free task of a list, as
-//   `orch agent claim` without an id makes it), until the page is used up, and lists again. A claim
-//   is the claim row, its fencing token, its lease and its `claim.acquired` event, committed.
+// - `claim`: the claim itself. Each worker lists the ready tasks once (oldest first), then walks them a
+//   window of 64 at a time, taking claims with `claimFirstFree` (the store's claim on the first free
+//   task of a list, as `orch agent claim` without an id makes it) until the window has none left. A
+//   claim is the claim row, its fencing token, its lease and its `claim.acquired` event, committed.
 // - `start`: what the scheduler's begin-attempt does to the store around a claim, in one
 //   transaction: the claim (as above), the task read, and the task moved to `running` through the
 //   claim's fence (with its event).
+// Beside them, on PostgreSQL, the floor: the same number of processes doing nothing but `select 1`,
+// one connection each — the most round trips per second this machine makes, a claim being at least one.
 // Measured per run: claims per second (tasks claimed / wall time from `go` to the last worker's end),
 // and duplicates — a task claimed by more than one worker — which must be 0. Every round runs SQLite
 // (the baseline) and then PostgreSQL, each on a fresh database; the summary is the median over rounds.
@@ -42,19 +44,33 @@ async function openerFor(backend) {
 
 // ---- a worker process -------------------------------------------------------------------------
 
-async function worker([backend, location, owner, shape]) {
+/** The floor: `select 1` on one connection of the `pg` driver, as often as the worker's share of claims. */
+async function floorWorker(location, count) {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: location });
+  await client.connect();
+  const go = new Promise((resolve) => process.once('message', resolve));
+  process.send({ type: 'ready' });
+  await go;
+  for (let i = 0; i < count; i++) await client.query('select 1');
+  await client.end();
+  process.send({ type: 'done', claimed: [], statements: count }, () => process.disconnect());
+}
+
+async function worker([backend, location, owner, shape, count]) {
+  if (shape === 'floor') return floorWorker(location, Number(count));
   const store = await (await openerFor(backend))(location);
   const go = new Promise((resolve) => process.once('message', resolve));
   process.send({ type: 'ready' });
   await go;
   const claimed = [];
   const claim = (ops, taskIds) => ops.claimFirstFree({ taskIds, owner, leaseMs: 600_000, now: Date.now() });
-  for (;;) {
-    const page = await store.listTasks({ project: PROJECT, states: ['new'], unclaimed: true, limit: PAGE });
-    if (page.length === 0) break;
-    // Each worker takes the page in an order of its own, as schedulers with different routing would:
+  // The ready tasks, listed once, oldest first, as a scheduler's candidates; taken a window at a time.
+  const ready = (await store.listTasks({ project: PROJECT, states: ['new'], unclaimed: true })).map((task) => task.id);
+  for (let from = 0; from < ready.length; from += PAGE) {
+    // Each worker takes a window in an order of its own, as schedulers with different routing would:
     // they meet on some tasks, not on every one.
-    const taskIds = page.map((task) => task.id);
+    const taskIds = ready.slice(from, from + PAGE);
     for (let i = taskIds.length - 1; i > 0; i--) {
       const j = Math.floor(Math.random() * (i + 1));
       [taskIds[i], taskIds[j]] = [taskIds[j], taskIds[i]];
@@ -111,8 +127,8 @@ function nextMessage(child, type) {
 
 async function runOnce(backend, location, { workers, tasks, shape }) {
   const open = await openerFor(backend);
-  await seed(open, location, tasks);
-  const children = Array.from({ length: workers }, (_, i) => fork(fileURLToPath(import.meta.url), ['--worker', backend, location, `bench-worker-${i}`, shape], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] }));
+  if (shape !== 'floor') await seed(open, location, tasks);
+  const children = Array.from({ length: workers }, (_, i) => fork(fileURLToPath(import.meta.url), ['--worker', backend, location, `bench-worker-${i}`, shape, String(Math.ceil(tasks / workers))], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] }));
   try {
     await Promise.all(children.map((c) => nextMessage(c, 'ready')));
     const done = children.map((c) => nextMessage(c, 'done'));
@@ -120,6 +136,10 @@ async function runOnce(backend, location, { workers, tasks, shape }) {
     for (const c of children) c.send({ type: 'go' });
     const reports = await Promise.all(done);
     const seconds = (performance.now() - began) / 1000;
+    if (shape === 'floor') {
+      const statements = reports.reduce((sum, r) => sum + r.statements, 0);
+      return { claims: statements, unique: tasks, duplicates: 0, missed: 0, seconds, perSecond: statements / seconds };
+    }
     const all = reports.flatMap((r) => r.claimed);
     const unique = new Set(all).size;
     return { claims: all.length, unique, duplicates: all.length - unique, missed: tasks - unique, seconds, perSecond: all.length / seconds };
@@ -160,6 +180,12 @@ async function main() {
           if (backend === 'sqlite') rmSync(location, { force: true });
         }
       }
+      if (cluster) {
+        // The floor of this machine: the same processes doing nothing but the cheapest round trip.
+        const result = await runOnce('postgres', await cluster.createDatabase(`floor_${round}`), { workers, tasks, shape: 'floor' });
+        (results['floor postgres'] ??= []).push(result);
+        console.log(`  round ${round} floor postgres ${result.perSecond.toFixed(0).padStart(6)} select 1/s  ${result.seconds.toFixed(2)} s`);
+      }
     }
   } finally {
     await cluster?.destroy();
@@ -175,6 +201,9 @@ async function main() {
       const missed = runs.reduce((s, r) => s + r.missed, 0);
       console.log(`  ${shape.padEnd(5)} ${backend.padEnd(8)} ${perSecond.toFixed(0).padStart(6)} claims/s (${(perSecond / baseline).toFixed(2)}x SQLite)  duplicates ${duplicates}  unclaimed ${missed}`);
     }
+  }
+  if (results['floor postgres']) {
+    console.log(`  floor postgres ${median(results['floor postgres'].map((r) => r.perSecond)).toFixed(0).padStart(6)} select 1/s (${workers} processes, one connection each: the most round trips this machine makes)`);
   }
   const bad = Object.values(results).flat().some((r) => r.duplicates > 0 || r.missed > 0);
   if (bad) {

@@ -14,6 +14,8 @@ export const WAKEUP_KINDS = [
   'slot_freed',
   /** The listener was away (the database restarted): what it missed meanwhile is unknown. */
   'reconnected',
+  /** Events were stored: live views (the SSE stream) read what is new. Not a reason to tick. */
+  'events_appended',
 ] as const;
 export type WakeupKind = (typeof WAKEUP_KINDS)[number];
 
@@ -41,6 +43,11 @@ export function decodeWakeup(payload: string | undefined): Wakeup {
   } catch {
     return { kind: 'task_ready' };
   }
+}
+
+/** Whether a wake-up may let work start: all but `events_appended`, which is for live views. */
+export function wakesScheduler(wakeup: Wakeup): boolean {
+  return wakeup.kind !== 'events_appended';
 }
 
 /** The wake-up a committed task write deserves: a new task, or one the scheduler could start now; null otherwise. */

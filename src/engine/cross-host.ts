@@ -2,6 +2,7 @@ import { advisoryLocks } from '../locks/advisory-locks.js';
 import type { LockProvider } from '../locks/lock-port.js';
 import type { Store } from '../store/store.js';
 import { postgresWakeups } from '../wakeups/postgres-wakeups.js';
+import { announceEventWrites } from '../wakeups/event-writes.js';
 import { announceTaskWrites } from '../wakeups/task-writes.js';
 import type { WakeupBus } from '../wakeups/wakeup-port.js';
 
@@ -14,18 +15,21 @@ export interface CrossHost {
 
 /**
  * Joins the hosts of one PostgreSQL database: merges and remote deliveries take advisory locks there,
- * and every task this process's store commits that may let work start wakes every host's daemon —
- * whatever process wrote it (`orch serve`, `orch run`, `orch task add`).
+ * every task this process's store commits that may let work start wakes every host's daemon —
+ * whatever process wrote it (`orch serve`, `orch run`, `orch task add`) — and the events it stores
+ * wake every host's live views.
  */
-export function connectHosts(store: Pick<Store, 'onTaskWritten'>, databaseUrl: string): CrossHost {
+export function connectHosts(store: Pick<Store, 'onTaskWritten' | 'onCommitted'>, databaseUrl: string): CrossHost {
   const sharedLocks = advisoryLocks(databaseUrl);
   const wakeups = postgresWakeups(databaseUrl);
-  const stopAnnouncing = announceTaskWrites(store, wakeups);
+  const stopAnnouncingTasks = announceTaskWrites(store, wakeups);
+  const stopAnnouncingEvents = announceEventWrites(store, wakeups);
   return {
     sharedLocks,
     wakeups,
     async close() {
-      stopAnnouncing();
+      stopAnnouncingTasks();
+      stopAnnouncingEvents();
       await wakeups.close();
       await sharedLocks.close();
     },

@@ -38,6 +38,6 @@ export interface ServerDeps {
   logins?: LoginCodes;
   /** Where the built dashboard is; default: beside the compiled server. null: serve none. */
   dashboardDir?: string | null;
-  /** How often /events polls the store and how often it sends a heartbeat; tests shorten them. */
+  /** How often /events looks at the store when no wake-up tells it (SQLite), and how often it sends a heartbeat; tests shorten them. */
   events?: { pollMs?: number; heartbeatMs?: number };
 }

@@ -1,10 +1,12 @@
-// One SSE subscriber: catch up from the store, then poll it for what comes next. Polling the store
-// (rather than listening in-process) sees events written by any process sharing the database, such
-// as a CLI command run beside the daemon.
+// One SSE subscriber: catch up from the store, then read it again each time the event feed says events
+// may have been stored (event-feed.ts): by any process sharing the database, such as a CLI command run
+// beside the daemon, or another host. Events are always read from the store, so every subscriber sees
+// them in the order the store gives to a resuming reader, whoever wrote them.
 
 import type { SSEStreamingApi } from 'hono/streaming';
 import { describeFailure } from '../cli/output.js';
 import type { StoreOps } from '../store/store.js';
+import type { EventFeed } from './event-feed.js';
 
 export interface EventSubscription {
   /** Send events with an id above this. */
@@ -19,6 +21,7 @@ export interface EventSubscription {
 }
 
 export interface FollowOptions {
+  /** How often to look when the feed is not pushed (events of other processes wake no one). */
   pollMs: number;
   heartbeatMs: number;
   /** Events read per query: a long catch-up goes out in slices rather than one huge read. */
@@ -27,29 +30,13 @@ export interface FollowOptions {
 
 const DEFAULT_BATCH = 500;
 
-/** Resolves after `ms`, or as soon as `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const wake = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', wake);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', wake, { once: true });
-  });
-}
-
 /**
  * Writes the subscription's events to `stream` until the client goes away (or the server closes it).
  * Each event goes out as `id: <event id>`, `event: <type>`, `data: <the event as JSON>`, so a browser's
  * EventSource resumes with Last-Event-ID. It starts with a `ready` event carrying the starting cursor
  * as its id: a client that reconnects before any event arrived still resumes from where it began.
  */
-export async function followEvents(store: Pick<StoreOps, 'listEvents'>, stream: SSEStreamingApi, subscription: EventSubscription, options: FollowOptions): Promise<void> {
+export async function followEvents(store: Pick<StoreOps, 'listEvents'>, feed: EventFeed, stream: SSEStreamingApi, subscription: EventSubscription, options: FollowOptions): Promise<void> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   let afterId = subscription.afterId;
   let lastWriteAt = Date.now();
@@ -58,21 +45,32 @@ export async function followEvents(store: Pick<StoreOps, 'listEvents'>, stream: 
   stream.onAbort(() => gone.abort());
   try {
     await stream.writeSSE({ event: 'ready', id: String(afterId), data: JSON.stringify({ after: afterId }) });
+    let read = true;
+    // A wake-up whose read found nothing: on PostgreSQL the events can show a moment later (an older
+    // transaction still open), so the stream looks once more after `feed.settleMs`.
+    let settling = false;
     while (!stream.aborted) {
-      const events = await store.listEvents({ afterId, project: subscription.project, taskId: subscription.taskId, limit: batchSize });
-      for (const event of events) {
-        if (stream.aborted) return;
-        await stream.writeSSE({ id: String(event.id), ...(subscription.unnamed ? {} : { event: event.type }), data: JSON.stringify(event) });
-        afterId = event.id;
-        lastWriteAt = Date.now();
+      const seen = feed.generation;
+      if (read) {
+        const events = await store.listEvents({ afterId, project: subscription.project, taskId: subscription.taskId, limit: batchSize });
+        for (const event of events) {
+          if (stream.aborted) return;
+          await stream.writeSSE({ id: String(event.id), ...(subscription.unnamed ? {} : { event: event.type }), data: JSON.stringify(event) });
+          afterId = event.id;
+          lastWriteAt = Date.now();
+        }
+        if (events.length === batchSize) continue; // still catching up
+        settling = feed.pushed && events.length === 0 && !settling;
       }
-      if (events.length === batchSize) continue; // still catching up
       // A comment line now and then keeps proxies and idle timeouts from cutting a quiet stream.
       if (Date.now() - lastWriteAt >= options.heartbeatMs) {
         await stream.write(': heartbeat\n\n');
         lastWriteAt = Date.now();
       }
-      await pause(options.pollMs, gone.signal);
+      const waitMs = settling ? feed.settleMs : feed.pushed ? options.heartbeatMs : options.pollMs;
+      const woken = await feed.after(seen, waitMs, gone.signal);
+      // Pushed, a wait that ran out is only the heartbeat's: nothing new was stored.
+      read = woken || settling || !feed.pushed;
     }
   } catch (error) {
     if (stream.aborted) return; // the store or socket went away with the client: nothing to tell

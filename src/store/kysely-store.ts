@@ -51,6 +51,7 @@ export abstract class KyselyStore implements Store {
   /** Set while a transaction's callback runs, to catch calls on the store instead of on `tx`. */
   private readonly insideTransaction = new AsyncLocalStorage<true>();
   private readonly taskListeners = new Set<(task: Task) => void>();
+  private readonly commitListeners = new Set<() => void>();
 
   /**
    * Runs `fn` in one write transaction and commits it. An implementation may run `fn` again after a
@@ -70,6 +71,21 @@ export abstract class KyselyStore implements Store {
     return () => this.taskListeners.delete(listener);
   }
 
+  onCommitted(listener: () => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
+  }
+
+  private tellCommitted(): void {
+    for (const listener of this.commitListeners) {
+      try {
+        listener();
+      } catch {
+        // A listener's failure is its own: the write has committed.
+      }
+    }
+  }
+
   private async write<T>(fn: (ops: StoreOps) => Promise<T>): Promise<T> {
     this.refuseInsideTransaction();
     let written: Task[] = [];
@@ -77,6 +93,7 @@ export abstract class KyselyStore implements Store {
       written = [];
       return this.insideTransaction.run(true, () => fn(this.recordingTaskWrites(sqliteOps(conn), written)));
     });
+    this.tellCommitted();
     for (const task of written) {
       for (const listener of this.taskListeners) {
         // A listener's failure is its own: the write has committed and the caller must hear so.
@@ -111,7 +128,7 @@ export abstract class KyselyStore implements Store {
   /**
    * A write whose statements are each atomic on their own on some database (a PostgreSQL claim is one
    * statement): `inStatements` may run it without a transaction around it, a round trip each for
-   * BEGIN and COMMIT saved. It writes no task, so no listener is told.
+   * BEGIN and COMMIT saved. It writes no task, so no task listener is told.
    */
   private writeStatements<T>(fn: (ops: StoreOps) => Promise<T>): Promise<T> {
     this.refuseInsideTransaction();
@@ -200,12 +217,16 @@ export abstract class KyselyStore implements Store {
 
   // Claims
 
-  claimTask(request: ClaimRequest): Promise<Claim | null> {
-    return this.writeStatements((ops) => ops.claimTask(request));
+  async claimTask(request: ClaimRequest): Promise<Claim | null> {
+    const claim = await this.writeStatements((ops) => ops.claimTask(request));
+    if (claim) this.tellCommitted();
+    return claim;
   }
 
-  claimFirstFree(request: FirstFreeClaimRequest): Promise<Claim | null> {
-    return this.writeStatements((ops) => ops.claimFirstFree(request));
+  async claimFirstFree(request: FirstFreeClaimRequest): Promise<Claim | null> {
+    const claim = await this.writeStatements((ops) => ops.claimFirstFree(request));
+    if (claim) this.tellCommitted();
+    return claim;
   }
 
   renewClaim(taskId: number, token: number, leaseUntil: EpochMs): Promise<boolean> {

@@ -366,6 +366,11 @@ export interface Store extends StoreOps {
    * Writes by other processes are not heard: they are seen on the next read.
    */
   onTaskWritten(listener: (task: Task) => void): () => void;
+  /**
+   * Calls `listener` after each write this store commits that may have stored events (every write but
+   * a lease renewal). Returns the unsubscribe.
+   */
+  onCommitted(listener: () => void): () => void;
   close(): Promise<void>;
 }
 

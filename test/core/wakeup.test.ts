@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeWakeup, encodeWakeup, wakeupForTaskWrite } from '../../src/core/wakeup.js';
+import { decodeWakeup, encodeWakeup, wakesScheduler, wakeupForTaskWrite } from '../../src/core/wakeup.js';
 
 describe('wake-ups', () => {
   it('round-trip through their payload', () => {
@@ -19,5 +19,11 @@ describe('wake-ups', () => {
     expect(wakeupForTaskWrite({ id: 1, project: 'p', state: 'routed', version: 5 })).toEqual({ kind: 'task_ready', taskId: 1, project: 'p' });
     expect(wakeupForTaskWrite({ id: 1, project: 'p', state: 'running', version: 5 })).toBeNull();
     expect(wakeupForTaskWrite({ id: 1, project: 'p', state: 'done', version: 9 })).toBeNull();
+  });
+
+  it('wake the scheduler for anything but stored events, which are for live views', () => {
+    expect(decodeWakeup(encodeWakeup({ kind: 'events_appended' }))).toEqual({ kind: 'events_appended' });
+    expect(wakesScheduler({ kind: 'events_appended' })).toBe(false);
+    for (const kind of ['task_added', 'task_ready', 'slot_freed', 'reconnected'] as const) expect(wakesScheduler({ kind })).toBe(true);
   });
 });

@@ -1,6 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { ServerDeps } from '../deps.js';
+import { eventFeed } from '../event-feed.js';
 import { followEvents } from '../event-stream.js';
 import { optionalFlag, optionalWholeNumber, wholeNumber } from '../validation.js';
 
@@ -21,6 +22,7 @@ async function startingCursor(c: Context, deps: ServerDeps): Promise<number> {
 /** `GET /events`: the event log as Server-Sent Events, optionally for one project or task. */
 export function eventRoutes(deps: ServerDeps): Hono {
   const app = new Hono();
+  const feed = eventFeed(deps.orch);
   app.get('/events', async (c) => {
     // Everything is checked before the stream opens, so a bad parameter is an ordinary JSON 400.
     const subscription = {
@@ -31,7 +33,7 @@ export function eventRoutes(deps: ServerDeps): Hono {
     };
     const options = { pollMs: deps.events?.pollMs ?? POLL_MS, heartbeatMs: deps.events?.heartbeatMs ?? HEARTBEAT_MS };
     c.header('X-Accel-Buffering', 'no'); // nginx would otherwise hold events back in its buffer
-    return streamSSE(c, (stream) => followEvents(deps.orch.store, stream, subscription, options));
+    return streamSSE(c, (stream) => followEvents(deps.orch.store, feed, stream, subscription, options));
   });
   return app;
 }

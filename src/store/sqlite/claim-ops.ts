@@ -144,12 +144,15 @@ async function claimInOneStatement(db: Kysely<Database>, { taskId, ...fields }: 
  */
 async function claimFirstFreeSkippingLocked(db: Kysely<Database>, taskIds: readonly number[], fields: ClaimFields): Promise<Claim | null> {
   const ids = sql`${[...taskIds]}::bigint[]`;
+  // Joined from the list (not `id = any(…)`), so the plan is index lookups in the list's order however
+  // stale the table's statistics (a backlog just added is read by a sequential scan otherwise).
   const firstFree = sql`
-    select id, project from tasks
-    where id = any(${ids}) and not exists (select 1 from claims where claims.task_id = tasks.id)
-    order by array_position(${ids}, id)
+    select tasks.id, tasks.project from unnest(${ids}) with ordinality as wanted (id, position)
+    join tasks on tasks.id = wanted.id
+    where not exists (select 1 from claims where claims.task_id = tasks.id)
+    order by wanted.position
     limit 1
-    for update skip locked`;
+    for update of tasks skip locked`;
   for (;;) {
     const row = await claimStatement(db, firstFree, fields);
     if (!row) return null;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
@@ -16,7 +17,7 @@ export async function inImmediateTransaction<T>(
   fn: (conn: Kysely<Database>) => Promise<T>,
 ): Promise<T> {
   return db.connection().execute(async (conn) => {
-    await sql`begin immediate`.execute(conn);
+    await beginImmediate(conn);
     try {
       const result = await fn(conn);
       await sql`commit`.execute(conn);
@@ -28,4 +29,27 @@ export async function inImmediateTransaction<T>(
       throw error;
     }
   });
+}
+
+/** How long a write waits for the write lock, in all, before it gives up. */
+const WRITE_LOCK_PATIENCE_MS = 60_000;
+
+/**
+ * `BEGIN IMMEDIATE`, taken again after SQLITE_BUSY. busy_timeout (5 s) lets SQLite wait by itself,
+ * but its busy handler is not fair: among many processes writing without pause, one can lose the race
+ * for longer. Nothing has been done yet when BEGIN fails, so it is safe to try again, after a pause
+ * that lets this process's other work run.
+ */
+async function beginImmediate(conn: Kysely<Database>): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      await sql`begin immediate`.execute(conn);
+      return;
+    } catch (error) {
+      const busy = (error as { code?: string }).code === 'SQLITE_BUSY';
+      if (!busy || Date.now() - started > WRITE_LOCK_PATIENCE_MS) throw error;
+      await sleep(5 + Math.random() * 45);
+    }
+  }
 }
