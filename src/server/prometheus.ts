@@ -47,17 +47,12 @@ export function renderExposition(families: MetricFamily[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** A histogram's samples: cumulative `_bucket`s for each upper bound and `+Inf`, then `_sum` and `_count`. */
-export function histogramSamples(labels: Labels, observations: number[], bounds: readonly number[]): Sample[] {
-  const buckets = bounds.map((bound) => ({
-    suffix: '_bucket',
-    labels: { ...labels, le: formatValue(bound) },
-    value: observations.filter((value) => value <= bound).length,
-  }));
+/** A histogram's samples — cumulative `_bucket`s for each upper bound and `+Inf`, then `_sum` and `_count` — from counts already made: `atMost[i]` observations at most `bounds[i]`, `count` in all, summing to `sum`. */
+export function histogramFromCounts(labels: Labels, bounds: readonly number[], atMost: readonly number[], count: number, sum: number): Sample[] {
   return [
-    ...buckets,
-    { suffix: '_bucket', labels: { ...labels, le: '+Inf' }, value: observations.length },
-    { suffix: '_sum', labels, value: observations.reduce((sum, value) => sum + value, 0) },
-    { suffix: '_count', labels, value: observations.length },
+    ...bounds.map((bound, i) => ({ suffix: '_bucket', labels: { ...labels, le: formatValue(bound) }, value: atMost[i] ?? 0 })),
+    { suffix: '_bucket', labels: { ...labels, le: '+Inf' }, value: count },
+    { suffix: '_sum', labels, value: sum },
+    { suffix: '_count', labels, value: count },
   ];
 }

@@ -19,6 +19,7 @@ import type {
   AgentTaskCount,
   ClaimRequest,
   EventFilter,
+  MetricTotals,
   FirstFreeClaimRequest,
   HostRegistration,
   NewHost,
@@ -269,6 +270,10 @@ export abstract class KyselyStore implements Store {
 
   runStats(filter?: RunStatsFilter): Promise<RunStatsRow[]> {
     return this.read((ops) => ops.runStats(filter));
+  }
+
+  metricTotals(now: EpochMs, durationBoundsS: readonly number[]): Promise<MetricTotals> {
+    return this.read((ops) => ops.metricTotals(now, durationBoundsS));
   }
 
   // Pull workers

@@ -189,6 +189,19 @@ export interface WorkerFilter {
   limit?: number;
 }
 
+/** The store's totals behind /metrics (see `metricTotals`). */
+export interface MetricTotals {
+  /** Tasks per project and state. */
+  tasks: { project: string; state: string; count: number }[];
+  /** Runs per project, agent, outcome and end reason (null while running), with their spend. */
+  runs: { project: string; agent: string; outcome: string | null; endReason: string | null; count: number; costUsd: number; tokensIn: number; tokensOut: number }[];
+  /** Per agent, of its ended runs: how many lasted at most each bound (seconds, as asked), how many in all, and their total seconds. */
+  durations: { agent: string; atMost: number[]; count: number; sumS: number }[];
+  /** Per project, of the tasks with a pull request: how many are done (merged) and the fix rounds run. */
+  pullRequests: { project: string; merged: number; ciRounds: number; reviewRounds: number }[];
+  claims: { held: number; expired: number };
+}
+
 export interface EventFilter {
   /**
    * The events that came after this one, in the order they became visible (SSE `Last-Event-ID`
@@ -290,6 +303,8 @@ export interface StoreOps {
    * database: the scoreboard's input, without loading the runs.
    */
   runStats(filter?: RunStatsFilter): Promise<RunStatsRow[]>;
+  /** What /metrics reports, totalled by the database in a few grouped queries: no run or task is loaded. */
+  metricTotals(now: EpochMs, durationBoundsS: readonly number[]): Promise<MetricTotals>;
 
   // Pull workers
   createWorker(worker: NewWorker, event?: NewEvent): Promise<Worker>;

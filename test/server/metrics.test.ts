@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Task } from '../../src/core/types.js';
-import { histogramSamples, renderExposition } from '../../src/server/prometheus.js';
+import { histogramFromCounts, renderExposition } from '../../src/server/prometheus.js';
 import { json, useServer } from './harness.js';
 
 const h = useServer();
@@ -127,8 +127,9 @@ describe('renderExposition', () => {
     expectWellFormed(text);
   });
 
-  it('builds cumulative histogram buckets', () => {
-    const samples = histogramSamples({ agent: 'a' }, [1, 5, 5, 50], [1, 10]);
+  it('builds cumulative histogram buckets from counts', () => {
+    // Observed: 1, 5, 5, 50.
+    const samples = histogramFromCounts({ agent: 'a' }, [1, 10], [1, 3], 4, 61);
     expect(samples.map((s) => [s.suffix, s.labels, s.value])).toEqual([
       ['_bucket', { agent: 'a', le: '1' }, 1],
       ['_bucket', { agent: 'a', le: '10' }, 3],

@@ -5,6 +5,7 @@ import { cooldownOps } from './cooldown-ops.js';
 import { eventOps } from './event-ops.js';
 import { hostOps } from './host-ops.js';
 import { jobOps } from './job-ops.js';
+import { metricOps } from './metric-ops.js';
 import { projectOps } from './project-ops.js';
 import type { Database } from './schema.js';
 import { runOps } from './run-ops.js';
@@ -30,5 +31,6 @@ export function sqliteOps(db: Kysely<Database>): StoreOps {
     ...webhookOps(db),
     ...workerOps(db),
     ...hostOps(db),
+    ...metricOps(db),
   };
 }
