@@ -7,8 +7,9 @@
 //
 // Tasks go one at a time (the next is added once the last is done). Times are the store's event
 // timestamps (one machine, one clock): `task.created` (written by A) → `run.started` (B claimed it) →
-// `run.spawned` (B started the agent); and from the call on A to `run.spawned`. The baseline, in the
-// same round: the same tasks added through B's own HTTP API (`POST /tasks`, which ticks B itself).
+// `workspace.ready` (B's clone refreshed, the task's worktree made) → `run.spawned` (B started the
+// agent); and from the call on A to `run.spawned`. The baseline, in the same round: the same tasks
+// added through B's own HTTP API (`POST /tasks`, which ticks B itself).
 /* global fetch, setTimeout */
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -83,7 +84,14 @@ async function round(cluster, index) {
         const events = await a.store.listEvents({ taskId: id });
         const at = (type) => events.find((e) => e.type === type)?.at ?? NaN;
         const host = (await a.store.listRuns({ taskId: id }))[0]?.host;
-        return { host, fromCall: at('run.spawned') - calledAt, fromCreated: at('run.spawned') - at('task.created'), claim: at('run.started') - at('task.created') };
+        return {
+          host,
+          fromCall: at('run.spawned') - calledAt,
+          fromCreated: at('run.spawned') - at('task.created'),
+          claim: at('run.started') - at('task.created'),
+          workspace: at('workspace.ready') - at('run.started'),
+          spawn: at('run.spawned') - at('workspace.ready'),
+        };
       };
       // One warm-up task each way: B makes its clone.
       for (let i = 0; i < TASKS + 1; i++) {
@@ -130,7 +138,10 @@ try {
       const s = stats(samples[path].map((t) => t.fromCreated));
       const call = stats(samples[path].map((t) => t.fromCall));
       const claim = stats(samples[path].map((t) => t.claim));
-      console.log(`  ${label.padEnd(36)} task.created → run.spawned p50 ${s.p50.toFixed(0)} p90 ${s.p90.toFixed(0)} p99 ${s.p99.toFixed(0)} ms; from the call p50 ${call.p50.toFixed(0)} ms; → run.started p50 ${claim.p50.toFixed(0)} ms`);
+      const workspace = stats(samples[path].map((t) => t.workspace));
+      const spawn = stats(samples[path].map((t) => t.spawn));
+      console.log(`  ${label.padEnd(36)} task.created → run.spawned p50 ${s.p50.toFixed(0)} p90 ${s.p90.toFixed(0)} p99 ${s.p99.toFixed(0)} ms; from the call p50 ${call.p50.toFixed(0)} ms`);
+      console.log(`  ${''.padEnd(36)} p50 of each phase: → run.started ${claim.p50.toFixed(0)} ms (claimed), → workspace.ready ${workspace.p50.toFixed(0)} ms, → run.spawned ${spawn.p50.toFixed(0)} ms`);
     }
   }
 } finally {

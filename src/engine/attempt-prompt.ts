@@ -60,13 +60,13 @@ export async function sessionResumeFor(orch: Orch, attempt: Attempt, options: { 
 
 /**
  * The prompt of an attempt, from the task, its role's template (read from `cwd`, the worktree, where
- * the repository may keep its own) and how its earlier runs ended (or, resuming a session, why it
- * stopped); kept as `prompt.md`.
+ * the repository may keep its own) and how its earlier runs ended (`previous` when the caller has read
+ * them already; or, resuming a session, why it stopped); kept as `prompt.md`.
  */
 export async function promptFor(
   orch: Orch,
   attempt: Attempt,
-  extra: { failure?: string | null; resume?: SessionResume | null; cwd?: string | null } = {},
+  extra: { failure?: string | null; resume?: SessionResume | null; cwd?: string | null; previous?: PreviousAttempt[] } = {},
 ): Promise<AgentPrompt> {
   const roleTemplate = loadRoleTemplate(attempt.task.role, attempt.project, extra.cwd ?? null).text;
   if (extra.resume) {
@@ -74,7 +74,7 @@ export async function promptFor(
     writeFileSync(join(attempt.runDir, 'prompt.md'), `(resuming session ${extra.resume.sessionId} of run ${extra.resume.fromRunId})\n\n${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`, { mode: 0o600 });
     return prompt;
   }
-  const { previous } = await attemptHistory(orch.store, attempt.task.id, attempt.run.id);
+  const previous = extra.previous ?? (await attemptHistory(orch.store, attempt.task.id, attempt.run.id)).previous;
   const prompt = buildAgentPrompt(attempt.task, previous, extra.failure ?? null, { roleTemplate });
   writeFileSync(join(attempt.runDir, 'prompt.md'), `${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`, { mode: 0o600 });
   return prompt;

@@ -195,7 +195,6 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
     if (event.type === 'session_started') await store.updateRun(run.id, attempt.token, { sessionId: event.sessionId }, orch.now());
     await store.appendEvent({ type: `agent.${event.type}`, project: task.project, taskId: task.id, runId: run.id, data: agentEventRecord(event, logLine) }, orch.now());
   };
-  const budgetUsd = await runBudget(orch, task);
   const signal = options.signal ? AbortSignal.any([options.signal, attempt.lost]) : attempt.lost;
   const runHome = join(attempt.runDir, 'home');
   // The CLI keeps its sessions under its HOME: the resumed run starts from a copy of the old run's,
@@ -205,7 +204,10 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
   const env = { ...agentBaseEnvironment(options.sourceEnv ?? process.env, agent.env), ...options.extraEnv, ORCH_RUN_ID: String(run.id), ORCH_TASK_ID: String(task.id) };
   mkdirSync(runHome, { recursive: true, mode: 0o700 });
   const sandbox = agentSandbox(orch, project, agent, { cwd: options.cwd, runHome, runDir: attempt.runDir, readOnly: TOOL_MODE_OF_ROLE[task.role] === 'read-only', env, sessionHomes: resumedHome ? [resumedHome] : [] }, options.sourceEnv);
-  await store.appendEvent({ type: 'run.sandbox', project: task.project, taskId: task.id, runId: run.id, data: sandboxRecord(sandbox) }, orch.now());
+  const [budgetUsd] = await Promise.all([
+    runBudget(orch, task),
+    store.appendEvent({ type: 'run.sandbox', project: task.project, taskId: task.id, runId: run.id, data: sandboxRecord(sandbox) }, orch.now()),
+  ]);
   const report = await superviseRun({
     adapter: adapterFor(agent.kind),
     agent,

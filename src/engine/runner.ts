@@ -14,9 +14,9 @@ import { branchChanged, truncateDiff } from '../workspace/branch-diff.js';
 import { pushBranch, type DeliveryResult } from '../workspace/deliver.js';
 import { git, tryGit } from '../workspace/git.js';
 import { configuredHook, hookFailure, runHook, type HookName } from '../workspace/hooks.js';
-import { worktreesDir } from '../workspace/layout.js';
+import { clonePath, worktreesDir } from '../workspace/layout.js';
 import { copyUntrackedFiles, slotEnvironment } from '../workspace/setup.js';
-import { createWorktree, prepareSpareWorktree, removeWorktree } from '../workspace/worktrees.js';
+import { createWorktree, prepareSpareWorktree, removeWorktree, type TaskWorktree } from '../workspace/worktrees.js';
 import {
   beginAttempt,
   endAttempt,
@@ -131,6 +131,24 @@ export function refreshClone(orch: Orch, project: ProjectConfig): Promise<Clone>
 }
 
 /**
+ * The clone refreshed and the task's worktree on `branch`, in one hold of the clone's lock: worktree
+ * changes and fetches into the clone must not interleave (a fetch can trip over a half-made
+ * worktree's HEAD), except the spare's move into the task's place, which runs while the clone is
+ * refreshed — the task's branch is made only once the base is settled.
+ */
+async function prepareWorkspace(orch: Orch, project: ProjectConfig, taskId: number, branch: string): Promise<{ clone: Clone; worktree: TaskWorktree }> {
+  return withLock(orch.home, `clone:${project.name}`, async () => {
+    const refreshed = ensureClone(orch.home, { name: project.name, path: project.path, remote: project.remote, defaultBranch: project.defaultBranch });
+    const made = createWorktree(clonePath(orch.home, project.name), worktreesDir(orch.home, project.name), taskId, branch, refreshed.then((clone) => clone.defaultBranch));
+    // Both settle before the lock is let go, whichever fails first.
+    const [clone, worktree] = await Promise.allSettled([refreshed, made]);
+    if (worktree.status === 'rejected') throw worktree.reason;
+    if (clone.status === 'rejected') throw clone.reason;
+    return { clone: clone.value, worktree: worktree.value };
+  });
+}
+
+/**
  * Makes the project's spare worktree for the next task while this one's agent works. Best effort:
  * without a spare the next task's worktree is made the slower way; a failure is recorded, not thrown.
  */
@@ -190,14 +208,13 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   const event = eventFor(orch, attempt);
   const slotEnv = slotEnvironment(options.slot ?? 0, project.ports);
 
-  const clone = await refreshClone(orch, project);
   // A fix round works on its pull request's branch, whatever the title says now.
   const branch = task.pullRequest?.branch ?? branchName(task.id, task.title);
-  // Worktree changes and fetches into the same clone must not interleave (a fetch can trip over a
-  // half-made worktree's HEAD): both hold the clone's lock.
-  const worktree = await withLock(orch.home, `clone:${project.name}`, () => createWorktree(clone.path, worktreesDir(orch.home, project.name), task.id, branch, clone.defaultBranch));
-  await event('workspace.ready', { worktree: worktree.path, branch, from: worktree.from });
-  await orch.store.updateRun(attempt.run.id, attempt.token, { worktree: worktree.path, branch }, orch.now());
+  // Read from the store while git works: the prompt needs it, the workspace does not.
+  const history = attemptHistory(orch.store, task.id, attempt.run.id);
+  history.catch(() => undefined);
+  const { clone, worktree } = await prepareWorkspace(orch, project, task.id, branch);
+  await orch.store.updateRun(attempt.run.id, attempt.token, { worktree: worktree.path, branch }, orch.now(), { type: 'workspace.ready', data: { worktree: worktree.path, branch, from: worktree.from } });
   const workspace: AttemptWorkspace = { clone, worktree: worktree.path, branch, env: { ...agentBaseEnvironment(options.sourceEnv ?? process.env, []), ...slotEnv } };
 
   const hook = hookFor(orch, attempt, workspace);
@@ -215,7 +232,7 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   // The worktree was kept, so a session Orch's crash interrupted can go on where it was.
   const resume = worktree.from === 'new_branch' ? null : await sessionResumeFor(orch, attempt);
   if (resume) await event('run.resuming', { sessionId: resume.sessionId, fromRun: resume.fromRunId });
-  const { lastFailure } = await attemptHistory(orch.store, task.id, attempt.run.id);
+  const { previous, lastFailure } = await history;
   // A fix round on a pull request: what failed there (checks, reviewers) leads the prompt, and the
   // agent goes on in the session that made the change when its CLI can.
   const fixRound = task.pullRequest ? await pendingFixRound(orch, task.id) : null;
@@ -226,7 +243,7 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   if (workspace.rebaseConflicts?.length) await event('merge.conflict', { files: workspace.rebaseConflicts, pullRequest: task.pullRequest!.number });
   const prompt = workspace.rebaseConflicts?.length
     ? conflictResolutionPrompt(task, clone.defaultBranch, workspace.rebaseConflicts)
-    : await promptFor(orch, attempt, { failure: resume ? null : failure, resume, cwd: worktree.path });
+    : await promptFor(orch, attempt, { failure: resume ? null : failure, resume, cwd: worktree.path, previous });
   let spare: Promise<void> = Promise.resolve();
   const onSpawned = () => {
     spare = prepareSpare(orch, attempt, clone);

@@ -77,14 +77,14 @@ const settledClones = new Map<string, { source: string; branch: string; dev: num
  */
 export async function ensureClone(home: string, project: CloneProject, options: CloneOptions = {}): Promise<Clone> {
   const source = cloneSource(project);
-  const local = project.path !== null;
+  const onDisk = project.path ?? pathOfRemote(source);
   const target = clonePath(home, project.name);
   const timeoutMs = options.timeoutMs ?? 10 * 60_000;
   if (project.defaultBranch !== null) assertBranchName(project, project.defaultBranch);
   try {
     const known = settledClones.get(target);
     if (known && known.source === source && (project.defaultBranch ?? known.branch) === known.branch && sameDirectory(target, known)) {
-      const defaultBranchUpdate = await refresh(target, { location: source, local }, known.branch, timeoutMs);
+      const defaultBranchUpdate = await refresh(target, { location: source, onDisk }, known.branch, timeoutMs);
       return { path: target, defaultBranch: known.branch, cloned: false, defaultBranchUpdate };
     }
     settledClones.delete(target);
@@ -94,7 +94,7 @@ export async function ensureClone(home: string, project: CloneProject, options: 
     const branch = project.defaultBranch ?? (await headBranch(target));
     assertBranchName(project, branch);
     await configureClone(target, source);
-    const defaultBranchUpdate = await refresh(target, { location: source, local }, branch, timeoutMs, { settle: true });
+    const defaultBranchUpdate = await refresh(target, { location: source, onDisk }, branch, timeoutMs, { settle: true });
     settledClones.set(target, { source, branch, ...directoryIdentity(target) });
     return { path: target, defaultBranch: branch, cloned, defaultBranchUpdate };
   } catch (error) {
@@ -232,10 +232,18 @@ async function localConfig(clone: string): Promise<Map<string, string[]>> {
   return entries;
 }
 
-/** Where the clone is refreshed from: a path on this machine (`local`) or a remote's URL. */
+/** Where the clone is refreshed from, and where that repository is on this machine's disk when it is there. */
 interface CloneSource {
   location: string;
-  local: boolean;
+  onDisk: string | null;
+}
+
+/**
+ * The directory of a remote given as a plain path (`/srv/git/app.git`); null for a URL. A `file://`
+ * URL stays a URL, asked through the transport as git itself treats it (it does not hardlink one either).
+ */
+function pathOfRemote(remote: string): string | null {
+  return isAbsolute(remote) ? remote : null;
 }
 
 /**
@@ -279,16 +287,16 @@ async function cloneRefs(clone: string, branch: string): Promise<{ local: string
 
 /**
  * Where the source's default branch is now (null when it has no such branch). A repository on this
- * machine is read directly, in one git process — `ls-remote` of a path takes three (git, a shell and
- * upload-pack); when that read fails (no repository where git would look first, no such branch),
- * `ls-remote` asks the way fetch asks.
+ * machine — the project's path, or a remote given as a path — is read directly, in one git process:
+ * `ls-remote` of a path takes three (git, a shell and upload-pack); when that read fails (no
+ * repository where git would look first, no such branch), `ls-remote` asks the way fetch asks.
  */
 async function sourceTip(clone: string, source: CloneSource, branch: string, timeoutMs: number): Promise<string | null> {
   const ref = `refs/heads/${branch}`;
-  if (source.local) {
+  if (source.onDisk !== null) {
     // Where upload-pack looks first for a path: its `.git` (a directory, or a file naming one), else the path itself.
-    const dotGit = join(source.location, '.git');
-    const gitDir = existsSync(dotGit) ? dotGit : source.location;
+    const dotGit = join(source.onDisk, '.git');
+    const gitDir = existsSync(dotGit) ? dotGit : source.onDisk;
     const read = await tryGit(clone, [`--git-dir=${gitDir}`, 'rev-parse', '--verify', '--quiet', ref]);
     if (read.ok) return read.stdout.trim();
   }

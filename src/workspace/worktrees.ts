@@ -37,34 +37,56 @@ export interface TaskWorktree {
 /**
  * The worktree of a task on `branch`, made from `baseRef` the first time. A retry continues where the
  * last attempt stopped: the same worktree when it still exists, else the same branch checked out anew.
+ * `baseRef` may still be settling (the clone being refreshed, under the same lock): the spare is moved
+ * into the task's place meanwhile, since that needs no base, and branching waits for it.
  */
 export async function createWorktree(
   clonePath: string,
   worktreesDir: string,
   taskId: number,
   branch: string,
-  baseRef: string,
+  baseRef: string | Promise<string>,
 ): Promise<TaskWorktree> {
+  const settling = Promise.resolve(baseRef);
+  // Awaited below, after the spare's move: a failure meanwhile is not an unhandled one.
+  settling.catch(() => undefined);
   if (!isValidBranchName(branch)) throw new OrchError('invalid_input', `"${branch}" is not a valid branch name`);
-  if (baseRef.startsWith('-')) throw new OrchError('invalid_input', `"${baseRef}" is not a valid base`);
   const dir = worktreePath(worktreesDir, taskId);
-  if (existsSync(dir)) return reuseOrReplace(clonePath, worktreesDir, taskId, dir, branch, baseRef);
+  if (existsSync(dir)) return reuseOrReplace(clonePath, worktreesDir, taskId, dir, branch, validBase(await settling));
+
+  const placed = await placeSpare(clonePath, worktreesDir, dir);
+  let base: string;
+  try {
+    base = validBase(await settling);
+  } catch (error) {
+    // Never left in the task's place on a detached HEAD: the next attempt would find it in the way.
+    if (placed) await discardWorktree(clonePath, dir);
+    throw error;
+  }
+  if (placed) {
+    const from = await switchSpare(dir, branch, base);
+    if (from) return { path: dir, branch, from };
+    await discardWorktree(clonePath, dir);
+  }
 
   // Nothing of the task's on disk (a first attempt, or a retry whose worktree was removed): add the
   // worktree straight away. Making the branch compare-and-set (old value: none) also tells whether it
   // existed. git refuses the add when something is in the way — a registration whose directory was
   // deleted, the branch checked out in such a worktree — and the careful path below sorts that out.
-  const fromSpare = await takeSpare(clonePath, worktreesDir, dir, branch, baseRef);
-  if (fromSpare) return { path: dir, branch, from: fromSpare };
-  const branchIsNew = (await tryGit(clonePath, ['update-ref', '-m', `orch: branch from ${baseRef}`, `refs/heads/${branch}`, `${baseRef}^{commit}`, ''])).ok;
+  const branchIsNew = (await tryGit(clonePath, ['update-ref', '-m', `orch: branch from ${base}`, `refs/heads/${branch}`, `${base}^{commit}`, ''])).ok;
   await mkdir(worktreesDir, { recursive: true });
   const added = await tryGit(clonePath, ['worktree', 'add', '--quiet', '--', dir, branch]);
   if (added.ok) return { path: dir, branch, from: branchIsNew ? 'new_branch' : 'existing_branch' };
-  return reuseOrReplace(clonePath, worktreesDir, taskId, dir, branch, baseRef, { branchIsNew });
+  return reuseOrReplace(clonePath, worktreesDir, taskId, dir, branch, base, { branchIsNew });
+}
+
+function validBase(baseRef: string): string {
+  if (baseRef.startsWith('-')) throw new OrchError('invalid_input', `"${baseRef}" is not a valid base`);
+  return baseRef;
 }
 
 // The spare: a checkout of the default branch made ahead of time, off the dispatch path, so a task's
-// worktree is a switch of the few files that differ plus a rename, not a checkout of the whole
+// worktree is a rename plus a switch of the few files that differ, not a checkout of the whole
 // repository while the task waits. Its directory name is no task's or worker's, so the sweep keeps it.
 const SPARE_NAME = 'spare';
 
@@ -73,25 +95,32 @@ export function spareWorktreePath(worktreesDir: string): string {
 }
 
 /**
- * Turns the spare into the task's worktree: `branch` is made from `baseRef` in the spare (or, when it
- * exists, checked out there: a retry), forced so files a crash left half written are written whole;
- * then the worktree is moved into place. null when there is no spare or git refused; a refused spare
- * is removed, never half used.
+ * Moves the spare to `dir`, the task's place; false when there is no spare or git refused. A spare
+ * that is no worktree of the clone, or that git would not move, is removed, never half used.
  */
-async function takeSpare(clonePath: string, worktrees: string, dir: string, branch: string, baseRef: string): Promise<TaskWorktree['from'] | null> {
+async function placeSpare(clonePath: string, worktrees: string, dir: string): Promise<boolean> {
   const spare = spareWorktreePath(worktrees);
-  if (!existsSync(spare)) return null;
+  if (!existsSync(spare)) return false;
   // git run inside a directory that is no worktree of the clone would act on whatever repository
   // encloses it: the spare is used only when its `.git` file points back into the clone.
-  if (isWorktreeOf(clonePath, spare)) {
-    let from: TaskWorktree['from'] | null = null;
-    if ((await tryGit(spare, ['checkout', '--quiet', '--force', '-b', branch, baseRef, '--'])).ok) from = 'new_branch';
-    else if ((await tryGit(spare, ['checkout', '--quiet', '--force', branch, '--'])).ok) from = 'existing_branch';
-    if (from && (await tryGit(clonePath, ['worktree', 'move', spare, dir])).ok) return from;
-  }
-  await tryGit(clonePath, ['worktree', 'remove', '--force', '--force', spare]);
-  await rm(spare, { recursive: true, force: true });
+  if (isWorktreeOf(clonePath, spare) && (await tryGit(clonePath, ['worktree', 'move', spare, dir])).ok) return true;
+  await discardWorktree(clonePath, spare);
+  return false;
+}
+
+/**
+ * Puts the placed spare on `branch`, made from `baseRef` (or, when it exists, checked out: a retry),
+ * forced so files a crash left half written are written whole. null when git refused both.
+ */
+async function switchSpare(dir: string, branch: string, baseRef: string): Promise<TaskWorktree['from'] | null> {
+  if ((await tryGit(dir, ['checkout', '--quiet', '--force', '-b', branch, baseRef, '--'])).ok) return 'new_branch';
+  if ((await tryGit(dir, ['checkout', '--quiet', '--force', branch, '--'])).ok) return 'existing_branch';
   return null;
+}
+
+async function discardWorktree(clonePath: string, dir: string): Promise<void> {
+  await tryGit(clonePath, ['worktree', 'remove', '--force', '--force', dir]);
+  await rm(dir, { recursive: true, force: true });
 }
 
 /** Whether `dir` is a linked worktree of the clone, read from its `.git` file (no git process). */

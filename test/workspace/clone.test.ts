@@ -159,18 +159,35 @@ describe('ensureClone', () => {
     }
   });
 
-  it('reads a bare repository given as the path directly, and asks a remote with ls-remote', async () => {
+  it('reads a bare repository given as the path, or as a remote path, directly, and asks a remote URL with ls-remote', async () => {
     const bare = join(scratch.path, 'bare.git');
     git(scratch.path, ['clone', '-q', '--bare', user, bare]);
-    const projects = [{ name: 'by-path', path: bare, remote: null, defaultBranch: 'main' }, { name: 'by-url', path: null, remote: `file://${bare}`, defaultBranch: 'main' }];
+    const projects = [
+      { name: 'by-path', path: bare, remote: null, defaultBranch: 'main' },
+      { name: 'by-remote-path', path: null, remote: bare, defaultBranch: 'main' },
+      { name: 'by-url', path: null, remote: `file://${bare}`, defaultBranch: 'main' },
+    ];
     for (const each of projects) await ensureClone(home, each);
     const counter = countGitStarts(scratch.path);
     try {
       for (const each of projects) expect((await ensureClone(home, each)).defaultBranchUpdate).toBe('unchanged');
-      expect(counter.commands().sort()).toEqual(['for-each-ref', 'for-each-ref', 'ls-remote', 'rev-parse']);
+      expect(counter.commands().sort()).toEqual(['for-each-ref', 'for-each-ref', 'for-each-ref', 'ls-remote', 'rev-parse', 'rev-parse']);
     } finally {
       counter.restore();
     }
+  });
+
+  it('fetches what another host pushed to a remote given as a path', async () => {
+    const bare = join(scratch.path, 'bare.git');
+    git(scratch.path, ['clone', '-q', '--bare', user, bare]);
+    const served = { name: 'served', path: null, remote: bare, defaultBranch: 'main' };
+    await ensureClone(home, served);
+    const pushed = commitFile(user, 'pushed.txt', 'from another host\n');
+    git(user, ['push', '-q', bare, 'main']);
+    const clone = await ensureClone(home, served);
+    expect(clone.defaultBranchUpdate).toBe('fast_forwarded');
+    expect(head(clone.path, 'refs/remotes/origin/main')).toBe(pushed);
+    expect(head(clone.path, 'refs/heads/main')).toBe(pushed);
   });
 
   it('takes a source moved to the clone\'s own default branch (a delivery) without fetching', async () => {

@@ -124,6 +124,30 @@ describe('the spare worktree', () => {
     expect(git(worktree.path, ['status', '--porcelain'])).toBe('');
   });
 
+  it('is moved into place while the base settles, and branched only from the settled base', async () => {
+    await prepareSpareWorktree(clone, worktrees, 'main');
+    let settle: (base: string) => void = () => undefined;
+    const base = new Promise<string>((resolve) => (settle = resolve));
+    const made = createWorktree(clone, worktrees, 5, 'orch/5-later', base);
+    // The base moves while the task waits for it (a fetch brought a push): the task starts from there.
+    const moved = git(clone, ['commit-tree', '-p', 'main', '-m', 'pushed meanwhile', `${git(clone, ['rev-parse', 'main^{tree}'])}`]);
+    git(clone, ['update-ref', 'refs/heads/main', moved]);
+    settle('main');
+    const worktree = await made;
+    expect(worktree).toEqual({ path: join(worktrees, '5'), branch: 'orch/5-later', from: 'new_branch' });
+    expect(git(worktree.path, ['rev-parse', 'HEAD'])).toBe(moved);
+    expect(await registered()).toEqual([worktree.path]);
+  });
+
+  it('is not left in the task\'s place when the base cannot be settled', async () => {
+    await prepareSpareWorktree(clone, worktrees, 'main');
+    await expect(createWorktree(clone, worktrees, 6, 'orch/6-x', Promise.reject(new Error('the remote is down')))).rejects.toThrow('the remote is down');
+    expect(existsSync(join(worktrees, '6'))).toBe(false);
+    expect(await registered()).toEqual([]);
+    // The next attempt makes its worktree the usual way.
+    expect((await createWorktree(clone, worktrees, 6, 'orch/6-x', 'main')).from).toBe('new_branch');
+  });
+
   it('checks out the existing branch of a retry, and writes whole what a kill left half made', async () => {
     const first = await createWorktree(clone, worktrees, 7, 'orch/7-fix-it', 'main');
     const work = commitFile(first.path, 'done.txt', 'first attempt\n');
