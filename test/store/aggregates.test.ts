@@ -22,6 +22,34 @@ describe.each(storeKinds)('on %s', (kind) => {
     await store.releaseClaim(task.id, claim.token, startedAt);
   }
 
+  describe('metric totals', () => {
+    it('totals tasks, runs, run durations, pull requests and claims in the database, the same on both', async () => {
+      const { store } = db;
+      await addProject(store, 'web');
+      await finishedRun({ agent: 'claude', model: 'sonnet', outcome: 'succeeded', endReason: 'merged', costUsd: 1, seconds: 5 });
+      await finishedRun({ agent: 'claude', model: 'sonnet', outcome: 'succeeded', endReason: 'merged', costUsd: 2, seconds: 50 });
+      await finishedRun({ agent: 'codex', model: null, outcome: 'failed', endReason: 'agent_failed', costUsd: 0.5, seconds: 500 });
+      const open = await createTask(store);
+      const claim = (await store.claimTask({ taskId: open.id, owner: 'w', leaseMs: 1000, now: T0 }))!;
+      await store.createRun({ taskId: open.id, project: 'web', attempt: 1, agent: 'claude', model: 'sonnet', startedAt: T0 }, claim.token);
+
+      const totals = await store.metricTotals(T0 + 5000, [10, 60]);
+      expect(totals.tasks).toEqual([{ project: 'web', state: 'new', count: 4 }]);
+      const byKey = (rows: typeof totals.runs) => [...rows].sort((a, b) => `${a.agent}${a.outcome}`.localeCompare(`${b.agent}${b.outcome}`));
+      expect(byKey(totals.runs)).toEqual([
+        { project: 'web', agent: 'claude', outcome: null, endReason: null, count: 1, costUsd: 0, tokensIn: 0, tokensOut: 0 },
+        { project: 'web', agent: 'claude', outcome: 'succeeded', endReason: 'merged', count: 2, costUsd: 3, tokensIn: 200, tokensOut: 20 },
+        { project: 'web', agent: 'codex', outcome: 'failed', endReason: 'agent_failed', count: 1, costUsd: 0.5, tokensIn: 100, tokensOut: 10 },
+      ].sort((a, b) => `${a.agent}${a.outcome}`.localeCompare(`${b.agent}${b.outcome}`)));
+      expect([...totals.durations].sort((a, b) => a.agent.localeCompare(b.agent))).toEqual([
+        { agent: 'claude', atMost: [1, 2], count: 2, sumS: 55 },
+        { agent: 'codex', atMost: [0, 0], count: 1, sumS: 500 },
+      ]);
+      expect(totals.pullRequests).toEqual([]);
+      expect(totals.claims).toEqual({ held: 1, expired: 1 });
+    });
+  });
+
   describe('run stats', () => {
     it('totals ended runs per project, agent, model and role; a run failed later by the judge is no success', async () => {
       const { store } = db;
