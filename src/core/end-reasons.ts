@@ -68,6 +68,8 @@ const withVerdict = (verdict: EndVerdict) => END_REASON_NAMES.filter((reason) =>
 export const SUCCESS_END_REASONS: readonly RunEndReason[] = withVerdict('success');
 /** The end reasons that count neither for nor against an agent. */
 export const NO_VERDICT_END_REASONS: readonly RunEndReason[] = withVerdict('no_verdict');
+/** The end reasons that say something about the agent: success rates and patrol count these. */
+export const VERDICT_END_REASONS: readonly RunEndReason[] = END_REASON_NAMES.filter((reason) => RUN_END_REASONS[reason] !== 'no_verdict');
 
 export function isEndReason(value: unknown): value is RunEndReason {
   return typeof value === 'string' && Object.hasOwn(RUN_END_REASONS, value);

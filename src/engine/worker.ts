@@ -335,7 +335,7 @@ async function pauseIfWorkersIdle(orch: Orch, projectName: string): Promise<void
   const project = await orch.store.getProject(projectName);
   if (!project || project.paused) return;
   // Only workers since a person last resumed the project count, or resuming would not stick.
-  const resumedAt = (await orch.store.listEvents({ project: projectName, types: ['project.resumed'] })).at(-1)?.at ?? 0;
+  const resumedAt = (await orch.store.listEvents({ project: projectName, types: ['project.resumed'], newestFirst: true, limit: 1 }))[0]?.at ?? 0;
   const recent = (await orch.store.listWorkers({ project: projectName, open: false, endedAfter: resumedAt })).sort((a, b) => a.endedAt! - b.endedAt! || a.id - b.id);
   const reason = idleWorkersPause(recent.map((w) => w.outcome!));
   if (reason) await orch.store.setProjectPaused(projectName, true, reason, orch.now(), { type: 'project.paused', data: { reason, by: 'workers' } });

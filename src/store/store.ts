@@ -1,3 +1,4 @@
+import type { RunEndReason } from '../core/end-reasons.js';
 import type {
   BlockKind,
   Claim,
@@ -141,6 +142,11 @@ export interface RunFilter {
   open?: boolean;
   /** Only runs started at or after this time. */
   startedAfter?: EpochMs;
+  /** Only runs that ended after this time. */
+  endedAfter?: EpochMs;
+  endReasons?: readonly RunEndReason[];
+  /** The last to end first (with `limit`: the latest ones). Default: in the order they started. */
+  latestEndedFirst?: boolean;
   limit?: number;
 }
 

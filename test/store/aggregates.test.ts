@@ -22,6 +22,20 @@ describe.each(storeKinds)('on %s', (kind) => {
     await store.releaseClaim(task.id, claim.token, startedAt);
   }
 
+  describe('latest runs', () => {
+    it('lists the runs that ended last, after a time and for given end reasons, by index', async () => {
+      const { store } = db;
+      await addProject(store, 'web');
+      await finishedRun({ agent: 'a', model: null, outcome: 'failed', endReason: 'agent_failed', startedAt: T0, seconds: 30 });
+      await finishedRun({ agent: 'b', model: null, outcome: 'cancelled', endReason: 'cancelled', startedAt: T0, seconds: 40 });
+      await finishedRun({ agent: 'c', model: null, outcome: 'succeeded', endReason: 'merged', startedAt: T0, seconds: 20 });
+      await finishedRun({ agent: 'd', model: null, outcome: 'failed', endReason: 'agent_failed', startedAt: T0, seconds: 5 });
+      const latest = await store.listRuns({ project: 'web', endedAfter: T0 + 10_000, endReasons: ['agent_failed', 'merged'], latestEndedFirst: true, limit: 2 });
+      expect(latest.map((run) => run.agent)).toEqual(['a', 'c']);
+      expect(await store.listRuns({ endReasons: [] })).toEqual([]);
+    });
+  });
+
   describe('metric totals', () => {
     it('totals tasks, runs, run durations, pull requests and claims in the database, the same on both', async () => {
       const { store } = db;

@@ -97,8 +97,8 @@ export function runOps(db: Kysely<Database>): RunOps {
 
     async listRuns(filter = {}) {
       const outcomes = filter.outcomes;
-      if (outcomes?.length === 0) return [];
-      let query = db.selectFrom('runs').selectAll().orderBy('id');
+      if (outcomes?.length === 0 || filter.endReasons?.length === 0) return [];
+      let query = filter.latestEndedFirst ? db.selectFrom('runs').selectAll().orderBy('ended_at', 'desc').orderBy('id', 'desc') : db.selectFrom('runs').selectAll().orderBy('id');
       if (filter.taskId !== undefined) query = query.where('task_id', '=', filter.taskId);
       if (filter.project !== undefined) query = query.where('project', '=', filter.project);
       if (outcomes) {
@@ -115,6 +115,8 @@ export function runOps(db: Kysely<Database>): RunOps {
       if (filter.startedAfter !== undefined) {
         query = query.where('started_at', '>=', filter.startedAfter);
       }
+      if (filter.endedAfter !== undefined) query = query.where('ended_at', '>', filter.endedAfter);
+      if (filter.endReasons) query = query.where('end_reason', 'in', [...filter.endReasons]);
       if (filter.limit !== undefined) query = query.limit(filter.limit);
       return (await query.execute()).map(toRun);
     },
