@@ -11,14 +11,14 @@ import { git, tryGit } from '../workspace/git.js';
 import type { Attempt } from './attempt.js';
 import type { Orch } from './context.js';
 import { pendingFixRound, PUSHED_EVENT } from './pr-watch.js';
-import { abortRebase, conflictedFiles } from './refinery.js';
+import { abortRebase, conflictedFiles, rebaseOnto } from './refinery.js';
 
 /**
  * A rebase round starts with the branch rebased onto the base's tip. Conflicts are left in the worktree
  * for the round's agent, with the files named; without any, the agent checks the rebased change.
  */
 export async function startRebaseRound(worktree: string, base: string): Promise<{ conflicts: string[] }> {
-  const rebase = await tryGit(worktree, ['-c', 'core.editor=true', 'rebase', '--no-autosquash', `refs/heads/${base}`]);
+  const rebase = await rebaseOnto(worktree, `refs/heads/${base}`);
   if (rebase.ok) return { conflicts: [] };
   const conflicts = await conflictedFiles(worktree);
   if (conflicts.length === 0) {

@@ -58,7 +58,7 @@ export async function mergeBranch(input: MergeInput): Promise<MergeAttempt> {
     const tip = await landing.base();
     let rebased = false;
     if (!(await isAncestor(input.worktree, tip, 'HEAD'))) {
-      const rebase = await tryGit(input.worktree, ['-c', 'core.editor=true', 'rebase', '--no-autosquash', tip]);
+      const rebase = await rebaseOnto(input.worktree, tip);
       if (!rebase.ok) {
         const files = await conflictedFiles(input.worktree);
         if (files.length === 0) {
@@ -78,6 +78,19 @@ export async function mergeBranch(input: MergeInput): Promise<MergeAttempt> {
     if (await landing.land(head, tip)) return { kind: 'merged', commit: head, rebased, rounds: round + 1 };
   }
   return { kind: 'busy' };
+}
+
+/**
+ * `git rebase` of the worktree's branch onto `target`. A rebase left half done by an Orch killed during
+ * it makes git refuse a new one: when git refuses without conflicts, that one is given up and the
+ * rebase tried once more.
+ */
+export async function rebaseOnto(worktree: string, target: string): Promise<{ ok: boolean; stderr: string }> {
+  const rebase = () => tryGit(worktree, ['-c', 'core.editor=true', 'rebase', '--no-autosquash', target]);
+  const first = await rebase();
+  if (first.ok || (await conflictedFiles(worktree)).length > 0) return first;
+  await tryGit(worktree, ['rebase', '--abort']);
+  return rebase();
 }
 
 /** Finishes a rebase whose conflicts were resolved in the worktree; false when it stops on new ones. */

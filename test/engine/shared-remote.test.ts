@@ -171,6 +171,29 @@ describe('landing on a remote', () => {
     expect(git(clone, ['rev-parse', 'refs/heads/main', 'refs/remotes/origin/main']).split('\n')).toEqual([merged.kind === 'merged' ? merged.commit : '', merged.kind === 'merged' ? merged.commit : '']);
   });
 
+  it('gives up a rebase an Orch killed during it left half done, and rebases afresh', async () => {
+    const { home, clone, worktree, project } = await cloneWithTaskCommit();
+    const person = join(scratch.path, 'person');
+    git(scratch.path, ['clone', '-q', remote, person]);
+    writeFileSync(join(person, 'person.txt'), 'mine\n');
+    git(person, ['add', '-A']);
+    git(person, ['commit', '-q', '-m', 'a person commits']);
+    git(person, ['push', '-q', 'origin', 'HEAD:main']);
+    await ensureClone(home, project);
+    // Stopped after its first step, as a rebase is when its process dies: git refuses a new one until this one ends.
+    expect(() => git(worktree, ['rebase', '--exec', 'false', 'HEAD~1'])).toThrow();
+    const merged = await mergeBranch({
+      clonePath: clone,
+      worktree,
+      defaultBranch: 'main',
+      refresh: async () => void (await ensureClone(home, project)),
+      retest: null,
+      landing: remoteLanding({ home }, { project: 'app', remote, clonePath: clone, branch: 'main', beforePush: async () => undefined }),
+    });
+    expect(merged).toMatchObject({ kind: 'merged' });
+    expect(git(remote, ['log', '--format=%s', 'main']).split('\n')).toEqual(['task', 'a person commits', 'app with tests']);
+  });
+
   it('takes along commits merged in the clone and never delivered, when they sit on the remote tip', async () => {
     const { home, clone, worktree, project } = await cloneWithTaskCommit();
     // A commit merged before (its delivery refused), ahead of the remote in the clone.
