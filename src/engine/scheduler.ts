@@ -338,6 +338,7 @@ export class Scheduler {
     options.signal?.addEventListener('abort', () => this.wake(), { once: true });
     while (!options.signal?.aborted) {
       let started = 0;
+      const tickAt = this.orch.now();
       try {
         started = await this.tick();
       } catch (error) {
@@ -352,7 +353,7 @@ export class Scheduler {
         if (due !== null) delay = Math.min(delay, Math.max(10, due - this.orch.now()));
       }
       if (options.drain && this.inFlight.size === 0 && this.routing.size === 0 && this.workers.size === 0) {
-        const next = await this.nextDue(started);
+        const next = await this.nextDue(started, tickAt);
         if (next === null) break;
         delay = next;
       }
@@ -381,7 +382,7 @@ export class Scheduler {
   }
 
   /** How long until something pending may start; null when nothing ever will without a person. */
-  private async nextDue(started: number): Promise<number | null> {
+  private async nextDue(started: number, tickAt: number): Promise<number | null> {
     const { store } = this.orch;
     const pending = await store.listTasks({ project: this.options.project, states: ['new', 'routed'] });
     if (pending.length === 0) return null;
@@ -389,7 +390,10 @@ export class Scheduler {
     const due = pending.map((t) => t.nextAttemptAt ?? 0).filter((at) => at > now);
     const cooldowns = (await store.activeCooldowns(now)).map((c) => c.until);
     const soonest = Math.min(...due, ...cooldowns);
-    if (!Number.isFinite(soonest)) return started > 0 ? 0 : null;
+    // Tick again when the last tick started something, or when a task became startable after it looked
+    // (its backoff ran out, or it was written since: a run that just ended sent it back); else nothing can start.
+    const changedSinceTick = pending.some((t) => Math.max(t.updatedAt, t.nextAttemptAt ?? 0) > tickAt);
+    if (!Number.isFinite(soonest)) return started > 0 || changedSinceTick ? 0 : null;
     const delay = Math.max(50, soonest - now);
     this.progress({ type: 'waiting', untilMs: now + delay, pending: pending.length });
     return delay;
