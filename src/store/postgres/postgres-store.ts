@@ -125,8 +125,11 @@ export class PostgresStore extends KyselyStore {
     return this.db.connection().execute(async (conn) => {
       await sql`begin`.execute(conn);
       let result: T;
+      let xid: string | null;
       try {
         result = await fn(conn);
+        // Its id, to learn whether it committed should the connection break during the commit.
+        xid = (await sql<{ xid: string | null }>`select pg_current_xact_id_if_assigned()::text as xid`.execute(conn)).rows[0]?.xid ?? null;
       } catch (error) {
         // After a lost connection there is nothing to roll back: the server already did.
         await sql`rollback`.execute(conn).catch(() => undefined);
@@ -136,13 +139,21 @@ export class PostgresStore extends KyselyStore {
         await sql`commit`.execute(conn);
       } catch (error) {
         if (!isConnectionError(error)) throw error;
-        // The commit may have landed before the connection broke: running it again could apply it twice.
-        throw new StoreError(
-          `lost PostgreSQL at ${this.target.address} while committing (${firstLine(error)}): the write may or may not have been applied`,
-        );
+        // A transaction that wrote nothing, or one the server did not commit, is safe to run again
+        // (a connection error makes `reconnecting` do so); one that committed is done.
+        if (xid !== null && (await this.committed(xid, error))) return result;
+        throw error;
       }
       return result;
     });
+  }
+
+  /** Whether transaction `xid` committed, asked once the server answers again. */
+  private async committed(xid: string, lost: unknown): Promise<boolean> {
+    const status = await this.reconnecting(async () => (await sql<{ status: string | null }>`select pg_xact_status(${xid}::xid8) as status`.execute(this.db)).rows[0]?.status ?? null);
+    if (status === 'committed') return true;
+    if (status === 'aborted') return false;
+    throw new StoreError(`lost PostgreSQL at ${this.target.address} while committing (${firstLine(lost)}): the write may or may not have been applied`);
   }
 
   /**
