@@ -125,9 +125,35 @@ export async function continueAfterAgent(
   return carryAttempt(orch, attempt, options, async (summary) => afterAgent(orch, attempt, await workspace(), outcome, options, summary));
 }
 
-/** Orch's clone of the project, fetched afresh; fetches and worktree changes hold the clone's lock. */
+/** Per clone: the refresh running now, and the one callers arriving meanwhile wait for. */
+const refreshes = new Map<string, { running: Promise<Clone> | null; next: Promise<Clone> | null }>();
+
+/**
+ * Orch's clone of the project, fetched afresh; fetches and worktree changes hold the clone's lock.
+ * Tasks starting together share a refresh rather than queue one each on the lock (32 at once spent
+ * seconds in line): a caller arriving while one runs joins the next, which starts after it asked and
+ * so sees everything it needs.
+ */
 export function refreshClone(orch: Orch, project: ProjectConfig): Promise<Clone> {
-  return withLock(orch.home, `clone:${project.name}`, () => ensureClone(orch.home, { name: project.name, path: project.path, remote: project.remote, defaultBranch: project.defaultBranch }));
+  const key = `${orch.home}\0${project.name}`;
+  let state = refreshes.get(key);
+  if (!state) refreshes.set(key, (state = { running: null, next: null }));
+  if (state.next) return state.next;
+  const clone = state;
+  const next = (clone.running ?? Promise.resolve())
+    .catch(() => undefined)
+    .then(() => {
+      clone.next = null;
+      const running = withLock(orch.home, `clone:${project.name}`, () => ensureClone(orch.home, { name: project.name, path: project.path, remote: project.remote, defaultBranch: project.defaultBranch }));
+      clone.running = running;
+      running.then(
+        () => clone.running === running && (clone.running = null),
+        () => clone.running === running && (clone.running = null),
+      );
+      return running;
+    });
+  clone.next = next;
+  return next;
 }
 
 /**

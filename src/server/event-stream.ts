@@ -60,7 +60,7 @@ export async function followEvents(store: Pick<StoreOps, 'listEvents'>, feed: Ev
           lastWriteAt = Date.now();
         }
         if (events.length === batchSize) continue; // still catching up
-        settling = feed.pushed && events.length === 0 && !settling;
+        settling = feed.settleMs > 0 && events.length === 0 && !settling;
       }
       // A comment line now and then keeps proxies and idle timeouts from cutting a quiet stream.
       if (Date.now() - lastWriteAt >= options.heartbeatMs) {
