@@ -1,14 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentBaseEnvironment } from '../agents/environment.js';
-import type { ProjectConfig } from '../config/schema.js';
 import { branchName } from '../core/branch-name.js';
 import { wantsSplit } from '../core/plan.js';
 import { conflictResolutionPrompt } from '../core/pull-request-briefs.js';
 import type { RunEndReason } from '../core/end-reasons.js';
 import { TERMINAL_STATES, type Task } from '../core/types.js';
 import { failureForPrompt, renderVerdictMarkdown, type Verdict } from '../core/verdict.js';
-import { ensureClone, type Clone } from '../workspace/clone.js';
+import type { Clone } from '../workspace/clone.js';
 import { commandPassed, describeCommand, runCommand } from '../workspace/commands.js';
 import { branchChanged, truncateDiff } from '../workspace/branch-diff.js';
 import { pushBranch, type DeliveryResult } from '../workspace/deliver.js';
@@ -28,6 +27,7 @@ import {
   type GivenRouting,
 } from './attempt.js';
 import type { Orch } from './context.js';
+import { makingWorktree, refreshClone, worktreesWaiting } from './clone-access.js';
 import { deliverMerged } from './delivery.js';
 import { giveBackAttempt, isStorageFull } from './storage-condition.js';
 import { judgeBranch } from './judge.js';
@@ -125,43 +125,16 @@ export async function continueAfterAgent(
   return carryAttempt(orch, attempt, options, async (summary) => afterAgent(orch, attempt, await workspace(), outcome, options, summary));
 }
 
-/** Per clone: the refresh running now, and the one callers arriving meanwhile wait for. */
-const refreshes = new Map<string, { running: Promise<Clone> | null; next: Promise<Clone> | null }>();
-
-/**
- * Orch's clone of the project, fetched afresh; fetches and worktree changes hold the clone's lock.
- * Tasks starting together share a refresh rather than queue one each on the lock (32 at once spent
- * seconds in line): a caller arriving while one runs joins the next, which starts after it asked and
- * so sees everything it needs.
- */
-export function refreshClone(orch: Orch, project: ProjectConfig): Promise<Clone> {
-  const key = `${orch.home}\0${project.name}`;
-  let state = refreshes.get(key);
-  if (!state) refreshes.set(key, (state = { running: null, next: null }));
-  if (state.next) return state.next;
-  const clone = state;
-  const next = (clone.running ?? Promise.resolve())
-    .catch(() => undefined)
-    .then(() => {
-      clone.next = null;
-      const running = withLock(orch.home, `clone:${project.name}`, () => ensureClone(orch.home, { name: project.name, path: project.path, remote: project.remote, defaultBranch: project.defaultBranch }));
-      clone.running = running;
-      running.then(
-        () => clone.running === running && (clone.running = null),
-        () => clone.running === running && (clone.running = null),
-      );
-      return running;
-    });
-  clone.next = next;
-  return next;
-}
-
 /**
  * Makes the project's spare worktree for the next task while this one's agent works. Best effort:
  * without a spare the next task's worktree is made the slower way; a failure is recorded, not thrown.
  */
 async function prepareSpare(orch: Orch, attempt: Attempt, clone: Clone): Promise<void> {
   const { project } = attempt;
+  // Tasks starting together would each make a spare that the next one takes at once, a checkout more
+  // each in line on the clone's lock: while other worktrees are waiting to be made, the last to start
+  // makes it.
+  if (worktreesWaiting(orch, project)) return;
   try {
     await withLock(orch.home, `clone:${project.name}`, () => prepareSpareWorktree(clone.path, worktreesDir(orch.home, project.name), clone.defaultBranch));
   } catch (error) {
@@ -221,7 +194,7 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   const branch = task.pullRequest?.branch ?? branchName(task.id, task.title);
   // Worktree changes and fetches into the same clone must not interleave (a fetch can trip over a
   // half-made worktree's HEAD): both hold the clone's lock.
-  const worktree = await withLock(orch.home, `clone:${project.name}`, () => createWorktree(clone.path, worktreesDir(orch.home, project.name), task.id, branch, clone.defaultBranch));
+  const worktree = await makingWorktree(orch, project, () => withLock(orch.home, `clone:${project.name}`, () => createWorktree(clone.path, worktreesDir(orch.home, project.name), task.id, branch, clone.defaultBranch)));
   await event('workspace.ready', { worktree: worktree.path, branch, from: worktree.from });
   await orch.store.updateRun(attempt.run.id, attempt.token, { worktree: worktree.path, branch }, orch.now());
   const workspace: AttemptWorkspace = { clone, worktree: worktree.path, branch, env: { ...agentBaseEnvironment(options.sourceEnv ?? process.env, []), ...slotEnv } };
