@@ -12,7 +12,10 @@
 //   daemon RSS   VmRSS from /proc/<pid>/status, sampled alike: the peak;
 //   event lag    each agent event carries its emit time (Date.now() in the agent) in its text; lag is
 //                the SSE client's receive time minus that; also emit → stored (the event's `at`);
-//   delivery     events the agents printed (counted from their logs) against events the client got.
+//   delivery     events the agents printed (counted from their logs) against events the client got;
+//   baseline     after the daemon's round, the same agents read, parsed and stored in batched SQLite
+//                transactions by a minimal process (bench/concurrency-baseline.mjs): its CPU while all
+//                ran, beside the daemon's, and the ratio.
 /* global fetch, AbortController, TextDecoder, setTimeout, setInterval, clearInterval */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { option, quantile } from './figures.mjs';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const BASELINE = fileURLToPath(new URL('./concurrency-baseline.mjs', import.meta.url));
 
 const AGENTS = option('agents', 32);
 const SECONDS = option('seconds', 10);
@@ -90,7 +94,9 @@ async function round() {
       // output) is started again at once rather than after the default 30 s backoff.
       scheduler: { max_agents: AGENTS, tick_interval_s: 1 },
       agents: { talker: { kind: 'command', command: process.execPath, args: [agent, counts], max_concurrent: AGENTS } },
-      projects: { [PROJECT]: { path: repo, default_branch: 'main', agents: ['talker'], max_agents: AGENTS, max_attempts: 10, backoff: { base_s: 0.2, cap_s: 1, jitter: 0 } } },
+      // The sandbox off: its cost is bench/overhead's to measure, and the agent script and its log are
+      // in the scratch directory, which a sandboxed run does not see.
+      projects: { [PROJECT]: { path: repo, default_branch: 'main', agents: ['talker'], max_agents: AGENTS, max_attempts: 10, sandbox: 'off', backoff: { base_s: 0.2, cap_s: 1, jitter: 0 } } },
     }),
   );
   const env = { ...process.env, ORCH_HOME: home, NO_COLOR: '1' };
@@ -243,6 +249,12 @@ async function round() {
       }
     })(),
   };
+  // The baseline in the same conditions, right after: the same agents read, parsed and stored by a
+  // minimal process (bench/concurrency-baseline.mjs).
+  const baseline = JSON.parse(
+    execFileSync(process.execPath, [BASELINE, agent, String(AGENTS), join(scratch, 'baseline')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').at(-1),
+  );
+  result.baseline = baseline;
   if (!KEEP) rmSync(scratch, { recursive: true, force: true });
   else console.log(`kept ${scratch}`);
   return result;
@@ -258,6 +270,7 @@ for (let r = 1; r <= REPEAT; r++) {
   console.log(`  ${x.runs} agent runs, spawns spread over ${f(x.spawnSpreadMs)} ms; at most ${x.peakRunning} running together, for ${f(x.allRunningMs)} ms`);
   if (x.failures.length > 0) console.log(`  attempts that failed (retried):\n    ${x.failures.join('\n    ')}`);
   console.log(`  daemon CPU: ${f(x.cpuAllRunningPct)} % while ${x.peakRunning} ran, ${f(x.cpuWholeRunPct)} % first spawn → last end, ${f(x.cpuMergeTailPct)} % in the merge tail (${f(x.mergeTailMs)} ms)`);
+  console.log(`  baseline (read, parse, store in batches; bench/concurrency-baseline.mjs): ${f(x.baseline.cpuAllRunningPct, 1)} % while all ${x.agents} ran (${f(x.baseline.allRunningMs)} ms), ${x.baseline.stored} events stored; daemon/baseline ${f(x.cpuAllRunningPct / x.baseline.cpuAllRunningPct, 1)}×`);
   console.log(`  daemon RSS: ${f(x.startRssMiB)} MiB at start, peak ${f(x.peakRssMiB)} MiB`);
   console.log(`  SSE lag ms: p50 ${f(x.lag.p50)}  p90 ${f(x.lag.p90)}  p99 ${f(x.lag.p99)}  max ${f(x.lag.max)}  (emit → stored p50 ${f(x.emitToStored.p50)}, p99 ${f(x.emitToStored.p99)})`);
   console.log(`  events: ${x.emitted} printed by agents, ${x.received} received over SSE; ${x.merged}/${x.agents} tasks merged; ${x.worktreesLeft} task worktrees left`);

@@ -69,6 +69,9 @@ export interface RunReport extends RunVerdict {
 }
 
 const STDERR_TAIL = 4000;
+/** How long a line waits for others to join its write to the log, and how much is written without waiting. */
+const LOG_FLUSH_MS = 200;
+const LOG_FLUSH_BYTES = 64 * 1024;
 /** A line longer than this is kept cut: no event or result block of a CLI comes near it. */
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 
@@ -104,6 +107,23 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
   // A write that fails (a full disk) must not end Orch: the run goes on, and the caller hears of it.
   const log = createWriteStream(options.logPath, { flags: 'a', mode: 0o600 }).on('error', storageFailed);
   const errLog = createWriteStream(options.logPath.replace(/\.jsonl$/, '') + '.stderr.log', { flags: 'a', mode: 0o600 }).on('error', storageFailed);
+  // Lines go to the log a batch at a time: a write per line was a large part of the daemon's work
+  // with many agents talking at once. The log is the record, read after the fact; the live views
+  // read the events.
+  let logPending = '';
+  let logTimer: NodeJS.Timeout | null = null;
+  const flushLog = () => {
+    if (logTimer) clearTimeout(logTimer);
+    logTimer = null;
+    if (logPending === '') return;
+    log.write(logPending);
+    logPending = '';
+  };
+  const writeLog = (text: string) => {
+    logPending += text;
+    if (logPending.length >= LOG_FLUSH_BYTES) flushLog();
+    else logTimer ??= setTimeout(flushLog, LOG_FLUSH_MS);
+  };
   const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   let outputBytes = 0;
@@ -208,7 +228,7 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
       if (overLimit()) continue;
       const line = storedLine(output);
       if (output.cutBytes > 0) cutLines++;
-      log.write(`${line}\n`);
+      writeLog(`${line}\n`);
       logLines++;
       for (const parsed of parse(line)) {
         const event = believed(parsed);
@@ -255,6 +275,7 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
     sandboxDenials.push(denial);
     errLog.write(`[orch] sandbox denial: ${denial}\n`);
   }
+  flushLog();
   await Promise.all([new Promise((r) => log.end(r)), new Promise((r) => errLog.end(r))]);
 
   const verdict: RunVerdict = exit.spawnError

@@ -18,6 +18,7 @@ import { git, tryGit } from '../workspace/git.js';
 import { agentEventRecord } from './agent-event-record.js';
 import { promptFor, sessionResumeFor, type SessionResume } from './attempt-prompt.js';
 import type { Orch } from './context.js';
+import { eventWriterOf, RunEvents } from './event-writer.js';
 import { claimOwner, runHostName } from './hosts.js';
 import { toolPolicyFor } from './role-prompts.js';
 import { recordRoute, routeForAttempt } from './router.js';
@@ -188,12 +189,17 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
   const { store } = orch;
   const { task, run, project, agent } = attempt;
   let retryAfterMs: number | null = null;
+  // Queued with the process's event writer, stored a batch at a time (event-writer.ts).
+  const events = new RunEvents(eventWriterOf(store));
   const record = async (event: AgentEvent, _cost: number | null, logLine: number) => {
     if (event.type === 'rate_limit' && event.retryAfterMs !== null) retryAfterMs = event.retryAfterMs;
     if (event.type === 'unparsed') return; // kept in agent.jsonl; not worth an event
     // Stored at once, not when the run ends: a crash before then must not lose the session to resume.
-    if (event.type === 'session_started') await store.updateRun(run.id, attempt.token, { sessionId: event.sessionId }, orch.now());
-    await store.appendEvent({ type: `agent.${event.type}`, project: task.project, taskId: task.id, runId: run.id, data: agentEventRecord(event, logLine) }, orch.now());
+    if (event.type === 'session_started') {
+      await events.settled(); // what came before it is stored first
+      await store.updateRun(run.id, attempt.token, { sessionId: event.sessionId }, orch.now());
+    }
+    await events.add({ event: { type: `agent.${event.type}`, project: task.project, taskId: task.id, runId: run.id, data: agentEventRecord(event, logLine) }, at: orch.now() });
   };
   const signal = options.signal ? AbortSignal.any([options.signal, attempt.lost]) : attempt.lost;
   const runHome = join(attempt.runDir, 'home');
@@ -208,35 +214,43 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
     runBudget(orch, task),
     store.appendEvent({ type: 'run.sandbox', project: task.project, taskId: task.id, runId: run.id, data: sandboxRecord(sandbox) }, orch.now()),
   ]);
-  const report = await superviseRun({
-    adapter: adapterFor(agent.kind),
-    agent,
-    spec: {
-      prompt: options.prompt.prompt,
-      systemPromptAppend: options.prompt.systemPromptAppend,
-      model: attempt.model,
-      tools: options.tools ?? toolPolicyFor(task.role),
+  let supervised: RunReport;
+  try {
+    supervised = await superviseRun({
+      adapter: adapterFor(agent.kind),
+      agent,
+      spec: {
+        prompt: options.prompt.prompt,
+        systemPromptAppend: options.prompt.systemPromptAppend,
+        model: attempt.model,
+        tools: options.tools ?? toolPolicyFor(task.role),
+        budgetUsd,
+        maxTurns: project.run.maxTurns,
+        resumeSessionId: options.resume?.sessionId ?? null,
+        cwd: options.cwd,
+        runHome,
+        env,
+      },
+      sandbox,
+      logPath: run.logPath!,
+      timeoutMs: project.run.timeoutS * 1000,
+      stallMs: project.run.stallS * 1000,
+      maxOutputBytes: project.run.maxOutputMb * 1024 * 1024,
       budgetUsd,
-      maxTurns: project.run.maxTurns,
-      resumeSessionId: options.resume?.sessionId ?? null,
-      cwd: options.cwd,
-      runHome,
-      env,
-    },
-    sandbox,
-    logPath: run.logPath!,
-    timeoutMs: project.run.timeoutS * 1000,
-    stallMs: project.run.stallS * 1000,
-    maxOutputBytes: project.run.maxOutputMb * 1024 * 1024,
-    budgetUsd,
-    prices: orch.config.prices,
-    signal,
-    onEvent: record,
-    onSpawn: async (pid) => {
-      await store.updateRun(run.id, attempt.token, { pid }, orch.now(), { type: 'run.spawned', data: { pid } });
-      options.onSpawned?.();
-    },
-  });
+      prices: orch.config.prices,
+      signal,
+      onEvent: record,
+      onSpawn: async (pid) => {
+        await store.updateRun(run.id, attempt.token, { pid }, orch.now(), { type: 'run.spawned', data: { pid } });
+        options.onSpawned?.();
+      },
+    });
+  } finally {
+    // Whatever ended the run (its end, a cancel, a failure), its events are stored before anything after them.
+    await events.settled();
+  }
+  // A batch that could not be stored is the run's storage error, as a failed single write was.
+  const report: RunReport = { ...supervised, storageError: supervised.storageError ?? (await events.settled()) };
   for (const denial of report.sandboxDenials) {
     await store.appendEvent({ type: 'run.sandbox_denied', project: task.project, taskId: task.id, runId: run.id, data: { line: denial } }, orch.now());
   }

@@ -10,6 +10,7 @@ import { LOGIN_CODE_TTL_MS, LoginCodes } from '../server/session.js';
 import { watchConfig } from './config-watch.js';
 import { daemonFile, type DaemonInfo } from './daemon-file.js';
 import type { Orch } from './context.js';
+import { flushEvents } from './event-writer.js';
 import { DeliveryRetry } from './delivery-retry.js';
 import { registerThisHost } from './hosts.js';
 import { JobScheduler } from './jobs.js';
@@ -199,6 +200,8 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
     await jobs.stop();
     await server.close();
     rmSync(daemonFile(orch.home), { force: true });
+    // Agent events still queued for a batch are stored before the store closes.
+    await flushEvents(orch.store);
     // Its claims, if any run past the grace period, are free to take over from here on.
     await orch.store.markHostStopped(host, orch.now()).catch((error: Error) => logger.error(`could not mark host ${host.name} stopped: ${error.message}`));
     logger.info('stopped');

@@ -1,13 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentBaseEnvironment } from '../agents/environment.js';
-import type { ProjectConfig } from '../config/schema.js';
 import { branchName } from '../core/branch-name.js';
 import { wantsSplit } from '../core/plan.js';
 import { conflictResolutionPrompt } from '../core/pull-request-briefs.js';
 import type { RunEndReason } from '../core/end-reasons.js';
 import { TERMINAL_STATES, type Task } from '../core/types.js';
 import { failureForPrompt, renderVerdictMarkdown, type Verdict } from '../core/verdict.js';
+import type { ProjectConfig } from '../config/schema.js';
 import { ensureClone, type Clone } from '../workspace/clone.js';
 import { commandPassed, describeCommand, runCommand } from '../workspace/commands.js';
 import { branchChanged, truncateDiff } from '../workspace/branch-diff.js';
@@ -28,6 +28,7 @@ import {
   type GivenRouting,
 } from './attempt.js';
 import type { Orch } from './context.js';
+import { makingWorktree, refreshClone, worktreesWaiting } from './clone-access.js';
 import { deliverMerged } from './delivery.js';
 import { giveBackAttempt, isStorageFull } from './storage-condition.js';
 import { judgeBranch } from './judge.js';
@@ -125,11 +126,6 @@ export async function continueAfterAgent(
   return carryAttempt(orch, attempt, options, async (summary) => afterAgent(orch, attempt, await workspace(), outcome, options, summary));
 }
 
-/** Orch's clone of the project, fetched afresh; fetches and worktree changes hold the clone's lock. */
-export function refreshClone(orch: Orch, project: ProjectConfig): Promise<Clone> {
-  return withLock(orch.home, `clone:${project.name}`, () => ensureClone(orch.home, { name: project.name, path: project.path, remote: project.remote, defaultBranch: project.defaultBranch }));
-}
-
 /**
  * The clone refreshed and the task's worktree on `branch`, in one hold of the clone's lock: worktree
  * changes and fetches into the clone must not interleave (a fetch can trip over a half-made
@@ -154,6 +150,10 @@ async function prepareWorkspace(orch: Orch, project: ProjectConfig, taskId: numb
  */
 async function prepareSpare(orch: Orch, attempt: Attempt, clone: Clone): Promise<void> {
   const { project } = attempt;
+  // Tasks starting together would each make a spare that the next one takes at once, a checkout more
+  // each in line on the clone's lock: while other worktrees are waiting to be made, the last to start
+  // makes it.
+  if (worktreesWaiting(orch, project)) return;
   try {
     await withLock(orch.home, `clone:${project.name}`, () => prepareSpareWorktree(clone.path, worktreesDir(orch.home, project.name), clone.defaultBranch));
   } catch (error) {
@@ -213,7 +213,8 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   // Read from the store while git works: the prompt needs it, the workspace does not.
   const history = attemptHistory(orch.store, task.id, attempt.run.id);
   history.catch(() => undefined);
-  const { clone, worktree } = await prepareWorkspace(orch, project, task.id, branch);
+  // Counted while it waits for the clone's lock: no spare is made meanwhile (see prepareSpare).
+  const { clone, worktree } = await makingWorktree(orch, project, () => prepareWorkspace(orch, project, task.id, branch));
   await orch.store.updateRun(attempt.run.id, attempt.token, { worktree: worktree.path, branch }, orch.now(), { type: 'workspace.ready', data: { worktree: worktree.path, branch, from: worktree.from } });
   const workspace: AttemptWorkspace = { clone, worktree: worktree.path, branch, env: { ...agentBaseEnvironment(options.sourceEnv ?? process.env, []), ...slotEnv } };
 

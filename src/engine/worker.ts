@@ -26,7 +26,8 @@ import { claimOwner, runHostName } from './hosts.js';
 import { withLock } from './locks.js';
 import { agentSandbox } from './run-sandbox.js';
 import { openWorkerApi } from './worker-api.js';
-import { continueAfterAgent, refreshClone, type AttemptWorkspace, type TaskRunSummary } from './runner.js';
+import { refreshClone } from './clone-access.js';
+import { continueAfterAgent, type AttemptWorkspace, type TaskRunSummary } from './runner.js';
 import { claimableNow } from './tick-input.js';
 
 /** `workers/w<id>/`: a worker's own files (kickstart prompt, agent log, private home, the `orch` it runs). */

@@ -1,8 +1,9 @@
 // When the SSE stream reads the store: as soon as events may have been stored, rather than on a timer.
 // This process's own writes say so when they commit; the writes of other processes and hosts sharing
-// a PostgreSQL database say so through its wake-ups (`events_appended`). With no such wake-ups (SQLite:
-// a CLI command beside the daemon writes the same file and tells no one) the stream also looks every
-// poll interval.
+// a PostgreSQL database say so through its wake-ups (`events_appended`). On SQLite, where a CLI command
+// beside the daemon writes the same file and tells no one, the feed looks at the database's
+// `data_version` every poll interval — a counter, not a read of the events — and wakes the streams
+// only when another connection has committed.
 
 import type { Orch } from '../engine/context.js';
 import type { WakeupSubscription } from '../wakeups/wakeup-port.js';
@@ -11,7 +12,10 @@ import type { WakeupSubscription } from '../wakeups/wakeup-port.js';
 const SETTLE_MS = 100;
 
 export interface EventFeed {
-  /** True when every writer's events wake the feed (wake-ups across processes): no need to poll. */
+  /**
+   * True when every writer's events wake the feed (wake-ups across processes, or SQLite's data_version
+   * looked at by the feed): a stream need not read the store on a timer.
+   */
   readonly pushed: boolean;
   /** Bumped each time events may have been stored. */
   readonly generation: number;
@@ -21,7 +25,10 @@ export interface EventFeed {
    * for a later one, so a commit between its read and its wait is never missed.
    */
   after(seen: number, maxMs: number, signal: AbortSignal): Promise<boolean>;
-  /** PostgreSQL shows an event to a resuming reader once every older transaction has ended, which can be just after its wake-up. */
+  /**
+   * PostgreSQL shows an event to a resuming reader once every older transaction has ended, which can
+   * be just after its wake-up: a stream whose woken read found nothing looks again after this. 0 on SQLite.
+   */
   readonly settleMs: number;
 }
 
@@ -29,32 +36,55 @@ export interface EventFeed {
  * One feed per server: it listens (the store's commits, the database's wake-ups) only while a stream
  * is open, and stops when the last one closes.
  */
-export function eventFeed(orch: Pick<Orch, 'store' | 'wakeups'>): EventFeed {
+export function eventFeed(orch: Pick<Orch, 'store' | 'wakeups'>, options: { pollMs: number }): EventFeed {
   let generation = 0;
   const waiters = new Set<() => void>();
-  let listening: { stopCommits: () => void; wakeups: WakeupSubscription | null } | null = null;
+  let listening: { stopCommits: () => void; wakeups: WakeupSubscription | null; watch: NodeJS.Timeout | null } | null = null;
+  const pushedByDatabase = orch.wakeups !== undefined && orch.wakeups !== null;
+  const othersWrites = () => {
+    try {
+      return orch.store.othersWrites();
+    } catch {
+      return null; // a store closing: the streams are ending too
+    }
+  };
+  const watchedByVersion = !pushedByDatabase && othersWrites() !== null;
 
   const bump = () => {
     generation++;
     for (const wake of [...waiters]) wake();
   };
+  const watchVersion = () => {
+    let seen = othersWrites();
+    const timer = setInterval(() => {
+      const now = othersWrites();
+      if (now === seen) return;
+      seen = now;
+      bump();
+    }, options.pollMs);
+    timer.unref();
+    return timer;
+  };
   const start = () => {
     listening ??= {
       stopCommits: orch.store.onCommitted(bump),
       wakeups: orch.wakeups ? orch.wakeups.listen(bump) : null,
+      watch: watchedByVersion ? watchVersion() : null,
     };
   };
   const stopWhenIdle = () => {
     if (waiters.size > 0 || !listening) return;
-    const { stopCommits, wakeups } = listening;
+    const { stopCommits, wakeups, watch } = listening;
     listening = null;
     stopCommits();
+    if (watch) clearInterval(watch);
     void wakeups?.close();
   };
 
   return {
-    pushed: orch.wakeups !== undefined && orch.wakeups !== null,
-    settleMs: SETTLE_MS,
+    pushed: pushedByDatabase || watchedByVersion,
+    // Only PostgreSQL shows an event after its wake-up; SQLite's are visible at commit.
+    settleMs: pushedByDatabase ? SETTLE_MS : 0,
     get generation() {
       return generation;
     },

@@ -36,6 +36,7 @@ import type {
   StoreOps,
   TaskFilter,
   TaskPatch,
+  TimedEvent,
   WebhookDelivery,
   WorkerFilter,
   WorkerPatch,
@@ -62,6 +63,7 @@ export abstract class KyselyStore implements Store {
   /** Runs a read; `ops` run outside any transaction. */
   protected abstract inRead<T>(fn: (ops: StoreOps) => Promise<T>): Promise<T>;
   abstract close(): Promise<void>;
+  abstract othersWrites(): number | null;
 
   transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T> {
     return this.write(fn);
@@ -305,6 +307,11 @@ export abstract class KyselyStore implements Store {
     now: EpochMs,
   ): Promise<OrchEvent> {
     return this.write((ops) => ops.appendEvent(event, now));
+  }
+
+  appendEvents(events: readonly TimedEvent[]): Promise<number> {
+    if (events.length === 0) return Promise.resolve(0);
+    return this.write((ops) => ops.appendEvents(events));
   }
 
   listEvents(filter?: EventFilter): Promise<OrchEvent[]> {

@@ -32,6 +32,12 @@ import type { RunStatsRow } from '../core/scoreboard.js';
  * - At most one claim per task, enforced by a unique key in the database.
  */
 
+/** An event to append and the time it happened. */
+export interface TimedEvent {
+  event: NewEvent & { project?: string | null; taskId?: number | null; runId?: number | null };
+  at: EpochMs;
+}
+
 export interface NewEvent {
   type: string;
   data?: Record<string, unknown>;
@@ -328,6 +334,11 @@ export interface StoreOps {
     event: NewEvent & { project?: string | null; taskId?: number | null; runId?: number | null },
     now: EpochMs,
   ): Promise<OrchEvent>;
+  /**
+   * Appends many events, each with its own time, in the order given; returns how many. Busy agent
+   * output is stored this way, a batch per transaction rather than a transaction per line.
+   */
+  appendEvents(events: readonly TimedEvent[]): Promise<number>;
   listEvents(filter?: EventFilter): Promise<OrchEvent[]>;
   /** The cursor (`afterId`) after which a reader sees only what is yet to come; 0 with no events. */
   latestEventId(): Promise<number>;
@@ -392,6 +403,12 @@ export interface Store extends StoreOps {
    * a lease renewal). Returns the unsubscribe.
    */
   onCommitted(listener: () => void): () => void;
+  /**
+   * A number that changes when another connection commits to the database, this store's own commits
+   * aside (SQLite's `PRAGMA data_version`): a cheap look for other processes' writes. Null where the
+   * database tells of them itself (PostgreSQL's wake-ups).
+   */
+  othersWrites(): number | null;
   close(): Promise<void>;
 }
 

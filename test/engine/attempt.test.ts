@@ -106,6 +106,35 @@ describe('one attempt of an agent on a task', () => {
   });
 
 
+  it("stores a talkative run's events in batches, all of them in order and before the run's end", async () => {
+    writeFileSync(join(scratch.path, 'bin', 'talker'), `#!/bin/sh\nfor i in $(seq 1 300); do echo "line $i"; done\n`);
+    chmodSync(join(scratch.path, 'bin', 'talker'), 0o755);
+    const config = readFileSync(join(orch.home, 'config.yaml'), 'utf8').replace('agents:\n', `agents:\n  talker:\n    kind: command\n    command: ${join(scratch.path, 'bin', 'talker')}\n`);
+    writeFileSync(join(orch.home, 'config.yaml'), config);
+    await orch.close();
+    orch = await openOrch(orch.home, () => clock);
+    let batches = 0;
+    const appendEvents = orch.store.appendEvents.bind(orch.store);
+    orch.store.appendEvents = (events) => {
+      batches++;
+      return appendEvents(events);
+    };
+    const task = await newTask();
+    await runAttempt(orch, task.id, { cwd: repo, agent: 'talker' });
+    const events = await orch.store.listEvents({ taskId: task.id });
+    const texts = events.filter((e) => e.type === 'agent.assistant_text').map((e) => e.data.text);
+    expect(texts).toEqual(Array.from({ length: 300 }, (_, i) => `line ${i + 1}`));
+    const ended = events.findIndex((e) => e.type === 'run.ended');
+    expect(events.findLastIndex((e) => e.type === 'agent.assistant_text')).toBeLessThan(ended);
+    expect(batches).toBeLessThan(300);
+  });
+
+  it('gives up an attempt whose events the store cannot take (a full disk) with that error, as a failed single write did', async () => {
+    const task = await newTask();
+    orch.store.appendEvents = () => Promise.reject(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }));
+    await expect(runAttempt(orch, task.id, { cwd: repo, agent: 'good' })).rejects.toThrow('database or disk is full');
+  });
+
   it('runs the agent, records the run and its events, and hands the task to the judge', async () => {
     const task = await newTask();
     const { run, task: after, decision, result } = await runAttempt(orch, task.id, { cwd: repo, agent: 'good' });

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { OrchEvent, Task } from '../../src/core/types.js';
+import { databasePath } from '../../src/engine/context.js';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { TOKEN, json, useServer } from './harness.js';
 import { SseClient, type SseFrame } from './sse-client.js';
 
@@ -100,17 +102,28 @@ describe('GET /events', () => {
     expect((await h.call('/events', { token: null })).status).toBe(401);
   });
 
-  it('stops polling the store once the client disconnects', async () => {
+  it("reads the store only when something was written — another process's writes seen through SQLite's data_version — and stops once the client disconnects", async () => {
     const polls = vi.spyOn(h.orch.store, 'listEvents');
     const client = await subscribe();
     await client.waitFor((frame) => frame.event === 'ready');
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(polls.mock.calls.length).toBeGreaterThan(1);
-    client.close();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const afterClose = polls.mock.calls.length;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(polls.mock.calls.length).toBe(afterClose);
+    expect(polls.mock.calls.length).toBe(1); // the first read; nothing written since
+
+    // Another process's connection to the same file: no commit of this store wakes the stream.
+    const other = await openSqliteStore(databasePath(h.orch.home));
+    try {
+      await other.appendEvent({ type: 'custom.elsewhere', project: 'app' }, Date.now());
+      await client.waitFor((frame) => frame.event === 'custom.elsewhere');
+      expect(polls.mock.calls.length).toBeGreaterThan(1);
+      client.close();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const afterClose = polls.mock.calls.length;
+      await other.appendEvent({ type: 'custom.later', project: 'app' }, Date.now());
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(polls.mock.calls.length).toBe(afterClose);
+    } finally {
+      await other.close();
+    }
   });
 
   it('ends open streams when the server closes', async () => {

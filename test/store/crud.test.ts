@@ -379,6 +379,26 @@ describe.each(storeKinds)('on %s', (kind) => {
       expect(ids(await store.listEvents({ types: [] }))).toEqual([]);
       expect(ids(await store.listEvents({ afterId: first.id, limit: 1 }))).toEqual([second.id]);
     });
+
+    it('appends many events in one call, each at its own time, in the order given', async () => {
+      const { store } = ctx;
+      const before = await store.appendEvent({ type: 'daemon.started' }, T0);
+      // More than one INSERT's worth of rows, so the slices keep their order too.
+      const batch = Array.from({ length: 1203 }, (_, i) => ({ event: { type: 'agent.assistant_text', project: 'web', taskId: 3, runId: 7, data: { text: `line ${i}` } }, at: T0 + 1 + i }));
+      let committed = 0;
+      const stop = store.onCommitted(() => committed++);
+      expect(await store.appendEvents(batch)).toBe(1203);
+      stop();
+      expect(committed).toBe(1); // one transaction
+      expect(await store.appendEvents([])).toBe(0);
+
+      const stored = await store.listEvents({ afterId: before.id, limit: 2000 });
+      expect(stored.map((event) => event.data.text)).toEqual(batch.map((item) => item.event.data.text));
+      expect(stored.map((event) => event.at)).toEqual(batch.map((item) => item.at));
+      expect(stored.every((event, i) => i === 0 || event.id > stored[i - 1]!.id)).toBe(true);
+      expect(stored[0]).toMatchObject({ type: 'agent.assistant_text', project: 'web', taskId: 3, runId: 7 });
+      expect(await store.latestEventId()).toBe(stored.at(-1)!.id);
+    });
   });
 
   describe('jobs', () => {

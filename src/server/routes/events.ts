@@ -22,7 +22,8 @@ async function startingCursor(c: Context, deps: ServerDeps): Promise<number> {
 /** `GET /events`: the event log as Server-Sent Events, optionally for one project or task. */
 export function eventRoutes(deps: ServerDeps): Hono {
   const app = new Hono();
-  const feed = eventFeed(deps.orch);
+  const pollMs = deps.events?.pollMs ?? POLL_MS;
+  const feed = eventFeed(deps.orch, { pollMs });
   app.get('/events', async (c) => {
     // Everything is checked before the stream opens, so a bad parameter is an ordinary JSON 400.
     const subscription = {
@@ -31,7 +32,7 @@ export function eventRoutes(deps: ServerDeps): Hono {
       taskId: optionalWholeNumber(c, 'task'),
       unnamed: optionalFlag(c, 'unnamed'),
     };
-    const options = { pollMs: deps.events?.pollMs ?? POLL_MS, heartbeatMs: deps.events?.heartbeatMs ?? HEARTBEAT_MS };
+    const options = { pollMs, heartbeatMs: deps.events?.heartbeatMs ?? HEARTBEAT_MS };
     c.header('X-Accel-Buffering', 'no'); // nginx would otherwise hold events back in its buffer
     return streamSSE(c, (stream) => followEvents(deps.orch.store, feed, stream, subscription, options));
   });

@@ -90,6 +90,11 @@ export class PostgresStore extends KyselyStore {
     });
   }
 
+  /** Other hosts' and processes' writes are told by their wake-ups (`events_appended`). */
+  othersWrites(): null {
+    return null;
+  }
+
   async close(): Promise<void> {
     this.refuseInsideTransaction();
     this.closed = true;

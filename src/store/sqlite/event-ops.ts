@@ -12,7 +12,7 @@ export type EventRecord = NewEvent & {
   runId?: number | null;
 };
 
-export type EventOps = Pick<StoreOps, 'appendEvent' | 'listEvents' | 'latestEventId'>;
+export type EventOps = Pick<StoreOps, 'appendEvent' | 'appendEvents' | 'listEvents' | 'latestEventId'>;
 
 // Readers that resume after the last event they saw (the SSE stream, `orch watch`) must never pass
 // an event that becomes visible later. SQLite has one writer at a time, so ids become visible in
@@ -28,6 +28,7 @@ const SETTLED = sql<boolean>`tx < pg_snapshot_xmin(pg_current_snapshot())`;
 export function eventOps(db: Kysely<Database>): EventOps {
   return {
     appendEvent: (event, now) => appendEvent(db, event, now),
+    appendEvents: (events) => appendEvents(db, events),
 
     async listEvents(filter = {}) {
       if (filter.types?.length === 0) return [];
@@ -70,6 +71,30 @@ async function listSettledAfter(db: Kysely<Database>, filter: EventFilter, after
   return (await narrowed(query, filter).execute()).map(toEvent);
 }
 
+/** Rows per INSERT: well under SQLite's limit of bound parameters (32,766; six a row). */
+const ROWS_PER_INSERT = 500;
+
+/**
+ * Appends many events, each at its own time, in the order given (ids ascending): a multi-row INSERT
+ * per slice, so a busy stream of agent output costs one statement, not one per line.
+ */
+export async function appendEvents(db: Kysely<Database>, events: readonly { event: EventRecord; at: EpochMs }[]): Promise<number> {
+  for (let from = 0; from < events.length; from += ROWS_PER_INSERT) {
+    const slice = events.slice(from, from + ROWS_PER_INSERT);
+    await db.insertInto('events').values(slice.map(({ event, at }) => eventRow(event, at))).execute();
+  }
+  return events.length;
+}
+
+const eventRow = (event: EventRecord, at: EpochMs) => ({
+  at,
+  type: event.type,
+  project: event.project ?? null,
+  task_id: event.taskId ?? null,
+  run_id: event.runId ?? null,
+  data: JSON.stringify(event.data ?? {}),
+});
+
 /** Appends one event; callers run it in the transaction of the change it describes. */
 export async function appendEvent(
   db: Kysely<Database>,
@@ -78,14 +103,7 @@ export async function appendEvent(
 ): Promise<OrchEvent> {
   const row = await db
     .insertInto('events')
-    .values({
-      at,
-      type: event.type,
-      project: event.project ?? null,
-      task_id: event.taskId ?? null,
-      run_id: event.runId ?? null,
-      data: JSON.stringify(event.data ?? {}),
-    })
+    .values(eventRow(event, at))
     .returningAll()
     .executeTakeFirstOrThrow();
   return toEvent(row);

@@ -70,6 +70,10 @@ export class SqliteStore extends KyselyStore {
     await this.db.destroy();
   }
 
+  othersWrites(): number {
+    return this.sqlite.pragma('data_version', { simple: true }) as number;
+  }
+
   protected inTransaction<T>(fn: (conn: Kysely<Database>) => Promise<T>): Promise<T> {
     return inImmediateTransaction(this.db, this.sqlite, fn);
   }
