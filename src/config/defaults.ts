@@ -9,8 +9,10 @@ import type {
 } from './schema.js';
 import type { TaskState } from '../core/types.js';
 
-/** The kinds of agent Orch knows how to drive (`command` runs any program). Here, not in schema.ts, so
- * that resolving a config does not load zod. */
+/**
+ * The kinds of agent Orch knows how to drive (`command` runs any program). Here, not in schema.ts, so
+ * that resolving a config does not load zod.
+ */
 export const AGENT_KINDS = ['claude', 'codex', 'opencode', 'gemini', 'command'] as const;
 export type AgentKind = (typeof AGENT_KINDS)[number];
 
