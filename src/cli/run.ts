@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { orchHome } from '../config/load.js';
+import { orchHome } from '../config/home.js';
 import { openOrch, type Orch } from '../engine/context.js';
 import { EXIT } from './exit-codes.js';
 import { describeFailure, makeOutput, showControls, type Output } from './output.js';

@@ -3,12 +3,18 @@
 import type {
   AgentConfig,
   AgentFile,
-  AgentKind,
   ProjectSettings,
   SchedulerConfig,
   ServerConfig,
 } from './schema.js';
 import type { TaskState } from '../core/types.js';
+
+/**
+ * The kinds of agent Orch knows how to drive (`command` runs any program). Here, not in schema.ts, so
+ * that resolving a config does not load zod.
+ */
+export const AGENT_KINDS = ['claude', 'codex', 'opencode', 'gemini', 'command'] as const;
+export type AgentKind = (typeof AGENT_KINDS)[number];
 
 export const DEFAULT_SCHEDULER: SchedulerConfig = { maxAgents: 4, tickIntervalS: 10, leaseS: 120, maxRouters: 2, hostName: null };
 

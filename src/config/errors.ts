@@ -1,10 +1,11 @@
 // Turns every way a config file can be wrong into ONE line: `<file>: <key path>: <what was expected>`.
 // The CLI prints that line as is, so it must name the file, point at the key and say what would be valid.
-// The words for a schema's issues are core/schema-messages.ts, shared with job specs.
+// The words for a schema's issues are core/schema-messages.ts, shared with job specs; this file
+// stays free of zod, since every command loads it.
 
 import type { YAMLError } from 'yaml';
 
-export { configErrorMap, expecting, formatIssues, formatKeyPath } from '../core/schema-messages.js';
+export { formatKeyPath } from '../core/key-paths.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

@@ -1,29 +1,17 @@
 // Reading config files from disk. A missing file is not an error (its defaults apply); anything
 // unreadable, malformed or invalid is a ConfigError whose message is one line naming file and key.
 
-import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError, configErrorMap, formatIssues, lowerFirst, yamlErrorDetail } from './errors.js';
-import { expandHome, resolveConfig, type LoadedGlobalConfig, type LoadedProjectFile } from './resolve.js';
+import { configErrorMap, formatIssues } from '../core/schema-messages.js';
+import { ConfigError, lowerFirst, yamlErrorDetail } from './errors.js';
+import { CONFIG_FILE_NAME, PROJECT_FILE_NAME, configPath, orchHome, projectRepoPath, readOptionalFile } from './home.js';
+import { resolveConfig, type LoadedGlobalConfig, type LoadedProjectFile } from './resolve.js';
 import { globalConfigFileSchema, projectFileSchema, type OrchConfig } from './schema.js';
 
 export { resolveProjectSettings, type LoadedGlobalConfig, type LoadedProjectFile } from './resolve.js';
-
-export const CONFIG_FILE_NAME = 'config.yaml';
-export const PROJECT_FILE_NAME = 'orch.yaml';
-
-/** `$ORCH_HOME`, or `~/.orch`. */
-export function orchHome(env: NodeJS.ProcessEnv = process.env): string {
-  const fromEnv = env.ORCH_HOME?.trim();
-  return fromEnv ? expandHome(fromEnv) : join(homedir(), '.orch');
-}
-
-export function configPath(home: string): string {
-  return join(home, CONFIG_FILE_NAME);
-}
+export { CONFIG_FILE_NAME, PROJECT_FILE_NAME, configPath, orchHome };
 
 export function loadGlobalConfig(home: string): LoadedGlobalConfig {
   const path = configPath(home);
@@ -47,8 +35,7 @@ export function loadConfig(home: string): OrchConfig {
   const global = loadGlobalConfig(home);
   const projectFiles: Record<string, LoadedProjectFile | undefined> = {};
   for (const [name, entry] of Object.entries(global.data.projects ?? {})) {
-    const repoPath = entry.path === undefined ? join(home, 'projects', name, 'repo') : expandHome(entry.path);
-    projectFiles[name] = loadProjectFile(repoPath);
+    projectFiles[name] = loadProjectFile(projectRepoPath(home, name, entry.path));
   }
   return resolveConfig(global, projectFiles);
 }
@@ -71,13 +58,4 @@ export function parseConfigText<T>(file: string, text: string, schema: z.ZodType
   const result = schema.safeParse(data ?? {}, { error: configErrorMap, jitless: true });
   if (!result.success) throw new ConfigError(file, formatIssues(result.error.issues));
   return result.data;
-}
-
-function readOptionalFile(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ConfigError(path, `cannot read: ${(error as Error).message}`);
-  }
 }

@@ -36,7 +36,7 @@ import type {
   TrackerConfig,
   WebhooksConfig,
 } from './schema.js';
-import { AGENT_KINDS } from './schema.js';
+import { AGENT_KINDS } from './defaults.js';
 import type { Complexity } from '../core/types.js';
 
 /** A parsed config.yaml and where it came from (errors name the file). */

@@ -18,12 +18,12 @@ import {
 } from '../core/types.js';
 import { commandSchema, nameSchema } from '../core/value-schemas.js';
 import { NETWORK_MODES, SANDBOX_SWITCHES } from '../core/sandbox-policy.js';
-import { expecting } from './errors.js';
+import { expecting } from '../core/schema-messages.js';
+import { AGENT_KINDS, type AgentKind } from './defaults.js';
 
 export { commandSchema, nameSchema };
 
-export const AGENT_KINDS = ['claude', 'codex', 'opencode', 'gemini', 'command'] as const;
-export type AgentKind = (typeof AGENT_KINDS)[number];
+export { AGENT_KINDS, type AgentKind };
 
 export { PROJECT_MODES, type ProjectMode };
 

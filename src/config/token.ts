@@ -1,7 +1,6 @@
 // The HTTP API's bearer token lives in `<ORCH_HOME>/token`, readable by its owner only. Whoever can read
 // it can drive Orch, so it is never written with wider permissions, not even for a moment.
 
-import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OrchError } from '../core/errors.js';
@@ -32,7 +31,7 @@ export function readApiToken(home: string): string | null {
 export function ensureApiToken(home: string): string {
   const existing = readApiToken(home);
   if (existing !== null) return existing;
-  const token = randomBytes(32).toString('hex');
+  const token = randomHex(32);
   const temp = writePrivateTempFile(home, `${token}\n`);
   try {
     linkSync(temp, tokenPath(home));
@@ -48,7 +47,7 @@ export function ensureApiToken(home: string): string {
 
 /** A new file beside the token, created with mode 0600 (never wider) and flushed to disk. */
 function writePrivateTempFile(home: string, content: string): string {
-  const temp = join(home, `.token.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = join(home, `.token.${process.pid}.${randomHex(6)}.tmp`);
   const fd = openSync(temp, 'wx', 0o600);
   try {
     writeFileSync(fd, content);
@@ -60,4 +59,12 @@ function writePrivateTempFile(home: string, content: string): string {
     closeSync(fd);
   }
   return temp;
+}
+
+/**
+ * `bytes` random bytes as hex, from Web Crypto: node:crypto would load with every command that only
+ * reads the token (a nudge to the daemon), where Web Crypto loads when first used.
+ */
+function randomHex(bytes: number): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString('hex');
 }

@@ -1,8 +1,7 @@
 // The result contract: every prompt asks the agent to end with a fenced JSON block saying whether it
 // finished. Orch reads that block and nothing else — free text is never guessed at — so a run
-// without a valid block simply has no structured result.
-
-import { z } from 'zod';
+// without a valid block simply has no structured result. The block is checked in result-block.ts, so
+// that what only quotes the contract (a task's brief, a prompt) does not load zod.
 
 export const RESULT_STATUSES = ['done', 'blocked', 'needs_review'] as const;
 export type ResultStatus = (typeof RESULT_STATUSES)[number];
@@ -34,48 +33,6 @@ export const RESULT_CONTRACT_PROMPT = `When you are finished, end your final mes
 - "needs_review": you finished, but a person should look before it is merged; say why in "summary".
 
 The block must be valid JSON and the last fenced block of your message.`;
-
-const textList = z.array(z.string());
-
-/** Keys as the prompt asks for them; unknown keys are ignored, missing optional ones default. */
-const resultBlockSchema = z.object({
-  status: z.enum(RESULT_STATUSES),
-  summary: z.string(),
-  remaining: z.union([z.string(), textList]).nullish(),
-  follow_ups: textList.nullish(),
-});
-
-/**
- * The agent's result from its final message: the last fenced block (```json or a bare ```) that
- * parses and carries a valid status. Tolerates comments and trailing commas. Never throws.
- */
-export function parseResultBlock(text: string): ResultBlockParse {
-  const blocks = fencedBlocks(text);
-  if (blocks.length === 0) return { ok: false, reason: 'no fenced JSON block in the final message' };
-  let lastProblem = '';
-  for (const block of blocks.reverse()) {
-    const value = parseLenientJson(block);
-    if (value === undefined) {
-      lastProblem ||= 'the last fenced block is not valid JSON';
-      continue;
-    }
-    const parsed = resultBlockSchema.safeParse(value);
-    if (!parsed.success) {
-      lastProblem ||= `the last JSON block is not a result: ${describeIssue(parsed.error.issues[0])}`;
-      continue;
-    }
-    const { status, summary, remaining, follow_ups } = parsed.data;
-    const remainingText = Array.isArray(remaining) ? remaining.join('\n') : (remaining ?? '');
-    return { ok: true, result: { status, summary, remaining: remainingText, followUps: follow_ups ?? [] } };
-  }
-  return { ok: false, reason: lastProblem };
-}
-
-function describeIssue(issue: z.core.$ZodIssue | undefined): string {
-  if (issue === undefined) return 'invalid';
-  const where = issue.path.length > 0 ? issue.path.join('.') : 'block';
-  return `${where}: ${issue.message}`;
-}
 
 /**
  * Bodies of the fenced blocks that may hold JSON: ```json, ```jsonc, ```json5 or an unlabelled fence.

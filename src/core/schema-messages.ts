@@ -3,6 +3,9 @@
 // known key for a typo. Config files, job specs and anything else Orch parses with zod share it.
 
 import { z } from 'zod';
+import { describeValue, formatKeyPath } from './key-paths.js';
+
+export { describeValue, formatKeyPath };
 
 /**
  * What a schema accepts, in words ("an integer >= 1"). Zod's own messages speak of JavaScript types;
@@ -83,27 +86,6 @@ function nearestUnionOption(options: readonly z.core.$ZodIssue[][]): z.core.$Zod
 
 function withPath(path: readonly PropertyKey[], message: string): string {
   return path.length > 0 ? `${formatKeyPath(path)}: ${message}` : message;
-}
-
-/** `['projects', 'web', 'agents', 1]` → `projects.web.agents[1]`; odd keys are quoted: `prices["gpt 5"]`. */
-export function formatKeyPath(path: readonly PropertyKey[]): string {
-  let text = '';
-  for (const segment of path) {
-    if (typeof segment === 'number') text += `[${segment}]`;
-    else if (/^[\w-]+$/.test(String(segment))) text += text ? `.${String(segment)}` : String(segment);
-    else text += `[${JSON.stringify(String(segment))}]`;
-  }
-  return text;
-}
-
-/** A value as the user wrote it in YAML, short enough for one line. */
-export function describeValue(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value);
-  if (Array.isArray(value)) return value.length === 0 ? 'an empty list' : 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  return String(value);
 }
 
 function describeType(expected: string): string {

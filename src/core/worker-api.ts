@@ -2,17 +2,13 @@
 // it hears back, as data: the same whether the CLI answers from the store itself or asks the worker's
 // API over the socket handed into its sandbox (which checks every request against this schema).
 
-import { z } from 'zod';
+import type { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from './errors.js';
 import type { TaskBrief } from './task-brief.js';
 import type { TaskState } from './types.js';
+import type { workerRequestSchema } from './worker-request-schema.js';
 
-export const workerRequestSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('ready'), project: z.string().min(1).nullable() }),
-  z.object({ kind: z.literal('claim'), taskId: z.int().positive().nullable() }),
-  z.object({ kind: z.literal('describe') }),
-  z.object({ kind: z.literal('done'), summary: z.string().nullable() }),
-]);
+/** A request as the worker's API accepts it (worker-request-schema.ts checks it). */
 export type WorkerRequest = z.infer<typeof workerRequestSchema>;
 
 export interface ReadyTask {

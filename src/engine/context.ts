@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../config/load.js';
+import { loadConfigCached } from '../config/config-cache.js';
 import { makeHomePrivate } from '../config/private-home.js';
 import type { OrchConfig } from '../config/schema.js';
 import { OrchError } from '../core/errors.js';
@@ -74,7 +74,7 @@ export async function openOrch(home: string, now: () => number = Date.now): Prom
   if (!existsSync(join(home, 'config.yaml'))) {
     throw new OrchError('not_initialised', `Orch is not initialised in ${home}: run \`orch init\` first`);
   }
-  const config = loadConfig(home);
+  const config = await loadConfigCached(home);
   const target = storeTarget(home, config.databaseUrl);
   makeHomePrivate(home, target.kind === 'sqlite' ? target.path : null);
   const store = await openStoreAt(target);

@@ -1,6 +1,5 @@
 import { basename, join } from 'node:path';
 import { diskUsage } from '../workspace/disk-usage.js';
-import { addProjectToConfig, removeProjectFromConfig } from '../config/edit.js';
 import { OrchError } from '../core/errors.js';
 import type { HeldDelivery } from '../core/delivery.js';
 import type { Project, ProjectMode, TaskState } from '../core/types.js';
@@ -54,6 +53,8 @@ export async function addProject(orch: Orch, input: AddProjectInput): Promise<Pr
   }
   const remote = await originUrl(root);
   // The config file first: if the store write then fails, the next start registers it from the file.
+  // The editor (YAML, the schema) loads here only: the commands that merely read projects skip it.
+  const { addProjectToConfig } = await import('../config/edit.js');
   addProjectToConfig(orch.home, name, { path: root, default_branch: branch, ...(remote ? { remote } : {}) });
   return orch.store.addProject({ name, repoPath: root, remoteUrl: remote, defaultBranch: branch }, orch.now());
 }
@@ -71,6 +72,7 @@ export async function removeProject(orch: Orch, name: string, options: { force?:
   if (claims.length > 0 && !options.force) {
     throw new OrchError('conflict', `project "${name}" has ${claims.length} running task(s): stop them first or pass --force`);
   }
+  const { removeProjectFromConfig } = await import('../config/edit.js');
   removeProjectFromConfig(orch.home, name);
   await orch.store.removeProject(name, orch.now());
 }

@@ -16,12 +16,12 @@ import {
   checkRouterAnswer,
   decideRoute,
   needsRouter,
-  parseRouterAnswer,
   type RoutedBy,
   type RouterVerdict,
   type RoutingDecision,
   type RoutingInput,
 } from '../core/routing.js';
+import { parseRouterAnswer } from '../core/router-answer.js';
 import { DISPATCHABLE_STATES, type Task } from '../core/types.js';
 import type { StoreOps } from '../store/store.js';
 import { git } from '../workspace/git.js';

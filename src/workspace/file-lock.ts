@@ -1,8 +1,14 @@
-import Database from 'better-sqlite3';
-import { createHash } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import type * as Crypto from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+
+// better-sqlite3 and node:crypto load when a lock is first taken or named, not with every command that
+// could take one (most never do); required, better-sqlite3 also skips the scan for named exports an
+// ESM import of CommonJS costs.
+const requireModule = createRequire(import.meta.url);
 
 /**
  * An exclusive lock shared by every process on this machine, held as SQLite's write lock on a small
@@ -17,7 +23,7 @@ export class FileLock {
 
   /** Waits until no other process holds the lock, polling: a busy wait inside SQLite would block the event loop. */
   async acquire(): Promise<void> {
-    this.db ??= new Database(this.path, { timeout: 0 });
+    this.db ??= new (requireModule('better-sqlite3') as typeof Database)(this.path, { timeout: 0 });
     for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
       try {
         this.db.exec('BEGIN EXCLUSIVE');
@@ -41,7 +47,7 @@ const locks = new Map<string, FileLock>();
  * process first). The file name keeps the key readable and a hash keeps distinct keys apart.
  */
 export function fileLock(dir: string, key: string): FileLock {
-  const name = `${key.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 60)}-${createHash('sha256').update(key).digest('hex').slice(0, 8)}.lock`;
+  const name = `${key.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 60)}-${(requireModule('node:crypto') as typeof Crypto).createHash('sha256').update(key).digest('hex').slice(0, 8)}.lock`;
   const path = join(dir, name);
   let lock = locks.get(path);
   if (!lock) {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RESULT_CONTRACT_PROMPT, RESULT_STATUSES, parseResultBlock } from '../../src/core/result-contract.js';
+import { parseResultBlock } from '../../src/core/result-block.js';
+import { RESULT_CONTRACT_PROMPT, RESULT_STATUSES } from '../../src/core/result-contract.js';
 
 const fence = (body: string, label = 'json') => `\`\`\`${label}\n${body}\n\`\`\``;
 

@@ -6,12 +6,12 @@ import {
   decideRoute,
   modelFor,
   needsRouter,
-  parseRouterAnswer,
   pickWeighted,
   routingLabels,
   routingWeights,
   type RoutingInput,
 } from '../../src/core/routing.js';
+import { parseRouterAnswer } from '../../src/core/router-answer.js';
 
 const AGENTS = ['claude', 'codex', 'gemini', 'opencode'];
 

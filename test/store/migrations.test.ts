@@ -82,6 +82,31 @@ describe('migrations', () => {
     expect(count).toBe(MIGRATIONS.length);
   });
 
+  it('opens a current store without the write lock, while another process holds it', async () => {
+    const path = join(dir, 'orch.db');
+    await (await openSqliteStore(path)).close();
+    const writer = new BetterSqlite3(path);
+    writer.exec('BEGIN IMMEDIATE');
+    try {
+      // A migration check inside BEGIN IMMEDIATE would wait out busy_timeout here, then fail.
+      const reader = await openSqliteStore(path);
+      expect(await reader.listProjects()).toEqual([]);
+      await reader.close();
+    } finally {
+      writer.exec('ROLLBACK');
+      writer.close();
+    }
+  });
+
+  it('still refuses a store a newer Orch migrated', async () => {
+    const path = join(dir, 'orch.db');
+    await (await openSqliteStore(path)).close();
+    const db = new BetterSqlite3(path);
+    db.prepare('insert into schema_migrations (version, name) values (?, ?)').run(MIGRATIONS.at(-1)!.version + 1, 'from the future');
+    db.close();
+    await expect(openSqliteStore(path)).rejects.toThrow(/upgrade Orch/);
+  });
+
   it('declares versions in strictly increasing order', () => {
     const versions = MIGRATIONS.map((migration) => migration.version);
     expect(versions).toEqual([...versions].sort((a, b) => a - b));

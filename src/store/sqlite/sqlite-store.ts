@@ -1,13 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { KyselyStore } from '../kysely-store.js';
 import type { StoreOps } from '../store.js';
-import { applyMigrations } from './migrations.js';
+import { MIGRATIONS, applyMigrations } from './migrations.js';
 import type { Database } from './schema.js';
 import { sqliteOps } from './sqlite-ops.js';
 import { inImmediateTransaction } from './transaction.js';
+
+// better-sqlite3 is CommonJS: required, it skips the scan for named exports an ESM import of it costs
+// every command at start.
+const SqliteDatabase = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
 
 export interface OpenOptions {
   /** Bring the schema up to date on open (default). Off for `orch store migrate`, which reports what it applies. */
@@ -20,7 +25,7 @@ export interface OpenOptions {
  */
 export async function openSqliteStore(path: string, options: OpenOptions = {}): Promise<SqliteStore> {
   mkdirSync(dirname(path), { recursive: true });
-  const sqlite = new BetterSqlite3(path);
+  const sqlite = new SqliteDatabase(path);
   try {
     // busy_timeout first: switching to WAL needs a lock another process may hold for a moment.
     sqlite.pragma('busy_timeout = 5000');
@@ -60,7 +65,21 @@ export class SqliteStore extends KyselyStore {
 
   /** Applies pending migrations; returns the versions applied. */
   async migrate(): Promise<number[]> {
+    // Nearly every open finds the schema current: one read says so without taking the write lock.
+    if (this.schemaIsCurrent()) return [];
     return inImmediateTransaction(this.db, this.sqlite, (conn) => applyMigrations(conn));
+  }
+
+  /** Whether exactly the known migrations are recorded (a newer one is for applyMigrations to refuse). */
+  private schemaIsCurrent(): boolean {
+    let versions: unknown[];
+    try {
+      versions = this.sqlite.prepare('SELECT version FROM schema_migrations').pluck().all();
+    } catch {
+      return false; // a new database: no table yet
+    }
+    const applied = new Set(versions);
+    return applied.size === MIGRATIONS.length && MIGRATIONS.every((migration) => applied.has(migration.version));
   }
 
   async close(): Promise<void> {
