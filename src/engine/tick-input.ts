@@ -66,7 +66,7 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
 
   const projects = new Map<string, TickProject>();
   for (const project of Object.values(config.projects)) {
-    const counts = await store.countTasksByState(project.name);
+    const counts = await store.countTasksByState(project.name, ['in_review', 'needs_review']);
     const openPrs = counts.in_review ?? 0;
     projects.set(project.name, {
       name: project.name,

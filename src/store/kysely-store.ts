@@ -210,8 +210,8 @@ export abstract class KyselyStore implements Store {
     return this.write((ops) => ops.updateTask(id, guard, patch, now, event));
   }
 
-  countTasksByState(project?: string): Promise<Partial<Record<TaskState, number>>> {
-    return this.read((ops) => ops.countTasksByState(project));
+  countTasksByState(project?: string, states?: readonly TaskState[]): Promise<Partial<Record<TaskState, number>>> {
+    return this.read((ops) => ops.countTasksByState(project, states));
   }
 
   countTasksByAgent(project?: string): Promise<AgentTaskCount[]> {

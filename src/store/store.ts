@@ -284,7 +284,8 @@ export interface StoreOps {
     now: EpochMs,
     event: NewEvent,
   ): Promise<Task>;
-  countTasksByState(project?: string): Promise<Partial<Record<TaskState, number>>>;
+  /** Tasks per state, of one project or all; only of `states` when given (read by index). */
+  countTasksByState(project?: string, states?: readonly TaskState[]): Promise<Partial<Record<TaskState, number>>>;
   /** Tasks with an agent, counted per project and agent: the round robin's memory. */
   countTasksByAgent(project?: string): Promise<AgentTaskCount[]>;
 

@@ -8,7 +8,8 @@ import type { Migration } from '../sqlite/migrations.js';
  * milliseconds. Timestamps, ids and tokens are bigint, which the pool reads back as JS numbers.
  *
  * Version 1 is the schema SQLite reaches through its migrations 1 to 7; version 2 is its 8; version 3
- * is PostgreSQL's own (claims and events that do not wait for one another's commits).
+ * is PostgreSQL's own (claims and events that do not wait for one another's commits); version 4 is
+ * SQLite's 9.
  */
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
@@ -53,6 +54,14 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       // (project, state) ends in the rowid, which is the id, so it reads them so already).
       await sql.raw('create index tasks_project_state_id on tasks (project, state, id)').execute(db);
       await sql.raw('drop index tasks_project_state').execute(db);
+    },
+  },
+  {
+    version: 4,
+    name: 'tasks by state',
+    async up(db) {
+      // SQLite's migration 9: the tasks in a few states across every project, by index.
+      await sql.raw('create index tasks_state on tasks (state, id)').execute(db);
     },
   },
 ];

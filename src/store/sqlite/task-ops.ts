@@ -144,12 +144,14 @@ export function taskOps(db: Kysely<Database>): TaskOps {
       return updated;
     },
 
-    async countTasksByState(project) {
+    async countTasksByState(project, states) {
+      if (states?.length === 0) return {};
       let query = db
         .selectFrom('tasks')
         .select(['state', (eb) => eb.fn.countAll<number>().as('count')])
         .groupBy('state');
       if (project !== undefined) query = query.where('project', '=', project);
+      if (states) query = query.where('state', 'in', [...states]);
       const counts: Partial<Record<TaskState, number>> = {};
       for (const row of await query.execute()) counts[row.state as TaskState] = row.count;
       return counts;
