@@ -173,6 +173,12 @@ async function reuseOrReplace(
     await tryGit(dir, ['rebase', '--abort']);
     existing = (await listWorktrees(clonePath)).find((worktree) => samePath(worktree.path, dir));
   }
+  if (existing && existing.branch === null) {
+    // Detached, and not mid-rebase: a spare moved into the task's place by an Orch killed before it
+    // put the task's branch in it. What the task committed is on its branch; the worktree is made again.
+    await forceRemove(clonePath, existing.path);
+    existing = undefined;
+  }
   if (existing) {
     if (existing.branch === `refs/heads/${branch}`) return { path: dir, branch, from: 'existing_worktree' };
     throw new OrchError(

@@ -297,6 +297,20 @@ describe('diskUsage', () => {
   });
 });
 
+describe('a spare left detached in the task\'s place by a crash', () => {
+  it('is made again on the task\'s branch, keeping what the branch holds', async () => {
+    const first = await createWorktree(clone, worktrees, 9, 'orch/9-task', 'main');
+    commitFile(first.path, 'done.txt', 'work\n');
+    git(clone, ['worktree', 'remove', '--force', first.path]);
+    // As an Orch killed between moving the spare in and switching it leaves it: detached, in the task's place.
+    git(clone, ['worktree', 'add', '--quiet', '--detach', first.path, 'main']);
+    const again = await createWorktree(clone, worktrees, 9, 'orch/9-task', 'main');
+    expect(again).toMatchObject({ path: first.path, branch: 'orch/9-task', from: 'existing_branch' });
+    expect(git(again.path, ['rev-parse', '--abbrev-ref', 'HEAD'])).toBe('orch/9-task');
+    expect(readFileSync(join(again.path, 'done.txt'), 'utf8')).toBe('work\n');
+  });
+});
+
 describe('a worktree left mid-rebase by a crash', () => {
   it('is put back on its branch when the task is tried again', async () => {
     const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
