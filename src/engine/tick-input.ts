@@ -26,11 +26,10 @@ export function startOfDayUtc(now: number): number {
  * What each project spent today: its runs, and its pull workers that ended without claiming a task
  * (a worker that claimed one has its cost on that task's run).
  */
-export async function spentToday(store: Pick<Store, 'listRuns' | 'listWorkers'>, now: number, project?: string): Promise<Map<string, number>> {
+export async function spentToday(store: Pick<Store, 'runCostSince' | 'listWorkers'>, now: number, project?: string): Promise<Map<string, number>> {
   const since = startOfDayUtc(now);
-  const spent = new Map<string, number>();
+  const spent = await store.runCostSince(since, project);
   const add = (name: string, usd: number) => spent.set(name, (spent.get(name) ?? 0) + usd);
-  for (const run of await store.listRuns({ project, startedAfter: since })) add(run.project, run.costUsd);
   for (const worker of await store.listWorkers({ project, open: false, endedAfter: since })) if (worker.taskId === null) add(worker.project, worker.costUsd);
   return spent;
 }

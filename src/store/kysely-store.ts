@@ -274,6 +274,10 @@ export abstract class KyselyStore implements Store {
     return this.read((ops) => ops.runStats(filter));
   }
 
+  runCostSince(since: EpochMs, project?: string): Promise<Map<string, number>> {
+    return this.read((ops) => ops.runCostSince(since, project));
+  }
+
   metricTotals(now: EpochMs, durationBoundsS: readonly number[]): Promise<MetricTotals> {
     return this.read((ops) => ops.metricTotals(now, durationBoundsS));
   }

@@ -316,6 +316,8 @@ export interface StoreOps {
    * database: the scoreboard's input, without loading the runs.
    */
   runStats(filter?: RunStatsFilter): Promise<RunStatsRow[]>;
+  /** What the runs started at or after `since` cost, per project (of one project when given): a sum in the database. */
+  runCostSince(since: EpochMs, project?: string): Promise<Map<string, number>>;
   /** What /metrics reports, totalled by the database in a few grouped queries: no run or task is loaded. */
   metricTotals(now: EpochMs, durationBoundsS: readonly number[]): Promise<MetricTotals>;
 

@@ -61,6 +61,9 @@ describe.each(storeKinds)('on %s', (kind) => {
       ]);
       expect(totals.pullRequests).toEqual([]);
       expect(totals.claims).toEqual({ held: 1, expired: 1 });
+      expect(await store.runCostSince(T0)).toEqual(new Map([['web', 3.5]]));
+      expect(await store.runCostSince(T0 + 1)).toEqual(new Map());
+      expect(await store.runCostSince(T0, 'api')).toEqual(new Map());
     });
   });
 

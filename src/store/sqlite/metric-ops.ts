@@ -3,7 +3,7 @@ import type { Kysely, RawBuilder } from 'kysely';
 import type { StoreOps } from '../store.js';
 import type { Database } from './schema.js';
 
-export type MetricOps = Pick<StoreOps, 'metricTotals'>;
+export type MetricOps = Pick<StoreOps, 'metricTotals' | 'runCostSince'>;
 
 /** A sum that is 0, not null, over no rows, read back as a JS number on both databases. */
 const total = (expression: RawBuilder<unknown>) => sql<number>`cast(coalesce(sum(${expression}), 0) as double precision)`;
@@ -11,6 +11,12 @@ const count = (condition: RawBuilder<unknown>) => sql<number>`cast(sum(case when
 
 export function metricOps(db: Kysely<Database>): MetricOps {
   return {
+    async runCostSince(since, project) {
+      let query = db.selectFrom('runs').select(['project', total(sql`cost_usd`).as('cost_usd')]).where('started_at', '>=', since).groupBy('project');
+      if (project !== undefined) query = query.where('project', '=', project);
+      return new Map((await query.execute()).map((row) => [row.project, row.cost_usd]));
+    },
+
     async metricTotals(now, durationBoundsS) {
       const tasks = await db
         .selectFrom('tasks')
