@@ -357,7 +357,7 @@ export class Scheduler {
         if (next === null) break;
         delay = next;
       }
-      if (delay > 0) await this.sleep(delay);
+      if (delay > 0) await this.sleep(delay, options.signal);
     }
     // Stopped: nothing new starts or is routed; running tasks get until the grace period ends, then are left to recovery.
     this.stopDispatching();
@@ -399,8 +399,16 @@ export class Scheduler {
     return delay;
   }
 
-  private sleep(ms: number): Promise<void> {
+  /**
+   * Sleeps until `ms` pass or someone wakes the loop. A tick requested (or a stop asked for) between the
+   * end of the last tick and this sleep is not lost: there was nobody to wake then, so it is seen here.
+   */
+  private sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve) => {
+      if (this.tickRequested || signal?.aborted) {
+        resolve();
+        return;
+      }
       const timer = setTimeout(resolve, ms);
       this.wake = () => {
         clearTimeout(timer);

@@ -79,6 +79,38 @@ describe('the scheduler', () => {
   });
 });
 
+describe('the scheduler loop', () => {
+  it('ticks again at once for a request that came between a tick and the sleep after it, and stops as soon as asked then', async () => {
+    const scheduler = new Scheduler(orch, { pollMs: 600_000, sourceEnv: env });
+    const listTasks = orch.store.listTasks.bind(orch.store);
+    let requested = false;
+    // The loop looks up the soonest backoff (the routed tasks) after a tick, before it sleeps: a wake-up
+    // (a tracker's file changed, a webhook) lands right there.
+    orch.store.listTasks = async (filter) => {
+      if (!requested && filter?.states?.length === 1 && filter.states[0] === 'routed') {
+        requested = true;
+        scheduler.requestTick();
+      }
+      return listTasks(filter);
+    };
+    const controller = new AbortController();
+    const loop = scheduler.run({ signal: controller.signal });
+    const deadline = Date.now() + 20_000;
+    while (scheduler.stats.ticks < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(requested).toBe(true);
+    expect(scheduler.stats.ticks).toBeGreaterThanOrEqual(2);
+
+    // A stop asked for in the same place ends the loop, not the ten-minute sleep.
+    orch.store.listTasks = async (filter) => {
+      if (filter?.states?.length === 1 && filter.states[0] === 'routed') controller.abort();
+      return listTasks(filter);
+    };
+    scheduler.requestTick();
+    const stopped = await Promise.race([loop.then(() => true), new Promise((r) => setTimeout(() => r(false), 20_000))]);
+    expect(stopped).toBe(true);
+  });
+});
+
 describe('patrol', () => {
   it('pauses a project after consecutive failed attempts, with a reason, and lets a resume stick', async () => {
     orch.config.projects.app!.agents = ['failing'];
