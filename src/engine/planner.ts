@@ -1,29 +1,24 @@
 import { closeSync, existsSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { AgentEvent } from '../agents/agent.js';
-import { agentBaseEnvironment } from '../agents/environment.js';
-import { adapterFor } from '../agents/registry.js';
-import { superviseRun, type RunReport } from '../agents/supervisor.js';
 import type { AgentConfig, ProjectConfig } from '../config/schema.js';
 import { OrchError } from '../core/errors.js';
 import { attemptRecordOf, PLANNER_MEMORY, rememberAttempts } from '../core/memory.js';
 import { renderPlanMarkdown } from '../core/plan-markdown.js';
-import { buildPlannerPrompt, correctionPrompt, keyFilesOf, revisionPrompt, type OutcomeBrief, type PlannerInput, type TaskBrief } from '../core/plan-prompt.js';
-import { afterSplit, checkRepeats, parsePlanAnswer, standingOf, type DeferredItem, type Plan, type PriorTask, type Refusal } from '../core/plan.js';
-import type { AgentPrompt } from '../core/prompt.js';
+import { buildPlannerPrompt, keyFilesOf, type OutcomeBrief, type PlannerInput, type TaskBrief } from '../core/plan-prompt.js';
+import { afterSplit, standingOf, type DeferredItem, type PriorTask } from '../core/plan.js';
 import { waitReason } from '../core/readiness.js';
 import type { Task } from '../core/types.js';
-import { EMPTY_TOTALS, type RunTotals } from '../core/usage.js';
 import { ensureClone } from '../workspace/clone.js';
 import { git } from '../workspace/git.js';
 import { scratchDir } from '../workspace/layout.js';
 import { createScratchWorktree, removeWorktree } from '../workspace/worktrees.js';
 import { failAttempt, settleAgentRun, type Attempt } from './attempt.js';
 import { agentEventRecord } from './agent-event-record.js';
+import { converse, type Conversation, type PlanFailure, type RoundRefusal } from './planner-conversation.js';
 import type { Orch } from './context.js';
 import { withLock } from './locks.js';
-import { agentSandbox } from './run-sandbox.js';
-import { loadRoleTemplate, toolPolicyFor } from './role-prompts.js';
+import { loadRoleTemplate } from './role-prompts.js';
 import { addTask } from './tasks.js';
 import { applyTransition } from './transitions.js';
 
@@ -33,15 +28,8 @@ import { applyTransition } from './transitions.js';
 // whole backlog (`orch plan --project P`) and the split of one task into sub-tasks (a task with the
 // `plan` label or role, when the scheduler runs it).
 
-/** Why a planner produced no tasks, by name. */
-export type PlanFailureKind = 'agent_failed' | 'invalid_plan' | 'nothing_accepted';
+export type { PlanFailure, PlanFailureKind, RoundRefusal } from './planner-conversation.js';
 
-export interface PlanFailure {
-  kind: PlanFailureKind;
-  message: string;
-}
-
-export type RoundRefusal = Refusal & { round: number };
 
 export interface PlanCycleOptions {
   /** The agent to plan with; default the project's first. */
@@ -290,144 +278,6 @@ async function inScratchCheckout<T>(orch: Orch, project: ProjectConfig, name: st
     await withLock(orch.home, lock, () => removeWorktree(clone.path, dir, { deleteBranch: false }));
   }
 }
-
-// ---------------------------------------------------------------- the conversation
-
-interface PlannerContext {
-  orch: Orch;
-  project: ProjectConfig;
-  agent: AgentConfig;
-  cwd: string;
-  runHome: string;
-  logPath: string;
-  /** The most all rounds together may spend; null: no cap. */
-  budgetUsd: number | null;
-  signal?: AbortSignal;
-  sourceEnv?: NodeJS.ProcessEnv;
-  onEvent?: (event: AgentEvent, cost: number | null, logLine: number) => Promise<void>;
-  onSpawn?: (pid: number) => Promise<void>;
-}
-
-interface Conversation {
-  /** The last usable plan; null when none came. */
-  plan: Plan | null;
-  /** Indexes of `plan`'s tasks that passed the repeat check. */
-  accepted: number[];
-  /** Open tasks standing in for proposals refused as already open. */
-  standIns: Map<number, number>;
-  /** The round `plan` came from. */
-  round: number;
-  refused: RoundRefusal[];
-  failure: PlanFailure | null;
-  reports: RunReport[];
-  costUsd: number;
-  totals: RunTotals;
-  retryAfterMs: number | null;
-}
-
-/**
- * Asks the planner, checks its answer, and follows up at most twice: once to correct an unusable
- * answer (the validation error goes back to it), once to revise a plan with refused repeats. A second
- * unusable answer is the named failure `invalid_plan` — unless an earlier round gave a usable plan,
- * which then stands. A planner that must propose tasks (a split) and has none accepted fails with
- * `nothing_accepted`.
- */
-async function converse(ctx: PlannerContext, prompt: AgentPrompt, prior: readonly PriorTask[], dir: string, mustPropose = false): Promise<Conversation> {
-  writeFileSync(join(dir, 'prompt.md'), `${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`, { mode: 0o600 });
-  const talk: Conversation = { plan: null, accepted: [], standIns: new Map(), round: 0, refused: [], failure: null, reports: [], costUsd: 0, totals: EMPTY_TOTALS, retryAfterMs: null };
-  const resumes = adapterFor(ctx.agent.kind).resumes;
-  let corrected = false;
-  let revised = false;
-  let next: { prompt: string; resume: string | null } = { prompt: prompt.prompt, resume: null };
-  for (let round = 1; ; round++) {
-    const report = await askPlanner(ctx, prompt.systemPromptAppend, next, talk);
-    if (report.outcome !== 'succeeded') {
-      talk.failure = { kind: 'agent_failed', message: `the planner's run ${report.outcome}: ${report.reason}` };
-      return talk;
-    }
-    const followUp = (text: (previous: string | null) => string) => {
-      writeFileSync(join(dir, `follow-up-${round}.md`), `${text(null)}\n`, { mode: 0o600 });
-      next = report.sessionId && resumes ? { prompt: text(null), resume: report.sessionId } : { prompt: `${prompt.prompt}\n\n${text(report.finalText)}`, resume: null };
-    };
-    const parsed = parsePlanAnswer(report.finalText);
-    if (!parsed.ok) {
-      if (!corrected) {
-        corrected = true;
-        followUp((previous) => correctionPrompt(parsed.error, previous));
-        continue;
-      }
-      if (talk.plan === null) talk.failure = { kind: 'invalid_plan', message: `no usable plan after a correction: ${parsed.error}` };
-      return finish(talk, mustPropose);
-    }
-    const check = checkRepeats(parsed.plan.tasks, prior);
-    Object.assign(talk, { plan: parsed.plan, accepted: check.accepted, standIns: check.standIns, round });
-    talk.refused.push(...check.refused.map((r) => ({ ...r, round })));
-    if (check.refused.length > 0 && !revised) {
-      revised = true;
-      followUp((previous) => revisionPrompt(check.refused, previous));
-      continue;
-    }
-    return finish(talk, mustPropose);
-  }
-}
-
-function finish(talk: Conversation, mustPropose: boolean): Conversation {
-  if (!talk.failure && mustPropose && talk.accepted.length === 0) {
-    talk.failure = { kind: 'nothing_accepted', message: talk.refused.length > 0 ? 'every sub-task the planner proposed was refused' : 'the planner proposed no sub-task' };
-  }
-  return talk;
-}
-
-/** One planner run, read-only, within what is left of the budget; its cost and usage added to the conversation's. */
-async function askPlanner(ctx: PlannerContext, systemPromptAppend: string, next: { prompt: string; resume: string | null }, talk: Conversation): Promise<RunReport> {
-  const { orch, project, agent } = ctx;
-  const budgetUsd = ctx.budgetUsd === null ? null : Math.max(0, ctx.budgetUsd - talk.costUsd);
-  const env = agentBaseEnvironment(ctx.sourceEnv ?? process.env, agent.env);
-  mkdirSync(ctx.runHome, { recursive: true, mode: 0o700 });
-  const report = await superviseRun({
-    adapter: adapterFor(agent.kind),
-    agent,
-    spec: {
-      prompt: next.prompt,
-      systemPromptAppend,
-      model: agent.model,
-      tools: toolPolicyFor('plan'),
-      budgetUsd,
-      maxTurns: project.run.maxTurns,
-      resumeSessionId: next.resume,
-      cwd: ctx.cwd,
-      runHome: ctx.runHome,
-      env,
-    },
-    // The planner only reads: its checkout is mounted read-only.
-    sandbox: agentSandbox(orch, project, agent, { cwd: ctx.cwd, runHome: ctx.runHome, runDir: dirname(ctx.logPath), readOnly: true, env }, ctx.sourceEnv),
-    logPath: ctx.logPath,
-    timeoutMs: project.run.timeoutS * 1000,
-    stallMs: project.run.stallS * 1000,
-    maxOutputBytes: project.run.maxOutputMb * 1024 * 1024,
-    budgetUsd,
-    prices: orch.config.prices,
-    signal: ctx.signal,
-    onEvent: async (event, cost, logLine) => {
-      if (event.type === 'rate_limit' && event.retryAfterMs !== null) talk.retryAfterMs = event.retryAfterMs;
-      await ctx.onEvent?.(event, cost, logLine);
-    },
-    onSpawn: ctx.onSpawn,
-  });
-  talk.reports.push(report);
-  talk.costUsd += report.costUsd ?? 0;
-  talk.totals = addTotals(talk.totals, report.totals);
-  return report;
-}
-
-const addTotals = (a: RunTotals, b: RunTotals): RunTotals => ({
-  inputTokens: a.inputTokens + b.inputTokens,
-  outputTokens: a.outputTokens + b.outputTokens,
-  cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
-  cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
-  reportedCostUsd: a.reportedCostUsd === null && b.reportedCostUsd === null ? null : (a.reportedCostUsd ?? 0) + (b.reportedCostUsd ?? 0),
-  model: b.model ?? a.model,
-});
 
 /** Stores a split run's agent events as runAgent does for any attempt (the session id at once). */
 function agentEventRecorder(orch: Orch, attempt: Attempt): (event: AgentEvent, cost: number | null, logLine: number) => Promise<void> {
