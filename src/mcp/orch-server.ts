@@ -29,8 +29,8 @@ const INSTRUCTIONS =
 
 const ANNOTATIONS: Record<ToolEffect, ToolAnnotations> = {
   reads: { readOnlyHint: true, openWorldHint: false },
-  adds: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  changes: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  changes: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  stops: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
 };
 
 const log = (line: string) => process.stderr.write(`orch mcp: ${line}\n`);

@@ -61,7 +61,7 @@ const showTask = defineTool({
         orch.store.getClaim(args.id),
         orch.store.listEvents({ taskId: args.id, limit: args.events ?? DEFAULT_EVENTS, newestFirst: true }),
       ]);
-      const events = args.events === 0 ? [] : newestFirst.reverse();
+      const events = newestFirst.reverse();
       return {
         summary: `#${task.id} ${task.title} (${stateText(task)}), project ${task.project}, ${runs.length} attempt(s), $${task.costUsd.toFixed(2)}`,
         data: { task, routing, runs, claim: claim ?? null, events },
@@ -74,7 +74,7 @@ const addTaskTool = defineTool({
   name: 'add_task',
   title: 'Add a task',
   description: "Adds a task to a project's local backlog; the scheduler routes it to an agent. Like `orch task add`.",
-  effect: 'adds',
+  effect: 'changes',
   input: {
     project: z.string().optional().describe('project name (default: the one holding the directory the server runs in, or the only one)'),
     title: z.string({ error: 'expected the title as a string' }).describe('one-line title'),
@@ -112,8 +112,8 @@ const retryTaskTool = defineTool({
 const cancelTaskTool = defineTool({
   name: 'cancel_task',
   title: 'Cancel a task',
-  description: 'Cancels a task; the daemon stops its agent if one runs. `retry_task` queues it again.',
-  effect: 'changes',
+  description: 'Cancels a task; the daemon stops its agent if one runs and removes its worktree. `retry_task` queues it again.',
+  effect: 'stops',
   input: {
     id: taskId,
     reason: z.string().optional().describe('why, for the audit trail'),

@@ -25,8 +25,12 @@ export interface ToolReply {
   data: unknown;
 }
 
-/** What a tool does to Orch's state, told to clients (which may ask a person before a change). */
-export type ToolEffect = 'reads' | 'adds' | 'changes';
+/**
+ * What a tool does to Orch's state, told to clients (which may ask a person before a change): it only
+ * reads; it adds or moves work on (a new task, a task queued again); or it stops work (a cancel ends a
+ * running agent and removes its worktree).
+ */
+export type ToolEffect = 'reads' | 'changes' | 'stops';
 
 export interface OrchTool {
   name: string;

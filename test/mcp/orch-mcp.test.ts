@@ -94,6 +94,7 @@ describe('orch mcp over stdio, spoken to by the SDK client', () => {
     expect(list.inputSchema.properties?.limit).toMatchObject({ type: 'integer', minimum: 1 });
     expect(list.annotations?.readOnlyHint).toBe(true);
     expect(byName.get('show_task')!.inputSchema.required).toEqual(['id']);
+    expect(byName.get('retry_task')!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: false });
     expect(byName.get('cancel_task')!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
     for (const tool of tools) expect(tool.description, tool.name).toBeTruthy();
   });
