@@ -45,6 +45,7 @@ const COMMAND_GROUPS: { words: string[]; load: () => Promise<Registrar> }[] = [
   { words: ['service'], load: async () => (await import('./commands/service.js')).registerServiceCommands },
   { words: ['dashboard'], load: async () => (await import('./commands/dashboard.js')).registerDashboardCommand },
   { words: ['store'], load: async () => (await import('./commands/store.js')).registerStoreCommands },
+  { words: ['mcp'], load: async () => (await import('./commands/mcp.js')).registerMcpCommand },
   { words: ['doctor'], load: async () => (await import('./commands/doctor.js')).registerDoctorCommand },
   { words: ['status'], load: async () => (await import('./commands/status.js')).registerStatusCommand },
   { words: ['config'], load: async () => (await import('./commands/config.js')).registerConfigCommands },

@@ -124,13 +124,13 @@ export async function projectStatus(orch: Orch, name: string): Promise<ProjectSt
 }
 
 /** The project a command means when none is named: the one whose repository holds `cwd`, or the only one. */
-export async function projectForDirectory(orch: Orch, cwd: string): Promise<string> {
+export async function projectForDirectory(orch: Orch, cwd: string, howToName = 'pass --project'): Promise<string> {
   const projects = await orch.store.listProjects();
   if (projects.length === 0) throw new OrchError('invalid_input', 'no project is registered: run `orch init` in a git repository or `orch project add <path>`');
   const here = await projectHolding(orch, cwd);
   if (here) return here;
   if (projects.length === 1) return projects[0]!.name;
-  throw new OrchError('invalid_input', `several projects are registered (${projects.map((p) => p.name).join(', ')}): pass --project`);
+  throw new OrchError('invalid_input', `several projects are registered (${projects.map((p) => p.name).join(', ')}): ${howToName}`);
 }
 
 /** The project whose repository holds `cwd`; null when none does. */

@@ -2,7 +2,7 @@ import { OrchError } from '../core/errors.js';
 import { taskTextProblem } from '../core/task-limits.js';
 import { buildTaskGraph, findWaitCycle, readinessOf, waitReason, type GraphTask } from '../core/readiness.js';
 import { TRACKER_BLOCK_KIND } from '../core/reconcile.js';
-import { ROLES, TERMINAL_STATES, type Role, type Task } from '../core/types.js';
+import { ROLES, TASK_STATES, TERMINAL_STATES, type Role, type Task, type TaskState } from '../core/types.js';
 import type { Store, StoreOps } from '../store/store.js';
 import { applyTransition } from './transitions.js';
 import { loadWaitGraph, settleWaits } from './wait-graph.js';
@@ -226,6 +226,39 @@ export async function unblockTask(store: Store, id: number, now: number, options
 
 export async function getTask(store: StoreOps, id: number): Promise<Task> {
   return requireTask(store, id);
+}
+
+export interface TaskQuery {
+  project?: string;
+  /** Only these states; without them, the open tasks (neither done nor cancelled) unless `all`. */
+  states?: TaskState[];
+  label?: string;
+  all?: boolean;
+}
+
+export interface TaskListing {
+  tasks: Task[];
+  /**
+   * Finished tasks (done or cancelled) the default left out: a list emptied by a good run must not read
+   * as "nothing happened". 0 when states or `all` were asked for.
+   */
+  hiddenFinished: number;
+}
+
+const FINISHED_STATES = ['done', 'cancelled'] as const satisfies readonly TaskState[];
+
+/** The tasks a person asks to see, oldest first, refusing a project the store does not know. */
+export async function findTasks(store: Pick<StoreOps, 'getProject' | 'listTasks' | 'countTasksByState'>, query: TaskQuery): Promise<TaskListing> {
+  if (query.project !== undefined && !(await store.getProject(query.project))) throw new OrchError('not_found', `project "${query.project}" not found`);
+  const states = query.states ?? (query.all ? undefined : TASK_STATES.filter((s) => !(FINISHED_STATES as readonly TaskState[]).includes(s)));
+  const withLabel = (tasks: Task[]) => (query.label === undefined ? tasks : tasks.filter((t) => t.labels.includes(query.label!)));
+  const tasks = withLabel(await store.listTasks({ project: query.project, states }));
+  if (query.states !== undefined || query.all) return { tasks, hiddenFinished: 0 };
+  if (query.label === undefined) {
+    const counts = await store.countTasksByState(query.project);
+    return { tasks, hiddenFinished: FINISHED_STATES.reduce((sum, state) => sum + (counts[state] ?? 0), 0) };
+  }
+  return { tasks, hiddenFinished: withLabel(await store.listTasks({ project: query.project, states: [...FINISHED_STATES] })).length };
 }
 
 export interface TaskTreeNode {

@@ -17,6 +17,7 @@ describe('loading only the commands an invocation uses', () => {
     expect(await topLevel(['--json', 'run', '3'])).toEqual(['task', 'run', 'stream']);
     expect(await topLevel(['agent', 'claim', '4'])).toEqual(['agents', 'agent']);
     expect(await topLevel(['serve'])).toEqual(['serve']);
+    expect(await topLevel(['mcp'])).toEqual(['mcp']);
   });
 
   it('needs no command module for --version', async () => {

@@ -5,11 +5,10 @@ import { MAX_BODY_BYTES, bodyTooLarge } from '../../core/task-limits.js';
 import type { RoutingDecision } from '../../core/routing.js';
 import { TASK_STATES, type Role, type Run, type Task, type TaskPullRequest, type TaskState } from '../../core/types.js';
 import { projectForDirectory } from '../../engine/projects.js';
-import { addDependencies, addTask, cancelTask, getTask, holdTask, retryTask, taskTree, unblockTask, type TaskTreeNode } from '../../engine/tasks.js';
+import { addDependencies, addTask, cancelTask, findTasks, getTask, holdTask, retryTask, taskTree, unblockTask, type TaskTreeNode } from '../../engine/tasks.js';
 import { collect, collectTaskIds, parsePriority, parseRole, parseTaskId } from '../args.js';
 import { relativeTime, table } from '../output.js';
 import { nudgeDaemon } from '../daemon-client.js';
-import type { Store } from '../../store/store.js';
 import { command } from '../run.js';
 
 const when = (task: Task, now: number) => (task.nextAttemptAt !== null && task.nextAttemptAt > now ? ` (retry ${relativeTime(task.nextAttemptAt, now)})` : '');
@@ -28,16 +27,6 @@ function pullRequestText(pr: TaskPullRequest): string {
   if (pr.checks) parts.push(`CI ${pr.checks}`);
   parts.push(`${pr.ciRounds} CI fix round${pr.ciRounds === 1 ? '' : 's'}, ${pr.reviewRounds} review round${pr.reviewRounds === 1 ? '' : 's'}`);
   return parts.join(' · ');
-}
-
-const FINISHED_STATES = ['done', 'cancelled'] as const;
-
-async function finishedCount(store: Store, project: string | undefined, label: string | undefined): Promise<number> {
-  if (label === undefined) {
-    const counts = await store.countTasksByState(project);
-    return FINISHED_STATES.reduce((sum, state) => sum + (counts[state] ?? 0), 0);
-  }
-  return (await store.listTasks({ project, states: [...FINISHED_STATES] })).filter((t) => t.labels.includes(label)).length;
 }
 
 function withHiddenNote(rows: string, shown: number, hidden: number): string {
@@ -182,13 +171,8 @@ export function registerTaskCommands(program: Command): Command {
     .action(
       command(async (io, options: { project?: string; state?: string; label?: string; all?: boolean }) => {
         const orch = await io.orch();
-        if (options.project && !(await orch.store.getProject(options.project))) throw new OrchError('not_found', `project "${options.project}" not found`);
-        const states = parseStates(options.state) ?? (options.all ? undefined : TASK_STATES.filter((s) => s !== 'done' && s !== 'cancelled'));
-        let tasks = await orch.store.listTasks({ project: options.project, states });
-        if (options.label) tasks = tasks.filter((t) => t.labels.includes(options.label!));
-        // Finished tasks are left out by default; say so, or a list emptied by a good run reads as "nothing happened".
-        const hidden = options.state || options.all ? 0 : await finishedCount(orch.store, options.project, options.label);
-        io.out.emit(tasks, () => withHiddenNote(taskRows(tasks, orch.now()), tasks.length, hidden));
+        const { tasks, hiddenFinished } = await findTasks(orch.store, { project: options.project, states: parseStates(options.state), label: options.label, all: options.all });
+        io.out.emit(tasks, () => withHiddenNote(taskRows(tasks, orch.now()), tasks.length, hiddenFinished));
       }),
     );
 

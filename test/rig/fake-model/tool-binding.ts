@@ -18,6 +18,9 @@ export interface BindingContext {
 
 export class ToolBindingError extends Error {}
 
+/** A step the CLI's own tools carry out: a file written or edited, a shell command. */
+type BuiltinStep = Exclude<ToolStep, { tool: 'mcp' }>;
+
 const TOOL_NAMES = {
   write_file: ['write', 'write_file', 'create_file'],
   edit_file: ['edit', 'replace', 'edit_file', 'str_replace'],
@@ -36,7 +39,8 @@ const PARAMETER_NAMES = {
 const FILLER = 'Scripted by the fake model server';
 
 export function bindToolStep(step: ToolStep, id: string, context: BindingContext): ToolCall {
-  const resolved: ToolStep = step.tool === 'shell' ? step : { ...step, path: resolvePath(step.path, context.workingDirectory) };
+  if (step.tool === 'mcp') return bindMcpStep(step, id, context);
+  const resolved: BuiltinStep = step.tool === 'shell' ? step : { ...step, path: resolvePath(step.path, context.workingDirectory) };
   const dedicated = findTool(context.tools, TOOL_NAMES[step.tool]);
   if (dedicated && !dedicated.freeform) return { id, name: dedicated.name, input: toolInput(dedicated, resolved) };
   if (resolved.tool === 'shell') throw new ToolBindingError(`no shell tool among ${toolNames(context)}`);
@@ -46,6 +50,13 @@ export function bindToolStep(step: ToolStep, id: string, context: BindingContext
   if (!shell) throw new ToolBindingError(`no tool for ${step.tool} and no shell tool among ${toolNames(context)}`);
   const command = context.shellRunsApplyPatch && canExpressAsPatch(resolved) ? applyPatchHeredoc(resolved) : shellCommandFor(resolved);
   return { id, name: shell.name, input: toolInput(shell, { tool: 'shell', command }) };
+}
+
+/** CLIs offer an MCP server's tools under names of their own making: Claude `mcp__<server>__<tool>`. */
+function bindMcpStep(step: Extract<ToolStep, { tool: 'mcp' }>, id: string, context: BindingContext): ToolCall {
+  const tool = context.tools.find((candidate) => candidate.name === step.name || candidate.name.endsWith(`__${step.name}`));
+  if (!tool) throw new ToolBindingError(`no MCP tool ${step.name} among ${toolNames(context)}`);
+  return { id, name: tool.name, input: step.input };
 }
 
 function resolvePath(path: string, workingDirectory: string | null): string {
@@ -64,7 +75,7 @@ function toolNames(context: BindingContext): string {
   return `[${context.tools.map((tool) => tool.name).join(', ')}]`;
 }
 
-function toolInput(tool: OfferedTool, step: ToolStep): Record<string, unknown> {
+function toolInput(tool: OfferedTool, step: BuiltinStep): Record<string, unknown> {
   const input: Record<string, unknown> = {};
   const set = (role: keyof typeof PARAMETER_NAMES, value: unknown): void => {
     const name = PARAMETER_NAMES[role].find((candidate) => candidate in tool.properties) ?? PARAMETER_NAMES[role][0];
@@ -97,7 +108,7 @@ function patchToolInput(tool: OfferedTool, patch: string): ToolCall['input'] {
  * apply_patch works on whole lines and always ends a file with a newline, so it can only say exactly what the
  * script says when the content (or both sides of an edit) ends with one.
  */
-function canExpressAsPatch(step: ToolStep): boolean {
+function canExpressAsPatch(step: BuiltinStep): boolean {
   if (step.tool === 'write_file') return step.content === '' || step.content.endsWith('\n');
   if (step.tool === 'edit_file') return step.old.endsWith('\n') && step.new.endsWith('\n');
   return false;
@@ -107,7 +118,7 @@ function patchLines(text: string, prefix: string): string[] {
   return text === '' ? [] : text.replace(/\n$/, '').split('\n').map((line) => prefix + line);
 }
 
-function applyPatch(step: ToolStep): string {
+function applyPatch(step: BuiltinStep): string {
   const body =
     step.tool === 'write_file'
       ? [`*** Add File: ${step.path}`, ...patchLines(step.content, '+')]
@@ -119,7 +130,7 @@ function applyPatch(step: ToolStep): string {
 
 const HEREDOC_END = 'ORCH_FAKE_MODEL_PATCH_END';
 
-function applyPatchHeredoc(step: ToolStep): string {
+function applyPatchHeredoc(step: BuiltinStep): string {
   return `apply_patch <<'${HEREDOC_END}'\n${applyPatch(step)}\n${HEREDOC_END}`;
 }
 
@@ -128,7 +139,7 @@ export function shellQuote(text: string): string {
   return `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
-function shellCommandFor(step: ToolStep): string {
+function shellCommandFor(step: BuiltinStep): string {
   if (step.tool === 'shell') return step.command;
   const path = shellQuote(step.path);
   if (step.tool === 'write_file') return `mkdir -p ${shellQuote(dirname(step.path))} && printf '%s' ${shellQuote(step.content)} > ${path}`;
