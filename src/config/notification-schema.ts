@@ -13,6 +13,8 @@ const nonEmptyString = () => expecting(z.string().min(1), 'a non-empty string');
 const envName = () => expecting(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), 'an environment variable name');
 const httpUrl = () => expecting(z.url({ protocol: /^https?$/ }), 'an http(s) URL');
 
+const CHAT_ID = 'a chat id (a number) or @channelname';
+
 /** What every channel has, whatever its kind. */
 const channelShape = {
   name: optional(nameSchema, "The channel's name in logs, `orch doctor` and its stored cursor. Default: its kind; two channels of one kind need names."),
@@ -51,7 +53,7 @@ export const notificationChannelSchema = z
       kind: z.literal('telegram').describe('A Telegram chat, through a bot.'),
       ...channelShape,
       token_env: envName().describe('Environment variable holding the bot token.'),
-      chat_id: expecting(z.union([z.int(), z.string().regex(/^(-?\d+|@\w+)$/)]), 'a chat id (a number) or @channelname').describe('The chat the bot writes to.'),
+      chat_id: expecting(z.union([z.int(), expecting(z.string().regex(/^(-?\d+|@\w+)$/), CHAT_ID)]), CHAT_ID).describe('The chat the bot writes to.'),
       api_url: optional(httpUrl(), 'Bot API address. Default https://api.telegram.org.'),
     }),
     z.strictObject({
