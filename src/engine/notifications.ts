@@ -29,6 +29,8 @@ export interface ChannelHealth {
   failures: number;
   lastError: string | null;
   lastSentAt: EpochMs | null;
+  /** Notices gathered and not sent yet (a quiet period running, or a send to retry). */
+  waiting: number;
 }
 
 export interface NotificationServiceOptions {
@@ -84,6 +86,7 @@ export class NotificationService {
         failures: record.lastFailure?.failures ?? 0,
         lastError: record.lastFailure?.error ?? null,
         lastSentAt: record.lastSentAt,
+        waiting: 0,
       });
       const cursor = record.cursor ?? (await this.startCursor(channel.name));
       this.loops.push(this.follow(channel, record, cursor));
@@ -155,6 +158,8 @@ export class NotificationService {
         state.readPos = event.id;
       }
       state.pending = gatherNotices(state.pending, incoming);
+      const health = this.states.get(channel.name);
+      if (health) health.waiting = state.pending.length;
       if (events.length < PAGE) return;
     }
   }
@@ -167,6 +172,8 @@ export class NotificationService {
     const now = this.orch.now();
     // Only what was read when the message was made is sent; what came since stays for the next.
     state.pending = state.pending.filter((notice) => !batch.includes(notice));
+    const health = this.states.get(channel.name);
+    if (health) health.waiting = state.pending.length;
     state.cursor = through;
     state.lastSentAt = now;
     await this.record(channel, { through, kinds: message.kinds, count: batch.length, taskIds: message.taskIds }, now);

@@ -186,4 +186,39 @@ describe('notifications from a running daemon', () => {
     expect(smtp.received[1]!.subject).toBe('Orch: a task needs review');
     expect(working()).toEqual({ slack: 2, discord: 2, telegram: 2, ntfy: 2, webhook: 2, email: 2 });
   }, 120_000);
+
+  it('keep what a channel gathered but had not sent across a restart, and send the daily digest once a day', async () => {
+    const webhookOnly = (quiet: number) => ({
+      server: { port },
+      projects: { app: { path: join(scratch.path, 'app'), sandbox: 'off' } },
+      notifications: [{ kind: 'webhook', url: http.endpoints.webhook, secret_env: 'ORCH_TEST_WEBHOOK_SECRET', events: ['needs_review', 'daily_digest'], digest_hour_utc: 0, quiet_s: quiet }],
+    });
+    const reopen = async (quiet: number) => {
+      await orch.close();
+      writeFileSync(join(orch.home, 'config.yaml'), JSON.stringify(webhookOnly(quiet)));
+      orch = await openOrch(orch.home);
+    };
+    const received = () => http.of('webhook').map((post) => post.json);
+
+    // An hour of quiet: the escalation waits, gathered, when the daemon stops.
+    await reopen(3600);
+    daemon = await startDaemon(orch, { logger: silent, sourceEnv: env, notificationPollMs: 200 });
+    expect(await eventually(() => received().length === 1, 30_000)).toBe(true);
+    expect(received()[0]).toMatchObject({ kinds: ['daily_digest'], lines: [{ url: `http://127.0.0.1:${port}/#/board?project=app` }] });
+    const [waiting] = await escalateBurst(['Gathered, not yet sent']);
+    expect(await eventually(() => daemon!.notifications.health()[0]!.waiting === 1, 30_000)).toBe(true);
+    await daemon.stop(0);
+    daemon = null;
+    expect(received()).toHaveLength(1);
+
+    // Restarted with no quiet period: the gathered escalation goes out, and today's digest not again.
+    await reopen(0);
+    daemon = await startDaemon(orch, { logger: silent, sourceEnv: env, notificationPollMs: 200 });
+    expect(await eventually(() => received().length === 2, 30_000)).toBe(true);
+    expect(received()[1]).toMatchObject({ kinds: ['needs_review'], taskIds: [waiting] });
+    const [next] = await escalateBurst(['And the next']);
+    expect(await eventually(() => received().length === 3, 30_000)).toBe(true);
+    expect(received()[2]).toMatchObject({ kinds: ['needs_review'], taskIds: [next] });
+    expect(received().filter((json) => (json.kinds as string[]).includes('daily_digest'))).toHaveLength(1);
+  }, 120_000);
 });
