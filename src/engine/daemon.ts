@@ -143,7 +143,8 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
       scheduler.requestTick();
     },
     tickStats: () => scheduler.stats,
-    failingChannels: () => notifications.health().filter((channel) => channel.failing).map((channel) => channel.name),
+    // Channels are read at start: /healthz speaks of notifications only when there are some.
+    failingChannels: orch.config.notifications.length > 0 ? () => notifications.health().filter((channel) => channel.failing).map((channel) => channel.name) : undefined,
     env: options.sourceEnv ?? process.env,
     logger,
   });
