@@ -171,6 +171,7 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
     if (result.ok) {
       logger.info('config reloaded');
       void jobs.reload();
+      notifications.reload().catch((error: Error) => logger.error(`notifications of the new config did not start: ${error.message.split('\n')[0]}`));
       scheduler.requestTick();
     } else {
       logger.error(`config change refused, keeping the last good config: ${result.error}`);

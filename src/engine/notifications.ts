@@ -74,10 +74,21 @@ export class NotificationService {
 
   /** Reads each channel's record and starts following; resolves once every channel follows. */
   async start(): Promise<void> {
-    const channels = this.orch.config.notifications;
+    await this.followNewChannels();
+  }
+
+  /** After a config reload: channels added start following (removed ones stop on their own). */
+  reload(): Promise<void> {
+    return this.followNewChannels();
+  }
+
+  private async followNewChannels(): Promise<void> {
+    if (this.controller.signal.aborted) return;
+    const channels = this.orch.config.notifications.filter((channel) => !this.states.has(channel.name));
     if (channels.length === 0) return;
     const records = await readChannelRecords(this.orch.store, channels.map((channel) => channel.name));
     for (const channel of channels) {
+      if (this.states.has(channel.name)) continue; // a reload raced this one
       const record = records.get(channel.name)!;
       this.states.set(channel.name, {
         name: channel.name,
@@ -89,7 +100,7 @@ export class NotificationService {
         waiting: 0,
       });
       const cursor = record.cursor ?? (await this.startCursor(channel.name));
-      this.loops.push(this.follow(channel, record, cursor));
+      this.loops.push(this.follow(channel.name, record, cursor));
     }
   }
 
@@ -111,14 +122,18 @@ export class NotificationService {
     return through;
   }
 
-  private async follow(initial: NotificationChannelConfig, record: ChannelRecord, cursor: number): Promise<void> {
+  private async follow(name: string, record: ChannelRecord, cursor: number): Promise<void> {
     const { wake } = this.options;
     const signal = this.controller.signal;
     const pollMs = this.options.pollMs ?? 5_000;
     const state: ChannelState = { cursor, readPos: cursor, pending: [], lastSentAt: record.lastSentAt, lastDigestAt: record.lastDigestAt, failures: 0, retryAt: null };
     while (!signal.aborted) {
-      // A config reload may change a channel's settings; adding or removing channels takes a restart.
-      const channel = this.orch.config.notifications.find((c) => c.name === initial.name) ?? initial;
+      // A config reload may change a channel's settings, or remove it: it stops, its record kept.
+      const channel = this.orch.config.notifications.find((c) => c.name === name);
+      if (!channel) {
+        this.states.delete(name);
+        return;
+      }
       const seen = wake.generation;
       try {
         await this.read(channel, state);

@@ -187,11 +187,11 @@ describe('notifications from a running daemon', () => {
     expect(working()).toEqual({ slack: 2, discord: 2, telegram: 2, ntfy: 2, webhook: 2, email: 2 });
   }, 120_000);
 
-  it('keep what a channel gathered but had not sent across a restart, and send the daily digest once a day', async () => {
+  it('keep what a channel gathered but had not sent across a restart, send the daily digest once a day, and follow a channel added by a reload', async () => {
     const webhookOnly = (quiet: number) => ({
       server: { port },
       projects: { app: { path: join(scratch.path, 'app'), sandbox: 'off' } },
-      notifications: [{ kind: 'webhook', url: http.endpoints.webhook, secret_env: 'ORCH_TEST_WEBHOOK_SECRET', events: ['needs_review', 'daily_digest'], digest_hour_utc: 0, quiet_s: quiet }],
+      notifications: [{ kind: 'webhook', url: http.endpoints.webhook, secret_env: 'ORCH_TEST_WEBHOOK_SECRET', events: ['needs_review', 'approval_waiting', 'daily_digest'], digest_hour_utc: 0, quiet_s: quiet }],
     });
     const reopen = async (quiet: number) => {
       await orch.close();
@@ -220,5 +220,20 @@ describe('notifications from a running daemon', () => {
     expect(await eventually(() => received().length === 3, 30_000)).toBe(true);
     expect(received()[2]).toMatchObject({ kinds: ['needs_review'], taskIds: [next] });
     expect(received().filter((json) => (json.kinds as string[]).includes('daily_digest'))).toHaveLength(1);
+
+    // A channel added to the running daemon's config follows from then on; an approval waiting reaches both.
+    const withNtfy = webhookOnly(0);
+    writeFileSync(join(orch.home, 'config.yaml'), JSON.stringify({ ...withNtfy, notifications: [...withNtfy.notifications, { kind: 'ntfy', server: http.endpoints.ntfyServer, topic: 'added', quiet_s: 0 }] }));
+    let ntfyFollows = false;
+    for (let i = 0; i < 1200 && !ntfyFollows; i++) {
+      ntfyFollows = (await orch.store.listEvents({ types: ['notification.cursor'] })).some((e) => e.data.channel === 'ntfy');
+      if (!ntfyFollows) await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(ntfyFollows).toBe(true);
+    await orch.store.appendEvent({ type: 'approval.requested', project: 'app', taskId: next, data: { id: 'perm-1', kind: 'permission', project: 'app', taskId: next, tool: 'Bash', command: 'npm publish' } }, orch.now());
+    expect(await eventually(() => received().length === 4 && http.of('ntfy').length === 1, 30_000)).toBe(true);
+    expect(received()[3]).toMatchObject({ kinds: ['approval_waiting'], title: 'Orch: an approval is waiting', taskIds: [next], url: `http://127.0.0.1:${port}/#/tasks/${next}` });
+    expect(http.of('ntfy')[0]!.json).toMatchObject({ topic: 'added', title: 'Orch: an approval is waiting', priority: 4 });
+    expect(http.of('ntfy')[0]!.json.message).toContain('Bash: npm publish');
   }, 120_000);
 });
