@@ -51,6 +51,19 @@ export interface NotificationServiceOptions {
 const DEFAULT_RETRY: BackoffPolicy = { baseMs: 2_000, capMs: 5 * 60_000, jitter: 0.2 };
 /** Events read per query; more are read at once in further pages. */
 const PAGE = 500;
+const READ_GAP_MS = 200;
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
 
 interface ChannelState {
   cursor: number;
@@ -126,6 +139,7 @@ export class NotificationService {
     const { wake } = this.options;
     const signal = this.controller.signal;
     const pollMs = this.options.pollMs ?? 5_000;
+    let lastReadAt = 0;
     const state: ChannelState = { cursor, readPos: cursor, pending: [], lastSentAt: record.lastSentAt, lastDigestAt: record.lastDigestAt, failures: 0, retryAt: null };
     while (!signal.aborted) {
       // A config reload may change a channel's settings, or remove it: it stops, its record kept.
@@ -134,6 +148,11 @@ export class NotificationService {
         this.states.delete(name);
         return;
       }
+      // Busy agents commit their output every few milliseconds: a channel reads at most every READ_GAP_MS.
+      const sinceRead = Date.now() - lastReadAt;
+      if (sinceRead < READ_GAP_MS) await pause(READ_GAP_MS - sinceRead, signal);
+      if (signal.aborted) return;
+      lastReadAt = Date.now();
       const seen = wake.generation;
       try {
         await this.read(channel, state);
