@@ -37,6 +37,7 @@ import type {
   WebhooksConfig,
 } from './schema.js';
 import { AGENT_KINDS } from './defaults.js';
+import { resolveNotifications } from './notification-settings.js';
 import type { Complexity } from '../core/types.js';
 
 /** A parsed config.yaml and where it came from (errors name the file). */
@@ -111,6 +112,7 @@ export function resolveConfig(
     },
     server: { host: server.host ?? DEFAULT_SERVER.host, port: server.port ?? DEFAULT_SERVER.port },
     webhooks: resolveWebhooks(global.data.webhooks),
+    notifications: resolveNotifications(global.data.notifications, { host: server.host ?? DEFAULT_SERVER.host, port: server.port ?? DEFAULT_SERVER.port }),
     agents: resolveAgents(global),
     prices: structuredClone(global.data.prices ?? {}),
     defaults: resolveLayers(baseLayers(global), agentNames(global)),

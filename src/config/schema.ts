@@ -20,6 +20,7 @@ import { commandSchema, nameSchema } from '../core/value-schemas.js';
 import { NETWORK_MODES, SANDBOX_SWITCHES } from '../core/sandbox-policy.js';
 import { expecting } from '../core/schema-messages.js';
 import { AGENT_KINDS, type AgentKind } from './defaults.js';
+import { notificationsSchema } from './notification-schema.js';
 
 export { commandSchema, nameSchema };
 
@@ -399,6 +400,7 @@ export const globalConfigFileSchema = z
       .strictObject({ github: webhookSourceSchema('GitHub'), linear: webhookSourceSchema('Linear') })
       .optional()
       .describe('Signed webhooks from trackers, each of which asks the daemon for an immediate tick.'),
+    notifications: notificationsSchema.optional(),
     defaults: optional(projectSettingsFileSchema, 'Settings applied to every project.'),
     projects: optional(z.record(nameSchema, projectEntrySchema), 'The portfolio: projects by name.'),
   })

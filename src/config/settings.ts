@@ -5,7 +5,9 @@ import type { RoleTemplateName } from '../core/roles.js';
 import type { ScopeRules } from '../core/scope.js';
 import type { NetworkMode, SandboxSwitch } from '../core/sandbox-policy.js';
 import type { Complexity, MergeStrategy, ProjectMode, TaskState } from '../core/types.js';
+import type { NotificationKind } from '../core/notifications.js';
 import type { AgentKind } from './schema.js';
+import type { NotificationChannelFile } from './notification-schema.js';
 
 export type Command = string[] | { shell: string };
 
@@ -157,6 +159,21 @@ export interface WebhooksConfig {
   linear: { secretEnv: string } | null;
 }
 
+/** One channel of `notifications:`, its shared settings resolved. */
+export interface NotificationChannelConfig {
+  name: string;
+  kind: NotificationChannelFile['kind'];
+  /** Only these projects' notices; null: every project. */
+  projects: string[] | null;
+  events: NotificationKind[];
+  quietS: number;
+  /** Base of the links in its messages. */
+  dashboardUrl: string;
+  digestHourUtc: number;
+  /** The channel as written: its notifier reads its own keys (URL, token variable, SMTP server) from it. */
+  target: NotificationChannelFile;
+}
+
 export interface OrchConfig {
   home: string;
   configPath: string;
@@ -165,6 +182,7 @@ export interface OrchConfig {
   scheduler: SchedulerConfig;
   server: ServerConfig;
   webhooks: WebhooksConfig;
+  notifications: NotificationChannelConfig[];
   agents: Record<string, AgentConfig>;
   prices: Record<string, ModelPrice>;
   /** Built-in defaults with the config's `defaults:` applied: what a project without overrides gets. */

@@ -5,6 +5,7 @@ import { writeFileAtomic } from '../config/atomic-write.js';
 import { orchVersion } from '../cli/orch-version.js';
 import { ensureApiToken } from '../config/token.js';
 import { createApp } from '../server/app.js';
+import { eventFeed } from '../server/event-feed.js';
 import { startServer, type RunningServer } from '../server/serve.js';
 import { LOGIN_CODE_TTL_MS, LoginCodes } from '../server/session.js';
 import { watchConfig } from './config-watch.js';
@@ -14,6 +15,7 @@ import { flushEvents } from './event-writer.js';
 import { DeliveryRetry } from './delivery-retry.js';
 import { registerThisHost } from './hosts.js';
 import { JobScheduler } from './jobs.js';
+import { NotificationService } from './notifications.js';
 import { patrol } from './patrol.js';
 import { Scheduler } from './scheduler.js';
 import { TrackerSync } from './tracker-sync.js';
@@ -28,6 +30,8 @@ export interface DaemonOptions {
   /** How often held deliveries are tried again; default 10 s. */
   deliveryRetryMs?: number;
   sourceEnv?: NodeJS.ProcessEnv;
+  /** How long a notification channel waits between reads when nothing wakes it; default 5 s. */
+  notificationPollMs?: number;
   /** This daemon's name among the hosts sharing the store; default config `scheduler.host_name`, else the machine's. */
   hostName?: string;
 }
@@ -36,6 +40,7 @@ export interface Daemon {
   url: string;
   token: string;
   scheduler: Scheduler;
+  notifications: NotificationService;
   /** Stops dispatching, lets running tasks finish within `graceMs`, then closes everything. */
   stop(graceMs: number): Promise<void>;
   /** Resolves when the daemon has stopped. */
@@ -116,6 +121,17 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
   });
   await jobs.start();
 
+  // Started in the background: a channel's first read never holds up the daemon's start.
+  const notifications = new NotificationService(orch, {
+    wake: eventFeed(orch, { pollMs: 1000 }),
+    env: options.sourceEnv,
+    pollMs: options.notificationPollMs,
+    onSent: (channel, message) => logger.info({ channel, kinds: message.kinds, tasks: message.taskIds }, `notified ${channel}: ${message.title}`),
+    onFailed: (channel, error, failures) => logger.warn({ channel, failures }, `notification to ${channel} failed (${failures} in a row, retried with backoff): ${error}`),
+    onError: (channel, error) => logger.error({ channel }, `notifications of ${channel}: ${error.message.split('\n')[0]}`),
+  });
+  const notificationsStarted = notifications.start().catch((error: Error) => logger.error(`notifications did not start: ${error.message.split('\n')[0]}`));
+
   const logins = new LoginCodes(orch.now);
   const app = createApp({
     orch,
@@ -127,6 +143,8 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
       scheduler.requestTick();
     },
     tickStats: () => scheduler.stats,
+    // Channels are read at start: /healthz speaks of notifications only when there are some.
+    failingChannels: orch.config.notifications.length > 0 ? () => notifications.health().filter((channel) => channel.failing).map((channel) => channel.name) : undefined,
     env: options.sourceEnv ?? process.env,
     logger,
   });
@@ -134,6 +152,8 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
   try {
     server = await startServer(app, { host: options.host ?? orch.config.server.host, port: options.port ?? orch.config.server.port });
   } catch (error) {
+    await notificationsStarted;
+    await notifications.stop();
     await jobs.stop();
     await orch.store.markHostStopped(host, orch.now());
     await sharedWakeups.close();
@@ -151,6 +171,7 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
     if (result.ok) {
       logger.info('config reloaded');
       void jobs.reload();
+      notifications.reload().catch((error: Error) => logger.error(`notifications of the new config did not start: ${error.message.split('\n')[0]}`));
       scheduler.requestTick();
     } else {
       logger.error(`config change refused, keeping the last good config: ${result.error}`);
@@ -196,6 +217,8 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
     await sharedWakeups.close();
     trackers.close();
     await deliveries.stop();
+    await notificationsStarted;
+    await notifications.stop();
     stopWatching();
     await jobs.stop();
     await server.close();
@@ -211,6 +234,7 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
     url: server.url,
     token,
     scheduler,
+    notifications,
     stop: async (grace: number) => {
       graceMs = grace;
       controller.abort();

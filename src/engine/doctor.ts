@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { OrchError } from '../core/errors.js';
 import { probeSandbox } from '../sandbox/probe.js';
 import { listAgents } from './agents.js';
+import { notificationChecks } from './notification-checks.js';
 import { describeStoreTarget, openOrch, storeTarget, type Orch } from './context.js';
 
 const run = promisify(execFile);
@@ -24,7 +25,7 @@ const LOW_DISK_BYTES = 1024 ** 3;
 
 /**
  * What `orch doctor` reports: the store, the sandbox (for the projects that use it), each configured
- * agent CLI, git and the free disk in ORCH_HOME, each with what to do.
+ * agent CLI, each notification channel, git and the free disk in ORCH_HOME, each with what to do.
  */
 export async function diagnose(home: string, env: NodeJS.ProcessEnv = process.env): Promise<Check[]> {
   const checks: Check[] = [];
@@ -39,6 +40,7 @@ export async function diagnose(home: string, env: NodeJS.ProcessEnv = process.en
   try {
     checks.push(sandboxCheck(orch, env));
     if (orch) checks.push(...(await agentChecks(orch)));
+    if (orch) checks.push(...(await notificationChecks(orch, env)));
     checks.push(await gitCheck());
     checks.push(diskCheck(home));
   } finally {

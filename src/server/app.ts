@@ -40,7 +40,7 @@ export function createApp(deps: ServerDeps): Hono {
   app.use('*', securityHeaders());
 
   // Registered before the credentials check, and they answer without calling on: the public routes.
-  app.route('/', healthRoutes(deps.tickStats));
+  app.route('/', healthRoutes(deps.tickStats, deps.failingChannels));
   // GitHub and Linear cannot send the token; each delivery must carry its sender's signature instead.
   app.route('/', webhookRoutes(deps));
   app.route('/', dashboardRoutes({ token: deps.token, sessions, logins, assets }));

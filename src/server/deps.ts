@@ -28,6 +28,8 @@ export interface ServerDeps {
   /** A tracker said something changed: sync trackers now, then tick. Default: requestTick. */
   requestSync?: () => void;
   tickStats: () => TickStats;
+  /** Names of the notification channels whose last send failed; absent: no notifier runs. */
+  failingChannels?: () => string[];
   /** The clock; defaults to the Orch's. */
   now?: () => number;
   /** Where webhook secrets are read from (config names the variables); defaults to process.env. */

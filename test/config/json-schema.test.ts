@@ -14,7 +14,7 @@ describe('committed JSON Schemas', () => {
     const config = JSON.parse(files[CONFIG_SCHEMA_FILE] ?? '{}');
     const project = JSON.parse(files[PROJECT_SCHEMA_FILE] ?? '{}');
     expect(config.additionalProperties).toBe(false);
-    expect(Object.keys(config.properties)).toEqual(['database_url', 'scheduler', 'server', 'agents', 'prices', 'routing', 'webhooks', 'defaults', 'projects']);
+    expect(Object.keys(config.properties)).toEqual(['database_url', 'scheduler', 'server', 'agents', 'prices', 'routing', 'webhooks', 'notifications', 'defaults', 'projects']);
     expect(project.additionalProperties).toBe(false);
     expect(project.properties.max_agents).toMatchObject({ type: 'integer', minimum: 1 });
   });
