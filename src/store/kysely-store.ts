@@ -278,8 +278,8 @@ export abstract class KyselyStore implements Store {
     return this.read((ops) => ops.runCostSince(since, project));
   }
 
-  metricTotals(now: EpochMs, durationBoundsS: readonly number[]): Promise<MetricTotals> {
-    return this.read((ops) => ops.metricTotals(now, durationBoundsS));
+  metricTotals(now: EpochMs): Promise<MetricTotals> {
+    return this.read((ops) => ops.metricTotals(now));
   }
 
   // Pull workers

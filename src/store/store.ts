@@ -201,13 +201,20 @@ export interface WorkerFilter {
   limit?: number;
 }
 
+/**
+ * Upper bounds (seconds) of the run duration histogram the store keeps (`MetricTotals.durations`):
+ * agent attempts range from a quick fix to a long refactor. Part of the schema: the totals are kept
+ * per bucket as runs are written, so new bounds take a migration that rebuilds them.
+ */
+export const RUN_DURATION_BOUNDS_S = [10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200] as const;
+
 /** The store's totals behind /metrics (see `metricTotals`). */
 export interface MetricTotals {
   /** Tasks per project and state. */
   tasks: { project: string; state: string; count: number }[];
   /** Runs per project, agent, outcome and end reason (null while running), with their spend. */
   runs: { project: string; agent: string; outcome: string | null; endReason: string | null; count: number; costUsd: number; tokensIn: number; tokensOut: number }[];
-  /** Per agent, of its ended runs: how many lasted at most each bound (seconds, as asked), how many in all, and their total seconds. */
+  /** Per agent, of its ended runs: how many lasted at most each of RUN_DURATION_BOUNDS_S, how many in all, and their total seconds. */
   durations: { agent: string; atMost: number[]; count: number; sumS: number }[];
   /** Per project, of the tasks with a pull request: how many are done (merged) and the fix rounds run. */
   pullRequests: { project: string; merged: number; ciRounds: number; reviewRounds: number }[];
@@ -318,8 +325,11 @@ export interface StoreOps {
   runStats(filter?: RunStatsFilter): Promise<RunStatsRow[]>;
   /** What the runs started at or after `since` cost, per project (of one project when given): a sum in the database. */
   runCostSince(since: EpochMs, project?: string): Promise<Map<string, number>>;
-  /** What /metrics reports, totalled by the database in a few grouped queries: no run or task is loaded. */
-  metricTotals(now: EpochMs, durationBoundsS: readonly number[]): Promise<MetricTotals>;
+  /**
+   * What /metrics reports, from totals the database keeps as tasks and runs are written (by every
+   * process sharing it): a few small reads, whatever the number of tasks and runs.
+   */
+  metricTotals(now: EpochMs): Promise<MetricTotals>;
 
   // Pull workers
   createWorker(worker: NewWorker, event?: NewEvent): Promise<Worker>;

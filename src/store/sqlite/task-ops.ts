@@ -6,6 +6,7 @@ import type { StoreOps } from '../store.js';
 import { findClaim, staleFence } from './claim-ops.js';
 import { dependencyIdsJson, isPostgres, lockingRows } from './dialect.js';
 import { appendEvent } from './event-ops.js';
+import { compactTotals } from './metric-ops.js';
 import { requireProject } from './project-ops.js';
 import { taskPatchColumns, toTask } from './rows.js';
 import type { Database } from './schema.js';
@@ -158,15 +159,18 @@ export function taskOps(db: Kysely<Database>): TaskOps {
     },
 
     async countTasksByAgent(project) {
+      // From the totals the database keeps as tasks are written (totals-schema.ts), not every task.
+      await compactTotals(db);
       let query = db
-        .selectFrom('tasks')
-        .select(['project', 'agent', (eb) => eb.fn.countAll<number>().as('tasks')])
-        .where('agent', 'is not', null)
+        .selectFrom('task_totals')
+        .select(['project', 'agent', sql<number>`cast(sum(tasks) as integer)`.as('tasks')])
+        .where('agent', '<>', '')
         .groupBy(['project', 'agent'])
+        .having(sql`sum(tasks)`, '>', 0)
         .orderBy('project')
         .orderBy('agent');
       if (project !== undefined) query = query.where('project', '=', project);
-      return (await query.execute()).map((row) => ({ project: row.project, agent: row.agent!, tasks: row.tasks }));
+      return (await query.execute()).map((row) => ({ project: row.project, agent: row.agent, tasks: row.tasks }));
     },
   };
 }
