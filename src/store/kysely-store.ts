@@ -36,6 +36,8 @@ import type {
   StoreOps,
   TaskFilter,
   TaskPatch,
+  TaskSummary,
+  TaskWaits,
   TimedEvent,
   WebhookDelivery,
   WorkerFilter,
@@ -216,6 +218,14 @@ export abstract class KyselyStore implements Store {
 
   countTasksByAgent(project?: string): Promise<AgentTaskCount[]> {
     return this.read((ops) => ops.countTasksByAgent(project));
+  }
+
+  listTaskSummaries(states: readonly TaskState[]): Promise<TaskSummary[]> {
+    return this.read((ops) => ops.listTaskSummaries(states));
+  }
+
+  listWaits(states: readonly TaskState[]): Promise<TaskWaits> {
+    return this.read((ops) => ops.listWaits(states));
   }
 
   // Claims

@@ -169,6 +169,20 @@ export interface AgentTaskCount {
   tasks: number;
 }
 
+/** What the tick weighs of a task: no title, body, dependencies or pull request (see `listTaskSummaries`). */
+export type TaskSummary = Pick<
+  Task,
+  'id' | 'project' | 'state' | 'priority' | 'createdAt' | 'agent' | 'labels' | 'nextAttemptAt' | 'costUsd' | 'blockKind' | 'blockedReason' | 'parentId'
+>;
+
+/** What the tasks in some states wait on (see `listWaits`), each list ascending. */
+export interface TaskWaits {
+  /** Each dependency of a task in those states, with the dependency's state and parent. */
+  dependencies: { taskId: number; id: number; state: TaskState; parentId: number | null }[];
+  /** Every child of a task in those states (its parent being `parentId`), with its state. */
+  children: { id: number; state: TaskState; parentId: number }[];
+}
+
 export interface ClaimRequest {
   taskId: number;
   owner: string;
@@ -295,6 +309,10 @@ export interface StoreOps {
   countTasksByState(project?: string, states?: readonly TaskState[]): Promise<Partial<Record<TaskState, number>>>;
   /** Tasks with an agent, counted per project and agent: the round robin's memory. */
   countTasksByAgent(project?: string): Promise<AgentTaskCount[]>;
+  /** The tasks in `states`, by id, as the tick weighs them: a narrow read by index. */
+  listTaskSummaries(states: readonly TaskState[]): Promise<TaskSummary[]>;
+  /** The dependencies and children of the tasks in `states`, read through indexes (none of the other tasks is read). */
+  listWaits(states: readonly TaskState[]): Promise<TaskWaits>;
 
   // Claims
   /** Atomically claims a task. Returns null when it already has a claim (expired or not). */
