@@ -3,7 +3,8 @@
 // 100,000: most done, some open, each with a run) and `--events` events (default 1,000,000), then
 // timed, each `--repeat` times (default 15) after a warm-up, median and p90:
 //   - GET /metrics on the daemon's HTTP app;
-//   - a tick's planning: the tick input gathered from the store, then planTick;
+//   - a tick's planning: the tick input gathered from the store, then planTick; and the same after
+//     settling waits (blocking and unblocking), the store's part of a scheduler tick;
 //   - GET /tasks?state=… as the dashboard's attention list asks, and GET /tasks (the board's request);
 //   - `orch task list` (open tasks) as its own process.
 // The same, in the same run, on an empty store (one task): the baseline the big store is compared to.
@@ -24,6 +25,7 @@ const { openOrch } = await load('engine/context.js');
 const { createApp } = await load('server/app.js');
 const { startServer } = await load('server/serve.js');
 const { gatherTickInput } = await load('engine/tick-input.js');
+const { settleWaits } = await load('engine/wait-graph.js');
 const { planTick } = await load('core/plan-tick.js');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const TOKEN = 'b'.repeat(64);
@@ -100,6 +102,10 @@ async function measure(home, repeat) {
     return {
       'GET /metrics': await timed(repeat, () => get('/metrics')),
       'tick (gather + plan)': await timed(repeat, async () => planTick(await gatherTickInput(orch.store, orch.config, Date.now()))),
+      'tick (settle waits + gather + plan)': await timed(repeat, async () => {
+        await orch.store.transaction((tx) => settleWaits(tx, Date.now()));
+        planTick(await gatherTickInput(orch.store, orch.config, Date.now()));
+      }),
       'GET /tasks?state=needs_review,blocked': await timed(repeat, () => get('/tasks?state=needs_review,blocked')),
       [`GET /tasks (board, ${(body.length / 1e6).toFixed(1)} MB)`]: await timed(Math.min(repeat, 5), () => get('/tasks')),
       'orch task list': await timed(Math.min(repeat, 5), async () => {
@@ -134,6 +140,7 @@ try {
     const s = big[bigNames[i]];
     console.log(`${bigNames[i].padEnd(46)} ${b.p50.toFixed(1).padStart(10)} ${b.p90.toFixed(1).padStart(8)} ${s.p50.toFixed(1).padStart(10)} ${s.p90.toFixed(1).padStart(8)}`);
   });
+  console.log(`load after the run ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

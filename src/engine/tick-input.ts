@@ -5,10 +5,10 @@ import { blockChanges, readinessOf, type BlockChange } from '../core/readiness.j
 import { routingLabels } from '../core/routing.js';
 import { countRunningWork } from '../core/running-work.js';
 import type { Task, TaskState } from '../core/types.js';
-import type { Store } from '../store/store.js';
+import type { Store, TaskSummary } from '../store/store.js';
 import { claimOwner } from './hosts.js';
 import { roundRobinTallies, routingWeightsFor } from './scoreboard.js';
-import { loadWaitGraph } from './wait-graph.js';
+import { loadWaitsOf } from './wait-graph.js';
 
 /** Midnight UTC of the day `now` falls in: budgets count spend per UTC day. */
 /** Why a project with the sandbox on cannot start agents on this machine; null when it can (or it is off). */
@@ -47,8 +47,9 @@ export async function gatherTickInput(store: Store, config: OrchConfig, now: num
 }
 
 async function gather(store: Store, config: OrchConfig, now: number, states: TaskState[], self: string) {
-  const { graph, tasks } = await loadWaitGraph(store);
-  const candidates = await store.listTasks({ states });
+  // The candidates and what they wait on, narrowly: not every open task, nor the candidates' bodies.
+  const { graph, tasks } = await loadWaitsOf(store, states);
+  const candidates = [...tasks.values()];
   const claims = await store.listClaims();
   // A slot is taken from claim to release: the agent run, the judge and the merge of a task all hold it.
   const busy = claims.length > 0 ? await store.listTasks({ ids: claims.map((c) => c.taskId) }) : [];
@@ -106,7 +107,7 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
     maxAgents: config.scheduler.maxAgents,
     running: work.onThisHost,
     tasks: candidates.map((task) => {
-      const readiness = readinessOf(graph.byId.get(task.id) ?? task, graph);
+      const readiness = readinessOf(graph.byId.get(task.id)!, graph);
       return {
         id: task.id,
         project: task.project,
@@ -131,7 +132,7 @@ async function gather(store: Store, config: OrchConfig, now: number, states: Tas
  * The agent a task is bound to before the tick chooses: its routed agent, or for a task not yet routed
  * an `agent:` label naming one of its project's agents (routing will honour it).
  */
-function boundAgent(task: Task, config: OrchConfig): string | null {
+function boundAgent(task: TaskSummary, config: OrchConfig): string | null {
   if (task.state !== 'new') return task.agent;
   const label = routingLabels(task.labels).agent;
   const allowed = config.projects[task.project]?.agents ?? [];
@@ -164,7 +165,9 @@ export async function dryRunTick(store: Store, config: OrchConfig, now: number, 
  * already holds its slot. The rest come with the reason they may not be claimed.
  */
 export async function claimableNow(store: Store, config: OrchConfig, now: number, project?: string): Promise<{ claimable: Task[]; waiting: Waiting[] }> {
-  const { input, tasks } = await gather(store, config, now, ['new', 'routed'], claimOwner());
+  const { input } = await gather(store, config, now, ['new', 'routed'], claimOwner());
   const { claimable, waiting } = claimableTasks(project ? { ...input, tasks: input.tasks.filter((t) => t.project === project) } : input);
-  return { claimable: claimable.map((t) => tasks.get(t.id)!), waiting };
+  const whole = new Map((claimable.length > 0 ? await store.listTasks({ ids: claimable.map((t) => t.id) }) : []).map((task) => [task.id, task]));
+  // A task gone since it was weighed is left out.
+  return { claimable: claimable.flatMap((t) => whole.get(t.id) ?? []), waiting };
 }

@@ -36,6 +36,8 @@ import type {
   StoreOps,
   TaskFilter,
   TaskPatch,
+  TaskSummary,
+  TaskWaits,
   TimedEvent,
   WebhookDelivery,
   WorkerFilter,
@@ -218,6 +220,14 @@ export abstract class KyselyStore implements Store {
     return this.read((ops) => ops.countTasksByAgent(project));
   }
 
+  listTaskSummaries(states: readonly TaskState[]): Promise<TaskSummary[]> {
+    return this.read((ops) => ops.listTaskSummaries(states));
+  }
+
+  listWaits(states: readonly TaskState[]): Promise<TaskWaits> {
+    return this.read((ops) => ops.listWaits(states));
+  }
+
   // Claims
 
   async claimTask(request: ClaimRequest): Promise<Claim | null> {
@@ -278,8 +288,8 @@ export abstract class KyselyStore implements Store {
     return this.read((ops) => ops.runCostSince(since, project));
   }
 
-  metricTotals(now: EpochMs, durationBoundsS: readonly number[]): Promise<MetricTotals> {
-    return this.read((ops) => ops.metricTotals(now, durationBoundsS));
+  metricTotals(now: EpochMs): Promise<MetricTotals> {
+    return this.read((ops) => ops.metricTotals(now));
   }
 
   // Pull workers

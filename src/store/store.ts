@@ -169,6 +169,20 @@ export interface AgentTaskCount {
   tasks: number;
 }
 
+/** What the tick weighs of a task: no title, body, dependencies or pull request (see `listTaskSummaries`). */
+export type TaskSummary = Pick<
+  Task,
+  'id' | 'project' | 'state' | 'priority' | 'createdAt' | 'agent' | 'labels' | 'nextAttemptAt' | 'costUsd' | 'blockKind' | 'blockedReason' | 'parentId'
+>;
+
+/** What the tasks in some states wait on (see `listWaits`), each list ascending. */
+export interface TaskWaits {
+  /** Each dependency of a task in those states, with the dependency's state and parent. */
+  dependencies: { taskId: number; id: number; state: TaskState; parentId: number | null }[];
+  /** Every child of a task in those states (its parent being `parentId`), with its state. */
+  children: { id: number; state: TaskState; parentId: number }[];
+}
+
 export interface ClaimRequest {
   taskId: number;
   owner: string;
@@ -201,13 +215,20 @@ export interface WorkerFilter {
   limit?: number;
 }
 
+/**
+ * Upper bounds (seconds) of the run duration histogram the store keeps (`MetricTotals.durations`):
+ * agent attempts range from a quick fix to a long refactor. Part of the schema: the totals are kept
+ * per bucket as runs are written, so new bounds take a migration that rebuilds them.
+ */
+export const RUN_DURATION_BOUNDS_S = [10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200] as const;
+
 /** The store's totals behind /metrics (see `metricTotals`). */
 export interface MetricTotals {
   /** Tasks per project and state. */
   tasks: { project: string; state: string; count: number }[];
   /** Runs per project, agent, outcome and end reason (null while running), with their spend. */
   runs: { project: string; agent: string; outcome: string | null; endReason: string | null; count: number; costUsd: number; tokensIn: number; tokensOut: number }[];
-  /** Per agent, of its ended runs: how many lasted at most each bound (seconds, as asked), how many in all, and their total seconds. */
+  /** Per agent, of its ended runs: how many lasted at most each of RUN_DURATION_BOUNDS_S, how many in all, and their total seconds. */
   durations: { agent: string; atMost: number[]; count: number; sumS: number }[];
   /** Per project, of the tasks with a pull request: how many are done (merged) and the fix rounds run. */
   pullRequests: { project: string; merged: number; ciRounds: number; reviewRounds: number }[];
@@ -288,6 +309,10 @@ export interface StoreOps {
   countTasksByState(project?: string, states?: readonly TaskState[]): Promise<Partial<Record<TaskState, number>>>;
   /** Tasks with an agent, counted per project and agent: the round robin's memory. */
   countTasksByAgent(project?: string): Promise<AgentTaskCount[]>;
+  /** The tasks in `states`, by id, as the tick weighs them: a narrow read by index. */
+  listTaskSummaries(states: readonly TaskState[]): Promise<TaskSummary[]>;
+  /** The dependencies and children of the tasks in `states`, read through indexes (none of the other tasks is read). */
+  listWaits(states: readonly TaskState[]): Promise<TaskWaits>;
 
   // Claims
   /** Atomically claims a task. Returns null when it already has a claim (expired or not). */
@@ -318,8 +343,11 @@ export interface StoreOps {
   runStats(filter?: RunStatsFilter): Promise<RunStatsRow[]>;
   /** What the runs started at or after `since` cost, per project (of one project when given): a sum in the database. */
   runCostSince(since: EpochMs, project?: string): Promise<Map<string, number>>;
-  /** What /metrics reports, totalled by the database in a few grouped queries: no run or task is loaded. */
-  metricTotals(now: EpochMs, durationBoundsS: readonly number[]): Promise<MetricTotals>;
+  /**
+   * What /metrics reports, from totals the database keeps as tasks and runs are written (by every
+   * process sharing it): a few small reads, whatever the number of tasks and runs.
+   */
+  metricTotals(now: EpochMs): Promise<MetricTotals>;
 
   // Pull workers
   createWorker(worker: NewWorker, event?: NewEvent): Promise<Worker>;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Task } from '../../src/core/types.js';
-import { histogramFromCounts, renderExposition } from '../../src/server/prometheus.js';
+import { Registry, type Metric } from 'prom-client';
+import { CountedHistogram } from '../../src/server/metrics.js';
 import { json, useServer } from './harness.js';
 
 const h = useServer();
@@ -11,7 +12,8 @@ const COMMENT_LINE = /^# (HELP [a-zA-Z_:][a-zA-Z0-9_:]* .*|TYPE [a-zA-Z_:][a-zA-
 
 function expectWellFormed(text: string): string[] {
   expect(text.endsWith('\n')).toBe(true);
-  const lines = text.trimEnd().split('\n');
+  // Families are separated by blank lines, which the format allows.
+  const lines = text.trimEnd().split('\n').filter((line) => line !== '');
   for (const line of lines) {
     if (line.startsWith('#')) expect(line).toMatch(COMMENT_LINE);
     else expect(line).toMatch(SAMPLE_LINE);
@@ -115,27 +117,20 @@ describe('GET /metrics', () => {
   });
 });
 
-describe('renderExposition', () => {
-  it('escapes label values and help text', () => {
-    const text = renderExposition([
-      { name: 'x_total', type: 'counter', help: 'back\\slash\nnewline', samples: [{ labels: { project: 'a"b\\c\nd' }, value: 3 }] },
-      { name: 'y', type: 'gauge', help: 'special values', samples: [{ value: Number.NaN }, { value: Infinity }, { value: -Infinity }] },
-    ]);
-    expect(text).toBe(
-      ['# HELP x_total back\\\\slash\\nnewline', '# TYPE x_total counter', 'x_total{project="a\\"b\\\\c\\nd"} 3', '# HELP y special values', '# TYPE y gauge', 'y NaN', 'y +Inf', 'y -Inf', ''].join('\n'),
-    );
-    expectWellFormed(text);
-  });
-
-  it('builds cumulative histogram buckets from counts', () => {
+describe('CountedHistogram', () => {
+  it('writes cumulative buckets, sum and count from counts already made', async () => {
     // Observed: 1, 5, 5, 50.
-    const samples = histogramFromCounts({ agent: 'a' }, [1, 10], [1, 3], 4, 61);
-    expect(samples.map((s) => [s.suffix, s.labels, s.value])).toEqual([
-      ['_bucket', { agent: 'a', le: '1' }, 1],
-      ['_bucket', { agent: 'a', le: '10' }, 3],
-      ['_bucket', { agent: 'a', le: '+Inf' }, 4],
-      ['_sum', { agent: 'a' }, 61],
-      ['_count', { agent: 'a' }, 4],
+    const registry = new Registry();
+    registry.registerMetric(new CountedHistogram('x_seconds', 'A test histogram.', [1, 10], [{ labels: { agent: 'a' }, atMost: [1, 3], count: 4, sum: 61 }]) as unknown as Metric);
+    const lines = expectWellFormed(await registry.metrics());
+    expect(lines).toEqual([
+      '# HELP x_seconds A test histogram.',
+      '# TYPE x_seconds histogram',
+      'x_seconds_bucket{agent="a",le="1"} 1',
+      'x_seconds_bucket{agent="a",le="10"} 3',
+      'x_seconds_bucket{agent="a",le="+Inf"} 4',
+      'x_seconds_sum{agent="a"} 61',
+      'x_seconds_count{agent="a"} 4',
     ]);
   });
 });

@@ -47,7 +47,7 @@ describe.each(storeKinds)('on %s', (kind) => {
       const claim = (await store.claimTask({ taskId: open.id, owner: 'w', leaseMs: 1000, now: T0 }))!;
       await store.createRun({ taskId: open.id, project: 'web', attempt: 1, agent: 'claude', model: 'sonnet', startedAt: T0 }, claim.token);
 
-      const totals = await store.metricTotals(T0 + 5000, [10, 60]);
+      const totals = await store.metricTotals(T0 + 5000);
       expect(totals.tasks).toEqual([{ project: 'web', state: 'new', count: 4 }]);
       const byKey = (rows: typeof totals.runs) => [...rows].sort((a, b) => `${a.agent}${a.outcome}`.localeCompare(`${b.agent}${b.outcome}`));
       expect(byKey(totals.runs)).toEqual([
@@ -56,8 +56,9 @@ describe.each(storeKinds)('on %s', (kind) => {
         { project: 'web', agent: 'codex', outcome: 'failed', endReason: 'agent_failed', count: 1, costUsd: 0.5, tokensIn: 100, tokensOut: 10 },
       ].sort((a, b) => `${a.agent}${a.outcome}`.localeCompare(`${b.agent}${b.outcome}`)));
       expect([...totals.durations].sort((a, b) => a.agent.localeCompare(b.agent))).toEqual([
-        { agent: 'claude', atMost: [1, 2], count: 2, sumS: 55 },
-        { agent: 'codex', atMost: [0, 0], count: 1, sumS: 500 },
+        // Bounds 10, 30, 60, 120, 300, 600, … seconds.
+        { agent: 'claude', atMost: [1, 1, 2, 2, 2, 2, 2, 2, 2, 2], count: 2, sumS: 55 },
+        { agent: 'codex', atMost: [0, 0, 0, 0, 0, 1, 1, 1, 1, 1], count: 1, sumS: 500 },
       ]);
       expect(totals.pullRequests).toEqual([]);
       expect(totals.claims).toEqual({ held: 1, expired: 1 });

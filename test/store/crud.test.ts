@@ -253,6 +253,30 @@ describe.each(storeKinds)('on %s', (kind) => {
       expect(await store.countTasksByState('api')).toEqual({ routed: 1 });
       expect(await store.countTasksByState('none')).toEqual({});
     });
+
+    it('reads the tasks in some states narrowly, with their dependencies and children', async () => {
+      const { store } = ctx;
+      await addProject(store);
+      const done = await createTask(store, { state: 'done' });
+      const running = await createTask(store, { state: 'running' });
+      const parent = await createTask(store, { labels: ['agent:claude'], priority: 3 });
+      const child = await createTask(store, { parentId: parent.id, state: 'running' });
+      const waiter = await createTask(store, { dependsOn: [running.id, done.id], state: 'blocked', blockKind: 'dependencies', blockedReason: `waits on #${running.id}` });
+
+      expect(await store.listTaskSummaries(['new', 'blocked'])).toEqual([
+        { id: parent.id, project: 'web', state: 'new', priority: 3, createdAt: T0, agent: null, labels: ['agent:claude'], nextAttemptAt: null, costUsd: 0, blockKind: null, blockedReason: null, parentId: null },
+        { id: waiter.id, project: 'web', state: 'blocked', priority: 0, createdAt: T0, agent: null, labels: [], nextAttemptAt: null, costUsd: 0, blockKind: 'dependencies', blockedReason: `waits on #${running.id}`, parentId: null },
+      ]);
+      expect(await store.listWaits(['new', 'blocked'])).toEqual({
+        dependencies: [
+          { taskId: waiter.id, id: done.id, state: 'done', parentId: null },
+          { taskId: waiter.id, id: running.id, state: 'running', parentId: null },
+        ],
+        children: [{ id: child.id, state: 'running', parentId: parent.id }],
+      });
+      expect(await store.listWaits(['running'])).toEqual({ dependencies: [], children: [] });
+      expect(await store.listTaskSummaries([])).toEqual([]);
+    });
   });
 
   describe('runs', () => {

@@ -1,5 +1,17 @@
 import { sql } from 'kysely';
 import type { Migration } from '../sqlite/migrations.js';
+import {
+  anyChanged,
+  BACKFILL_RUN_TOTALS,
+  BACKFILL_TASK_TOTALS,
+  RUN_TOTAL_KEY,
+  RUN_TOTAL_VALUES,
+  runContribution,
+  TASK_TOTAL_COLUMNS,
+  TASK_TOTAL_KEY,
+  TASK_TOTAL_VALUES,
+  taskContribution,
+} from '../sqlite/totals-schema.js';
 
 /**
  * The PostgreSQL schema, in steps recorded in `schema_migrations` like SQLite's and never edited: a
@@ -9,7 +21,7 @@ import type { Migration } from '../sqlite/migrations.js';
  *
  * Version 1 is the schema SQLite reaches through its migrations 1 to 7; version 2 is its 8; version 3
  * is PostgreSQL's own (claims and events that do not wait for one another's commits); version 4 is
- * SQLite's 9.
+ * SQLite's 9; version 5 is SQLite's 10, its totals kept as rows of changes (see ../sqlite/totals-schema.ts).
  */
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
@@ -62,6 +74,40 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     async up(db) {
       // SQLite's migration 9: the tasks in a few states across every project, by index.
       await sql.raw('create index tasks_state on tasks (state, id)').execute(db);
+    },
+  },
+  {
+    version: 5,
+    name: 'task and run totals',
+    async up(db) {
+      // SQLite's migration 10, with one change: a trigger inserts its change as a row of its own
+      // instead of adding to the total's row, so that transactions writing tasks of one project and
+      // state never wait on one another for that row's lock. Readers sum the rows and compact them.
+      await sql.raw(`create table task_totals (
+        project text not null, state text not null, agent text not null,
+        tasks bigint not null, pull_requests bigint not null, pr_ci_rounds bigint not null, pr_review_rounds bigint not null
+      )`).execute(db);
+      await sql.raw(`create table run_totals (
+        project text not null, agent text not null, outcome text not null, end_reason text not null, duration_bucket integer not null,
+        runs bigint not null, cost_usd double precision not null, tokens_in bigint not null, tokens_out bigint not null, duration_ms bigint not null
+      )`).execute(db);
+      await sql.raw(BACKFILL_TASK_TOTALS).execute(db);
+      await sql.raw(BACKFILL_RUN_TOTALS).execute(db);
+      const insert = (table: string, key: readonly string[], values: readonly string[], contribution: string[]) =>
+        `insert into ${table} (${[...key, ...values].join(', ')}) values (${contribution.join(', ')});`;
+      const track = (table: string, key: readonly string[], values: readonly string[], contribution: (row: string, sign: 1 | -1) => string[]) => `
+        create function ${table}_track() returns trigger language plpgsql as $$
+        begin
+          if tg_op in ('UPDATE', 'DELETE') then ${insert(table, key, values, contribution('old', -1))} end if;
+          if tg_op in ('INSERT', 'UPDATE') then ${insert(table, key, values, contribution('new', 1))} end if;
+          return null;
+        end $$`;
+      await sql.raw(track('task_totals', TASK_TOTAL_KEY, TASK_TOTAL_VALUES, taskContribution)).execute(db);
+      await sql.raw(track('run_totals', RUN_TOTAL_KEY, RUN_TOTAL_VALUES, runContribution)).execute(db);
+      await sql.raw('create trigger task_totals_insert_delete after insert or delete on tasks for each row execute function task_totals_track()').execute(db);
+      await sql.raw(`create trigger task_totals_update after update of ${TASK_TOTAL_COLUMNS.join(', ')} on tasks for each row
+        when (${anyChanged(TASK_TOTAL_COLUMNS, 'is distinct from')}) execute function task_totals_track()`).execute(db);
+      await sql.raw('create trigger run_totals_track after insert or update or delete on runs for each row execute function run_totals_track()').execute(db);
     },
   },
 ];

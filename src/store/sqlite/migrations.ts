@@ -2,6 +2,18 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { StoreError } from '../store.js';
 import type { Database } from './schema.js';
+import {
+  anyChanged,
+  BACKFILL_RUN_TOTALS,
+  BACKFILL_TASK_TOTALS,
+  RUN_TOTAL_KEY,
+  RUN_TOTAL_VALUES,
+  runContribution,
+  TASK_TOTAL_COLUMNS,
+  TASK_TOTAL_KEY,
+  TASK_TOTAL_VALUES,
+  taskContribution,
+} from './totals-schema.js';
 
 /**
  * One step of the schema. Applied migrations are recorded in `schema_migrations` and never edited:
@@ -331,6 +343,41 @@ export const MIGRATIONS: readonly Migration[] = [
       // The tick and the task list read the tasks in a few states across every project: by index, not
       // by reading all of them (a store a year old holds mostly finished tasks).
       await db.schema.createIndex('tasks_state').on('tasks').column('state').execute();
+    },
+  },
+  {
+    version: 10,
+    name: 'task and run totals',
+    async up(db) {
+      // What /metrics and the round robin read, kept by triggers as tasks and runs are written
+      // (totals-schema.ts): a scrape or a tick sums a few rows instead of grouping every task and run.
+      await sql.raw(`create table task_totals (
+        project text not null, state text not null, agent text not null,
+        tasks integer not null, pull_requests integer not null, pr_ci_rounds integer not null, pr_review_rounds integer not null,
+        primary key (project, state, agent)
+      )`).execute(db);
+      await sql.raw(`create table run_totals (
+        project text not null, agent text not null, outcome text not null, end_reason text not null, duration_bucket integer not null,
+        runs integer not null, cost_usd real not null, tokens_in integer not null, tokens_out integer not null, duration_ms integer not null,
+        primary key (project, agent, outcome, end_reason, duration_bucket)
+      )`).execute(db);
+      await sql.raw(BACKFILL_TASK_TOTALS).execute(db);
+      await sql.raw(BACKFILL_RUN_TOTALS).execute(db);
+      const add = (table: string, key: readonly string[], values: readonly string[], contribution: string[]) => `
+        insert into ${table} (${[...key, ...values].join(', ')}) values (${contribution.join(', ')})
+        on conflict (${key.join(', ')}) do update set ${values.map((value) => `${value} = ${value} + excluded.${value}`).join(', ')};`;
+      const addTask = (row: 'new' | 'old', sign: 1 | -1) => add('task_totals', TASK_TOTAL_KEY, TASK_TOTAL_VALUES, taskContribution(row, sign));
+      const addRun = (row: 'new' | 'old', sign: 1 | -1) => add('run_totals', RUN_TOTAL_KEY, RUN_TOTAL_VALUES, runContribution(row, sign));
+      const triggers = [
+        `create trigger task_totals_insert after insert on tasks begin ${addTask('new', 1)} end`,
+        `create trigger task_totals_delete after delete on tasks begin ${addTask('old', -1)} end`,
+        `create trigger task_totals_update after update of ${TASK_TOTAL_COLUMNS.join(', ')} on tasks
+           when ${anyChanged(TASK_TOTAL_COLUMNS, 'is not')} begin ${addTask('old', -1)} ${addTask('new', 1)} end`,
+        `create trigger run_totals_insert after insert on runs begin ${addRun('new', 1)} end`,
+        `create trigger run_totals_delete after delete on runs begin ${addRun('old', -1)} end`,
+        `create trigger run_totals_update after update on runs begin ${addRun('old', -1)} ${addRun('new', 1)} end`,
+      ];
+      for (const trigger of triggers) await sql.raw(trigger).execute(db);
     },
   },
 ];

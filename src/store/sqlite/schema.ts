@@ -168,6 +168,32 @@ export interface HostsTable {
   stopped_at: number | null;
 }
 
+/** Tasks per project, state and agent ('' for none), kept by triggers (migration 10, totals-schema.ts). */
+export interface TaskTotalsTable {
+  project: string;
+  state: string;
+  agent: string;
+  tasks: number;
+  /** Of those, the tasks with a pull request, and the fix rounds run on them. */
+  pull_requests: number;
+  pr_ci_rounds: number;
+  pr_review_rounds: number;
+}
+
+/** Runs per project, agent, outcome, end reason ('' for none) and duration bucket (-1: not ended), kept by triggers. */
+export interface RunTotalsTable {
+  project: string;
+  agent: string;
+  outcome: string;
+  end_reason: string;
+  duration_bucket: number;
+  runs: number;
+  cost_usd: number;
+  tokens_in: number;
+  tokens_out: number;
+  duration_ms: number;
+}
+
 export interface Database {
   schema_migrations: SchemaMigrationsTable;
   projects: ProjectsTable;
@@ -182,4 +208,6 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   workers: WorkersTable;
   hosts: HostsTable;
+  task_totals: TaskTotalsTable;
+  run_totals: RunTotalsTable;
 }

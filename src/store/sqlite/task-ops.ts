@@ -1,18 +1,19 @@
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
-import type { Task, TaskState } from '../../core/types.js';
+import type { BlockKind, Task, TaskState } from '../../core/types.js';
 import { NotFoundError, VersionConflictError } from '../store.js';
 import type { StoreOps } from '../store.js';
 import { findClaim, staleFence } from './claim-ops.js';
 import { dependencyIdsJson, isPostgres, lockingRows } from './dialect.js';
 import { appendEvent } from './event-ops.js';
+import { compactTotals } from './metric-ops.js';
 import { requireProject } from './project-ops.js';
 import { taskPatchColumns, toTask } from './rows.js';
 import type { Database } from './schema.js';
 
 export type TaskOps = Pick<
   StoreOps,
-  'createTask' | 'getTask' | 'listTasks' | 'updateTask' | 'countTasksByState' | 'countTasksByAgent'
+  'createTask' | 'getTask' | 'listTasks' | 'updateTask' | 'countTasksByState' | 'countTasksByAgent' | 'listTaskSummaries' | 'listWaits'
 >;
 
 type TaskGuard = { expectedVersion?: number; fence?: number };
@@ -158,15 +159,68 @@ export function taskOps(db: Kysely<Database>): TaskOps {
     },
 
     async countTasksByAgent(project) {
+      // From the totals the database keeps as tasks are written (totals-schema.ts), not every task.
+      await compactTotals(db);
       let query = db
-        .selectFrom('tasks')
-        .select(['project', 'agent', (eb) => eb.fn.countAll<number>().as('tasks')])
-        .where('agent', 'is not', null)
+        .selectFrom('task_totals')
+        .select(['project', 'agent', sql<number>`cast(sum(tasks) as integer)`.as('tasks')])
+        .where('agent', '<>', '')
         .groupBy(['project', 'agent'])
+        .having(sql`sum(tasks)`, '>', 0)
         .orderBy('project')
         .orderBy('agent');
       if (project !== undefined) query = query.where('project', '=', project);
-      return (await query.execute()).map((row) => ({ project: row.project, agent: row.agent!, tasks: row.tasks }));
+      return (await query.execute()).map((row) => ({ project: row.project, agent: row.agent, tasks: row.tasks }));
+    },
+
+    async listTaskSummaries(states) {
+      if (states.length === 0) return [];
+      const rows = await db
+        .selectFrom('tasks')
+        .select(['id', 'project', 'state', 'priority', 'created_at', 'agent', 'labels', 'next_attempt_at', 'cost_usd', 'block_kind', 'blocked_reason', 'parent_id'])
+        .where('state', 'in', [...states])
+        .orderBy('id')
+        .execute();
+      return rows.map((row) => ({
+        id: row.id,
+        project: row.project,
+        state: row.state as TaskState,
+        priority: row.priority,
+        createdAt: row.created_at,
+        agent: row.agent,
+        labels: JSON.parse(row.labels) as string[],
+        nextAttemptAt: row.next_attempt_at,
+        costUsd: row.cost_usd,
+        blockKind: row.block_kind as BlockKind | null,
+        blockedReason: row.blocked_reason,
+        parentId: row.parent_id,
+      }));
+    },
+
+    async listWaits(states) {
+      if (states.length === 0) return { dependencies: [], children: [] };
+      // Both start from the tasks in `states` (by the index on state) and reach the others by key or
+      // by the index on parent_id.
+      const dependencies = await db
+        .selectFrom('task_deps')
+        .innerJoin('tasks as waiter', 'waiter.id', 'task_deps.task_id')
+        .innerJoin('tasks as dependency', 'dependency.id', 'task_deps.depends_on')
+        .select(['task_deps.task_id', 'dependency.id', 'dependency.state', 'dependency.parent_id'])
+        .where('waiter.state', 'in', [...states])
+        .orderBy('task_deps.task_id')
+        .orderBy('task_deps.depends_on')
+        .execute();
+      const children = await db
+        .selectFrom('tasks as child')
+        .innerJoin('tasks as parent', 'parent.id', 'child.parent_id')
+        .select(['child.id', 'child.state', 'parent.id as parent_id'])
+        .where('parent.state', 'in', [...states])
+        .orderBy('child.id')
+        .execute();
+      return {
+        dependencies: dependencies.map((row) => ({ taskId: row.task_id, id: row.id, state: row.state as TaskState, parentId: row.parent_id })),
+        children: children.map((row) => ({ id: row.id, state: row.state as TaskState, parentId: row.parent_id })),
+      };
     },
   };
 }
