@@ -81,19 +81,23 @@ export async function createWorktrees(
   settling.catch(() => undefined);
   const results: PromiseSettledResult<TaskWorktree>[] = [];
   const careful: { index: number; branchIsNew?: boolean }[] = [];
-  let spareOffered = false;
+  const dirs = requests.map(({ taskId }) => worktreePath(worktreesDir, taskId));
+  const fresh = requests.flatMap((request, index) => (isValidBranchName(request.branch) && !existsSync(dirs[index]!) ? [index] : []));
+  // The first is offered the spare; the others' branches are made in one git process, all or none.
+  const [spareTaker, ...plain] = fresh;
+  const branchesMade = settling.then((base) => createBranches(clonePath, plain.map((index) => requests[index]!.branch), validBase(base)));
+  branchesMade.catch(() => undefined);
   await Promise.all(
-    requests.map(async ({ taskId, branch }, index) => {
+    requests.map(async ({ branch }, index) => {
       try {
         if (!isValidBranchName(branch)) throw new OrchError('invalid_input', `"${branch}" is not a valid branch name`);
-        const dir = worktreePath(worktreesDir, taskId);
-        if (existsSync(dir)) {
+        if (!fresh.includes(index)) {
           careful.push({ index });
           return;
         }
-        const takeSpare = !spareOffered;
-        spareOffered = true;
-        const quick = await addWorktreeQuickly(clonePath, worktreesDir, dir, branch, settling, takeSpare);
+        const takeSpare = index === spareTaker;
+        const branchMade = takeSpare ? Promise.resolve(false) : branchesMade;
+        const quick = await addWorktreeQuickly(clonePath, worktreesDir, dirs[index]!, branch, settling, { takeSpare, branchMade });
         if ('worktree' in quick) results[index] = { status: 'fulfilled', value: quick.worktree };
         else careful.push({ index, branchIsNew: quick.branchIsNew });
       } catch (error) {
@@ -124,8 +128,9 @@ async function addWorktreeQuickly(
   dir: string,
   branch: string,
   settling: Promise<string>,
-  takeSpare: boolean,
+  options: { takeSpare: boolean; branchMade: Promise<boolean> },
 ): Promise<{ worktree: TaskWorktree } | { branchIsNew?: boolean }> {
+  const { takeSpare } = options;
   const placed = takeSpare && (await placeSpare(clonePath, worktreesDir, dir));
   let base: string;
   try {
@@ -144,11 +149,25 @@ async function addWorktreeQuickly(
   // Making the branch compare-and-set (old value: none) also tells whether it existed. git refuses
   // the add when something is in the way — a registration whose directory was deleted, the branch
   // checked out in such a worktree — and the careful path sorts that out.
-  const branchIsNew = (await tryGit(clonePath, ['update-ref', '-m', `orch: branch from ${base}`, `refs/heads/${branch}`, `${base}^{commit}`, ''])).ok;
+  const branchIsNew = (await options.branchMade) || (await tryGit(clonePath, ['update-ref', '-m', `orch: branch from ${base}`, `refs/heads/${branch}`, `${base}^{commit}`, ''])).ok;
   await mkdir(worktreesDir, { recursive: true });
-  const added = await tryGit(clonePath, ['worktree', 'add', '--quiet', '--', dir, branch]);
+  let added = await tryGit(clonePath, ['worktree', 'add', '--quiet', '--', dir, branch]);
+  // Another add, side by side, had made its entry but not yet written it: git read it empty and gave
+  // up before making anything. Once more, then the careful path.
+  if (!added.ok && /failed to read .*commondir/.test(added.stderr)) added = await tryGit(clonePath, ['worktree', 'add', '--quiet', '--', dir, branch]);
   if (added.ok) return { worktree: { path: dir, branch, from: branchIsNew ? 'new_branch' : 'existing_branch' } };
   return { branchIsNew };
+}
+
+/**
+ * Makes every one of `branches` at `base` in one git process and one transaction: true when all were
+ * made (each is new), false when git refused (one exists already: each is then made, or found, on
+ * its own).
+ */
+async function createBranches(clonePath: string, branches: readonly string[], base: string): Promise<boolean> {
+  if (branches.length === 0) return false;
+  const input = branches.map((branch) => `create refs/heads/${branch} ${base}^{commit}\n`).join('');
+  return (await tryGit(clonePath, ['update-ref', '-m', `orch: branch from ${base}`, '--stdin'], { input })).ok;
 }
 
 function validBase(baseRef: string): string {

@@ -221,6 +221,16 @@ describe('createWorktrees', () => {
       expect(git(join(worktrees, String(taskId)), ['status', '--porcelain'])).toBe('');
     }
   });
+  it('tells a new branch from one a retry left, when the branches are made together', async () => {
+    const first = await createWorktree(clone, worktrees, 6, 'orch/6-again', 'main');
+    const work = commitFile(first.path, 'done.txt', 'first attempt\n');
+    await removeWorktree(clone, first.path, { deleteBranch: false });
+    const requests = [{ taskId: 1, branch: 'orch/1-new' }, { taskId: 2, branch: 'orch/2-new' }, { taskId: 6, branch: 'orch/6-again' }, { taskId: 7, branch: 'orch/7-new' }];
+    const made = await createWorktrees(clone, worktrees, requests, 'main');
+    expect(made.map((m) => (m.status === 'fulfilled' ? m.value.from : m.reason))).toEqual(['new_branch', 'new_branch', 'existing_branch', 'new_branch']);
+    expect(git(join(worktrees, '6'), ['rev-parse', 'HEAD'])).toBe(work);
+    expect(git(join(worktrees, '7'), ['rev-parse', 'HEAD'])).toBe(git(clone, ['rev-parse', 'main']));
+  });
 });
 
 describe('removeWorktree and listWorktrees', () => {
