@@ -45,7 +45,7 @@ export async function discardWorktree(clonePath: string, dir: string): Promise<v
 }
 
 /** Whether `dir` is a linked worktree of the clone, read from its `.git` file (no git process). */
-function isWorktreeOf(clonePath: string, dir: string): boolean {
+export function isWorktreeOf(clonePath: string, dir: string): boolean {
   try {
     const gitFile = readFileSync(join(dir, '.git'), 'utf8');
     const gitDir = /^gitdir: (.+)$/m.exec(gitFile)?.[1]?.trim();

@@ -1,13 +1,14 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BRANCH_PREFIX, isValidBranchName, taskIdOfBranch } from '../core/branch-name.js';
 import { OrchError } from '../core/errors.js';
 import { workerBranchName, workerIdOfBranch, workerIdOfName } from '../core/worker-names.js';
-import { git, tryGit } from './git.js';
+import { git, gitEnvironment, tryGit } from './git.js';
 import { workerWorktreePath, worktreePath } from './layout.js';
 import { samePath } from './same-path.js';
-import { discardWorktree, placeSpare, switchSpare } from './spare-worktree.js';
+import { discardWorktree, isWorktreeOf, placeSpare, switchSpare } from './spare-worktree.js';
 
 export { prepareSpareWorktree, spareWorktreePath } from './spare-worktree.js';
 
@@ -87,6 +88,11 @@ export async function createWorktrees(
   const [spareTaker, ...plain] = fresh;
   const branchesMade = settling.then((base) => createBranches(clonePath, plain.map((index) => requests[index]!.branch), validBase(base)));
   branchesMade.catch(() => undefined);
+  // With every branch new, their worktrees are added all at once by one xargs (see addWorktreesTogether).
+  const addedTogether = branchesMade.then(async (made) => {
+    if (made && plain.length > 1) await addWorktreesTogether(clonePath, worktreesDir, plain.map((index) => ({ dir: dirs[index]!, branch: requests[index]!.branch })));
+  });
+  addedTogether.catch(() => undefined);
   await Promise.all(
     requests.map(async ({ branch }, index) => {
       try {
@@ -97,7 +103,8 @@ export async function createWorktrees(
         }
         const takeSpare = index === spareTaker;
         const branchMade = takeSpare ? Promise.resolve(false) : branchesMade;
-        const quick = await addWorktreeQuickly(clonePath, worktreesDir, dirs[index]!, branch, settling, { takeSpare, branchMade });
+        const added = takeSpare ? Promise.resolve(false) : addedTogether.then(() => isWorktreeOf(clonePath, dirs[index]!));
+        const quick = await addWorktreeQuickly(clonePath, worktreesDir, dirs[index]!, branch, settling, { takeSpare, branchMade, added });
         if ('worktree' in quick) results[index] = { status: 'fulfilled', value: quick.worktree };
         else careful.push({ index, branchIsNew: quick.branchIsNew });
       } catch (error) {
@@ -128,7 +135,7 @@ async function addWorktreeQuickly(
   dir: string,
   branch: string,
   settling: Promise<string>,
-  options: { takeSpare: boolean; branchMade: Promise<boolean> },
+  options: { takeSpare: boolean; branchMade: Promise<boolean>; added: Promise<boolean> },
 ): Promise<{ worktree: TaskWorktree } | { branchIsNew?: boolean }> {
   const { takeSpare } = options;
   const placed = takeSpare && (await placeSpare(clonePath, worktreesDir, dir));
@@ -150,6 +157,7 @@ async function addWorktreeQuickly(
   // the add when something is in the way — a registration whose directory was deleted, the branch
   // checked out in such a worktree — and the careful path sorts that out.
   const branchIsNew = (await options.branchMade) || (await tryGit(clonePath, ['update-ref', '-m', `orch: branch from ${base}`, `refs/heads/${branch}`, `${base}^{commit}`, ''])).ok;
+  if (await options.added) return { worktree: { path: dir, branch, from: branchIsNew ? 'new_branch' : 'existing_branch' } };
   await mkdir(worktreesDir, { recursive: true });
   let added = await tryGit(clonePath, ['worktree', 'add', '--quiet', '--', dir, branch]);
   // Another add, side by side, had made its entry but not yet written it: git read it empty and gave
@@ -157,6 +165,23 @@ async function addWorktreeQuickly(
   if (!added.ok && /failed to read .*commondir/.test(added.stderr)) added = await tryGit(clonePath, ['worktree', 'add', '--quiet', '--', dir, branch]);
   if (added.ok) return { worktree: { path: dir, branch, from: branchIsNew ? 'new_branch' : 'existing_branch' } };
   return { branchIsNew };
+}
+
+/**
+ * `git worktree add` of each directory on its branch, all started at once by one xargs. Node waits
+ * for every process it starts until it has exec'd — on a busy machine tens of ms each, with the event
+ * loop stopped — so thirty adds started one by one take a second or more just to start; xargs starts
+ * them without waiting. Nothing is read back from it: a worktree that is not there afterwards is
+ * added on its own (and its error seen) by the caller. Without xargs, nothing happens here.
+ */
+async function addWorktreesTogether(clonePath: string, worktreesDir: string, adds: readonly { dir: string; branch: string }[]): Promise<void> {
+  await mkdir(worktreesDir, { recursive: true });
+  await new Promise<void>((resolve) => {
+    const args = ['-0', '-n', '2', '-P', String(adds.length), 'git', 'worktree', 'add', '--quiet', '--'];
+    const child = execFile('xargs', args, { cwd: clonePath, env: gitEnvironment(), maxBuffer: 16 * 1024 * 1024 }, () => resolve());
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(adds.map(({ dir, branch }) => `${dir}\0${branch}\0`).join(''));
+  });
 }
 
 /**
