@@ -13,6 +13,8 @@
 //   event lag    each agent event carries its emit time (Date.now() in the agent) in its text; lag is
 //                the SSE client's receive time minus that; also emit → stored (the event's `at`);
 //   delivery     events the agents printed (counted from their logs) against events the client got;
+//   spawns       the 32 tasks are posted at once; first → last `run.spawned`, and each task's first run
+//                from its claim (`run.started`) to `run.spawned`, with the `workspace.ready` between;
 //   baseline     after the daemon's round, the same agents read, parsed and stored in batched SQLite
 //                transactions by a minimal process (bench/concurrency-baseline.mjs): its CPU while all
 //                ran, beside the daemon's, and the ratio.
