@@ -13,6 +13,8 @@
 //   event lag    each agent event carries its emit time (Date.now() in the agent) in its text; lag is
 //                the SSE client's receive time minus that; also emit → stored (the event's `at`);
 //   delivery     events the agents printed (counted from their logs) against events the client got;
+//   spawns       the 32 tasks are posted at once; first → last `run.spawned`, and each task's first run
+//                from its claim (`run.started`) to `run.spawned`, with the `workspace.ready` between;
 //   baseline     after the daemon's round, the same agents read, parsed and stored in batched SQLite
 //                transactions by a minimal process (bench/concurrency-baseline.mjs): its CPU while all
 //                ran, beside the daemon's, and the ratio.
@@ -122,6 +124,8 @@ async function round() {
   const lags = [];
   const stored = [];
   const spawned = new Map(); // run id → at
+  const claimed = new Map(); // run id → at (`run.started`: the task claimed, its run made)
+  const workspaceReady = new Map(); // run id → at
   const ended = new Map(); // run id → at
   const finished = new Set();
   const failures = [];
@@ -156,6 +160,8 @@ async function round() {
               stored.push(event.at - Number(emit[1]));
             }
           } else if (type === 'run.spawned') spawned.set(JSON.parse(data).runId, JSON.parse(data).at);
+          else if (type === 'run.started') claimed.set(JSON.parse(data).runId, JSON.parse(data).at);
+          else if (type === 'workspace.ready') workspaceReady.set(JSON.parse(data).runId, JSON.parse(data).at);
           else if (type === 'run.ended') ended.set(JSON.parse(data).runId, JSON.parse(data).at);
           else if (type === 'run.failed') failures.push(`#${JSON.parse(data).taskId}: ${JSON.parse(data).data.reason}`);
           else if (type === 'task.finish') finished.add(JSON.parse(data).taskId);
@@ -170,10 +176,13 @@ async function round() {
   const samples = [sample(daemon.pid)];
   const sampler = setInterval(() => samples.push(sample(daemon.pid)), 250);
   const started = Date.now();
-  for (let i = 0; i < AGENTS; i++) {
-    const r = await fetch(`${url}/tasks`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ project: PROJECT, title: `Talker ${i + 1}` }) });
-    if (r.status !== 201) throw new Error(`POST /tasks: ${r.status}`);
-  }
+  // All posted at once, as a client adding a batch would.
+  await Promise.all(
+    Array.from({ length: AGENTS }, async (_, i) => {
+      const r = await fetch(`${url}/tasks`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ project: PROJECT, title: `Talker ${i + 1}` }) });
+      if (r.status !== 201) throw new Error(`POST /tasks: ${r.status}`);
+    }),
+  );
   // Until every task's agent has talked to its end (its run ended with a spawn behind it) and been merged.
   while (finished.size < AGENTS) {
     if (Date.now() - started > (SECONDS + 180) * 1000) throw new Error(`only ${finished.size} of ${AGENTS} tasks done:\n${failures.join('\n')}\n${logs.slice(-3000)}`);
@@ -222,9 +231,17 @@ async function round() {
     .split('\n')
     .filter(Boolean)
     .reduce((sum, line) => sum + Number(line.split(' ')[1]), 0);
+  // Claim → spawn of each task's first run, and its two phases: the workspace (clone refreshed,
+  // worktree made) and what follows it (hooks, prompt, sandbox, spawn).
+  const firstRuns = [...spawned.keys()].sort((a, b) => a - b).slice(0, AGENTS);
+  const phase = (from, to) => stats(firstRuns.filter((run) => from.has(run) && to.has(run)).map((run) => to.get(run) - from.get(run)));
   const result = {
     agents: AGENTS,
     spawnSpreadMs: lastSpawn - firstSpawn,
+    claimSpreadMs: Math.max(...claimed.values()) - Math.min(...claimed.values()),
+    claimToSpawned: phase(claimed, spawned),
+    claimToWorkspace: phase(claimed, workspaceReady),
+    workspaceToSpawned: phase(workspaceReady, spawned),
     peakRunning: peak,
     allRunningMs: peakWindow[1] - peakWindow[0],
     cpuAllRunningPct: cpuBetween(peakWindow[0], peakWindow[1]),
@@ -268,6 +285,7 @@ for (let r = 1; r <= REPEAT; r++) {
   results.push(x);
   console.log(`\nround ${r} (load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')})`);
   console.log(`  ${x.runs} agent runs, spawns spread over ${f(x.spawnSpreadMs)} ms; at most ${x.peakRunning} running together, for ${f(x.allRunningMs)} ms`);
+  console.log(`  spawns: first → last run.spawned ${f(x.spawnSpreadMs)} ms (claims spread over ${f(x.claimSpreadMs)} ms); claim → spawned p50 ${f(x.claimToSpawned.p50)} p99 ${f(x.claimToSpawned.p99)} ms (claim → workspace.ready p50 ${f(x.claimToWorkspace.p50)} p99 ${f(x.claimToWorkspace.p99)}, → spawned p50 ${f(x.workspaceToSpawned.p50)} p99 ${f(x.workspaceToSpawned.p99)})`);
   if (x.failures.length > 0) console.log(`  attempts that failed (retried):\n    ${x.failures.join('\n    ')}`);
   console.log(`  daemon CPU: ${f(x.cpuAllRunningPct)} % while ${x.peakRunning} ran, ${f(x.cpuWholeRunPct)} % first spawn → last end, ${f(x.cpuMergeTailPct)} % in the merge tail (${f(x.mergeTailMs)} ms)`);
   console.log(`  baseline (read, parse, store in batches; bench/concurrency-baseline.mjs): ${f(x.baseline.cpuAllRunningPct, 1)} % while all ${x.agents} ran (${f(x.baseline.allRunningMs)} ms), ${x.baseline.stored} events stored; daemon/baseline ${f(x.cpuAllRunningPct / x.baseline.cpuAllRunningPct, 1)}×`);

@@ -1,5 +1,7 @@
 import type { ProjectConfig } from '../config/schema.js';
 import { ensureClone, type Clone } from '../workspace/clone.js';
+import { clonePath, worktreesDir } from '../workspace/layout.js';
+import { createWorktrees, type TaskWorktree, type WorktreeRequest } from '../workspace/worktrees.js';
 import type { Orch } from './context.js';
 import { withLock } from './locks.js';
 
@@ -59,4 +61,67 @@ export function refreshClone(orch: Orch, project: ProjectConfig): Promise<Clone>
     });
   clone.next = next;
   return next;
+}
+
+/** A task waiting for its workspace, and how to hand it over. */
+interface WantedWorkspace extends WorktreeRequest {
+  settle: (made: PromiseSettledResult<TaskWorkspace>) => void;
+}
+
+export interface TaskWorkspace {
+  clone: Clone;
+  worktree: TaskWorktree;
+}
+
+/** Per clone: tasks waiting for their workspace, and whether a hold of the clone's lock is on its way to make them. */
+const wantedWorkspaces = new Map<string, { waiting: WantedWorkspace[]; draining: boolean }>();
+
+/**
+ * The clone refreshed and the task's worktree on `branch`. Fetches and worktree changes must not
+ * interleave (a fetch can trip over a half-made worktree's HEAD), so both happen in one hold of the
+ * clone's lock — shared by every task asking meanwhile: whoever asked before the lock was taken gets
+ * the one refresh that follows, and all their worktrees are made together from it (createWorktrees),
+ * instead of a refresh and a worktree each, one task after another.
+ */
+export function taskWorkspace(orch: Orch, project: ProjectConfig, taskId: number, branch: string): Promise<TaskWorkspace> {
+  const key = cloneKey(orch, project);
+  let queue = wantedWorkspaces.get(key);
+  if (!queue) wantedWorkspaces.set(key, (queue = { waiting: [], draining: false }));
+  const made = new Promise<TaskWorkspace>((resolve, reject) =>
+    queue.waiting.push({ taskId, branch, settle: (outcome) => (outcome.status === 'fulfilled' ? resolve(outcome.value) : reject(outcome.reason)) }),
+  );
+  if (!queue.draining) {
+    queue.draining = true;
+    void makeWaitingWorkspaces(orch, project, queue);
+  }
+  return made;
+}
+
+async function makeWaitingWorkspaces(orch: Orch, project: ProjectConfig, queue: { waiting: WantedWorkspace[]; draining: boolean }): Promise<void> {
+  while (queue.waiting.length > 0) {
+    let batch: WantedWorkspace[] = [];
+    try {
+      await withLock(orch.home, `clone:${project.name}`, async () => {
+        // Everyone who asked before the lock was ours: the refresh starts after they asked.
+        batch = queue.waiting.splice(0);
+        const refreshed = ensureClone(orch.home, { name: project.name, path: project.path, remote: project.remote, defaultBranch: project.defaultBranch });
+        // The spare's move into a task's place needs no base and runs while the clone is refreshed;
+        // branching waits for the refresh.
+        const made = createWorktrees(clonePath(orch.home, project.name), worktreesDir(orch.home, project.name), batch, refreshed.then((clone) => clone.defaultBranch));
+        // Both settle before the lock is let go, whichever fails first.
+        const [clone, worktrees] = await Promise.allSettled([refreshed, made]);
+        batch.forEach((wanted, index) => {
+          const worktree = worktrees.status === 'fulfilled' ? worktrees.value[index]! : worktrees;
+          if (worktree.status === 'rejected') wanted.settle(worktree);
+          else if (clone.status === 'rejected') wanted.settle(clone);
+          else wanted.settle({ status: 'fulfilled', value: { clone: clone.value, worktree: worktree.value } });
+        });
+        batch = [];
+      });
+    } catch (error) {
+      // The lock itself failed: nobody of this batch gets a workspace, each attempt fails on its own.
+      for (const wanted of batch) wanted.settle({ status: 'rejected', reason: error });
+    }
+  }
+  queue.draining = false;
 }

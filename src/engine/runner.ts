@@ -7,16 +7,15 @@ import { conflictResolutionPrompt } from '../core/pull-request-briefs.js';
 import type { RunEndReason } from '../core/end-reasons.js';
 import { TERMINAL_STATES, type Task } from '../core/types.js';
 import { failureForPrompt, renderVerdictMarkdown, type Verdict } from '../core/verdict.js';
-import type { ProjectConfig } from '../config/schema.js';
-import { ensureClone, type Clone } from '../workspace/clone.js';
+import type { Clone } from '../workspace/clone.js';
 import { commandPassed, describeCommand, runCommand } from '../workspace/commands.js';
 import { branchChanged, truncateDiff } from '../workspace/branch-diff.js';
 import { pushBranch, type DeliveryResult } from '../workspace/deliver.js';
 import { git, tryGit } from '../workspace/git.js';
 import { configuredHook, hookFailure, runHook, type HookName } from '../workspace/hooks.js';
-import { clonePath, worktreesDir } from '../workspace/layout.js';
+import { worktreesDir } from '../workspace/layout.js';
 import { copyUntrackedFiles, slotEnvironment } from '../workspace/setup.js';
-import { createWorktree, prepareSpareWorktree, removeWorktree, type TaskWorktree } from '../workspace/worktrees.js';
+import { prepareSpareWorktree, removeWorktree } from '../workspace/worktrees.js';
 import {
   beginAttempt,
   endAttempt,
@@ -28,7 +27,7 @@ import {
   type GivenRouting,
 } from './attempt.js';
 import type { Orch } from './context.js';
-import { makingWorktree, refreshClone, worktreesWaiting } from './clone-access.js';
+import { makingWorktree, refreshClone, taskWorkspace, worktreesWaiting } from './clone-access.js';
 import { deliverMerged } from './delivery.js';
 import { giveBackAttempt, isStorageFull } from './storage-condition.js';
 import { judgeBranch } from './judge.js';
@@ -127,24 +126,6 @@ export async function continueAfterAgent(
 }
 
 /**
- * The clone refreshed and the task's worktree on `branch`, in one hold of the clone's lock: worktree
- * changes and fetches into the clone must not interleave (a fetch can trip over a half-made
- * worktree's HEAD), except the spare's move into the task's place, which runs while the clone is
- * refreshed — the task's branch is made only once the base is settled.
- */
-async function prepareWorkspace(orch: Orch, project: ProjectConfig, taskId: number, branch: string): Promise<{ clone: Clone; worktree: TaskWorktree }> {
-  return withLock(orch.home, `clone:${project.name}`, async () => {
-    const refreshed = ensureClone(orch.home, { name: project.name, path: project.path, remote: project.remote, defaultBranch: project.defaultBranch });
-    const made = createWorktree(clonePath(orch.home, project.name), worktreesDir(orch.home, project.name), taskId, branch, refreshed.then((clone) => clone.defaultBranch));
-    // Both settle before the lock is let go, whichever fails first.
-    const [clone, worktree] = await Promise.allSettled([refreshed, made]);
-    if (worktree.status === 'rejected') throw worktree.reason;
-    if (clone.status === 'rejected') throw clone.reason;
-    return { clone: clone.value, worktree: worktree.value };
-  });
-}
-
-/**
  * Makes the project's spare worktree for the next task while this one's agent works. Best effort:
  * without a spare the next task's worktree is made the slower way; a failure is recorded, not thrown.
  */
@@ -214,7 +195,7 @@ async function pipeline(orch: Orch, attempt: Attempt, options: RunTaskOptions, s
   const history = attemptHistory(orch.store, task.id, attempt.run.id);
   history.catch(() => undefined);
   // Counted while it waits for the clone's lock: no spare is made meanwhile (see prepareSpare).
-  const { clone, worktree } = await makingWorktree(orch, project, () => prepareWorkspace(orch, project, task.id, branch));
+  const { clone, worktree } = await makingWorktree(orch, project, () => taskWorkspace(orch, project, task.id, branch));
   await orch.store.updateRun(attempt.run.id, attempt.token, { worktree: worktree.path, branch }, orch.now(), { type: 'workspace.ready', data: { worktree: worktree.path, branch, from: worktree.from } });
   const workspace: AttemptWorkspace = { clone, worktree: worktree.path, branch, env: { ...agentBaseEnvironment(options.sourceEnv ?? process.env, []), ...slotEnv } };
 

@@ -28,6 +28,8 @@ export interface GitOptions {
   /** Kill git after this long (network operations). Default: no limit. */
   timeoutMs?: number;
   env?: Record<string, string>;
+  /** Written to git's stdin (closed at once without it). */
+  input?: string;
 }
 
 export interface GitOutcome {
@@ -53,7 +55,7 @@ export class GitError extends Error {
 /** Runs git with an argument vector (never through a shell); a failure is an outcome, not a throw. */
 export function tryGit(cwd: string, args: string[], options: GitOptions = {}): Promise<GitOutcome> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       'git',
       args,
       { cwd, env: gitEnvironment(options.env), maxBuffer: 16 * 1024 * 1024, timeout: options.timeoutMs ?? 0, killSignal: 'SIGKILL' },
@@ -63,6 +65,9 @@ export function tryGit(cwd: string, args: string[], options: GitOptions = {}): P
         resolve({ ok: error === null, exitCode, stdout, stderr: spawnFailure + stderr });
       },
     );
+    // git exiting before it read everything must not become an unhandled EPIPE: its exit code tells.
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(options.input);
   });
 }
 

@@ -1,11 +1,16 @@
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BRANCH_PREFIX, isValidBranchName, taskIdOfBranch } from '../core/branch-name.js';
 import { OrchError } from '../core/errors.js';
 import { workerBranchName, workerIdOfBranch, workerIdOfName } from '../core/worker-names.js';
-import { git, tryGit } from './git.js';
+import { git, gitEnvironment, tryGit } from './git.js';
 import { workerWorktreePath, worktreePath } from './layout.js';
+import { samePath } from './same-path.js';
+import { discardWorktree, isWorktreeOf, placeSpare, switchSpare } from './spare-worktree.js';
+
+export { prepareSpareWorktree, spareWorktreePath } from './spare-worktree.js';
 
 // One worktree per task, all hanging off Orch's clone, each under `<worktrees>/<taskId>`; a pull
 // worker starts in `<worktrees>/w<id>` on `orch/w<id>` and hands it to the task it claims. Everything
@@ -47,14 +52,93 @@ export async function createWorktree(
   branch: string,
   baseRef: string | Promise<string>,
 ): Promise<TaskWorktree> {
+  const [made] = await createWorktrees(clonePath, worktreesDir, [{ taskId, branch }], baseRef);
+  if (made!.status === 'rejected') throw made!.reason;
+  return made!.value;
+}
+
+/** A task whose worktree is wanted, and the branch it works on. */
+export interface WorktreeRequest {
+  taskId: number;
+  branch: string;
+}
+
+/**
+ * The worktrees of tasks starting together, as createWorktree makes one, each task's outcome in the
+ * order asked. The quick way runs for all of them side by side: each has a directory, a branch and
+ * an entry in the clone's worktree list of its own, and git takes the repository's locks only for a
+ * moment. What is in the way (a retry's worktree, a leftover of a crash) is sorted out afterwards one
+ * task at a time, since that prunes and lists the clone's worktrees and would trip over one being
+ * moved. Only the first task that needs a new worktree is offered the spare.
+ */
+export async function createWorktrees(
+  clonePath: string,
+  worktreesDir: string,
+  requests: readonly WorktreeRequest[],
+  baseRef: string | Promise<string>,
+): Promise<PromiseSettledResult<TaskWorktree>[]> {
   const settling = Promise.resolve(baseRef);
   // Awaited below, after the spare's move: a failure meanwhile is not an unhandled one.
   settling.catch(() => undefined);
-  if (!isValidBranchName(branch)) throw new OrchError('invalid_input', `"${branch}" is not a valid branch name`);
-  const dir = worktreePath(worktreesDir, taskId);
-  if (existsSync(dir)) return reuseOrReplace(clonePath, worktreesDir, taskId, dir, branch, validBase(await settling));
+  const results: PromiseSettledResult<TaskWorktree>[] = [];
+  const careful: { index: number; branchIsNew?: boolean }[] = [];
+  const dirs = requests.map(({ taskId }) => worktreePath(worktreesDir, taskId));
+  const fresh = requests.flatMap((request, index) => (isValidBranchName(request.branch) && !existsSync(dirs[index]!) ? [index] : []));
+  // The first is offered the spare; the others' branches are made in one git process, all or none.
+  const [spareTaker, ...plain] = fresh;
+  const branchesMade = settling.then((base) => createBranches(clonePath, plain.map((index) => requests[index]!.branch), validBase(base)));
+  branchesMade.catch(() => undefined);
+  // With every branch new, their worktrees are added all at once by one xargs (see addWorktreesTogether).
+  const addedTogether = branchesMade.then(async (made) => {
+    if (made && plain.length > 1) await addWorktreesTogether(clonePath, worktreesDir, plain.map((index) => ({ dir: dirs[index]!, branch: requests[index]!.branch })));
+  });
+  addedTogether.catch(() => undefined);
+  await Promise.all(
+    requests.map(async ({ branch }, index) => {
+      try {
+        if (!isValidBranchName(branch)) throw new OrchError('invalid_input', `"${branch}" is not a valid branch name`);
+        if (!fresh.includes(index)) {
+          careful.push({ index });
+          return;
+        }
+        const takeSpare = index === spareTaker;
+        const branchMade = takeSpare ? Promise.resolve(false) : branchesMade;
+        const added = takeSpare ? Promise.resolve(false) : addedTogether.then(() => isWorktreeOf(clonePath, dirs[index]!));
+        const quick = await addWorktreeQuickly(clonePath, worktreesDir, dirs[index]!, branch, settling, { takeSpare, branchMade, added });
+        if ('worktree' in quick) results[index] = { status: 'fulfilled', value: quick.worktree };
+        else careful.push({ index, branchIsNew: quick.branchIsNew });
+      } catch (error) {
+        results[index] = { status: 'rejected', reason: error };
+      }
+    }),
+  );
+  for (const { index, branchIsNew } of careful.sort((a, b) => a.index - b.index)) {
+    const { taskId, branch } = requests[index]!;
+    try {
+      const worktree = await reuseOrReplace(clonePath, worktreesDir, taskId, worktreePath(worktreesDir, taskId), branch, validBase(await settling), { branchIsNew });
+      results[index] = { status: 'fulfilled', value: worktree };
+    } catch (error) {
+      results[index] = { status: 'rejected', reason: error };
+    }
+  }
+  return results;
+}
 
-  const placed = await placeSpare(clonePath, worktreesDir, dir);
+/**
+ * A first attempt's worktree, or a retry's whose worktree was removed, made the quick way: the spare
+ * moved into place and switched to the branch, else a plain `worktree add`. `{ branchIsNew }` when
+ * git refused, for the careful path to go on from.
+ */
+async function addWorktreeQuickly(
+  clonePath: string,
+  worktreesDir: string,
+  dir: string,
+  branch: string,
+  settling: Promise<string>,
+  options: { takeSpare: boolean; branchMade: Promise<boolean>; added: Promise<boolean> },
+): Promise<{ worktree: TaskWorktree } | { branchIsNew?: boolean }> {
+  const { takeSpare } = options;
+  const placed = takeSpare && (await placeSpare(clonePath, worktreesDir, dir));
   let base: string;
   try {
     base = validBase(await settling);
@@ -65,89 +149,55 @@ export async function createWorktree(
   }
   if (placed) {
     const from = await switchSpare(dir, branch, base);
-    if (from) return { path: dir, branch, from };
+    if (from) return { worktree: { path: dir, branch, from } };
     await discardWorktree(clonePath, dir);
   }
 
-  // Nothing of the task's on disk (a first attempt, or a retry whose worktree was removed): add the
-  // worktree straight away. Making the branch compare-and-set (old value: none) also tells whether it
-  // existed. git refuses the add when something is in the way — a registration whose directory was
-  // deleted, the branch checked out in such a worktree — and the careful path below sorts that out.
-  const branchIsNew = (await tryGit(clonePath, ['update-ref', '-m', `orch: branch from ${base}`, `refs/heads/${branch}`, `${base}^{commit}`, ''])).ok;
+  // Making the branch compare-and-set (old value: none) also tells whether it existed. git refuses
+  // the add when something is in the way — a registration whose directory was deleted, the branch
+  // checked out in such a worktree — and the careful path sorts that out.
+  const branchIsNew = (await options.branchMade) || (await tryGit(clonePath, ['update-ref', '-m', `orch: branch from ${base}`, `refs/heads/${branch}`, `${base}^{commit}`, ''])).ok;
+  if (await options.added) return { worktree: { path: dir, branch, from: branchIsNew ? 'new_branch' : 'existing_branch' } };
   await mkdir(worktreesDir, { recursive: true });
-  const added = await tryGit(clonePath, ['worktree', 'add', '--quiet', '--', dir, branch]);
-  if (added.ok) return { path: dir, branch, from: branchIsNew ? 'new_branch' : 'existing_branch' };
-  return reuseOrReplace(clonePath, worktreesDir, taskId, dir, branch, base, { branchIsNew });
+  let added = await tryGit(clonePath, ['worktree', 'add', '--quiet', '--', dir, branch]);
+  // Another add, side by side, had made its entry but not yet written it: git read it empty and gave
+  // up before making anything. Once more, then the careful path.
+  if (!added.ok && /failed to read .*commondir/.test(added.stderr)) added = await tryGit(clonePath, ['worktree', 'add', '--quiet', '--', dir, branch]);
+  if (added.ok) return { worktree: { path: dir, branch, from: branchIsNew ? 'new_branch' : 'existing_branch' } };
+  return { branchIsNew };
+}
+
+/**
+ * `git worktree add` of each directory on its branch, all started at once by one xargs. Node waits
+ * for every process it starts until it has exec'd — on a busy machine tens of ms each, with the event
+ * loop stopped — so thirty adds started one by one take a second or more just to start; xargs starts
+ * them without waiting. Nothing is read back from it: a worktree that is not there afterwards is
+ * added on its own (and its error seen) by the caller. Without xargs, nothing happens here.
+ */
+async function addWorktreesTogether(clonePath: string, worktreesDir: string, adds: readonly { dir: string; branch: string }[]): Promise<void> {
+  await mkdir(worktreesDir, { recursive: true });
+  await new Promise<void>((resolve) => {
+    const args = ['-0', '-n', '2', '-P', String(adds.length), 'git', 'worktree', 'add', '--quiet', '--'];
+    const child = execFile('xargs', args, { cwd: clonePath, env: gitEnvironment(), maxBuffer: 16 * 1024 * 1024 }, () => resolve());
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(adds.map(({ dir, branch }) => `${dir}\0${branch}\0`).join(''));
+  });
+}
+
+/**
+ * Makes every one of `branches` at `base` in one git process and one transaction: true when all were
+ * made (each is new), false when git refused (one exists already: each is then made, or found, on
+ * its own).
+ */
+async function createBranches(clonePath: string, branches: readonly string[], base: string): Promise<boolean> {
+  if (branches.length === 0) return false;
+  const input = branches.map((branch) => `create refs/heads/${branch} ${base}^{commit}\n`).join('');
+  return (await tryGit(clonePath, ['update-ref', '-m', `orch: branch from ${base}`, '--stdin'], { input })).ok;
 }
 
 function validBase(baseRef: string): string {
   if (baseRef.startsWith('-')) throw new OrchError('invalid_input', `"${baseRef}" is not a valid base`);
   return baseRef;
-}
-
-// The spare: a checkout of the default branch made ahead of time, off the dispatch path, so a task's
-// worktree is a rename plus a switch of the few files that differ, not a checkout of the whole
-// repository while the task waits. Its directory name is no task's or worker's, so the sweep keeps it.
-const SPARE_NAME = 'spare';
-
-export function spareWorktreePath(worktreesDir: string): string {
-  return join(worktreesDir, SPARE_NAME);
-}
-
-/**
- * Moves the spare to `dir`, the task's place; false when there is no spare or git refused. A spare
- * that is no worktree of the clone, or that git would not move, is removed, never half used.
- */
-async function placeSpare(clonePath: string, worktrees: string, dir: string): Promise<boolean> {
-  const spare = spareWorktreePath(worktrees);
-  if (!existsSync(spare)) return false;
-  // git run inside a directory that is no worktree of the clone would act on whatever repository
-  // encloses it: the spare is used only when its `.git` file points back into the clone.
-  if (isWorktreeOf(clonePath, spare) && (await tryGit(clonePath, ['worktree', 'move', spare, dir])).ok) return true;
-  await discardWorktree(clonePath, spare);
-  return false;
-}
-
-/**
- * Puts the placed spare on `branch`, made from `baseRef` (or, when it exists, checked out: a retry),
- * forced so files a crash left half written are written whole. null when git refused both.
- */
-async function switchSpare(dir: string, branch: string, baseRef: string): Promise<TaskWorktree['from'] | null> {
-  if ((await tryGit(dir, ['checkout', '--quiet', '--force', '-b', branch, baseRef, '--'])).ok) return 'new_branch';
-  if ((await tryGit(dir, ['checkout', '--quiet', '--force', branch, '--'])).ok) return 'existing_branch';
-  return null;
-}
-
-async function discardWorktree(clonePath: string, dir: string): Promise<void> {
-  await tryGit(clonePath, ['worktree', 'remove', '--force', '--force', dir]);
-  await rm(dir, { recursive: true, force: true });
-}
-
-/** Whether `dir` is a linked worktree of the clone, read from its `.git` file (no git process). */
-function isWorktreeOf(clonePath: string, dir: string): boolean {
-  try {
-    const gitFile = readFileSync(join(dir, '.git'), 'utf8');
-    const gitDir = /^gitdir: (.+)$/m.exec(gitFile)?.[1]?.trim();
-    return gitDir !== undefined && samePath(dirname(dirname(gitDir)), clonePath) && basename(dirname(gitDir)) === 'worktrees';
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Makes the spare, detached at `baseRef`, unless there is one. Run under the clone's lock after an
- * agent started, when nothing waits for it.
- */
-export async function prepareSpareWorktree(clonePath: string, worktreesDir: string, baseRef: string): Promise<void> {
-  if (baseRef.startsWith('-')) throw new OrchError('invalid_input', `"${baseRef}" is not a valid base`);
-  const spare = spareWorktreePath(worktreesDir);
-  if (existsSync(spare)) return;
-  await mkdir(worktreesDir, { recursive: true });
-  const added = await tryGit(clonePath, ['worktree', 'add', '--quiet', '--detach', '--', spare, baseRef]);
-  if (added.ok) return;
-  // A registration whose directory is gone is in the way: forget it and try once more.
-  await git(clonePath, ['worktree', 'prune']);
-  await git(clonePath, ['worktree', 'add', '--quiet', '--detach', '--', spare, baseRef]);
 }
 
 /**
@@ -397,24 +447,6 @@ function ownerOfBranch(branch: string): Owner {
 /** The task or worker a worktree belongs to, when it sits directly in the worktrees directory. */
 function ownerOfWorktree(path: string, worktreesDir: string): Owner {
   return samePath(dirname(path), worktreesDir) ? ownerOfName(basename(path)) : null;
-}
-
-/** Paths compared after resolving symbolic links (git may report `/private/tmp` for `/tmp`). */
-function samePath(a: string, b: string): boolean {
-  return canonical(a) === canonical(b);
-}
-
-function canonical(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    // Gone (a prunable worktree): resolve what can be resolved, its parent.
-    try {
-      return join(realpathSync(dirname(path)), basename(path));
-    } catch {
-      return resolve(path);
-    }
-  }
 }
 
 /** Whether git is in the middle of a rebase in this worktree (its rebase state directory exists). */

@@ -5,7 +5,7 @@ import { OrchError } from '../../src/core/errors.js';
 import { diskUsage } from '../../src/workspace/disk-usage.js';
 import { ensureClone } from '../../src/workspace/clone.js';
 import { worktreesDir } from '../../src/workspace/layout.js';
-import { adoptWorkerWorktree, createWorkerWorktree, createWorktree, listWorktrees, prepareSpareWorktree, removeWorktree, spareWorktreePath, sweepOrphans } from '../../src/workspace/worktrees.js';
+import { adoptWorkerWorktree, createWorkerWorktree, createWorktree, createWorktrees, listWorktrees, prepareSpareWorktree, removeWorktree, spareWorktreePath, sweepOrphans } from '../../src/workspace/worktrees.js';
 import { countGitStarts } from '../helpers/git-counter.js';
 import { git, makeRepo, tempDir } from '../helpers/git.js';
 import { commitFile } from './fixtures.js';
@@ -183,6 +183,53 @@ describe('the spare worktree', () => {
     const report = await sweepOrphans(clone, worktrees, new Set());
     expect(report.worktrees).toEqual([]);
     expect(await registered()).toEqual([spareWorktreePath(worktrees)]);
+  });
+});
+
+describe('createWorktrees', () => {
+  it('makes the worktrees of tasks starting together side by side, each on its own branch, a retry\'s and a crash\'s leftovers included', async () => {
+    const retry = await createWorktree(clone, worktrees, 3, 'orch/3-retry', 'main');
+    writeFileSync(join(retry.path, 'wip.txt'), 'half done\n');
+    const removed = await createWorktree(clone, worktrees, 4, 'orch/4-again', 'main');
+    const work = commitFile(removed.path, 'done.txt', 'first attempt\n');
+    await removeWorktree(clone, removed.path, { deleteBranch: false });
+    mkdirSync(join(worktrees, '5'), { recursive: true });
+    writeFileSync(join(worktrees, '5', 'junk'), 'from a crash\n');
+    await prepareSpareWorktree(clone, worktrees, 'main');
+    const fresh = Array.from({ length: 8 }, (_, i) => ({ taskId: 10 + i, branch: `orch/${10 + i}-new` }));
+    const requests = [{ taskId: 3, branch: 'orch/3-retry' }, { taskId: 4, branch: 'orch/4-again' }, { taskId: 5, branch: 'orch/5-leftover' }, ...fresh, { taskId: 20, branch: 'orch/20 bad' }];
+
+    const made = await createWorktrees(clone, worktrees, requests, Promise.resolve('main'));
+    expect(made.map((m) => m.status)).toEqual([...requests.slice(0, -1).map(() => 'fulfilled'), 'rejected']);
+    const values = made.flatMap((m) => (m.status === 'fulfilled' ? [m.value] : []));
+    expect(values.map((w) => w.from)).toEqual(['existing_worktree', 'existing_branch', 'new_branch', ...fresh.map(() => 'new_branch')]);
+    // Never two tasks in one worktree or on one branch: each where its id says, on the branch it asked for.
+    for (const [index, worktree] of values.entries()) {
+      expect(worktree.path).toBe(join(worktrees, String(requests[index]!.taskId)));
+      expect(git(worktree.path, ['branch', '--show-current'])).toBe(requests[index]!.branch);
+    }
+    const listed = await listWorktrees(clone);
+    expect(listed.map((w) => w.path).sort()).toEqual(values.map((w) => w.path).sort());
+    expect(new Set(listed.map((w) => w.branch)).size).toBe(values.length);
+    // The spare went to one of them.
+    expect(existsSync(spareWorktreePath(worktrees))).toBe(false);
+    expect(readFileSync(join(retry.path, 'wip.txt'), 'utf8')).toBe('half done\n');
+    expect(git(join(worktrees, '4'), ['rev-parse', 'HEAD'])).toBe(work);
+    expect(existsSync(join(worktrees, '5', 'junk'))).toBe(false);
+    for (const { taskId } of fresh) {
+      expect(git(join(worktrees, String(taskId)), ['rev-parse', 'HEAD'])).toBe(git(clone, ['rev-parse', 'main']));
+      expect(git(join(worktrees, String(taskId)), ['status', '--porcelain'])).toBe('');
+    }
+  });
+  it('tells a new branch from one a retry left, when the branches are made together', async () => {
+    const first = await createWorktree(clone, worktrees, 6, 'orch/6-again', 'main');
+    const work = commitFile(first.path, 'done.txt', 'first attempt\n');
+    await removeWorktree(clone, first.path, { deleteBranch: false });
+    const requests = [{ taskId: 1, branch: 'orch/1-new' }, { taskId: 2, branch: 'orch/2-new' }, { taskId: 6, branch: 'orch/6-again' }, { taskId: 7, branch: 'orch/7-new' }];
+    const made = await createWorktrees(clone, worktrees, requests, 'main');
+    expect(made.map((m) => (m.status === 'fulfilled' ? m.value.from : m.reason))).toEqual(['new_branch', 'new_branch', 'existing_branch', 'new_branch']);
+    expect(git(join(worktrees, '6'), ['rev-parse', 'HEAD'])).toBe(work);
+    expect(git(join(worktrees, '7'), ['rev-parse', 'HEAD'])).toBe(git(clone, ['rev-parse', 'main']));
   });
 });
 
