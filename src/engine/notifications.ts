@@ -12,6 +12,7 @@ import { NOTIFYING_EVENT_TYPES, noticeFromEvent, wants, type Notice } from '../c
 import type { EpochMs } from '../core/types.js';
 import type { NotificationChannelConfig } from '../config/settings.js';
 import { sendToChannel } from '../notifiers/registry.js';
+import type { HeldLock, LockProvider } from '../locks/lock-port.js';
 import type { Orch } from './context.js';
 import { NOTIFICATION_CURSOR, NOTIFICATION_FAILED, NOTIFICATION_SENT, readChannelRecords, type ChannelRecord } from './notification-records.js';
 
@@ -52,6 +53,8 @@ const DEFAULT_RETRY: BackoffPolicy = { baseMs: 2_000, capMs: 5 * 60_000, jitter:
 /** Events read per query; more are read at once in further pages. */
 const PAGE = 500;
 const READ_GAP_MS = 200;
+/** The lock whose holder, among hosts sharing a store, is the one that sends notifications. */
+const SENDER_LOCK = 'notifications';
 
 function pause(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -79,15 +82,30 @@ export class NotificationService {
   private readonly controller = new AbortController();
   private readonly loops: Promise<void>[] = [];
   private readonly states = new Map<string, ChannelHealth>();
+  /** Aborted when this process stops being the sender; the channels' loops end with it. */
+  private term = new AbortController();
+  private leading = false;
+  private holding = false;
+  private leadership: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly orch: Orch,
     private readonly options: NotificationServiceOptions,
   ) {}
 
-  /** Reads each channel's record and starts following; resolves once every channel follows. */
+  /**
+   * Reads each channel's record and starts following; resolves once every channel follows. Hosts
+   * sharing a PostgreSQL store elect one sender: only the holder of the `notifications` lock follows,
+   * and when it goes (its connection with it) another takes over from the stored cursors. Those
+   * hosts resolve at once and follow once they hold the lock.
+   */
   async start(): Promise<void> {
-    await this.followNewChannels();
+    if (!this.orch.sharedLocks) {
+      this.leading = true;
+      await this.followNewChannels();
+      return;
+    }
+    this.leadership = this.lead(this.orch.sharedLocks);
   }
 
   /** After a config reload: channels added start following (removed ones stop on their own). */
@@ -95,8 +113,44 @@ export class NotificationService {
     return this.followNewChannels();
   }
 
+  /** True while this process is the one sending (always, without hosts to share with). */
+  isSender(): boolean {
+    return this.leading;
+  }
+
+  private async lead(locks: LockProvider): Promise<void> {
+    const signal = this.controller.signal;
+    while (!signal.aborted) {
+      let held: HeldLock & { lost?: boolean };
+      try {
+        held = await locks.acquire(SENDER_LOCK);
+      } catch (error) {
+        // The provider closed (this Orch is closing) or the database is away: try again later.
+        if (!signal.aborted) this.options.onError?.('notifications', error as Error);
+        await pause(5_000, signal);
+        continue;
+      }
+      if (signal.aborted) {
+        await held.release();
+        return;
+      }
+      this.holding = true;
+      this.term = new AbortController();
+      this.leading = true;
+      await this.followNewChannels().catch((error: Error) => this.options.onError?.('notifications', error));
+      // Follow until stopped or until the connection that holds the lock drops (another host may send now).
+      while (!signal.aborted && held.lost !== true) await pause(1_000, signal);
+      this.leading = false;
+      this.term.abort();
+      await Promise.all(this.loops.splice(0));
+      this.states.clear();
+      await held.release();
+      this.holding = false;
+    }
+  }
+
   private async followNewChannels(): Promise<void> {
-    if (this.controller.signal.aborted) return;
+    if (this.controller.signal.aborted || !this.leading) return;
     const channels = this.orch.config.notifications.filter((channel) => !this.states.has(channel.name));
     if (channels.length === 0) return;
     const records = await readChannelRecords(this.orch.store, channels.map((channel) => channel.name));
@@ -126,6 +180,8 @@ export class NotificationService {
   async stop(): Promise<void> {
     this.controller.abort();
     await Promise.all(this.loops);
+    // Waited for only while it holds the lock: a wait for the lock ends when this Orch closes its locks.
+    if (this.holding) await this.leadership;
   }
 
   /** A new channel hears of what happens from now on, not of the store's history. */
@@ -137,7 +193,7 @@ export class NotificationService {
 
   private async follow(name: string, record: ChannelRecord, cursor: number): Promise<void> {
     const { wake } = this.options;
-    const signal = this.controller.signal;
+    const signal = AbortSignal.any([this.controller.signal, this.term.signal]);
     const pollMs = this.options.pollMs ?? 5_000;
     let lastReadAt = 0;
     const state: ChannelState = { cursor, readPos: cursor, pending: [], lastSentAt: record.lastSentAt, lastDigestAt: record.lastDigestAt, failures: 0, retryAt: null };

@@ -7,6 +7,7 @@ import { recover, sweepWorkspaces, type Recovered } from './recovery.js';
 import { isStorageFull, probeStorage, type StorageFull } from './storage-condition.js';
 import { routeTask } from './router.js';
 import { runTask, type TaskRunSummary } from './runner.js';
+import { BudgetNotices } from './budget-notices.js';
 import { gatherTickInput } from './tick-input.js';
 import type { TrackerSync } from './tracker-sync.js';
 import { settleWaits } from './wait-graph.js';
@@ -78,6 +79,7 @@ export class Scheduler {
   private readonly results: TaskRunSummary[] = [];
   private wake: () => void = () => undefined;
   private tickRequested = false;
+  private readonly budgetNotices: BudgetNotices;
   private dispatching = true;
   private reporting: Promise<void> | null = null;
   private reportAgain = false;
@@ -85,7 +87,9 @@ export class Scheduler {
   constructor(
     private readonly orch: Orch,
     private readonly options: SchedulerOptions = {},
-  ) {}
+  ) {
+    this.budgetNotices = new BudgetNotices(orch);
+  }
 
   private progress(event: SchedulerProgress): void {
     this.options.onProgress?.(event);
@@ -132,6 +136,7 @@ export class Scheduler {
     await store.transaction((tx) => settleWaits(tx, this.orch.now()));
     if (!this.dispatching) return this.finishTick(began, 0);
     const input = await gatherTickInput(store, config, this.orch.now());
+    await this.budgetNotices.note(input.projects.values());
     const project = this.options.project;
     const tasks = input.tasks.filter((t) => (!project || t.project === project) && !this.routing.has(t.id));
     const plan = planTick({ ...input, tasks });
