@@ -17,6 +17,9 @@ import type { RunStatsRow } from '../core/scoreboard.js';
 import { StoreError } from './store.js';
 import type {
   AgentTaskCount,
+  ProjectStateCount,
+  TaskPage,
+  TaskPageRequest,
   ClaimRequest,
   EventFilter,
   MetricTotals,
@@ -216,6 +219,14 @@ export abstract class KyselyStore implements Store {
 
   countTasksByAgent(project?: string): Promise<AgentTaskCount[]> {
     return this.read((ops) => ops.countTasksByAgent(project));
+  }
+
+  pageTasks(request: TaskPageRequest): Promise<TaskPage> {
+    return this.read((ops) => ops.pageTasks(request));
+  }
+
+  countTasksByProjectState(filter?: { agent?: string; label?: string }): Promise<ProjectStateCount[]> {
+    return this.read((ops) => ops.countTasksByProjectState(filter));
   }
 
   // Claims

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Migration } from '../sqlite/migrations.js';
+import { BOARD_ORDER_INDEXES, type Migration } from '../sqlite/migrations.js';
 
 /**
  * The PostgreSQL schema, in steps recorded in `schema_migrations` like SQLite's and never edited: a
@@ -9,7 +9,7 @@ import type { Migration } from '../sqlite/migrations.js';
  *
  * Version 1 is the schema SQLite reaches through its migrations 1 to 7; version 2 is its 8; version 3
  * is PostgreSQL's own (claims and events that do not wait for one another's commits); version 4 is
- * SQLite's 9.
+ * SQLite's 9, version 5 SQLite's 10.
  */
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
@@ -62,6 +62,14 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     async up(db) {
       // SQLite's migration 9: the tasks in a few states across every project, by index.
       await sql.raw('create index tasks_state on tasks (state, id)').execute(db);
+    },
+  },
+  {
+    version: 5,
+    name: 'tasks in board order',
+    async up(db) {
+      // SQLite's migration 10: a page of one state's tasks in the board's order, by index.
+      for (const statement of BOARD_ORDER_INDEXES) await sql.raw(statement).execute(db);
     },
   },
 ];
