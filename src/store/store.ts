@@ -102,6 +102,8 @@ export interface TaskFilter {
   tracked?: boolean;
   /** Only tasks no one holds a claim on. */
   unclaimed?: boolean;
+  /** Only tasks with this label. */
+  label?: string;
   limit?: number;
 }
 

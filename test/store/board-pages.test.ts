@@ -65,6 +65,8 @@ describe.each(storeKinds)('on %s', (kind) => {
     expect(byLabel.pages.flat().map((t) => t.id)).toEqual(all.filter((t) => t.state === 'new' && t.labels.includes('bug')).sort((a, b) => compareInColumn('new', a, b)).map((t) => t.id));
     expect((await db.store.pageTasks({ state: 'new', label: 'bu', limit: 10 })).tasks).toEqual([]);
     expect((await db.store.pageTasks({ state: 'blocked', limit: 10 })).tasks).toEqual([]);
+    const listed = await db.store.listTasks({ states: ['new', 'done'], label: 'bug', limit: 2 });
+    expect(listed.map((t) => t.id)).toEqual(all.filter((t) => t.state !== 'cancelled' && t.labels.includes('bug')).slice(0, 2).map((t) => t.id));
   });
 
   it('counts tasks per project and state in one query, narrowed by agent or label', async () => {

@@ -8,6 +8,7 @@ import { dependencyIdsJson, isPostgres, lockingRows } from './dialect.js';
 import { appendEvent } from './event-ops.js';
 import { requireProject } from './project-ops.js';
 import { taskPatchColumns, toTask } from './rows.js';
+import { hasLabel } from './task-page-ops.js';
 import type { Database } from './schema.js';
 
 export type TaskOps = Pick<
@@ -78,6 +79,7 @@ export function taskOps(db: Kysely<Database>): TaskOps {
       if (filter.ids) query = query.where('tasks.id', 'in', filter.ids);
       if (filter.externalRefs) query = query.where('tasks.external_ref', 'in', filter.externalRefs);
       if (filter.tracked) query = query.where('tasks.external_ref', 'is not', null);
+      if (filter.label !== undefined) query = query.where(hasLabel(db, filter.label));
       if (filter.unclaimed) {
         query = query.where((eb) => eb.not(eb.exists(eb.selectFrom('claims').select('claims.task_id').whereRef('claims.task_id', '=', 'tasks.id'))));
       }

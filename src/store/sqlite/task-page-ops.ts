@@ -51,7 +51,7 @@ export function taskPageOps(db: Kysely<Database>): TaskPageOps {
 }
 
 /** The labels column is a JSON array of strings: a label is in it when its JSON text is. */
-function hasLabel(db: Kysely<Database>, label: string) {
+export function hasLabel(db: Kysely<Database>, label: string) {
   const needle = JSON.stringify(label);
   return isPostgres(db) ? sql<boolean>`strpos(tasks.labels, ${needle}) > 0` : sql<boolean>`instr(tasks.labels, ${needle}) > 0`;
 }
