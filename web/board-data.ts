@@ -1,0 +1,169 @@
+// The board's data at any size: counts per state and the first page of each column from `GET /board`,
+// more of a column on demand (`GET /board/column` after its cursor), and live changes applied in
+// place: the tasks a burst of events names are read by id, once per animation frame at most, and the
+// counts re-read from the grouped query. Nothing reloads the whole board but a change of filter or a
+// reconnect after an outage.
+
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { compareInColumn, isAfterCursor, parseCursor } from '../src/core/board-order.js';
+import { TASK_STATES } from '../src/core/types.js';
+import { api } from './api.js';
+import { connection } from './connection.js';
+import { liveFeed } from './live-feed.js';
+import type { Task, TaskState } from './types.js';
+
+export interface Column {
+  tasks: Task[];
+  /** The cursor of the next page; null when every task of the column is loaded. */
+  next: string | null;
+}
+
+export interface BoardAnswer {
+  counts: Partial<Record<TaskState, number>>;
+  projects: Record<string, Partial<Record<TaskState, number>>>;
+  agents: string[];
+  columns: Partial<Record<TaskState, Column>>;
+}
+
+export interface BoardFilter {
+  project?: string | undefined;
+  agent?: string | undefined;
+  label?: string | undefined;
+}
+
+export interface BoardData {
+  board: BoardAnswer | null;
+  error: string | null;
+  /** Reads the next page of a column and appends it. */
+  loadMore: (state: TaskState) => void;
+  loadingMore: ReadonlySet<TaskState>;
+  reload: () => void;
+}
+
+function query(filter: BoardFilter, extra: Record<string, string> = {}): string {
+  const params = new URLSearchParams(extra);
+  for (const key of ['project', 'agent', 'label'] as const) if (filter[key]) params.set(key, filter[key]);
+  return params.toString();
+}
+
+const matches = (task: Task, filter: BoardFilter) =>
+  (!filter.project || task.project === filter.project) && (!filter.agent || task.agent === filter.agent) && (!filter.label || task.labels.includes(filter.label));
+
+/** The board with `changed` applied: each moved out of where it was and into its state's column if that column has loaded its place. */
+export function applyChanges(board: BoardAnswer, changed: Task[], counts: BoardAnswer['counts'], filter: BoardFilter): BoardAnswer {
+  const ids = new Set(changed.map((task) => task.id));
+  const columns: BoardAnswer['columns'] = {};
+  for (const state of TASK_STATES) {
+    const column = board.columns[state];
+    if (!column) continue;
+    const kept = column.tasks.some((task) => ids.has(task.id)) ? column.tasks.filter((task) => !ids.has(task.id)) : column.tasks;
+    const cursor = column.next === null ? null : parseCursor(column.next);
+    const arriving = changed.filter((task) => task.state === state && matches(task, filter) && (cursor === null || !isAfterCursor(state, task, cursor)));
+    columns[state] = arriving.length === 0 && kept === column.tasks ? column : { ...column, tasks: [...kept, ...arriving].sort((a, b) => compareInColumn(state, a, b)) };
+  }
+  return { ...board, counts, columns };
+}
+
+export function useBoard(filter: BoardFilter): BoardData {
+  const key = query(filter);
+  const [board, setBoard] = useState<BoardAnswer | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [loadingMore, setLoadingMore] = useState<ReadonlySet<TaskState>>(new Set());
+  const boardRef = useRef<BoardAnswer | null>(null);
+  boardRef.current = board;
+  const generation = useRef(0);
+
+  const reload = useCallback(() => {
+    const mine = ++generation.current;
+    api<BoardAnswer>(`/board?${key}`).then(
+      (answer) => {
+        if (mine !== generation.current) return;
+        setBoard(answer);
+        setError(null);
+      },
+      (failure: Error) => mine === generation.current && setError(failure.message),
+    );
+  }, [key]);
+
+  useEffect(() => {
+    setBoard(null);
+    setError(null);
+    reload();
+  }, [reload]);
+
+  // Live changes: the ids named by task events pile up; once per frame, if no read is under way, the
+  // tasks they name and the counts are read and applied. A burst of any size costs one read.
+  useEffect(() => {
+    const pending = new Set<number>();
+    let frame: number | null = null;
+    let reading = false;
+    const flush = () => {
+      frame = null;
+      if (reading || pending.size === 0 || boardRef.current === null) return;
+      const ids = [...pending].slice(0, 500);
+      for (const id of ids) pending.delete(id);
+      reading = true;
+      const mine = generation.current;
+      Promise.all([api<Task[]>(`/tasks?ids=${ids.join(',')}`), api<BoardAnswer>(`/board?${query(filter, { limit: '0' })}`)])
+        .then(([tasks, answer]) => {
+          if (mine !== generation.current) return;
+          setBoard((current) => (current ? applyChanges(current, tasks, answer.counts, filter) : current));
+        })
+        .catch(() => ids.forEach((id) => pending.add(id)))
+        .finally(() => {
+          reading = false;
+          if (pending.size > 0) frame ??= requestAnimationFrame(flush);
+        });
+    };
+    const unsubscribeFeed = liveFeed().subscribe((event) => {
+      if (!event.type.startsWith('task.') || event.taskId === null) return;
+      pending.add(event.taskId);
+      frame ??= requestAnimationFrame(flush);
+    });
+    let epoch = connection.get().epoch;
+    const unsubscribeConnection = connection.subscribe((state) => {
+      if (state.epoch === epoch) return;
+      epoch = state.epoch;
+      reload(); // back after an outage: what changed meanwhile is not known
+    });
+    // Ages and figures no event announces (a retry's wait running out) stay fresh, slowly.
+    const interval = setInterval(reload, 60_000);
+    return () => {
+      unsubscribeFeed();
+      unsubscribeConnection();
+      clearInterval(interval);
+      if (frame !== null) cancelAnimationFrame(frame);
+    };
+  }, [key, reload]); // `key` stands for the filter's fields
+
+  const loadMore = useCallback(
+    (state: TaskState) => {
+      const column = boardRef.current?.columns[state];
+      if (!column?.next) return;
+      const after = column.next;
+      const mine = generation.current;
+      setLoadingMore((current) => new Set([...current, state]));
+      api<Column>(`/board/column?${query(filter, { state, after })}`)
+        .then((page) => {
+          if (mine !== generation.current) return;
+          setBoard((current) => {
+            const loaded = current?.columns[state];
+            if (!current || !loaded || loaded.next !== after) return current;
+            const have = new Set(loaded.tasks.map((task) => task.id));
+            return { ...current, columns: { ...current.columns, [state]: { tasks: [...loaded.tasks, ...page.tasks.filter((task) => !have.has(task.id))], next: page.next } } };
+          });
+        })
+        .catch((failure: Error) => setError(failure.message))
+        .finally(() =>
+          setLoadingMore((current) => {
+            const rest = new Set(current);
+            rest.delete(state);
+            return rest;
+          }),
+        );
+    },
+    [key],
+  );
+
+  return { board, error, loadMore, loadingMore, reload };
+}
