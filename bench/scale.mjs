@@ -142,12 +142,12 @@ try {
   console.log(`seeded in ${((performance.now() - seeding) / 1000).toFixed(1)} s`);
   const baseline = await measure(emptyHome, repeat);
   const big = await measure(bigHome, repeat);
-  console.log(`${'ms'.padEnd(48)} ${'empty p50'.padStart(10)} ${'p90'.padStart(8)} ${'big p50'.padStart(10)} ${'p90'.padStart(8)}`);
+  console.log(`${'ms'.padEnd(54)} ${'empty p50'.padStart(10)} ${'p90'.padStart(8)} ${'big p50'.padStart(10)} ${'p90'.padStart(8)}`);
   const bigNames = Object.keys(big);
   Object.keys(baseline).forEach((name, i) => {
     const b = baseline[name];
     const s = big[bigNames[i]];
-    console.log(`${bigNames[i].padEnd(48)} ${b.p50.toFixed(1).padStart(10)} ${b.p90.toFixed(1).padStart(8)} ${s.p50.toFixed(1).padStart(10)} ${s.p90.toFixed(1).padStart(8)}`);
+    console.log(`${bigNames[i].padEnd(54)} ${b.p50.toFixed(1).padStart(10)} ${b.p90.toFixed(1).padStart(8)} ${s.p50.toFixed(1).padStart(10)} ${s.p90.toFixed(1).padStart(8)}`);
   });
 } finally {
   rmSync(scratch, { recursive: true, force: true });
