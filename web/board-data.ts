@@ -1,7 +1,7 @@
 // The board's data at any size: counts per state and the first page of each column from `GET /board`,
 // more of a column on demand (`GET /board/column` after its cursor), and live changes applied in
 // place: the tasks a burst of events names are read by id, once per animation frame at most, and the
-// counts re-read from the grouped query. Nothing reloads the whole board but a change of filter or a
+// counts moved with them (re-read from the grouped query only when the page cannot know). Nothing reloads the whole board but a change of filter or a
 // reconnect after an outage.
 
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
@@ -64,6 +64,28 @@ export function applyChanges(board: BoardAnswer, changed: Task[], counts: BoardA
   return { ...board, counts, columns };
 }
 
+/** What the page knows of a task an event named: new (not counted yet), changed, or not known (a count read raced it). */
+type Change = 'created' | 'changed' | 'unknown';
+
+/** The state each loaded card is shown in. */
+function loadedStates(board: BoardAnswer): Map<number, TaskState> {
+  const where = new Map<number, TaskState>();
+  for (const state of TASK_STATES) for (const task of board.columns[state]?.tasks ?? []) where.set(task.id, state);
+  return where;
+}
+
+/** The counts with each changed task moved: out of the state its card showed (a new one: out of none), into its own. */
+export function movedCounts(board: BoardAnswer, tasks: Task[], changes: ReadonlyMap<number, Change>, filter: BoardFilter): BoardAnswer['counts'] {
+  const counts = { ...board.counts };
+  const where = loadedStates(board);
+  for (const task of tasks) {
+    const was = changes.get(task.id) === 'created' ? undefined : where.get(task.id);
+    if (was !== undefined) counts[was] = Math.max(0, (counts[was] ?? 0) - 1);
+    if (matches(task, filter)) counts[task.state] = (counts[task.state] ?? 0) + 1;
+  }
+  return counts;
+}
+
 export function useBoard(filter: BoardFilter): BoardData {
   const key = query(filter);
   const [board, setBoard] = useState<BoardAnswer | null>(null);
@@ -92,32 +114,48 @@ export function useBoard(filter: BoardFilter): BoardData {
   }, [reload]);
 
   // Live changes: the ids named by task events pile up; once per frame, if no read is under way, the
-  // tasks they name and the counts are read and applied. A burst of any size costs one read.
+  // tasks they name are read by id and applied. The counts move with them when the page knows where each
+  // was (a new task, or one whose card is loaded); else they are re-read from the grouped query. A
+  // burst of any size costs one read.
   useEffect(() => {
-    const pending = new Set<number>();
+    const pending = new Map<number, Change>();
     let frame: number | null = null;
     let reading = false;
+    let readingCounts = false;
     const flush = () => {
       frame = null;
-      if (reading || pending.size === 0 || boardRef.current === null) return;
-      const ids = [...pending].slice(0, 500);
-      for (const id of ids) pending.delete(id);
+      const current = boardRef.current;
+      if (reading || pending.size === 0 || current === null) return;
+      const batch = [...pending].slice(0, 500);
+      for (const [id] of batch) pending.delete(id);
+      const where = loadedStates(current);
+      const needCounts = batch.some(([id, change]) => change === 'unknown' || (change === 'changed' && !where.has(id)));
       reading = true;
+      readingCounts = needCounts;
       const mine = generation.current;
-      Promise.all([api<Task[]>(`/tasks?ids=${ids.join(',')}`), api<BoardAnswer>(`/board?${query(filter, { limit: '0' })}`)])
+      const ids = batch.map(([id]) => id);
+      Promise.all([api<Task[]>(`/tasks?ids=${ids.join(',')}`), needCounts ? api<BoardAnswer>(`/board?${query(filter, { limit: '0' })}`) : null])
         .then(([tasks, answer]) => {
           if (mine !== generation.current) return;
-          setBoard((current) => (current ? applyChanges(current, tasks, answer.counts, filter) : current));
+          const changes = new Map(batch);
+          setBoard((board) => {
+            if (!board) return board;
+            const counts = answer ? answer.counts : movedCounts(board, tasks, changes, filter);
+            return applyChanges(board, tasks, counts, filter);
+          });
         })
-        .catch(() => ids.forEach((id) => pending.add(id)))
+        .catch(() => batch.forEach(([id]) => pending.set(id, 'unknown')))
         .finally(() => {
-          reading = false;
+          reading = readingCounts = false;
           if (pending.size > 0) frame ??= requestAnimationFrame(flush);
         });
     };
     const unsubscribeFeed = liveFeed().subscribe((event) => {
       if (!event.type.startsWith('task.') || event.taskId === null) return;
-      pending.add(event.taskId);
+      // A counts read under way may or may not hold this change: the next read of the counts settles it.
+      const change: Change = readingCounts ? 'unknown' : event.type === 'task.created' ? 'created' : 'changed';
+      const before = pending.get(event.taskId);
+      pending.set(event.taskId, before === 'unknown' || change === 'unknown' ? 'unknown' : before === 'created' ? 'created' : change);
       frame ??= requestAnimationFrame(flush);
     });
     let epoch = connection.get().epoch;
