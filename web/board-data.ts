@@ -5,7 +5,7 @@
 // reconnect after an outage.
 
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { compareInColumn, isAfterCursor, parseCursor } from '../src/core/board-order.js';
+import { moveCounts, placeChanges } from '../src/core/board-order.js';
 import { TASK_STATES } from '../src/core/types.js';
 import { api } from './api.js';
 import { connection } from './connection.js';
@@ -49,21 +49,6 @@ function query(filter: BoardFilter, extra: Record<string, string> = {}): string 
 const matches = (task: Task, filter: BoardFilter) =>
   (!filter.project || task.project === filter.project) && (!filter.agent || task.agent === filter.agent) && (!filter.label || task.labels.includes(filter.label));
 
-/** The board with `changed` applied: each moved out of where it was and into its state's column if that column has loaded its place. */
-export function applyChanges(board: BoardAnswer, changed: Task[], counts: BoardAnswer['counts'], filter: BoardFilter): BoardAnswer {
-  const ids = new Set(changed.map((task) => task.id));
-  const columns: BoardAnswer['columns'] = {};
-  for (const state of TASK_STATES) {
-    const column = board.columns[state];
-    if (!column) continue;
-    const kept = column.tasks.some((task) => ids.has(task.id)) ? column.tasks.filter((task) => !ids.has(task.id)) : column.tasks;
-    const cursor = column.next === null ? null : parseCursor(column.next);
-    const arriving = changed.filter((task) => task.state === state && matches(task, filter) && (cursor === null || !isAfterCursor(state, task, cursor)));
-    columns[state] = arriving.length === 0 && kept === column.tasks ? column : { ...column, tasks: [...kept, ...arriving].sort((a, b) => compareInColumn(state, a, b)) };
-  }
-  return { ...board, counts, columns };
-}
-
 /** What the page knows of a task an event named: new (not counted yet), changed, or not known (a count read raced it). */
 type Change = 'created' | 'changed' | 'unknown';
 
@@ -72,18 +57,6 @@ function loadedStates(board: BoardAnswer): Map<number, TaskState> {
   const where = new Map<number, TaskState>();
   for (const state of TASK_STATES) for (const task of board.columns[state]?.tasks ?? []) where.set(task.id, state);
   return where;
-}
-
-/** The counts with each changed task moved: out of the state its card showed (a new one: out of none), into its own. */
-export function movedCounts(board: BoardAnswer, tasks: Task[], changes: ReadonlyMap<number, Change>, filter: BoardFilter): BoardAnswer['counts'] {
-  const counts = { ...board.counts };
-  const where = loadedStates(board);
-  for (const task of tasks) {
-    const was = changes.get(task.id) === 'created' ? undefined : where.get(task.id);
-    if (was !== undefined) counts[was] = Math.max(0, (counts[was] ?? 0) - 1);
-    if (matches(task, filter)) counts[task.state] = (counts[task.state] ?? 0) + 1;
-  }
-  return counts;
 }
 
 export function useBoard(filter: BoardFilter): BoardData {
@@ -138,10 +111,12 @@ export function useBoard(filter: BoardFilter): BoardData {
         .then(([tasks, answer]) => {
           if (mine !== generation.current) return;
           const changes = new Map(batch);
+          const shown = (task: Task) => matches(task, filter);
           setBoard((board) => {
             if (!board) return board;
-            const counts = answer ? answer.counts : movedCounts(board, tasks, changes, filter);
-            return applyChanges(board, tasks, counts, filter);
+            const where = loadedStates(board);
+            const counts = answer ? answer.counts : moveCounts(board.counts, tasks, (task) => (changes.get(task.id) === 'created' ? undefined : where.get(task.id)), shown);
+            return { ...board, counts, columns: placeChanges(board.columns, tasks, shown) };
           });
         })
         .catch(() => batch.forEach(([id]) => pending.set(id, 'unknown')))

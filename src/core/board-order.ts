@@ -53,3 +53,46 @@ export function parseCursor(text: string): TaskCursor | null {
   const id = Number(match[2]);
   return Number.isFinite(key) && id > 0 ? { key, id } : null;
 }
+
+/** A card on the board: what places it. */
+export interface BoardCard extends BoardOrderable {
+  state: TaskState;
+}
+
+/** A column as loaded: its cards in order, and the cursor (as written) of the page not loaded yet, or null. */
+export interface LoadedColumn<T extends BoardCard> {
+  tasks: T[];
+  next: string | null;
+}
+
+/**
+ * The columns with `changed` applied: each task out of wherever it was, and into its state's column in
+ * order when it belongs there (`shown`: it matches the board's filter) and falls within the cards
+ * loaded (a task after the cursor will come with its page). Untouched columns are returned as they were.
+ */
+export function placeChanges<T extends BoardCard>(columns: Partial<Record<TaskState, LoadedColumn<T>>>, changed: readonly T[], shown: (task: T) => boolean): Partial<Record<TaskState, LoadedColumn<T>>> {
+  const ids = new Set(changed.map((task) => task.id));
+  const placed: Partial<Record<TaskState, LoadedColumn<T>>> = {};
+  for (const [name, column] of Object.entries(columns) as [TaskState, LoadedColumn<T>][]) {
+    const kept = column.tasks.some((task) => ids.has(task.id)) ? column.tasks.filter((task) => !ids.has(task.id)) : column.tasks;
+    const cursor = column.next === null ? null : parseCursor(column.next);
+    const arriving = changed.filter((task) => task.state === name && shown(task) && (cursor === null || !isAfterCursor(name, task, cursor)));
+    placed[name] = arriving.length === 0 && kept === column.tasks ? column : { ...column, tasks: [...kept, ...arriving].sort((a, b) => compareInColumn(name, a, b)) };
+  }
+  return placed;
+}
+
+/**
+ * The counts with each changed task moved: out of the state its card was shown in (`wasIn`; none for a
+ * task new to the store, or one the page never had — the caller re-reads the counts then), into its own
+ * when it is shown.
+ */
+export function moveCounts<T extends BoardCard>(counts: Partial<Record<TaskState, number>>, changed: readonly T[], wasIn: (task: T) => TaskState | undefined, shown: (task: T) => boolean): Partial<Record<TaskState, number>> {
+  const moved = { ...counts };
+  for (const task of changed) {
+    const was = wasIn(task);
+    if (was !== undefined) moved[was] = Math.max(0, (moved[was] ?? 0) - 1);
+    if (shown(task)) moved[task.state] = (moved[task.state] ?? 0) + 1;
+  }
+  return moved;
+}
