@@ -49,6 +49,9 @@ function query(filter: BoardFilter, extra: Record<string, string> = {}): string 
 const matches = (task: Task, filter: BoardFilter) =>
   (!filter.project || task.project === filter.project) && (!filter.agent || task.agent === filter.agent) && (!filter.label || task.labels.includes(filter.label));
 
+/** How long a live read may take before the board gives up on it and reads again. */
+const READ_LIMIT_MS = 10_000;
+
 /** What the page knows of a task an event named: new (not counted yet), changed, or not known (a count read raced it). */
 type Change = 'created' | 'changed' | 'unknown';
 
@@ -107,7 +110,12 @@ export function useBoard(filter: BoardFilter): BoardData {
       readingCounts = needCounts;
       const mine = generation.current;
       const ids = batch.map(([id]) => id);
-      Promise.all([api<Task[]>(`/tasks?ids=${ids.join(',')}`), needCounts ? api<BoardAnswer>(`/board?${query(filter, { limit: '0' })}`) : null])
+      const reads = Promise.all([api<Task[]>(`/tasks?ids=${ids.join(',')}`), needCounts ? api<BoardAnswer>(`/board?${query(filter, { limit: '0' })}`) : null]);
+      // A read that never answers must not stop the board following: past the limit it counts as failed
+      // (and its late answer is ignored: the race is settled).
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const gaveUp = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer')), READ_LIMIT_MS)));
+      Promise.race([reads, gaveUp])
         .then(([tasks, answer]) => {
           if (mine !== generation.current) return;
           const changes = new Map(batch);
@@ -121,6 +129,7 @@ export function useBoard(filter: BoardFilter): BoardData {
         })
         .catch(() => batch.forEach(([id]) => pending.set(id, 'unknown')))
         .finally(() => {
+          clearTimeout(timer);
           reading = readingCounts = false;
           if (pending.size > 0) frame ??= requestAnimationFrame(flush);
         });
