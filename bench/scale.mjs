@@ -5,8 +5,12 @@
 //   - GET /metrics on the daemon's HTTP app;
 //   - a tick's planning: the tick input gathered from the store, then planTick; and the same after
 //     settling waits (blocking and unblocking), the store's part of a scheduler tick;
-//   - GET /tasks?state=… as the dashboard's attention list asks, and GET /tasks (the board's request);
-//   - `orch task list` (open tasks) as its own process.
+//   - GET /tasks?state=… as the dashboard's attention list asks, and GET /tasks (every task: what the
+//     board asked for before it was paged);
+//   - GET /board (the board's first load: counts and the first page of every column), GET /board?limit=0
+//     (the counts the board re-reads after a change), GET /board/column (a column's next page);
+//   - `orch task list` and `orch task list --json` (a page of open tasks) as their own process, and
+//     `orch task list --limit 1000000` (every open task: what it printed before it was paged).
 // The same, in the same run, on an empty store (one task): the baseline the big store is compared to.
 // Run with `node bench/scale.mjs` after `npm run build`.
 /* global fetch */
@@ -99,6 +103,14 @@ async function measure(home, repeat) {
   };
   try {
     const body = await get('/tasks');
+    const board = await get('/board');
+    const { columns } = JSON.parse(board);
+    const done = columns.done.next ? `&after=${encodeURIComponent(columns.done.next)}` : '';
+    const open = columns.new.next ? `&after=${encodeURIComponent(columns.new.next)}` : '';
+    const cli = (...args) => {
+      const result = spawnSync(process.execPath, [CLI, 'task', 'list', ...args], { env: { ...process.env, ORCH_HOME: home }, encoding: 'utf8', maxBuffer: 1 << 30 });
+      if (result.status !== 0) throw new Error(`orch task list: ${result.stderr}`);
+    };
     return {
       'GET /metrics': await timed(repeat, () => get('/metrics')),
       'tick (gather + plan)': await timed(repeat, async () => planTick(await gatherTickInput(orch.store, orch.config, Date.now()))),
@@ -107,11 +119,14 @@ async function measure(home, repeat) {
         planTick(await gatherTickInput(orch.store, orch.config, Date.now()));
       }),
       'GET /tasks?state=needs_review,blocked': await timed(repeat, () => get('/tasks?state=needs_review,blocked')),
-      [`GET /tasks (board, ${(body.length / 1e6).toFixed(1)} MB)`]: await timed(Math.min(repeat, 5), () => get('/tasks')),
-      'orch task list': await timed(Math.min(repeat, 5), async () => {
-        const result = spawnSync(process.execPath, [CLI, 'task', 'list', '--json'], { env: { ...process.env, ORCH_HOME: home }, encoding: 'utf8', maxBuffer: 1 << 30 });
-        if (result.status !== 0) throw new Error(`orch task list: ${result.stderr}`);
-      }),
+      [`GET /tasks (every task, ${(body.length / 1e6).toFixed(1)} MB)`]: await timed(Math.min(repeat, 5), () => get('/tasks')),
+      [`GET /board (the board, ${(board.length / 1e3).toFixed(0)} kB)`]: await timed(repeat, () => get('/board')),
+      'GET /board?limit=0 (counts after a change)': await timed(repeat, () => get('/board?limit=0')),
+      'GET /board/column (done, next page)': await timed(repeat, () => get(`/board/column?state=done${done}`)),
+      'GET /board/column (new, next page)': await timed(repeat, () => get(`/board/column?state=new${open}`)),
+      'orch task list': await timed(Math.min(repeat, 9), () => cli()),
+      'orch task list --json': await timed(Math.min(repeat, 9), () => cli('--json')),
+      'orch task list --limit 1000000 (unpaged, as before)': await timed(Math.min(repeat, 5), () => cli('--limit', '1000000')),
     };
   } finally {
     await server.close();
@@ -133,12 +148,12 @@ try {
   console.log(`seeded in ${((performance.now() - seeding) / 1000).toFixed(1)} s`);
   const baseline = await measure(emptyHome, repeat);
   const big = await measure(bigHome, repeat);
-  console.log(`${'ms'.padEnd(46)} ${'empty p50'.padStart(10)} ${'p90'.padStart(8)} ${'big p50'.padStart(10)} ${'p90'.padStart(8)}`);
+  console.log(`${'ms'.padEnd(54)} ${'empty p50'.padStart(10)} ${'p90'.padStart(8)} ${'big p50'.padStart(10)} ${'p90'.padStart(8)}`);
   const bigNames = Object.keys(big);
   Object.keys(baseline).forEach((name, i) => {
     const b = baseline[name];
     const s = big[bigNames[i]];
-    console.log(`${bigNames[i].padEnd(46)} ${b.p50.toFixed(1).padStart(10)} ${b.p90.toFixed(1).padStart(8)} ${s.p50.toFixed(1).padStart(10)} ${s.p90.toFixed(1).padStart(8)}`);
+    console.log(`${bigNames[i].padEnd(54)} ${b.p50.toFixed(1).padStart(10)} ${b.p90.toFixed(1).padStart(8)} ${s.p50.toFixed(1).padStart(10)} ${s.p90.toFixed(1).padStart(8)}`);
   });
   console.log(`load after the run ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 } finally {

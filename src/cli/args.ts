@@ -69,3 +69,10 @@ export function parseDays(value: string): number {
   if (!DECIMAL.test(value) || !(Number(value) > 0)) throw new InvalidArgumentError(`"${value}" is not a number of days (such as 7)`);
   return Number(value);
 }
+
+/** How many rows to show: a whole number of at least 1. */
+export function parseLimit(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`"${value}" is not a number of rows (a whole number such as 100)`);
+  return n;
+}

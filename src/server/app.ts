@@ -4,6 +4,7 @@ import { limitBody } from './body-limit.js';
 import { defaultDashboardDir, loadDashboardAssets } from './dashboard-assets.js';
 import type { ServerDeps } from './deps.js';
 import { respondNotFound, respondToError } from './http-errors.js';
+import { boardRoutes } from './routes/board.js';
 import { dashboardRoutes, logoutRoutes } from './routes/dashboard.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -52,6 +53,7 @@ export function createApp(deps: ServerDeps): Hono {
   app.route('/', logoutRoutes(sessions));
   app.route('/', projectRoutes(deps));
   app.route('/', taskRoutes(deps));
+  app.route('/', boardRoutes(deps));
   app.route('/', runRoutes(deps));
   app.route('/', schedulerRoutes(deps));
   app.route('/', hostRoutes(deps));

@@ -91,3 +91,15 @@ export function optionalList<T extends string>(c: Context, name: string, allowed
 export function listLimit(c: Context): number | undefined {
   return optionalWholeNumber(c, 'limit');
 }
+
+/** The most ids one `?ids=` names: what a page asks for after a burst of changes. */
+const MAX_IDS = 500;
+
+/** `?ids=1,2,3`: task ids, each a whole number of at least 1. */
+export function optionalIds(c: Context): number[] | undefined {
+  const value = c.req.query('ids');
+  if (value === undefined || value === '') return undefined;
+  const ids = value.split(',').map((item) => wholeNumber(item.trim(), 'ids'));
+  if (ids.length > MAX_IDS) throw new OrchError('invalid_input', `ids: expected at most ${MAX_IDS} ids, got ${ids.length}`);
+  return ids;
+}

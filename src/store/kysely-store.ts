@@ -17,6 +17,9 @@ import type { RunStatsRow } from '../core/scoreboard.js';
 import { StoreError } from './store.js';
 import type {
   AgentTaskCount,
+  ProjectStateCount,
+  TaskPage,
+  TaskPageRequest,
   ClaimRequest,
   EventFilter,
   MetricTotals,
@@ -226,6 +229,14 @@ export abstract class KyselyStore implements Store {
 
   listWaits(states: readonly TaskState[]): Promise<TaskWaits> {
     return this.read((ops) => ops.listWaits(states));
+  }
+
+  pageTasks(request: TaskPageRequest): Promise<TaskPage> {
+    return this.read((ops) => ops.pageTasks(request));
+  }
+
+  countTasksByProjectState(filter?: { agent?: string; label?: string }): Promise<ProjectStateCount[]> {
+    return this.read((ops) => ops.countTasksByProjectState(filter));
   }
 
   // Claims

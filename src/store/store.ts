@@ -1,3 +1,4 @@
+import type { TaskCursor } from '../core/board-order.js';
 import type { RunEndReason } from '../core/end-reasons.js';
 import type {
   BlockKind,
@@ -101,7 +102,35 @@ export interface TaskFilter {
   tracked?: boolean;
   /** Only tasks no one holds a claim on. */
   unclaimed?: boolean;
+  /** Only tasks with this label. */
+  label?: string;
   limit?: number;
+}
+
+/** One page of a state's tasks in its board order (core/board-order.ts), read by index. */
+export interface TaskPageRequest {
+  state: TaskState;
+  project?: string;
+  /** Only tasks routed to this agent. */
+  agent?: string;
+  /** Only tasks with this label (read by scanning the state's tasks, not by index). */
+  label?: string;
+  limit: number;
+  /** Resume after this task (the last of the previous page). */
+  after?: TaskCursor;
+}
+
+export interface TaskPage {
+  tasks: Task[];
+  /** Where the next page starts; null when this page is the last. */
+  next: TaskCursor | null;
+}
+
+/** Tasks counted per project and state (only those of an agent, or with a label, when asked). */
+export interface ProjectStateCount {
+  project: string;
+  state: TaskState;
+  count: number;
 }
 
 export interface NewRun {
@@ -313,6 +342,10 @@ export interface StoreOps {
   listTaskSummaries(states: readonly TaskState[]): Promise<TaskSummary[]>;
   /** The dependencies and children of the tasks in `states`, read through indexes (none of the other tasks is read). */
   listWaits(states: readonly TaskState[]): Promise<TaskWaits>;
+  /** A page of one state's tasks in the board's order, resumed after a cursor, by index. */
+  pageTasks(request: TaskPageRequest): Promise<TaskPage>;
+  /** Tasks per project and state in one grouped query (by index unless narrowed to a label). */
+  countTasksByProjectState(filter?: { agent?: string; label?: string }): Promise<ProjectStateCount[]>;
 
   // Claims
   /** Atomically claims a task. Returns null when it already has a claim (expired or not). */

@@ -133,6 +133,22 @@ describe('orch task', () => {
     expect(orch('task', 'list').stdout).toMatch(/#1\s+new/);
     expectOneLineError(orch('task', 'list', '--state', 'bogus'), 2, /unknown state "bogus"/);
   });
+
+  it('lists a page of tasks, saying how many more there are and how to see them', () => {
+    for (const title of ['One', 'Two', 'Three']) orch('task', 'add', title);
+    expect(orch('task', 'cancel', '3').code).toBe(0);
+    const page = orch('task', 'list', '--limit', '1');
+    expect(page.stdout).toMatch(/#1\s+new/);
+    expect(page.stdout).not.toMatch(/#2/);
+    expect(page.stdout).toContain('1 more not shown (1 listed, the lowest ids first): `--limit 200` shows more, `--all` every task.');
+    expect(page.stdout).toContain('1 finished task(s)');
+    const json = orch('task', 'list', '--limit', '1', '--json');
+    expect(json.json<Task[]>().map((t) => t.id)).toEqual([1]);
+    expect(json.stderr).toMatch(/^orch: 1 more not shown/);
+    expect(orch('task', 'list', '--all', '--json').json<Task[]>().map((t) => t.id)).toEqual([1, 2, 3]);
+    expect(orch('task', 'list', '--json').stderr).toBe('');
+    expectOneLineError(orch('task', 'list', '--limit', '0'), 2, /"0" is not a number of rows/);
+  });
 });
 
 describe('bad input: one line, non-zero exit, nothing written', () => {

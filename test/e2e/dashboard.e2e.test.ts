@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Run, Task } from '../../src/core/types.js';
@@ -321,6 +322,39 @@ describe('the dashboard', () => {
     } finally {
       await phone.close();
     }
+  });
+
+  it('counts every task of a column and shows its newest first, more on demand', async () => {
+    // A long history, written straight into the store as years of finished work would be: no event announces it.
+    const db = new Database(join(rig.home, 'orch.db'));
+    try {
+      const insert = db.prepare(`insert into tasks (project, title, body, labels, priority, role, state, attempts, cost_usd, created_at, updated_at, version)
+        values ('web', ?, '', '[]', 0, 'implement', 'cancelled', 0, 0, ?, ?, 1)`);
+      // Updated later than anything else the suite did, so they lead the column, the 45th first.
+      const later = Date.now() + 86_400_000;
+      db.transaction(() => {
+        for (let i = 1; i <= 45; i++) insert.run(`Old task ${i}`, later + i, later + i);
+      })();
+    } finally {
+      db.close();
+    }
+    const page = rig.page;
+    await page.goto(`${rig.url}/#/board?project=web`);
+    const column = page.locator('[data-column="cancelled"]');
+    await column.locator('[data-task-id]').first().waitFor();
+    const cancelled = await column.getAttribute('data-count');
+    expect(Number(cancelled)).toBeGreaterThanOrEqual(45);
+    expect(await column.locator('.count').textContent()).toBe(Number(cancelled).toLocaleString('en-US'));
+    expect(await column.locator('[data-task-id]').count()).toBe(30);
+    expect(await column.locator('.task-title').first().textContent()).toBe('Old task 45');
+    while ((await column.locator('[data-action="show-more"]').count()) > 0) {
+      const shown = await column.locator('[data-task-id]').count();
+      await column.locator('[data-action="show-more"]:not([disabled])').click();
+      await expect.poll(() => column.locator('[data-task-id]').count(), { timeout: 10_000 }).toBeGreaterThan(shown);
+    }
+    expect(await column.locator('[data-task-id]').count()).toBe(Number(cancelled));
+    expect(await column.locator('.task-title').nth(44).textContent()).toBe('Old task 1');
+    await screenshot(page, 'board-paged');
   });
 
   it('says so with a banner when the daemon stops, and recovers when it is back', async () => {

@@ -2,13 +2,16 @@
 // gist of its input, what the tool answered (long output folded), and the steps Orch took around the
 // runs — never raw JSON unless asked for.
 
-import { useEffect, useRef } from 'preact/hooks';
+import { Component } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { clockTime, STATE_LABELS, usd } from '../format.js';
 import type { AgentEventData, OrchEvent, Run, VerdictEventData } from '../types.js';
 
 /** Bookkeeping a reader does not need. */
 const HIDDEN = new Set(['agent.usage', 'agent.cost', 'agent.unparsed', 'run.spawned', 'run.updated', 'claim.acquired', 'claim.released', 'claim.renewed', 'task.cost']);
 const FOLD_LINES = 12;
+/** Lines drawn unless asked for all: a busy agent's hundreds a second stay cheap to draw, frame after frame. */
+const SHOWN_LINES = 1000;
 
 /** The field of a tool's input that says what it does (a command, a path), else null. */
 function toolGist(input: unknown): string | null {
@@ -147,7 +150,21 @@ function stepLine(event: OrchEvent): string | null {
   return null;
 }
 
-function Entry({ event }: { event: OrchEvent }) {
+/**
+ * One event, drawn once: events never change, so a frame that adds a few lines to thousands redraws
+ * only the new ones (a busy agent sends hundreds a second).
+ */
+class Entry extends Component<{ event: OrchEvent }> {
+  override shouldComponentUpdate(next: { event: OrchEvent }): boolean {
+    return next.event !== this.props.event;
+  }
+
+  override render() {
+    return <EntryLine event={this.props.event} />;
+  }
+}
+
+function EntryLine({ event }: { event: OrchEvent }) {
   if (event.type.startsWith('agent.')) return <AgentEntry event={event} />;
   const line = stepLine(event);
   if (line === null) return null;
@@ -183,8 +200,10 @@ export function AgentOutput({ events, runs, live }: { events: OrchEvent[]; runs:
     if (element && following.current) element.scrollTop = element.scrollHeight;
   }, [events.length]);
 
+  const [everything, setEverything] = useState(false);
+  const earlier = everything ? 0 : Math.max(0, events.length - SHOWN_LINES);
   const attemptOf = new Map(runs.map((run) => [run.id, run]));
-  const groups = byRun(events);
+  const groups = byRun(earlier > 0 ? events.slice(earlier) : events);
   return (
     <div
       class="agent-output"
@@ -195,6 +214,11 @@ export function AgentOutput({ events, runs, live }: { events: OrchEvent[]; runs:
         following.current = element.scrollHeight - element.scrollTop - element.clientHeight < 40;
       }}
     >
+      {earlier > 0 ? (
+        <button type="button" class="button button-quiet" data-action="show-earlier" onClick={() => setEverything(true)}>
+          Show the {earlier.toLocaleString()} earlier lines
+        </button>
+      ) : null}
       {groups.length === 0 ? <p class="empty">No output yet{live ? ': it appears here as the agent works.' : '.'}</p> : null}
       {groups.map((group, index) => {
         const run = group.runId === null ? undefined : attemptOf.get(group.runId);

@@ -1,21 +1,20 @@
-// The backlog as columns by state, for one project or all, narrowed by agent and label; it follows the
-// event stream, so cards move as the work does. Add a task; retry, cancel or unblock from a card.
+// The backlog as columns by state, for one project or all, narrowed by agent and label: each column
+// counts its tasks and shows its most relevant ones (open work by priority, finished work newest
+// first), more on demand. It follows the event stream, so cards move as the work does. Add a task;
+// retry, cancel or unblock from a card.
 
 import { useState } from 'preact/hooks';
 import { TASK_STATES } from '../../src/core/types.js';
 import { api, post } from '../api.js';
+import { useBoard } from '../board-data.js';
 import { PullRequestLine } from '../components/pull-request-line.js';
 import { TaskActions } from '../components/task-actions.js';
 import { ago, duration, STATE_LABELS, usd } from '../format.js';
 import { useNow, useResource } from '../hooks.js';
 import { notify } from '../notices.js';
 import { href, replaceQuery, type Route } from '../router.js';
-import type { OrchEvent, Project, Task, TaskState } from '../types.js';
+import type { OrchEvent, Project, Task } from '../types.js';
 
-/** Finished columns show the most recent cards only: a long history is for `orch task list`. */
-const FINISHED_SHOWN = 30;
-const FINISHED: ReadonlySet<TaskState> = new Set(['done', 'cancelled']);
-const affectsTasks = (event: OrchEvent) => event.type.startsWith('task.');
 const affectsProjects = (event: OrchEvent) => event.type.startsWith('project.');
 
 function TaskCard({ task, now, onChange }: { task: Task; now: number; onChange: () => void }) {
@@ -144,21 +143,17 @@ function Filter({ name, value, options, all, onChange }: { name: string; value: 
   );
 }
 
-const byPriorityThenAge = (a: Task, b: Task) => b.priority - a.priority || a.id - b.id;
-const newestFirst = (a: Task, b: Task) => b.updatedAt - a.updatedAt || b.id - a.id;
-
 export function BoardView({ route }: { route: Route }) {
   const now = useNow(5000);
   const project = route.query.get('project') ?? undefined;
   const agent = route.query.get('agent') ?? undefined;
   const label = route.query.get('label') ?? undefined;
-  const tasks = useResource(`tasks:${project ?? ''}`, () => api<Task[]>(`/tasks${project ? `?project=${encodeURIComponent(project)}` : ''}`), { refreshOn: affectsTasks, intervalMs: 60_000 });
+  const { board, error, loadMore, loadingMore, reload } = useBoard({ project, agent, label });
   const projects = useResource('projects', () => api<Project[]>('/projects'), { refreshOn: affectsProjects });
 
-  const all = tasks.data ?? [];
-  const agents = [...new Set(all.map((task) => task.agent).filter((name): name is string => name !== null))].sort();
-  const labels = [...new Set(all.flatMap((task) => task.labels))].sort();
-  const shown = all.filter((task) => (!agent || task.agent === agent) && (!label || task.labels.includes(label)));
+  const loaded = TASK_STATES.flatMap((state) => board?.columns[state]?.tasks ?? []);
+  // Labels are offered from the cards loaded: listing every label of a large store would read it all.
+  const labels = [...new Set([...loaded.flatMap((task) => task.labels), ...(label ? [label] : [])])].sort();
   const setFilter = (key: string, value: string | undefined) => replaceQuery('/board', { project, agent, label, [key]: value });
 
   return (
@@ -167,26 +162,31 @@ export function BoardView({ route }: { route: Route }) {
         <h2>Board</h2>
         <div class="filters">
           <Filter name="Project" value={project} options={(projects.data ?? []).map((p) => p.name)} all="All projects" onChange={(value) => setFilter('project', value)} />
-          <Filter name="Agent" value={agent} options={agents} all="Any agent" onChange={(value) => setFilter('agent', value)} />
+          <Filter name="Agent" value={agent} options={board?.agents ?? (agent ? [agent] : [])} all="Any agent" onChange={(value) => setFilter('agent', value)} />
           <Filter name="Label" value={label} options={labels} all="Any label" onChange={(value) => setFilter('label', value)} />
         </div>
-        <AddTaskForm projects={projects.data ?? []} project={project} onAdded={tasks.reload} />
+        <AddTaskForm projects={projects.data ?? []} project={project} onAdded={() => undefined} />
       </header>
-      {tasks.error && !tasks.data ? <p class="error">{tasks.error}</p> : null}
+      {error && !board ? <p class="error">{error}</p> : null}
       <div class="board" data-board>
         {TASK_STATES.map((state) => {
-          const column = shown.filter((task) => task.state === state).sort(FINISHED.has(state) ? newestFirst : byPriorityThenAge);
-          const visible = FINISHED.has(state) ? column.slice(0, FINISHED_SHOWN) : column;
+          const column = board?.columns[state] ?? { tasks: [], next: null };
+          const count = board?.counts[state] ?? 0;
+          const unshown = Math.max(0, count - column.tasks.length);
           return (
-            <section key={state} class={`column column-${state}${column.length === 0 ? ' is-empty' : ''}`} data-column={state} aria-label={STATE_LABELS[state]}>
+            <section key={state} class={`column column-${state}${count === 0 ? ' is-empty' : ''}`} data-column={state} data-count={count} aria-label={STATE_LABELS[state]}>
               <h3 class="column-head">
-                {STATE_LABELS[state]} <span class="count">{column.length}</span>
+                {STATE_LABELS[state]} <span class="count">{count.toLocaleString()}</span>
               </h3>
               <div class="column-body">
-                {visible.map((task) => (
-                  <TaskCard key={task.id} task={task} now={now} onChange={tasks.reload} />
+                {column.tasks.map((task) => (
+                  <TaskCard key={task.id} task={task} now={now} onChange={reload} />
                 ))}
-                {column.length > visible.length ? <p class="muted small">and {column.length - visible.length} older</p> : null}
+                {column.next !== null ? (
+                  <button type="button" class="button show-more" data-action="show-more" disabled={loadingMore.has(state)} onClick={() => loadMore(state)}>
+                    {loadingMore.has(state) ? 'Loading…' : `Show more (${unshown.toLocaleString()} not shown)`}
+                  </button>
+                ) : null}
               </div>
             </section>
           );

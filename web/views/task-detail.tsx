@@ -16,6 +16,8 @@ import type { OrchEvent, Run, TaskDetail, TaskDiff, VerdictEventData } from '../
 
 /** The most events one page keeps: a very long run shows its latest output. */
 const MAX_EVENTS = 5000;
+/** Agent output, hundreds a second from a busy agent: shown as it comes, never a reason to re-read the task. */
+const AGENT_LINES = new Set(['agent.assistant_text', 'agent.tool_call', 'agent.tool_result', 'agent.unparsed']);
 const DIFF_CHANGES = new Set(['workspace.committed', 'judge.verdict', 'merge.done', 'run.ended', 'run.failed', 'task.finish']);
 
 /** The task's whole event log, replayed from the start and then followed live. */
@@ -160,7 +162,8 @@ function Diff({ diff }: { diff: TaskDiff | null }) {
 }
 
 export function TaskDetailView({ taskId }: { taskId: number }) {
-  const mine = useCallback((event: OrchEvent) => event.taskId === taskId, [taskId]);
+  // The agent's lines are drawn from the event log itself: only Orch's steps change the task or its runs.
+  const mine = useCallback((event: OrchEvent) => event.taskId === taskId && !AGENT_LINES.has(event.type), [taskId]);
   const diffChanged = useCallback((event: OrchEvent) => event.taskId === taskId && DIFF_CHANGES.has(event.type), [taskId]);
   const detail = useResource(`task:${taskId}`, () => api<TaskDetail>(`/tasks/${taskId}`), { refreshOn: mine });
   const diff = useResource(`diff:${taskId}`, () => api<TaskDiff>(`/tasks/${taskId}/diff`), { refreshOn: diffChanged });

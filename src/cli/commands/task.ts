@@ -5,10 +5,11 @@ import { MAX_BODY_BYTES, bodyTooLarge } from '../../core/task-limits.js';
 import type { RoutingDecision } from '../../core/routing.js';
 import { TASK_STATES, type Role, type Run, type Task, type TaskPullRequest, type TaskState } from '../../core/types.js';
 import { projectForDirectory } from '../../engine/projects.js';
-import { addDependencies, addTask, cancelTask, findTasks, getTask, holdTask, retryTask, taskTree, unblockTask, type TaskTreeNode } from '../../engine/tasks.js';
-import { collect, collectTaskIds, parsePriority, parseRole, parseTaskId } from '../args.js';
+import { addDependencies, addTask, cancelTask, getTask, holdTask, retryTask, taskTree, unblockTask, type TaskTreeNode } from '../../engine/tasks.js';
+import { collect, collectTaskIds, parseLimit, parsePriority, parseRole, parseTaskId } from '../args.js';
 import { relativeTime, table } from '../output.js';
 import { nudgeDaemon } from '../daemon-client.js';
+import type { Store } from '../../store/store.js';
 import { command } from '../run.js';
 
 const when = (task: Task, now: number) => (task.nextAttemptAt !== null && task.nextAttemptAt > now ? ` (retry ${relativeTime(task.nextAttemptAt, now)})` : '');
@@ -29,10 +30,33 @@ function pullRequestText(pr: TaskPullRequest): string {
   return parts.join(' · ');
 }
 
-function withHiddenNote(rows: string, shown: number, hidden: number): string {
-  if (hidden === 0) return rows;
-  const note = `${hidden} finished task(s) (done or cancelled) not shown: \`orch task list --all\` lists them too.`;
-  return shown === 0 ? `No open tasks. ${note}` : `${rows}\n\n${note}`;
+const FINISHED_STATES: readonly TaskState[] = ['done', 'cancelled'];
+const OPEN_STATES = TASK_STATES.filter((state) => !FINISHED_STATES.includes(state));
+/** Rows `orch task list` shows unless told otherwise: a screenful, whatever the store holds. */
+export const TASK_LIST_LIMIT = 50;
+
+/** How many tasks of each state match, from one grouped count: what a page leaves out is told, not read. */
+async function matchingCounts(store: Store, project: string | undefined, label: string | undefined): Promise<Partial<Record<TaskState, number>>> {
+  const counts: Partial<Record<TaskState, number>> = {};
+  for (const row of await store.countTasksByProjectState(label === undefined ? {} : { label })) {
+    if (project === undefined || row.project === project) counts[row.state] = (counts[row.state] ?? 0) + row.count;
+  }
+  return counts;
+}
+
+const sum = (counts: Partial<Record<TaskState, number>>, states: readonly TaskState[]) => states.reduce((total, state) => total + (counts[state] ?? 0), 0);
+
+/** The notes under the list: the rows a limit left out, and the finished tasks left out by default. */
+function listNotes(shown: number, more: number, hidden: number, limit: number | undefined): string[] {
+  const notes: string[] = [];
+  if (more > 0) notes.push(`${more} more not shown (${shown} listed, the lowest ids first): \`--limit ${Math.max(limit ?? 0, TASK_LIST_LIMIT) * 4}\` shows more, \`--all\` every task.`);
+  if (hidden > 0) notes.push(`${hidden} finished task(s) (done or cancelled) not shown: \`orch task list --all\` lists them too.`);
+  return notes;
+}
+
+function withNotes(rows: string, shown: number, notes: string[]): string {
+  if (notes.length === 0) return rows;
+  return shown === 0 ? `No open tasks. ${notes.join(' ')}` : `${rows}\n\n${notes.join('\n')}`;
 }
 
 function taskDetail(task: Task, now: number): string {
@@ -166,13 +190,25 @@ export function registerTaskCommands(program: Command): Command {
     .option('-p, --project <name>', 'only this project')
     .option('-s, --state <states>', 'only these states (comma-separated)')
     .option('-l, --label <label>', 'only tasks with this label')
-    .option('--all', 'include done and cancelled tasks')
-    .option('--json', 'print JSON')
+    .option('--all', 'every task: done and cancelled ones too, and no limit')
+    .option('-n, --limit <n>', `at most this many tasks (default ${TASK_LIST_LIMIT}, lowest ids first)`, parseLimit)
+    .option('--json', 'print JSON: the listed tasks as an array (a note on stderr says how many more there are)')
     .action(
-      command(async (io, options: { project?: string; state?: string; label?: string; all?: boolean }) => {
+      command(async (io, options: { project?: string; state?: string; label?: string; all?: boolean; limit?: number }) => {
         const orch = await io.orch();
-        const { tasks, hiddenFinished } = await findTasks(orch.store, { project: options.project, states: parseStates(options.state), label: options.label, all: options.all });
-        io.out.emit(tasks, () => withHiddenNote(taskRows(tasks, orch.now()), tasks.length, hiddenFinished));
+        if (options.project && !(await orch.store.getProject(options.project))) throw new OrchError('not_found', `project "${options.project}" not found`);
+        const states = parseStates(options.state) ?? (options.all ? [...TASK_STATES] : OPEN_STATES);
+        const limit = options.limit ?? (options.all ? undefined : TASK_LIST_LIMIT);
+        const [tasks, counts] = await Promise.all([
+          orch.store.listTasks({ project: options.project, states, label: options.label, limit }),
+          matchingCounts(orch.store, options.project, options.label),
+        ]);
+        const more = Math.max(0, sum(counts, states) - tasks.length);
+        // Finished tasks are left out by default; say so, or a list emptied by a good run reads as "nothing happened".
+        const hidden = options.state || options.all ? 0 : sum(counts, FINISHED_STATES);
+        const notes = listNotes(tasks.length, more, hidden, limit);
+        if (io.out.json && more > 0) process.stderr.write(`orch: ${notes[0]}\n`);
+        io.out.emit(tasks, () => withNotes(taskRows(tasks, orch.now()), tasks.length, notes));
       }),
     );
 

@@ -5,7 +5,7 @@ import { lastRouting } from '../../engine/router.js';
 import { taskDiff } from '../../engine/task-diff.js';
 import { addTask, cancelTask, getTask, holdTask, resolveTask, retryTask, unblockTask } from '../../engine/tasks.js';
 import type { ServerDeps } from '../deps.js';
-import { expected, listLimit, nonEmptyString, optionalList, positiveId, readJsonBody, wholeNumber } from '../validation.js';
+import { expected, listLimit, optionalIds, nonEmptyString, optionalList, positiveId, readJsonBody, wholeNumber } from '../validation.js';
 
 const NewTaskBody = z.strictObject({
   project: nonEmptyString,
@@ -29,9 +29,11 @@ export function taskRoutes({ orch, requestTick, now = orch.now }: ServerDeps): H
   const app = new Hono();
 
   app.get('/tasks', async (c) => {
+    const ids = optionalIds(c);
     const tasks = await orch.store.listTasks({
       project: c.req.query('project') || undefined,
       states: optionalList(c, 'state', TASK_STATES),
+      ...(ids ? { ids } : {}),
       limit: listLimit(c),
     });
     return c.json(tasks);

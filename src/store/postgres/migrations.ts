@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Migration } from '../sqlite/migrations.js';
+import { BOARD_ORDER_INDEXES, type Migration } from '../sqlite/migrations.js';
 import {
   anyChanged,
   BACKFILL_RUN_TOTALS,
@@ -21,7 +21,8 @@ import {
  *
  * Version 1 is the schema SQLite reaches through its migrations 1 to 7; version 2 is its 8; version 3
  * is PostgreSQL's own (claims and events that do not wait for one another's commits); version 4 is
- * SQLite's 9; version 5 is SQLite's 10, its totals kept as rows of changes (see ../sqlite/totals-schema.ts).
+ * SQLite's 9; version 5 is SQLite's 10, its totals kept as rows of changes (see ../sqlite/totals-schema.ts);
+ * version 6 is SQLite's 11.
  */
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
@@ -108,6 +109,14 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       await sql.raw(`create trigger task_totals_update after update of ${TASK_TOTAL_COLUMNS.join(', ')} on tasks for each row
         when (${anyChanged(TASK_TOTAL_COLUMNS, 'is distinct from')}) execute function task_totals_track()`).execute(db);
       await sql.raw('create trigger run_totals_track after insert or update or delete on runs for each row execute function run_totals_track()').execute(db);
+    },
+  },
+  {
+    version: 6,
+    name: 'tasks in board order',
+    async up(db) {
+      // SQLite's migration 11: a page of one state's tasks in the board's order, by index.
+      for (const statement of BOARD_ORDER_INDEXES) await sql.raw(statement).execute(db);
     },
   },
 ];

@@ -380,6 +380,23 @@ export const MIGRATIONS: readonly Migration[] = [
       for (const trigger of triggers) await sql.raw(trigger).execute(db);
     },
   },
+  {
+    version: 11,
+    name: 'tasks in board order',
+    async up(db) {
+      // A page of one state's tasks, of one project or all, in the board's order (core/board-order.ts),
+      // read straight from an index from the cursor on: open work by priority, finished work by last update.
+      for (const statement of BOARD_ORDER_INDEXES) await sql.raw(statement).execute(db);
+    },
+  },
+];
+
+/** The indexes of SQLite's migration 11 and PostgreSQL's 6: the same statement on both. */
+export const BOARD_ORDER_INDEXES = [
+  'create index tasks_state_priority on tasks (state, priority desc, id)',
+  'create index tasks_state_updated on tasks (state, updated_at, id)',
+  'create index tasks_project_state_priority on tasks (project, state, priority desc, id)',
+  'create index tasks_project_state_updated on tasks (project, state, updated_at, id)',
 ];
 
 /**

@@ -10,6 +10,7 @@ import { projectOps } from './project-ops.js';
 import type { Database } from './schema.js';
 import { runOps } from './run-ops.js';
 import { taskOps } from './task-ops.js';
+import { taskPageOps } from './task-page-ops.js';
 import { webhookOps } from './webhook-ops.js';
 import { workerOps } from './worker-ops.js';
 
@@ -23,6 +24,7 @@ export function sqliteOps(db: Kysely<Database>): StoreOps {
   return {
     ...projectOps(db),
     ...taskOps(db),
+    ...taskPageOps(db),
     ...claimOps(db),
     ...runOps(db),
     ...eventOps(db),

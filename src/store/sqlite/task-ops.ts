@@ -2,13 +2,14 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { BlockKind, Task, TaskState } from '../../core/types.js';
 import { NotFoundError, VersionConflictError } from '../store.js';
-import type { StoreOps } from '../store.js';
+import type { StoreOps, TaskFilter } from '../store.js';
 import { findClaim, staleFence } from './claim-ops.js';
 import { dependencyIdsJson, isPostgres, lockingRows } from './dialect.js';
 import { appendEvent } from './event-ops.js';
 import { compactTotals } from './metric-ops.js';
 import { requireProject } from './project-ops.js';
 import { taskPatchColumns, toTask } from './rows.js';
+import { hasLabel } from './task-page-ops.js';
 import type { Database } from './schema.js';
 
 export type TaskOps = Pick<
@@ -73,32 +74,14 @@ export function taskOps(db: Kysely<Database>): TaskOps {
 
     async listTasks(filter = {}) {
       if (filter.states?.length === 0 || filter.ids?.length === 0 || filter.externalRefs?.length === 0) return [];
-      let query = selectTasks(db).orderBy('tasks.id');
-      if (filter.project !== undefined) query = query.where('tasks.project', '=', filter.project);
-      if (filter.states) query = query.where('tasks.state', 'in', filter.states);
-      if (filter.ids) query = query.where('tasks.id', 'in', filter.ids);
-      if (filter.externalRefs) query = query.where('tasks.external_ref', 'in', filter.externalRefs);
-      if (filter.tracked) query = query.where('tasks.external_ref', 'is not', null);
-      if (filter.unclaimed) {
-        query = query.where((eb) => eb.not(eb.exists(eb.selectFrom('claims').select('claims.task_id').whereRef('claims.task_id', '=', 'tasks.id'))));
+      if (filter.limit !== undefined && filter.states && filter.states.length > 1) {
+        // The first few of several states: each state's first few straight from its index, merged, rather
+        // than every task of those states read and sorted to keep a few.
+        const firsts: Task[] = [];
+        for (const state of new Set(filter.states)) firsts.push(...(await listTaskRows(db, { ...filter, states: [state] })));
+        return firsts.sort((a, b) => a.id - b.id).slice(0, filter.limit);
       }
-      if (filter.parentId !== undefined) {
-        query = query.where('tasks.parent_id', '=', filter.parentId);
-      }
-      const dependsOn = filter.dependsOn;
-      if (dependsOn !== undefined) {
-        query = query.where((eb) =>
-          eb.exists(
-            eb
-              .selectFrom('task_deps')
-              .select('task_deps.task_id')
-              .whereRef('task_deps.task_id', '=', 'tasks.id')
-              .where('task_deps.depends_on', '=', dependsOn),
-          ),
-        );
-      }
-      if (filter.limit !== undefined) query = query.limit(filter.limit);
-      return (await query.execute()).map(toTask);
+      return listTaskRows(db, filter);
     },
 
     async updateTask(id, guard, patch, now, event) {
@@ -234,6 +217,36 @@ export async function requireTask(db: Kysely<Database>, id: number): Promise<Tas
 async function findTask(db: Kysely<Database>, id: number): Promise<Task | undefined> {
   const row = await selectTasks(db).where('tasks.id', '=', id).executeTakeFirst();
   return row && toTask(row);
+}
+
+async function listTaskRows(db: Kysely<Database>, filter: TaskFilter): Promise<Task[]> {
+  let query = selectTasks(db).orderBy('tasks.id');
+  if (filter.project !== undefined) query = query.where('tasks.project', '=', filter.project);
+  if (filter.states) query = query.where('tasks.state', 'in', filter.states);
+  if (filter.ids) query = query.where('tasks.id', 'in', filter.ids);
+  if (filter.externalRefs) query = query.where('tasks.external_ref', 'in', filter.externalRefs);
+  if (filter.tracked) query = query.where('tasks.external_ref', 'is not', null);
+  if (filter.label !== undefined) query = query.where(hasLabel(db, filter.label));
+  if (filter.unclaimed) {
+    query = query.where((eb) => eb.not(eb.exists(eb.selectFrom('claims').select('claims.task_id').whereRef('claims.task_id', '=', 'tasks.id'))));
+  }
+  if (filter.parentId !== undefined) {
+    query = query.where('tasks.parent_id', '=', filter.parentId);
+  }
+  const dependsOn = filter.dependsOn;
+  if (dependsOn !== undefined) {
+    query = query.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('task_deps')
+          .select('task_deps.task_id')
+          .whereRef('task_deps.task_id', '=', 'tasks.id')
+          .where('task_deps.depends_on', '=', dependsOn),
+      ),
+    );
+  }
+  if (filter.limit !== undefined) query = query.limit(filter.limit);
+  return (await query.execute()).map(toTask);
 }
 
 /** Tasks with their dependency ids, aggregated in the same statement so a list costs one query. */
