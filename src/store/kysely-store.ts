@@ -15,8 +15,11 @@ import type {
 } from '../core/types.js';
 import type { RunStatsRow } from '../core/scoreboard.js';
 import { StoreError } from './store.js';
+import type { Approval, ApprovalDecision } from '../core/approvals.js';
 import type {
   AgentTaskCount,
+  ApprovalFilter,
+  NewApproval,
   ClaimRequest,
   EventFilter,
   MetricTotals,
@@ -280,6 +283,24 @@ export abstract class KyselyStore implements Store {
 
   metricTotals(now: EpochMs, durationBoundsS: readonly number[]): Promise<MetricTotals> {
     return this.read((ops) => ops.metricTotals(now, durationBoundsS));
+  }
+
+  // Approvals
+
+  createApproval(request: NewApproval, now: EpochMs, decision?: ApprovalDecision): Promise<Approval> {
+    return this.write((ops) => ops.createApproval(request, now, decision));
+  }
+
+  decideApproval(id: number, decision: ApprovalDecision, now: EpochMs): Promise<Approval | null> {
+    return this.write((ops) => ops.decideApproval(id, decision, now));
+  }
+
+  getApproval(id: number): Promise<Approval | undefined> {
+    return this.read((ops) => ops.getApproval(id));
+  }
+
+  listApprovals(filter?: ApprovalFilter): Promise<Approval[]> {
+    return this.read((ops) => ops.listApprovals(filter));
   }
 
   // Pull workers

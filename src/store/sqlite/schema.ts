@@ -168,6 +168,23 @@ export interface HostsTable {
   stopped_at: number | null;
 }
 
+export interface ApprovalsTable {
+  id: Generated<number>;
+  project: string;
+  task_id: number;
+  run_id: number;
+  kind: string;
+  tool: string | null;
+  /** JSON text. */
+  input: string;
+  question: string | null;
+  state: string;
+  decided_by: string | null;
+  reason: string | null;
+  created_at: number;
+  decided_at: number | null;
+}
+
 export interface Database {
   schema_migrations: SchemaMigrationsTable;
   projects: ProjectsTable;
@@ -182,4 +199,5 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   workers: WorkersTable;
   hosts: HostsTable;
+  approvals: ApprovalsTable;
 }
