@@ -6,7 +6,9 @@ export type ToolStep =
   /** `path` is relative to the agent's working directory (absolute paths are used as given). */
   | { tool: 'write_file'; path: string; content: string }
   | { tool: 'edit_file'; path: string; old: string; new: string }
-  | { tool: 'shell'; command: string };
+  | { tool: 'shell'; command: string }
+  /** A tool the CLI offers, called by its exact name with this input (an MCP server's, say: `mcp__orch__ask_person`). */
+  | { tool: 'named'; name: string; input: Record<string, unknown> };
 
 /** Token counts the server reports for one response: CLIs that price runs (Claude, OpenCode) cost them from these. */
 export interface TokenUsage {

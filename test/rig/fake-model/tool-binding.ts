@@ -18,6 +18,9 @@ export interface BindingContext {
 
 export class ToolBindingError extends Error {}
 
+/** The steps translated into whichever of its own tools a CLI offers (a `named` step needs no translation). */
+type BuiltInStep = Exclude<ToolStep, { tool: 'named' }>;
+
 const TOOL_NAMES = {
   write_file: ['write', 'write_file', 'create_file'],
   edit_file: ['edit', 'replace', 'edit_file', 'str_replace'],
@@ -36,7 +39,11 @@ const PARAMETER_NAMES = {
 const FILLER = 'Scripted by the fake model server';
 
 export function bindToolStep(step: ToolStep, id: string, context: BindingContext): ToolCall {
-  const resolved: ToolStep = step.tool === 'shell' ? step : { ...step, path: resolvePath(step.path, context.workingDirectory) };
+  if (step.tool === 'named') {
+    if (!context.tools.some((tool) => tool.name === step.name)) throw new ToolBindingError(`no tool ${step.name} among ${toolNames(context)}`);
+    return { id, name: step.name, input: step.input };
+  }
+  const resolved: BuiltInStep = step.tool === 'shell' ? step : { ...step, path: resolvePath(step.path, context.workingDirectory) };
   const dedicated = findTool(context.tools, TOOL_NAMES[step.tool]);
   if (dedicated && !dedicated.freeform) return { id, name: dedicated.name, input: toolInput(dedicated, resolved) };
   if (resolved.tool === 'shell') throw new ToolBindingError(`no shell tool among ${toolNames(context)}`);
@@ -128,7 +135,7 @@ export function shellQuote(text: string): string {
   return `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
-function shellCommandFor(step: ToolStep): string {
+function shellCommandFor(step: BuiltInStep): string {
   if (step.tool === 'shell') return step.command;
   const path = shellQuote(step.path);
   if (step.tool === 'write_file') return `mkdir -p ${shellQuote(dirname(step.path))} && printf '%s' ${shellQuote(step.content)} > ${path}`;
