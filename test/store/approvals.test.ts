@@ -38,6 +38,13 @@ describe.each(storeKinds)('approvals in the store (%s)', (kind) => {
       ['approval.decided', byRule.id, 'denied', 'rule', task.id],
     ]);
     expect(events[3]!.data.reason).toBe('denied by rule Bash(rm *)');
+
+    // A long input (a file an agent asks to write) is whole in the table, cut in its event.
+    const content = 'x'.repeat(10_000);
+    const big = await store.createApproval({ ...request, tool: 'Write', input: { file_path: '/w/big.txt', content } }, T0 + 5);
+    expect((await store.getApproval(big.id))!.input).toEqual({ file_path: '/w/big.txt', content });
+    const [requested] = (await store.listEvents({ types: ['approval.requested'], newestFirst: true, limit: 1 }));
+    expect(requested!.data.input).toMatchObject({ chars: JSON.stringify({ file_path: '/w/big.txt', content }).length });
   });
 
   it('keeps questions with their answer and lists by run and project', async () => {

@@ -44,7 +44,7 @@ export function approvalOps(db: Kysely<Database>): ApprovalOps {
           project: approval.project,
           taskId: approval.taskId,
           runId: approval.runId,
-          data: { approval: approval.id, kind: approval.kind, tool: approval.tool, input: approval.input, question: approval.question },
+          data: { approval: approval.id, kind: approval.kind, tool: approval.tool, input: eventInput(approval.input), question: approval.question },
         },
         now,
       );
@@ -81,6 +81,15 @@ export function approvalOps(db: Kysely<Database>): ApprovalOps {
       return (await query.execute()).map(toApproval);
     },
   };
+}
+
+/** An event keeps a tool's input whole up to this many characters of JSON; the approvals table always does. */
+const EVENT_INPUT_CHARS = 2000;
+
+/** The input as the event keeps it: whole when short, else the start of its JSON (a file an agent asks to write). */
+function eventInput(input: unknown): unknown {
+  const json = JSON.stringify(input ?? null);
+  return json.length <= EVENT_INPUT_CHARS ? input : { preview: json.slice(0, EVENT_INPUT_CHARS), chars: json.length };
 }
 
 function toApproval(row: Selectable<ApprovalsTable>): Approval {
