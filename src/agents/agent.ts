@@ -43,10 +43,23 @@ export interface RunSpec {
   /** The base environment, already reduced to the allow-list plus what the agent config names. */
   env: Record<string, string>;
   /**
+   * Orch's MCP server for this run (run-mcp/), set when the project has approvals on: CLIs that can
+   * route permission requests to an MCP tool (Claude Code) do so, and every CLI that speaks MCP may
+   * offer its `ask_person` tool. Absent: nobody is asked, as before.
+   */
+  approvals?: RunMcpServer | null;
+  /**
    * Orch's own OS sandbox wraps the run (set by the supervisor): a CLI's own sandbox is switched off,
    * since it cannot nest inside Orch's (Codex's bubblewrap fails there) and Orch's is the boundary.
    */
   sandboxed?: boolean;
+}
+
+/** How to start Orch's MCP server for a run: a stdio command and its environment (the run's API). */
+export interface RunMcpServer {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
 }
 
 /**

@@ -3,7 +3,7 @@
 // Flags, environment and event format as measured on the pinned CLI (test/fixtures/agent-streams/).
 
 import { join } from 'node:path';
-import type { AgentAdapter, AgentConfig, AgentEvent, AgentInvocation, RunSpec, ToolPolicy } from './agent.js';
+import type { AgentAdapter, AgentConfig, AgentEvent, AgentInvocation, RunMcpServer, RunSpec, ToolPolicy } from './agent.js';
 import { savedTranscript } from './saved-session.js';
 import { inRunHome, modelFor, runEnvironment } from './invocation-helpers.js';
 import {
@@ -26,6 +26,10 @@ const READ_ONLY_TOOLS = ['Read', 'Glob', 'Grep', 'LS'];
 const WRITING_TOOLS = ['Edit', 'Write', 'NotebookEdit'];
 /** Inside the run's home: the worktree stays clean. */
 const SYSTEM_PROMPT_FILE = 'orch-system-prompt.md';
+const MCP_CONFIG_FILE = 'orch-mcp.json';
+/** Orch's MCP server for the run (run-mcp/server.ts) and its tools, as Claude Code names them. */
+const PERMISSION_PROMPT_TOOL = 'mcp__orch__permission_prompt';
+const ASK_PERSON_TOOL = 'mcp__orch__ask_person';
 
 export const claudeAdapter: AgentAdapter = {
   kind: 'claude',
@@ -39,13 +43,18 @@ export const claudeAdapter: AgentAdapter = {
 };
 
 function claudeInvocation(spec: RunSpec, agent: AgentConfig): AgentInvocation {
-  const args = ['-p', '--output-format', 'stream-json', '--verbose', ...permissionArgs(spec.tools)];
+  const approvals = spec.approvals ?? null;
+  const args = ['-p', '--output-format', 'stream-json', '--verbose', ...permissionArgs(spec.tools, approvals !== null)];
   const model = modelFor(spec, agent);
   if (model !== null) args.push('--model', model);
   if (spec.budgetUsd !== null) args.push('--max-budget-usd', String(spec.budgetUsd));
   if (spec.maxTurns !== null) args.push('--max-turns', String(spec.maxTurns));
   if (spec.resumeSessionId !== null) args.push('--resume', spec.resumeSessionId);
   const files: AgentInvocation['files'] = [];
+  if (approvals !== null) {
+    files.push({ path: MCP_CONFIG_FILE, content: mcpConfig(approvals) });
+    args.push('--mcp-config', inRunHome(spec, MCP_CONFIG_FILE), '--strict-mcp-config', '--permission-prompt-tool', PERMISSION_PROMPT_TOOL);
+  }
   if (spec.systemPromptAppend !== null && spec.systemPromptAppend !== '') {
     files.push({ path: SYSTEM_PROMPT_FILE, content: spec.systemPromptAppend });
     args.push('--append-system-prompt-file', inRunHome(spec, SYSTEM_PROMPT_FILE));
@@ -65,13 +74,15 @@ function claudeInvocation(spec: RunSpec, agent: AgentConfig): AgentInvocation {
  * - read-only: `dontAsk` with only reading tools (plus the policy's own allow rules), writing tools denied;
  * - edit: `acceptEdits` — file edits inside the worktree and writableDirs, other tools only when allowed;
  * - full: `bypassPermissions` (with IS_SANDBOX=1, see above); deny rules still hold.
+ * With approvals on, what would be refused is asked of Orch's permission prompt tool instead (read-only
+ * runs then use `default`, since `dontAsk` never asks), and `ask_person` is allowed.
  */
-function permissionArgs(tools: ToolPolicy): string[] {
+function permissionArgs(tools: ToolPolicy, approvals: boolean): string[] {
   const args: string[] = [];
-  let allowed = tools.allowedTools;
+  let allowed = approvals ? [...tools.allowedTools, ASK_PERSON_TOOL] : tools.allowedTools;
   let denied = tools.deniedTools;
   if (tools.mode === 'read-only') {
-    args.push('--permission-mode', 'dontAsk');
+    args.push('--permission-mode', approvals ? 'default' : 'dontAsk');
     allowed = unique([...READ_ONLY_TOOLS, ...allowed]);
     denied = unique([...WRITING_TOOLS, ...denied]);
   } else {
@@ -84,6 +95,10 @@ function permissionArgs(tools: ToolPolicy): string[] {
 }
 
 const unique = (items: string[]) => [...new Set(items)];
+
+function mcpConfig(server: RunMcpServer): string {
+  return `${JSON.stringify({ mcpServers: { orch: { type: 'stdio', command: server.command, args: server.args, env: server.env } } }, null, 2)}\n`;
+}
 
 // ---------------------------------------------------------------- stream-json
 

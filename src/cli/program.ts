@@ -39,6 +39,7 @@ const COMMAND_GROUPS: { words: string[]; load: () => Promise<Registrar> }[] = [
     },
   },
   { words: ['issue'], load: async () => (await import('./commands/issue.js')).registerIssueCommands },
+  { words: ['approvals', 'approve', 'deny', 'answer'], load: async () => (await import('./commands/approvals.js')).registerApprovalCommands },
   { words: ['claims'], load: async () => (await import('./commands/claims.js')).registerClaimsCommand },
   { words: ['hosts'], load: async () => (await import('./commands/hosts.js')).registerHostsCommand },
   { words: ['serve'], load: async () => (await import('./commands/serve.js')).registerServeCommand },

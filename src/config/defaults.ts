@@ -8,6 +8,7 @@ import type {
   ServerConfig,
 } from './schema.js';
 import type { TaskState } from '../core/types.js';
+import { DEFAULT_APPROVAL_SETTINGS } from '../core/approvals.js';
 
 /**
  * The kinds of agent Orch knows how to drive (`command` runs any program). Here, not in schema.ts, so
@@ -62,6 +63,7 @@ export const DEFAULT_PROJECT_SETTINGS: ProjectSettings = {
   mode: 'push',
   routing: { router: null, weights: {}, useScoreboard: false, modelMap: {} },
   prompts: {},
+  approvals: DEFAULT_APPROVAL_SETTINGS,
 };
 
 /** What one agent run may print (stdout and stderr together) before it is stopped as `output_limit`. */

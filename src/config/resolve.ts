@@ -282,6 +282,14 @@ function toProjectSettings(file: ProjectSettingsFile): ProjectSettings {
     mode: file.mode ?? d.mode,
     routing: toRoutingSettings(file.routing, d.routing),
     prompts: Object.fromEntries(Object.entries(file.prompts ?? d.prompts).map(([name, path]) => [name, path.startsWith('~') ? expandHome(path) : path])),
+    approvals: {
+      enabled: file.approvals?.enabled ?? d.approvals.enabled,
+      timeoutS: file.approvals?.timeout_s ?? d.approvals.timeoutS,
+      onTimeout: file.approvals?.on_timeout ?? d.approvals.onTimeout,
+      allow: file.approvals?.allow ?? d.approvals.allow,
+      deny: file.approvals?.deny ?? d.approvals.deny,
+      roles: file.approvals?.roles ? Object.fromEntries(Object.entries(file.approvals.roles).map(([role, lists]) => [role, { allow: lists?.allow ?? [], deny: lists?.deny ?? [] }])) : d.approvals.roles,
+    },
   };
   // Callers own their copy: mutating it must not reach the defaults or the parsed files.
   return structuredClone(settings);

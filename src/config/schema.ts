@@ -19,6 +19,8 @@ import {
 import { commandSchema, nameSchema } from '../core/value-schemas.js';
 import { NETWORK_MODES, SANDBOX_SWITCHES } from '../core/sandbox-policy.js';
 import { expecting } from '../core/schema-messages.js';
+import { parseToolRule, TIMEOUT_DEFAULTS } from '../core/approvals.js';
+import { ROLES } from '../core/types.js';
 import { AGENT_KINDS, type AgentKind } from './defaults.js';
 import { notificationsSchema } from './notification-schema.js';
 
@@ -163,6 +165,13 @@ export const routingSchema = z
   })
   .describe('How each task is routed to an agent and a model.');
 
+/** A tool rule (core/approvals.ts): `Tool` or `Tool(pattern)`. */
+const toolRule = expecting(z.string().refine((text) => parseToolRule(text).ok), 'a rule such as Bash, Bash(npm test*) or Edit(src/**)');
+const approvalRuleLists = {
+  allow: optional(z.array(toolRule), 'Requests these rules cover are allowed without asking anyone. Default [].'),
+  deny: optional(z.array(toolRule), 'Requests these rules cover are denied without asking anyone; a deny beats an allow. Default [].'),
+};
+
 const projectSettingsShape = {
   priority: optional(z.int(), 'Higher-priority projects get free agent slots first. Default 0.'),
   max_agents: optional(integerAtLeast(1), 'Agents running at once on this project. Default 2.'),
@@ -303,6 +312,19 @@ const projectSettingsShape = {
     "Markdown role templates replacing Orch's own: a path relative to the repository root, or absolute. Default: .orch/prompts/<role>.md when the repository has it, else Orch's own.",
   ),
   routing: routingSchema.optional(),
+  approvals: optional(
+    z.strictObject({
+      enabled: optional(z.boolean(), "Route an agent's requests for tools it may not use unasked (and its questions) to the rules below, then a person (docs/APPROVALS.md). Default false."),
+      timeout_s: optional(positiveNumber(), 'How long a request waits for a person before on_timeout applies, in seconds. Default 600.'),
+      on_timeout: optional(z.enum(TIMEOUT_DEFAULTS), 'What an undecided permission request becomes after timeout_s. Default deny.'),
+      ...approvalRuleLists,
+      roles: optional(
+        z.partialRecord(z.enum(ROLES), z.strictObject(approvalRuleLists)),
+        "Rules of one role (implement, test, review, plan, fix), looked at before the project's.",
+      ),
+    }),
+    'People in the loop: permission requests and questions from agents. Default: off.',
+  ),
 };
 
 export const projectSettingsFileSchema = z.strictObject(projectSettingsShape);

@@ -1,6 +1,7 @@
 // The resolved configuration: what the code reads once config.yaml, orch.yaml and the defaults are
 // merged (config/resolve.ts). The file formats they come from are config/schema.ts.
 
+import type { ApprovalSettings } from '../core/approvals.js';
 import type { RoleTemplateName } from '../core/roles.js';
 import type { ScopeRules } from '../core/scope.js';
 import type { NetworkMode, SandboxSwitch } from '../core/sandbox-policy.js';
@@ -81,6 +82,8 @@ export interface ProjectSettings {
   routing: RoutingSettings;
   /** Role template files by template name (relative to the repository root, or absolute). */
   prompts: Partial<Record<RoleTemplateName, string>>;
+  /** People in the loop: permission requests and questions (docs/APPROVALS.md). */
+  approvals: ApprovalSettings;
 }
 
 export interface PullRequestSettings {

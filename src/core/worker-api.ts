@@ -1,6 +1,7 @@
 // What a pull worker's agent asks Orch (`orch issue ready`, `orch agent claim|describe|done`) and what
 // it hears back, as data: the same whether the CLI answers from the store itself or asks the worker's
-// API over the socket handed into its sandbox (which checks every request against this schema).
+// API over the socket handed into its sandbox (which checks every request against this schema). A run
+// whose project has approvals on gets the same API for its agent's permission requests and questions.
 
 import type { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from './errors.js';
@@ -23,7 +24,9 @@ export type WorkerAnswer =
   | { kind: 'ready'; tasks: ReadyTask[] }
   | { kind: 'claim'; task: { id: number; title: string; state: TaskState; attempt: number }; runId: number }
   | { kind: 'describe'; brief: TaskBrief }
-  | { kind: 'done'; worker: number; taskId: number | null; doneAt: number | null };
+  | { kind: 'done'; worker: number; taskId: number | null; doneAt: number | null }
+  | { kind: 'permission'; approval: number; allow: boolean; message: string }
+  | { kind: 'question'; approval: number; answer: string };
 
 /** A refused request on the wire: the OrchError code (or `failure`) and its one line. */
 export interface WorkerApiError {

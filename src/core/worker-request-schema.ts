@@ -8,4 +8,7 @@ export const workerRequestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('claim'), taskId: z.int().positive().nullable() }),
   z.object({ kind: z.literal('describe') }),
   z.object({ kind: z.literal('done'), summary: z.string().nullable() }),
+  // A run's agent asking for a tool it may not use unasked, or asking a person (through Orch's MCP server).
+  z.object({ kind: z.literal('permission'), tool: z.string().min(1).max(200), input: z.record(z.string(), z.unknown()), toolUseId: z.string().nullable() }),
+  z.object({ kind: z.literal('question'), question: z.string().trim().min(1).max(4000) }),
 ]);

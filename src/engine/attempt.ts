@@ -23,6 +23,7 @@ import { eventWriterOf, RunEvents } from './event-writer.js';
 import { claimOwner, runHostName } from './hosts.js';
 import { toolPolicyFor } from './role-prompts.js';
 import { recordRoute, routeForAttempt } from './router.js';
+import { openRunApprovals } from './run-approvals.js';
 import { agentSandbox, sandboxRecord } from './run-sandbox.js';
 import { isStorageFull } from './storage-condition.js';
 import { TOOL_MODE_OF_ROLE } from '../core/roles.js';
@@ -210,13 +211,15 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
   if (resumedHome) cpSync(resumedHome, runHome, { recursive: true });
   const env = { ...agentBaseEnvironment(options.sourceEnv ?? process.env, agent.env), ...options.extraEnv, ORCH_RUN_ID: String(run.id), ORCH_TASK_ID: String(task.id) };
   mkdirSync(runHome, { recursive: true, mode: 0o700 });
-  const sandbox = agentSandbox(orch, project, agent, { cwd: options.cwd, runHome, runDir: attempt.runDir, readOnly: TOOL_MODE_OF_ROLE[task.role] === 'read-only', env, sessionHomes: resumedHome ? [resumedHome] : [] }, options.sourceEnv);
-  const [budgetUsd] = await Promise.all([
-    runBudget(orch, task),
-    store.appendEvent({ type: 'run.sandbox', project: task.project, taskId: task.id, runId: run.id, data: sandboxRecord(sandbox) }, orch.now()),
-  ]);
+  const approvals = await openRunApprovals(orch, attempt, options.cwd, runHome);
+  const sandboxed = approvals ? { ...project, sandboxPaths: [...project.sandboxPaths, ...approvals.sandboxPaths] } : project;
   let supervised: RunReport;
   try {
+    const sandbox = agentSandbox(orch, sandboxed, agent, { cwd: options.cwd, runHome, runDir: attempt.runDir, readOnly: TOOL_MODE_OF_ROLE[task.role] === 'read-only', env, sessionHomes: resumedHome ? [resumedHome] : [] }, options.sourceEnv);
+    const [budgetUsd] = await Promise.all([
+      runBudget(orch, task),
+      store.appendEvent({ type: 'run.sandbox', project: task.project, taskId: task.id, runId: run.id, data: sandboxRecord(sandbox) }, orch.now()),
+    ]);
     supervised = await superviseRun({
       adapter: adapterFor(agent.kind),
       agent,
@@ -231,6 +234,7 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
         cwd: options.cwd,
         runHome,
         env,
+        approvals: approvals?.server ?? null,
       },
       sandbox,
       logPath: run.logPath!,
@@ -247,6 +251,7 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
       },
     });
   } finally {
+    await approvals?.close();
     // Whatever ended the run (its end, a cancel, a failure), its events are stored before anything after them.
     await events.settled();
   }

@@ -81,6 +81,10 @@ export async function recover(orch: Orch, options: { skip?: ReadonlySet<number> 
           type: 'run.recovered',
           data: { owner: claim.owner, host: run.host, by: self, endReason },
         });
+        // Its agent is gone: nobody is left to hear a decision on what it was asking.
+        for (const waiting of await tx.listApprovals({ runId: run.id, state: 'pending' })) {
+          await tx.decideApproval(waiting.id, { state: 'timed_out', decidedBy: 'timeout', reason: 'the run ended before anyone decided' }, at);
+        }
       } else if (run && run.endReason === null) {
         // The agent had finished; Orch stopped while judging or merging its work.
         const endReason = task?.state === 'merging' && landed ? 'merged' : recoveredEndReason(run.host, self);

@@ -4,9 +4,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import { OrchError } from '../core/errors.js';
 import { WORKER_API_PATH, WORKER_API_SOCKET_VARIABLE, WORKER_API_TOKEN_VARIABLE, type WorkerApiError } from '../core/worker-api.js';
+import type { WorkerAnswer, WorkerRequest } from '../core/worker-api.js';
 import { workerRequestSchema } from '../core/worker-request-schema.js';
 import { workerName } from '../core/worker-names.js';
 import { socketPathIn } from '../sandbox/socket-path.js';
+import { askPerson, requestPermission, type ApprovalCaller } from './approvals.js';
 import type { Orch } from './context.js';
 import { answerWorkerRequest } from './worker-requests.js';
 
@@ -16,6 +18,8 @@ import { answerWorkerRequest } from './worker-requests.js';
  * the worker, bound into the sandbox. It answers `POST /v1/requests` with a WorkerRequest as JSON, for
  * this one worker only — whatever ORCH_RUN_ID the caller claims — and only with the worker's own
  * capability token (`Authorization: Bearer …`, random per worker, never the person's API token).
+ * A run of a project with approvals on gets one too, for its permission requests and questions only
+ * (asked by Orch's MCP server for the run, run-mcp/): it can ask, never decide.
  */
 export interface WorkerApi {
   socketPath: string;
@@ -25,8 +29,8 @@ export interface WorkerApi {
 }
 
 const SOCKET_FILE = 'orch.sock';
-/** A request is a few fields; anything longer is not one. */
-const MAX_BODY_BYTES = 64 * 1024;
+/** A request is a few fields, or a tool's input (a file an agent asks to write); anything longer is not one. */
+const MAX_BODY_BYTES = 1024 * 1024;
 const STATUS: Record<WorkerApiError['code'], number> = {
   invalid_input: 400,
   not_found: 404,
@@ -37,11 +41,15 @@ const STATUS: Record<WorkerApiError['code'], number> = {
   failure: 500,
 };
 
-export async function openWorkerApi(orch: Orch, workerId: number, dir: string): Promise<WorkerApi> {
+/** Whom an API serves: a pull worker (its `orch issue|agent` requests) or one run (its approvals). */
+export type WorkerApiCaller = { worker: number } | { run: ApprovalCaller };
+
+export async function openWorkerApi(orch: Orch, caller: WorkerApiCaller, dir: string): Promise<WorkerApi> {
   const token = randomBytes(32).toString('hex');
   const expected = Buffer.from(`Bearer ${token}`);
-  const runId = workerName(workerId);
   const open = new Set<Socket>();
+  /** Aborted at close: a request still waiting for a person ends with the run. */
+  const closed = new AbortController();
 
   const server = createServer((req, res) => {
     void answer(req, res).catch(() => res.destroy());
@@ -67,9 +75,9 @@ export async function openWorkerApi(orch: Orch, workerId: number, dir: string): 
       // answered below as not a request
     }
     const request = workerRequestSchema.safeParse(json);
-    if (!request.success) return reply(res, 400, { error: { code: 'invalid_input', message: 'not a worker request: send {"kind": "ready" | "claim" | "describe" | "done", …} as JSON' } });
+    if (!request.success) return reply(res, 400, { error: { code: 'invalid_input', message: 'not a worker request: send {"kind": "ready" | "claim" | "describe" | "done" | "permission" | "question", …} as JSON' } });
     try {
-      return reply(res, 200, { answer: await answerWorkerRequest(orch, runId, request.data) });
+      return reply(res, 200, { answer: await answerFor(orch, caller, request.data, closed.signal) });
     } catch (error) {
       const refused: WorkerApiError =
         error instanceof OrchError ? { code: error.code, message: error.message } : { code: 'failure', message: (error as Error).message };
@@ -95,6 +103,7 @@ export async function openWorkerApi(orch: Orch, workerId: number, dir: string): 
     env: { [WORKER_API_SOCKET_VARIABLE]: socket.path, [WORKER_API_TOKEN_VARIABLE]: token },
     close() {
       closing ??= (async () => {
+        closed.abort();
         for (const connection of open) connection.destroy();
         await new Promise((resolve) => server.close(resolve));
         rmSync(socket.path, { force: true });
@@ -103,6 +112,17 @@ export async function openWorkerApi(orch: Orch, workerId: number, dir: string): 
       return closing;
     },
   };
+}
+
+async function answerFor(orch: Orch, caller: WorkerApiCaller, request: WorkerRequest, signal: AbortSignal): Promise<WorkerAnswer> {
+  const asking = request.kind === 'permission' || request.kind === 'question';
+  if ('worker' in caller) {
+    if (asking) throw new OrchError('invalid_input', 'permission requests and questions come from runs of projects with approvals on, not from pull workers');
+    return answerWorkerRequest(orch, workerName(caller.worker), request);
+  }
+  if (request.kind === 'permission') return { kind: 'permission', ...(await requestPermission(orch, caller.run, request.tool, request.input, signal)) };
+  if (request.kind === 'question') return { kind: 'question', ...(await askPerson(orch, caller.run, request.question, signal)) };
+  throw new OrchError('invalid_input', `this run's API answers permission requests and questions only, not "${request.kind}"`);
 }
 
 function reply(res: ServerResponse, status: number, body: unknown): void {

@@ -150,5 +150,8 @@ export async function answerWorkerRequest(orch: Orch, runId: string | undefined,
       const worker = await markWorkerDone(orch, await callingWorker(orch, runId), request.summary);
       return { kind: 'done', worker: worker.id, taskId: worker.taskId, doneAt: worker.doneAt };
     }
+    case 'permission':
+    case 'question':
+      throw new OrchError('invalid_input', "permission requests and questions are a run's, asked through its API (ORCH_WORKER_API)");
   }
 }

@@ -1,5 +1,5 @@
-import { chmodSync, existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
-import { delimiter, dirname, isAbsolute, join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentEvent, ToolPolicy } from '../agents/agent.js';
 import { agentBaseEnvironment } from '../agents/environment.js';
@@ -26,6 +26,7 @@ import type { Orch } from './context.js';
 import { claimOwner, runHostName } from './hosts.js';
 import { withLock } from './locks.js';
 import { agentSandbox } from './run-sandbox.js';
+import { orchInstallPaths } from './orch-install.js';
 import { openWorkerApi } from './worker-api.js';
 import { refreshClone } from './clone-access.js';
 import { continueAfterAgent, type AttemptWorkspace, type TaskRunSummary } from './runner.js';
@@ -75,24 +76,6 @@ function defaultOrchCli(): string[] {
   const cli = candidates.find((path) => existsSync(path));
   if (!cli) throw new OrchError('config', 'cannot find the orch CLI to hand to pull workers: build Orch first');
   return [process.execPath, cli];
-}
-
-/**
- * What the worker's `orch` needs to read inside its sandbox: the package each file of its command line
- * belongs to (the build, package.json) and that package's dependencies, wherever they really are.
- */
-function orchInstallPaths(cli: readonly string[]): string[] {
-  const paths: string[] = [];
-  for (const arg of cli.slice(1)) {
-    if (!isAbsolute(arg) || !existsSync(arg)) continue;
-    let dir = dirname(realpathSync(arg));
-    while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-    if (!existsSync(join(dir, 'package.json'))) continue;
-    paths.push(dir);
-    const dependencies = join(dir, 'node_modules');
-    if (existsSync(dependencies)) paths.push(realpathSync(dependencies));
-  }
-  return [...new Set(paths)];
 }
 
 /** An `orch` on the worker's PATH that runs this very Orch, whatever the machine's PATH holds. */
@@ -252,7 +235,7 @@ async function superviseWorker(
     await store.appendEvent({ type: `agent.${event.type}`, project: project.name, taskId: held?.taskId ?? null, runId: held?.runId ?? null, data: { ...agentEventRecord(event, logLine), worker: initial.id } }, orch.now());
   };
   // Its `orch` reaches Orch through this API: inside a sandbox the database is out of its sight.
-  const api = await openWorkerApi(orch, initial.id, own);
+  const api = await openWorkerApi(orch, { worker: initial.id }, own);
   const env = { ...base, ...options.slotEnv, ...api.env, ORCH_HOME: orch.home, ORCH_RUN_ID: workerName(initial.id), PATH: [bin, base.PATH].filter(Boolean).join(delimiter) };
   // Its `orch` runs this Orch's build, which the sandbox mounts read-only like any toolchain.
   const sandboxed = { ...project, sandboxPaths: [...project.sandboxPaths, ...orchInstallPaths(options.orchCli)] };

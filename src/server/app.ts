@@ -5,6 +5,7 @@ import { defaultDashboardDir, loadDashboardAssets } from './dashboard-assets.js'
 import type { ServerDeps } from './deps.js';
 import { respondNotFound, respondToError } from './http-errors.js';
 import { boardRoutes } from './routes/board.js';
+import { approvalRoutes } from './routes/approvals.js';
 import { dashboardRoutes, logoutRoutes } from './routes/dashboard.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -55,6 +56,7 @@ export function createApp(deps: ServerDeps): Hono {
   app.route('/', taskRoutes(deps));
   app.route('/', boardRoutes(deps));
   app.route('/', runRoutes(deps));
+  app.route('/', approvalRoutes(deps));
   app.route('/', schedulerRoutes(deps));
   app.route('/', hostRoutes(deps));
   app.route('/', eventRoutes(deps));

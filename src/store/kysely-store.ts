@@ -15,11 +15,14 @@ import type {
 } from '../core/types.js';
 import type { RunStatsRow } from '../core/scoreboard.js';
 import { StoreError } from './store.js';
+import type { Approval, ApprovalDecision } from '../core/approvals.js';
 import type {
   AgentTaskCount,
   ProjectStateCount,
   TaskPage,
   TaskPageRequest,
+  ApprovalFilter,
+  NewApproval,
   ClaimRequest,
   EventFilter,
   MetricTotals,
@@ -301,6 +304,24 @@ export abstract class KyselyStore implements Store {
 
   metricTotals(now: EpochMs): Promise<MetricTotals> {
     return this.read((ops) => ops.metricTotals(now));
+  }
+
+  // Approvals
+
+  createApproval(request: NewApproval, now: EpochMs, decision?: ApprovalDecision): Promise<Approval> {
+    return this.write((ops) => ops.createApproval(request, now, decision));
+  }
+
+  decideApproval(id: number, decision: ApprovalDecision, now: EpochMs): Promise<Approval | null> {
+    return this.write((ops) => ops.decideApproval(id, decision, now));
+  }
+
+  getApproval(id: number): Promise<Approval | undefined> {
+    return this.read((ops) => ops.getApproval(id));
+  }
+
+  listApprovals(filter?: ApprovalFilter): Promise<Approval[]> {
+    return this.read((ops) => ops.listApprovals(filter));
   }
 
   // Pull workers

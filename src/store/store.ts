@@ -1,4 +1,5 @@
 import type { TaskCursor } from '../core/board-order.js';
+import type { Approval, ApprovalDecision, ApprovalKind, ApprovalState } from '../core/approvals.js';
 import type { RunEndReason } from '../core/end-reasons.js';
 import type {
   BlockKind,
@@ -251,6 +252,24 @@ export interface WorkerFilter {
  */
 export const RUN_DURATION_BOUNDS_S = [10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200] as const;
 
+/** A permission request or question of a run's agent, as it arrives. */
+export interface NewApproval {
+  project: string;
+  taskId: number;
+  runId: number;
+  kind: ApprovalKind;
+  tool: string | null;
+  input: unknown;
+  question: string | null;
+}
+
+export interface ApprovalFilter {
+  state?: ApprovalState;
+  project?: string;
+  runId?: number;
+  limit?: number;
+}
+
 /** The store's totals behind /metrics (see `metricTotals`). */
 export interface MetricTotals {
   /** Tasks per project and state. */
@@ -392,6 +411,18 @@ export interface StoreOps {
   assignWorkerTask(id: number, assignment: { taskId: number; runId: number }, now: EpochMs): Promise<Worker | null>;
   getWorker(id: number): Promise<Worker | undefined>;
   listWorkers(filter?: WorkerFilter): Promise<Worker[]>;
+
+  // Approvals: an agent's permission requests and questions
+  /**
+   * Records a request (event `approval.requested`); with `decision` (the rules answered at once), decided
+   * in the same transaction (event `approval.decided`).
+   */
+  createApproval(request: NewApproval, now: EpochMs, decision?: ApprovalDecision): Promise<Approval>;
+  /** Decides a pending request (event `approval.decided`); null, writing nothing, when it was decided already. */
+  decideApproval(id: number, decision: ApprovalDecision, now: EpochMs): Promise<Approval | null>;
+  getApproval(id: number): Promise<Approval | undefined>;
+  /** Oldest first. */
+  listApprovals(filter?: ApprovalFilter): Promise<Approval[]>;
 
   // Events
   appendEvent(

@@ -75,6 +75,26 @@ describe('claude invocation', () => {
       expect(args).not.toContain('--add-dir');
     });
 
+    it("with approvals: Orch's MCP server in a config file, its permission prompt tool, ask_person allowed", () => {
+      const approvals = { command: '/usr/bin/node', args: ['/opt/orch/dist/run-mcp/main.js'], env: { ORCH_WORKER_API: '/h/.orch/orch.sock', ORCH_WORKER_TOKEN: 't' } };
+      const { args, files } = invoke(runSpec({ tools: { mode: 'edit', allowedTools: ['Bash(npm test:*)'] }, approvals }));
+      expect(flagValue(args, '--permission-mode')).toBe('acceptEdits');
+      expect(flagValue(args, '--permission-prompt-tool')).toBe('mcp__orch__permission_prompt');
+      expect(flagValue(args, '--mcp-config')).toBe(`${RUN_HOME}/orch-mcp.json`);
+      expect(args).toContain('--strict-mcp-config');
+      expect(listAfter(args, '--allowedTools')).toEqual(['Bash(npm test:*)', 'mcp__orch__ask_person']);
+      expect(JSON.parse(files.find((f) => f.path === 'orch-mcp.json')!.content)).toEqual({ mcpServers: { orch: { type: 'stdio', ...approvals } } });
+      // A read-only run asks too: dontAsk would refuse without asking.
+      expect(flagValue(invoke(runSpec({ tools: { mode: 'read-only' }, approvals })).args, '--permission-mode')).toBe('default');
+    });
+
+    it('without approvals: no MCP server and no permission prompt tool, as before', () => {
+      const { args, files } = invoke(runSpec({ approvals: null }));
+      expect(args).not.toContain('--mcp-config');
+      expect(args).not.toContain('--permission-prompt-tool');
+      expect(files.map((f) => f.path)).not.toContain('orch-mcp.json');
+    });
+
     it('full: bypassPermissions with IS_SANDBOX=1 (required as root), deny rules kept', () => {
       const { args, env } = invoke(runSpec({ tools: { mode: 'full', allowedTools: ['Bash'], deniedTools: ['WebSearch'] } }));
       expect(flagValue(args, '--permission-mode')).toBe('bypassPermissions');

@@ -286,6 +286,18 @@ describe('errors are one line naming the file, the key path and the expectation'
     expect(error.message).toBe(`${error.file}: projects.web.max_agent: unknown key (did you mean "max_agents"?)`);
   });
 
+  it('rejects a malformed approval rule, saying what a rule looks like', () => {
+    const error = loadError('projects:\n  web:\n    path: $REPO\n    approvals:\n      deny: ["rm -rf"]\n');
+    expect(error.message).toBe(`${error.file}: projects.web.approvals.deny[0]: expected a rule such as Bash, Bash(npm test*) or Edit(src/**), got "rm -rf"`);
+  });
+
+  it('reads approvals with their defaults and per-role rules', () => {
+    const home = tempDir();
+    const repo = tempDir();
+    writeFile(configPath(home), `projects:\n  web:\n    path: ${repo}\n    approvals:\n      enabled: true\n      allow: [Bash(npm test*)]\n      roles:\n        review:\n          deny: [Bash]\n`);
+    expect(loadConfig(home).projects.web!.approvals).toEqual({ enabled: true, timeoutS: 600, onTimeout: 'deny', allow: ['Bash(npm test*)'], deny: [], roles: { review: { allow: [], deny: ['Bash'] } } });
+  });
+
   it('rejects an unknown top-level key', () => {
     const error = loadError('schedular:\n  max_agents: 2\n');
     expect(error.message).toBe(`${error.file}: schedular: unknown key (did you mean "scheduler"?)`);

@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Approval } from '../../src/core/approvals.js';
 import type { Run, Task } from '../../src/core/types.js';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { CLI, orch as runOrch } from '../helpers/cli.js';
 import { makeRepo, tempDir } from '../helpers/git.js';
 import { cliAvailable, cliPath, missingCliMessage } from '../rig/agent-clis.js';
@@ -270,6 +272,39 @@ describe('the dashboard', () => {
     expect(runs[1]!.id).toBeGreaterThan(runs[0]!.id);
     await page.goto(`${rig.url}/#/tasks/${task.id}`);
     await expect.poll(() => page.locator('[data-runs] tbody tr').count(), { timeout: 10_000 }).toBe(2);
+  }, 120_000);
+
+  it("approves an agent's permission request and answers its question from the inbox", async () => {
+    // Requests as a run's agent makes them, written beside the daemon as another process would.
+    const task = await apiCall<Task>('/tasks', { project: 'web', title: 'Asks a person' });
+    await until(async () => ((await runsOf(task.id)).length > 0 ? true : null), 60_000, 'a run of the task');
+    const [run] = await runsOf(task.id);
+    const store = await openSqliteStore(join(rig.home, 'orch.db'));
+    const base = { project: 'web', taskId: task.id, runId: run!.id };
+    const permission = await store.createApproval({ ...base, kind: 'permission', tool: 'Bash', input: { command: 'npm publish' }, question: null }, Date.now());
+    const question = await store.createApproval({ ...base, kind: 'question', tool: null, input: null, question: 'Which port?' }, Date.now());
+    await store.close();
+
+    const page = rig.page;
+    await page.goto(`${rig.url}/#/inbox`);
+    const asked = page.locator(`[data-view="inbox"] [data-approval-id="${permission.id}"]`);
+    await asked.waitFor();
+    expect(await asked.textContent()).toContain('npm publish');
+    await screenshot(page, 'inbox-approvals');
+    await asked.locator('input').fill('release day');
+    await asked.locator('[data-action="approve"]').click();
+    const answered = page.locator(`[data-view="inbox"] [data-approval-id="${question.id}"]`);
+    await answered.locator('input').fill('8080');
+    await answered.locator('[data-action="answer"]').click();
+    const decided = await until(async () => {
+      const all = await apiCall<Approval[]>(`/approvals?state=all&run=${run!.id}`);
+      return all.every((a) => a.state !== 'pending') ? all : null;
+    }, 30_000, 'both requests decided');
+    expect(decided.map((a) => [a.state, a.decidedBy, a.reason])).toEqual([
+      ['allowed', 'person', 'release day'],
+      ['answered', 'person', '8080'],
+    ]);
+    await expect.poll(() => page.locator('[data-approvals] [data-approval-id]').count(), { timeout: 10_000 }).toBe(0);
   }, 120_000);
 
   it('pauses a project from the portfolio, which stops its dispatch, and resumes it', async () => {

@@ -91,9 +91,12 @@ describe('taking over the claims of another host', () => {
     const self = await registerThisHost(orch, { version: '1' });
     await farHost();
     const { task, run } = await runningElsewhere();
+    // Its agent was waiting for a person: with the run gone, the request leaves the inbox.
+    const asked = await orch.store.createApproval({ project: 'app', taskId: task.id, runId: run.id, kind: 'question', tool: null, input: null, question: 'Which port?' }, clock);
     clock = T0 + LEASE_MS + 1;
     expect(await recover(orch)).toMatchObject([{ taskId: task.id, runId: run.id, action: 'retry' }]);
     expect(await orch.store.getRun(run.id)).toMatchObject({ endedAt: clock, outcome: 'crashed', endReason: 'host_lost' });
+    expect(await orch.store.getApproval(asked.id)).toMatchObject({ state: 'timed_out', decidedBy: 'timeout', reason: 'the run ended before anyone decided' });
     expect(await orch.store.getTask(task.id)).toMatchObject({ state: 'routed', attempts: 0, nextAttemptAt: null });
     expect(await orch.store.listClaims()).toEqual([]);
     expect(await orch.store.listEvents({ taskId: task.id, types: ['run.recovered'] })).toMatchObject([{ data: { host: 'far', by: self.name, endReason: 'host_lost' } }]);

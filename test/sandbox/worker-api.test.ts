@@ -79,7 +79,7 @@ describe('the worker API', () => {
     await addTask(orch.store, { project: 'app', title: 'Mine' }, orch.now());
     const mine = await registerWorker(orch, plan);
     const other = await registerWorker(orch, plan);
-    const api = await openWorkerApi(orch, mine.id, workerDirectory(home, mine.id));
+    const api = await openWorkerApi(orch, { worker: mine.id }, workerDirectory(home, mine.id));
     try {
       const io = { orch: () => Promise.reject(new Error('the store must not be opened')) } as unknown as CommandIo;
       // Whatever ORCH_RUN_ID says, the API's worker is the one it was opened for.

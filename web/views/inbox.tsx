@@ -1,7 +1,8 @@
-// Everything waiting for a person: tasks that need review and tasks an agent or a person blocked,
-// each with its reason and the action that moves it on.
+// Everything waiting for a person: agents' permission requests and questions, tasks that need review
+// and tasks an agent or a person blocked, each with its reason and the action that moves it on.
 
 import { api } from '../api.js';
+import { ApprovalRequests } from '../components/approval-requests.js';
 import { TaskActions } from '../components/task-actions.js';
 import { ago, STATE_LABELS, usd } from '../format.js';
 import { useNow, useResource } from '../hooks.js';
@@ -29,6 +30,7 @@ export function InboxView({ route }: { route: Route }) {
         <h2>Needs review</h2>
         <p class="muted">{project ? `${project} · ` : ''}{tasks.data ? `${waiting.length} waiting for a person, oldest first` : 'Loading…'}</p>
       </header>
+      <ApprovalRequests project={project} now={now} />
       {tasks.error && !tasks.data ? <p class="error">{tasks.error}</p> : null}
       {tasks.data && waiting.length === 0 ? <p class="empty">Nothing waits for you.</p> : null}
       <ul class="inbox">

@@ -18,6 +18,8 @@ function describeEvent(event: OrchEvent): string {
   else if (event.type === 'run.failed') what = `run failed (${text(d.endReason, 40)}): ${text(d.reason)}`;
   else if (event.type === 'run.completed') what = `run completed: ${text(d.endReason, 40)}`;
   else if (event.type === 'judge.verdict') what = `verdict: ${text(d.summary)}`;
+  else if (event.type === 'approval.requested') what = d.kind === 'question' ? `approval #${String(d.approval)}: agent asks: ${text(d.question)}` : `approval #${String(d.approval)}: agent asks to use ${text(d.tool, 40)} ${text(JSON.stringify(d.input), 80)}`;
+  else if (event.type === 'approval.decided') what = `approval #${String(d.approval)}: ${text(d.state, 20)} by ${text(d.decidedBy, 20)}: ${text(d.reason)}`;
   else if (event.type.startsWith('pr.')) what = describePullRequestEvent(event.type, d) ?? `${event.type} ${text(JSON.stringify(d))}`;
   else what = `${event.type}${Object.keys(d).length ? ` ${text(JSON.stringify(d))}` : ''}`;
   return `${new Date(event.at).toISOString().replace('T', ' ').slice(0, 19)}${run} ${what}`;

@@ -389,6 +389,32 @@ export const MIGRATIONS: readonly Migration[] = [
       for (const statement of BOARD_ORDER_INDEXES) await sql.raw(statement).execute(db);
     },
   },
+  {
+    version: 12,
+    name: 'approvals',
+    async up(db) {
+      // An agent's permission requests and questions, and who decided them. Kept with its run: the
+      // decisions are part of what the run did (every one is also an event).
+      await db.schema
+        .createTable('approvals')
+        .addColumn('id', 'integer', (col) => col.primaryKey().autoIncrement())
+        .addColumn('project', 'text', (col) => col.notNull().references('projects.name').onDelete('cascade'))
+        .addColumn('task_id', 'integer', (col) => col.notNull().references('tasks.id').onDelete('cascade'))
+        .addColumn('run_id', 'integer', (col) => col.notNull().references('runs.id').onDelete('cascade'))
+        .addColumn('kind', 'text', (col) => col.notNull())
+        .addColumn('tool', 'text')
+        .addColumn('input', 'text', (col) => col.notNull().defaultTo('null'))
+        .addColumn('question', 'text')
+        .addColumn('state', 'text', (col) => col.notNull())
+        .addColumn('decided_by', 'text')
+        .addColumn('reason', 'text')
+        .addColumn('created_at', 'integer', (col) => col.notNull())
+        .addColumn('decided_at', 'integer')
+        .execute();
+      await db.schema.createIndex('approvals_state').on('approvals').columns(['state', 'id']).execute();
+      await db.schema.createIndex('approvals_run_id').on('approvals').column('run_id').execute();
+    },
+  },
 ];
 
 /** The indexes of SQLite's migration 11 and PostgreSQL's 6: the same statement on both. */

@@ -194,6 +194,23 @@ export interface RunTotalsTable {
   duration_ms: number;
 }
 
+export interface ApprovalsTable {
+  id: Generated<number>;
+  project: string;
+  task_id: number;
+  run_id: number;
+  kind: string;
+  tool: string | null;
+  /** JSON text. */
+  input: string;
+  question: string | null;
+  state: string;
+  decided_by: string | null;
+  reason: string | null;
+  created_at: number;
+  decided_at: number | null;
+}
+
 export interface Database {
   schema_migrations: SchemaMigrationsTable;
   projects: ProjectsTable;
@@ -210,4 +227,5 @@ export interface Database {
   hosts: HostsTable;
   task_totals: TaskTotalsTable;
   run_totals: RunTotalsTable;
+  approvals: ApprovalsTable;
 }

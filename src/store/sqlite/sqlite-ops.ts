@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { StoreOps } from '../store.js';
+import { approvalOps } from './approval-ops.js';
 import { claimOps } from './claim-ops.js';
 import { cooldownOps } from './cooldown-ops.js';
 import { eventOps } from './event-ops.js';
@@ -34,5 +35,6 @@ export function sqliteOps(db: Kysely<Database>): StoreOps {
     ...workerOps(db),
     ...hostOps(db),
     ...metricOps(db),
+    ...approvalOps(db),
   };
 }

@@ -8,7 +8,9 @@ export type ToolStep =
   | { tool: 'edit_file'; path: string; old: string; new: string }
   | { tool: 'shell'; command: string }
   /** A tool of an MCP server the CLI was given: `name` as the server calls it (`add_task`), `input` as given. */
-  | { tool: 'mcp'; name: string; input: Record<string, unknown> };
+  | { tool: 'mcp'; name: string; input: Record<string, unknown> }
+  /** A tool the CLI offers, called by its exact name with this input (an MCP server's, say: `mcp__orch__ask_person`). */
+  | { tool: 'named'; name: string; input: Record<string, unknown> };
 
 /** Token counts the server reports for one response: CLIs that price runs (Claude, OpenCode) cost them from these. */
 export interface TokenUsage {

@@ -18,8 +18,8 @@ export interface BindingContext {
 
 export class ToolBindingError extends Error {}
 
-/** A step the CLI's own tools carry out: a file written or edited, a shell command. */
-type BuiltinStep = Exclude<ToolStep, { tool: 'mcp' }>;
+/** A step the CLI's own tools carry out: a file written or edited, a shell command (an MCP server's or a `named` tool needs no translation). */
+type BuiltinStep = Exclude<ToolStep, { tool: 'mcp' } | { tool: 'named' }>;
 
 const TOOL_NAMES = {
   write_file: ['write', 'write_file', 'create_file'],
@@ -40,6 +40,10 @@ const FILLER = 'Scripted by the fake model server';
 
 export function bindToolStep(step: ToolStep, id: string, context: BindingContext): ToolCall {
   if (step.tool === 'mcp') return bindMcpStep(step, id, context);
+  if (step.tool === 'named') {
+    if (!context.tools.some((tool) => tool.name === step.name)) throw new ToolBindingError(`no tool ${step.name} among ${toolNames(context)}`);
+    return { id, name: step.name, input: step.input };
+  }
   const resolved: BuiltinStep = step.tool === 'shell' ? step : { ...step, path: resolvePath(step.path, context.workingDirectory) };
   const dedicated = findTool(context.tools, TOOL_NAMES[step.tool]);
   if (dedicated && !dedicated.freeform) return { id, name: dedicated.name, input: toolInput(dedicated, resolved) };
