@@ -9,8 +9,8 @@
 // - the everyday commands (cli/everyday-commands.ts) in one CommonJS file, dist/bundle/everyday-<hash>.cjs,
 //   which cli/main.ts runs through V8's code cache (cli/code-cache.ts): one file to read and, after the
 //   first run, next to nothing to compile. CommonJS because Node 20 caches compiled code for scripts
-//   only; import.meta.url becomes the file's URL, which the loader passes in; the hash in its name (of
-//   its content) keys the cache;
+//   only; the file is one function expression (code-cache.ts's BUNDLE_WRAPPER), whose parameters give
+//   it require, module and import.meta.url; the hash in its name (of its content) keys the cache;
 // - every other command: cli/start.ts and a chunk per command group and per lazily loaded part, ES
 //   modules (Node 22.1+ caches their compiled code itself);
 // - dist/cli/main.js, which picks one of the two and shares no chunk with either, so the everyday
@@ -19,6 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { relative } from 'node:path';
 import { build } from 'esbuild';
+import { BUNDLE_WRAPPER } from '../dist/cli/code-cache.js';
 
 /**
  * zod's `z` carries `z.locales`, its error messages in some fifty languages (300 KiB, a fifth of what
@@ -95,13 +96,20 @@ const everyday = await build({
   entryPoints: { 'bundle/everyday': 'src/cli/everyday.ts' },
   format: 'cjs',
   outExtension: { '.js': '.cjs' },
+  banner: { js: BUNDLE_WRAPPER.head },
+  footer: { js: BUNDLE_WRAPPER.tail },
   define: { ...define, 'import.meta.url': '__orchModuleUrl' },
+  // better-sqlite3's JavaScript too (everyday.ts hands it to the store, which loads its addon by path).
+  external: ['pg', 'pino'],
   plugins: [englishOnlyZod, leaveOutOtherActions],
 });
 const everydayFile = entryFile(everyday, 'src/cli/everyday.ts');
 // Node runs the file as a script, where import() needs a loader of its own. esbuild turns import() of
 // bundled and external packages into require(), but leaves Node's own modules to import(): check.
-if (/\bimport\(/.test(readFileSync(everydayFile, 'utf8'))) throw new Error(`${everydayFile} has an import() left: it cannot run as a script (require Node's modules instead)`);
+const everydayText = readFileSync(everydayFile, 'utf8');
+if (/\bimport\(/.test(everydayText)) throw new Error(`${everydayFile} has an import() left: it cannot run as a script (require Node's modules instead)`);
+// The loader reads it as latin1, which is UTF-8 for ASCII only.
+if ([...everydayText].some((c) => c.charCodeAt(0) > 0x7f)) throw new Error(`${everydayFile} is not ASCII: keep esbuild's charset at ascii`);
 
 const rest = await build({
   ...common,

@@ -13,8 +13,12 @@ import { Script } from 'node:vm';
 
 const MAGIC = 'orch-code-cache 1';
 
-/** Parameters of the wrapper the bundle's text runs in, as Node's own for a CommonJS module, plus import.meta.url. */
-const WRAPPER = '(function (exports, require, module, __filename, __dirname, __orchModuleUrl) {';
+/**
+ * The bundle's text is one function expression with these parameters: Node's own for a CommonJS module,
+ * plus import.meta.url. The build writes the wrapper into the file (scripts/bundle-cli.mjs), so the text
+ * read is compiled as it is, without a copy of a megabyte to wrap it.
+ */
+export const BUNDLE_WRAPPER = { head: '(function (exports, require, module, __filename, __dirname, __orchModuleUrl) {', tail: '\n})' };
 
 export interface LoadedBundle<Exports> {
   exports: Exports;
@@ -25,7 +29,7 @@ export interface LoadedBundle<Exports> {
 }
 
 /**
- * Loads `file` (a CommonJS bundle) with the code cache at `cacheFile` (null: none). V8 checks a cache
+ * Loads `file` (a CommonJS bundle wrapped in BUNDLE_WRAPPER) with the code cache at `cacheFile` (null: none). V8 checks a cache
  * against the source's length and its own version and flags only, and in release builds has no
  * checksum; so the cache is keyed here by the bundle's name (which carries a hash of its content), its
  * size and time, V8's version and the architecture, and a CRC-32 of the cached bytes is checked before
@@ -33,11 +37,11 @@ export interface LoadedBundle<Exports> {
  */
 export function loadWithCodeCache<Exports>(file: string, cacheFile: string | null): LoadedBundle<Exports> {
   const stat = statSync(file);
-  const source = readFileSync(file, 'utf8');
+  // The build writes ASCII only (esbuild escapes the rest), which latin1 reads without decoding UTF-8.
+  const source = readFileSync(file, 'latin1');
   const key = `${basename(file)} ${stat.size} ${stat.mtimeMs} ${process.versions.v8} ${process.arch}`;
   const cached = cacheFile === null ? undefined : readCache(cacheFile, key);
-  // The wrapper shares the bundle's first line, so line numbers in stack traces stay the file's own.
-  const script = new Script(`${WRAPPER}${source}\n})`, { filename: file, cachedData: cached });
+  const script = new Script(source, { filename: file, cachedData: cached });
   const fromCache = cached !== undefined && script.cachedDataRejected === false;
   const module = { exports: {} as Exports };
   const run = script.runInThisContext() as (...args: unknown[]) => void;

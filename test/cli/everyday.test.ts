@@ -6,7 +6,7 @@ import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadWithCodeCache } from '../../src/cli/code-cache.js';
+import { BUNDLE_WRAPPER, loadWithCodeCache } from '../../src/cli/code-cache.js';
 import { EVERYDAY_GROUPS } from '../../src/cli/everyday.js';
 import { everydayGroup } from '../../src/cli/everyday-commands.js';
 import { buildProgram, registrarsFor } from '../../src/cli/program.js';
@@ -52,7 +52,7 @@ describe('the code cache', () => {
   const bundle = () => join(scratch.path, 'bundle-ABC123.cjs');
   const cache = () => join(scratch.path, 'cli-code-cache.bin');
   const writeBundle = (answer: number) =>
-    writeFileSync(bundle(), `"use strict";\nexports.answer = ${answer};\nexports.url = __orchModuleUrl;\nexports.twice = function (n) { return 2 * n; };\n`);
+    writeFileSync(bundle(), `${BUNDLE_WRAPPER.head}"use strict";\nexports.answer = ${answer};\nexports.url = __orchModuleUrl;\nexports.twice = function (n) { return 2 * n; };${BUNDLE_WRAPPER.tail}`);
   type Exports = { answer: number; url: string; twice: (n: number) => number };
 
   it('is written after a run without one and used by the next, with the same results', () => {
