@@ -1,8 +1,6 @@
-import { Command } from 'commander';
-import { orchVersion } from './orch-version.js';
-import { showControls } from './output.js';
+import type { Registrar } from './command-line.js';
 
-type Registrar = (program: Command) => void;
+export { buildProgram } from './command-line.js';
 
 /**
  * Each group of commands with the top-level words that reach it. Modules load only when their words
@@ -16,28 +14,14 @@ const COMMAND_GROUPS: { words: string[]; load: () => Promise<Registrar> }[] = [
   {
     // `run`, `stream` and the task sub-commands attach, live and kill hang off the same `task` command.
     words: ['task', 'run', 'stream'],
-    load: async () => {
-      const [tasks, runs, watch, kill] = await Promise.all([import('./commands/task.js'), import('./commands/run.js'), import('./commands/watch.js'), import('./commands/kill.js')]);
-      return (program) => {
-        const task = tasks.registerTaskCommands(program);
-        runs.registerRunCommands(program, task);
-        watch.registerWatchCommands(program, task);
-        kill.registerKillCommand(task);
-      };
-    },
+    load: async () => (await import('./commands/task-group.js')).registerTaskGroup,
   },
   { words: ['deliver'], load: async () => (await import('./commands/deliver.js')).registerDeliverCommand },
   { words: ['log'], load: async () => (await import('./commands/log.js')).registerLogCommand },
   { words: ['cost'], load: async () => (await import('./commands/cost.js')).registerCostCommand },
   { words: ['job'], load: async () => (await import('./commands/job.js')).registerJobCommands },
   { words: ['plan'], load: async () => (await import('./commands/plan.js')).registerPlanCommand },
-  {
-    words: ['agent', 'agents'],
-    load: async () => {
-      const [agents, worker] = await Promise.all([import('./commands/agents.js'), import('./commands/worker.js')]);
-      return (program) => worker.registerWorkerCommands(agents.registerAgentCommands(program));
-    },
-  },
+  { words: ['agent', 'agents'], load: async () => (await import('./commands/agent-group.js')).registerAgentGroup },
   { words: ['issue'], load: async () => (await import('./commands/issue.js')).registerIssueCommands },
   { words: ['approvals', 'approve', 'deny', 'answer'], load: async () => (await import('./commands/approvals.js')).registerApprovalCommands },
   { words: ['claims'], load: async () => (await import('./commands/claims.js')).registerClaimsCommand },
@@ -59,20 +43,4 @@ export async function registrarsFor(argv: readonly string[]): Promise<Registrar[
   if (word === undefined && argv.some((arg) => arg === '-V' || arg === '--version')) return [];
   const group = COMMAND_GROUPS.find((g) => word !== undefined && g.words.includes(word));
   return Promise.all((group ? [group] : COMMAND_GROUPS).map((g) => g.load()));
-}
-
-export function buildProgram(registrars: readonly Registrar[]): Command {
-  const program = new Command('orch')
-    .description('Runs a team of AI coding agents on your backlog, each task in its own git worktree.')
-    .version(orchVersion(), '-V, --version')
-    .showSuggestionAfterError()
-    .configureOutput({ outputError: (text, write) => write(`orch: ${showControls(text.replace(/^error: /, '').trimEnd())}\n`) });
-  for (const register of registrars) register(program);
-  // Bad arguments are a usage error (exit 2), whichever sub-command they were given to.
-  const exitOnUsageError = (cmd: Command) => {
-    cmd.exitOverride();
-    cmd.commands.forEach(exitOnUsageError);
-  };
-  exitOnUsageError(program);
-  return program;
 }

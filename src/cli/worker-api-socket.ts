@@ -1,4 +1,5 @@
-import { request as httpRequest } from 'node:http';
+import type * as Http from 'node:http';
+import { createRequire } from 'node:module';
 import { OrchError } from '../core/errors.js';
 import { WORKER_API_PATH, isErrorCode, type WorkerAnswer, type WorkerRequest } from '../core/worker-api.js';
 
@@ -6,6 +7,8 @@ import { WORKER_API_PATH, isErrorCode, type WorkerAnswer, type WorkerRequest } f
 // which can also answer from the store: Orch's MCP server for a run (run-mcp/) loads this alone.
 
 export function askWorkerApi(socketPath: string, token: string, request: WorkerRequest): Promise<WorkerAnswer> {
+  // Loaded here, by require (a script cannot import()): the commands that read the store never need Node's HTTP.
+  const { request: httpRequest } = createRequire(import.meta.url)('node:http') as typeof Http;
   const body = JSON.stringify(request);
   return new Promise((resolve, reject) => {
     const req = httpRequest(

@@ -101,11 +101,19 @@ async function writeCache(home: string, files: CheckedFile[]): Promise<void> {
   }
 }
 
+/** The bundled CLI's build (scripts/bundle-cli.mjs names it in both of its bundles); unset in tsc's build. */
+declare const ORCH_BUILD_ID: string | undefined;
+
 let stamp: string | undefined;
 
-/** This build of Orch, by the size and time of this file: a rebuilt or upgraded Orch checks afresh. */
+/**
+ * This build of Orch: the bundle's build id, else the size and time of this file. A rebuilt or
+ * upgraded Orch checks afresh; the everyday commands' bundle and the rest of the CLI, two files with
+ * one build id, share the cache.
+ */
 function buildStamp(): string {
   if (stamp === undefined) {
+    if (typeof ORCH_BUILD_ID === 'string') return (stamp = `build:${ORCH_BUILD_ID}`);
     const self = fileURLToPath(import.meta.url);
     const stat = statSync(self);
     stamp = `${self}:${stat.size}:${stat.mtimeMs}`;

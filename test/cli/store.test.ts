@@ -97,4 +97,27 @@ describe('Orch on PostgreSQL', () => {
     expect(status.json()).toMatchObject({ database: url, projects: [{ name: 'app', configured: true }] });
     expect(existsSync(join(home, 'orch.db'))).toBe(false);
   });
+
+  it('adds, lists and offers tasks and refuses a claim by no worker, from the everyday commands', async () => {
+    const url = await cluster.createDatabase(`cli_${++databases}`);
+    configure(`${url}\nprojects:\n  app:\n    remote: https://example.test/app.git`);
+    expect(orch('init').code).toBe(0);
+
+    const added = orch('task', 'add', '-p', 'app', 'Kept in PostgreSQL', '--priority', 'high');
+    expect(added.stderr).toBe('');
+    expect(added.stdout).toMatch(/^Added #1 to app \(new\): Kept in PostgreSQL$/m);
+    expect(orch('task', 'list').stdout).toMatch(/#1 +new +\d+ +app +implement +Kept in PostgreSQL/);
+    expect(orch('task', 'list', '--json').json()).toMatchObject([{ id: 1, project: 'app', title: 'Kept in PostgreSQL' }]);
+    expect(orch('issue', 'ready', '--json').code).toBe(0);
+
+    process.env.ORCH_RUN_ID = 'w999999';
+    try {
+      const claim = orch('agent', 'claim', '1');
+      expect(claim.code).toBe(2);
+      expect(claim.stderr).toMatch(/^orch: .*ORCH_RUN_ID "w999999" is not a running worker\)\n$/);
+    } finally {
+      delete process.env.ORCH_RUN_ID;
+    }
+    expect(existsSync(join(home, 'orch.db'))).toBe(false);
+  });
 });

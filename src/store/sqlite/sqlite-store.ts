@@ -1,18 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { KyselyStore } from '../kysely-store.js';
 import type { StoreOps } from '../store.js';
 import { MIGRATIONS, applyMigrations } from './migrations.js';
 import type { Database } from './schema.js';
+import { openSqliteDatabase } from './sqlite-driver.js';
 import { sqliteOps } from './sqlite-ops.js';
 import { inImmediateTransaction } from './transaction.js';
-
-// better-sqlite3 is CommonJS: required, it skips the scan for named exports an ESM import of it costs
-// every command at start.
-const SqliteDatabase = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
 
 export interface OpenOptions {
   /** Bring the schema up to date on open (default). Off for `orch store migrate`, which reports what it applies. */
@@ -25,7 +21,7 @@ export interface OpenOptions {
  */
 export async function openSqliteStore(path: string, options: OpenOptions = {}): Promise<SqliteStore> {
   mkdirSync(dirname(path), { recursive: true });
-  const sqlite = new SqliteDatabase(path);
+  const sqlite = openSqliteDatabase(path);
   try {
     // busy_timeout first: switching to WAL needs a lock another process may hold for a moment.
     sqlite.pragma('busy_timeout = 5000');
