@@ -157,6 +157,8 @@ function checkAgentReferences(layer: SettingsLayer, knownAgents: ReadonlySet<str
   if (reviewer) check(reviewer, ['judge', 'review', 'agent']);
   const routing = layer.settings?.routing;
   if (routing?.router) check(routing.router.agent, ['routing', 'router', 'agent']);
+  const approver = layer.settings?.approvals?.approver;
+  if (approver) check(approver.agent, ['approvals', 'approver', 'agent']);
   for (const agent of Object.keys(routing?.weights ?? {})) check(agent, ['routing', 'weights', agent]);
   for (const [complexity, models] of Object.entries(routing?.model_map ?? {})) {
     for (const agent of Object.keys(models ?? {})) check(agent, ['routing', 'model_map', complexity, agent]);
@@ -289,6 +291,11 @@ function toProjectSettings(file: ProjectSettingsFile): ProjectSettings {
       allow: file.approvals?.allow ?? d.approvals.allow,
       deny: file.approvals?.deny ?? d.approvals.deny,
       roles: file.approvals?.roles ? Object.fromEntries(Object.entries(file.approvals.roles).map(([role, lists]) => [role, { allow: lists?.allow ?? [], deny: lists?.deny ?? [] }])) : d.approvals.roles,
+      approver: file.approvals?.approver
+        ? { agent: file.approvals.approver.agent, budgetUsd: file.approvals.approver.budget_usd ?? 0.05, timeoutS: file.approvals.approver.timeout_s ?? 60 }
+        : file.approvals?.approver === null
+          ? null
+          : d.approvals.approver,
     },
   };
   // Callers own their copy: mutating it must not reach the defaults or the parsed files.

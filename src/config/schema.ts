@@ -322,6 +322,14 @@ const projectSettingsShape = {
         z.partialRecord(z.enum(ROLES), z.strictObject(approvalRuleLists)),
         "Rules of one role (implement, test, review, plan, fix), looked at before the project's.",
       ),
+      approver: switchable(
+        z.strictObject({
+          agent: nameSchema.describe('The agent asked (read-only, in a scratch directory) whether a request the rules leave open may go ahead: it answers allow, deny or ask.'),
+          budget_usd: optional(positiveNumber(), 'The most one approver run may spend, in USD. Default 0.05.'),
+          timeout_s: optional(positiveNumber(), 'Limit of one approver run, in seconds; past it a person decides. Default 60.'),
+        }),
+        'An LLM approver asked before a person. null: none (a person decides what the rules leave open).',
+      ),
     }),
     'People in the loop: permission requests and questions from agents. Default: off.',
   ),

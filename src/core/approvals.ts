@@ -1,7 +1,8 @@
 // People in the loop: what an agent may ask (a tool it may not use unasked, or a question), the rules
 // that answer a permission request before anyone is asked, and the named outcomes of every request.
-// Decision order: the rules (deny first, then allow; a role's own before the project's), then a
-// person, then — past the timeout — the project's default (deny unless configured).
+// Decision order: the rules (deny first, then allow; a role's own before the project's), then the
+// optional LLM approver (core/approver.ts), then a person, then — past the timeout — the project's
+// default (deny unless configured).
 
 import { matchesGlob } from './scope.js';
 import type { EpochMs, Role } from './types.js';
@@ -14,7 +15,7 @@ export const APPROVAL_STATES = ['pending', 'allowed', 'denied', 'answered', 'tim
 export type ApprovalState = (typeof APPROVAL_STATES)[number];
 
 /** Who (or what) decided a request. */
-export const APPROVAL_DECIDERS = ['rule', 'person', 'timeout'] as const;
+export const APPROVAL_DECIDERS = ['rule', 'approver', 'person', 'timeout'] as const;
 export type ApprovalDecider = (typeof APPROVAL_DECIDERS)[number];
 
 export const TIMEOUT_DEFAULTS = ['deny', 'allow'] as const;
@@ -64,9 +65,19 @@ export interface ApprovalSettings extends RuleLists {
   onTimeout: TimeoutDefault;
   /** Rules of one role, looked at before the project's. */
   roles: Partial<Record<Role, RuleLists>>;
+  /** The agent asked before a person, when the rules leave a request open; null: none. */
+  approver: ApproverSettings | null;
 }
 
-export const DEFAULT_APPROVAL_SETTINGS: ApprovalSettings = { enabled: false, timeoutS: 600, onTimeout: 'deny', allow: [], deny: [], roles: {} };
+export interface ApproverSettings {
+  agent: string;
+  /** The most one approver run may spend. */
+  budgetUsd: number;
+  /** Limit of one approver run; past it a person decides. */
+  timeoutS: number;
+}
+
+export const DEFAULT_APPROVAL_SETTINGS: ApprovalSettings = { enabled: false, timeoutS: 600, onTimeout: 'deny', allow: [], deny: [], roles: {}, approver: null };
 
 /** `Tool` or `Tool(pattern)`; `*` in the tool name matches any characters (`mcp__github__*`). */
 export interface ToolRule {

@@ -10,10 +10,11 @@ import {
 } from '../core/approvals.js';
 import { OrchError } from '../core/errors.js';
 import type { Role } from '../core/types.js';
+import { askApprover } from './approver.js';
 import type { Orch } from './context.js';
 
-// People in the loop, for one run: its agent's permission requests go to the project's rules, then a
-// person; its questions to a person. The agent waits meanwhile (its MCP tool call is open); a person
+// People in the loop, for one run: its agent's permission requests go to the project's rules, then
+// its LLM approver when it has one (engine/approver.ts), then a person; its questions to a person. The agent waits meanwhile (its MCP tool call is open); a person
 // decides from the dashboard, the HTTP API or `orch approve|deny|answer`, in this process or another,
 // which is why a waiting request looks at the store rather than at this process's memory. Past the
 // timeout the project's default decides.
@@ -42,8 +43,15 @@ export interface PermissionAnswer {
 export async function requestPermission(orch: Orch, caller: ApprovalCaller, tool: string, input: unknown, signal?: AbortSignal): Promise<PermissionAnswer> {
   const settings = approvalSettings(orch, caller.project);
   const verdict = decideByRules(settings, caller.role, { tool, input, cwd: caller.cwd });
+  let decision = verdict.decided ? verdict.decision : undefined;
+  if (!decision && settings.approver) {
+    const own = caller.role === null ? undefined : settings.roles[caller.role];
+    const asked = await askApprover(orch, settings.approver, caller, { tool, input, allow: [...(own?.allow ?? []), ...settings.allow], deny: [...(own?.deny ?? []), ...settings.deny] }, { signal });
+    if (asked.decision) decision = asked.decision;
+    else await orch.store.appendEvent({ type: 'approval.approver_passed', project: caller.project, taskId: caller.taskId, runId: caller.runId, data: { tool, reason: asked.passed } }, orch.now());
+  }
   const request = { project: caller.project, taskId: caller.taskId, runId: caller.runId, kind: 'permission' as const, tool, input, question: null };
-  const created = await orch.store.createApproval(request, orch.now(), verdict.decided ? verdict.decision : undefined);
+  const created = await orch.store.createApproval(request, orch.now(), decision);
   const decided = created.state === 'pending' ? await awaitDecision(orch, created, settings, signal) : created;
   const allow = decided.state !== 'pending' && allowsTool({ state: decided.state }, settings.onTimeout);
   return { approval: decided.id, allow, message: decided.reason ?? (allow ? 'allowed' : 'denied') };
