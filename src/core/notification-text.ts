@@ -36,6 +36,9 @@ const KIND_WORDS: Record<EventNotificationKind, { one: string; many: string; tag
 /** The dashboard's address without a trailing slash. */
 const trimBase = (base: string) => base.replace(/\/+$/, '');
 export const dashboardLink = (base: string) => `${trimBase(base)}/#/`;
+/** The dashboard's inbox, where a person approves, denies and answers what agents wait on. */
+export const inboxLink = (base: string) => `${trimBase(base)}/#/inbox`;
+const asksPerson = (notice: Notice) => notice.kind === 'approval_waiting' || notice.kind === 'question';
 export const taskLink = (base: string, taskId: number) => `${trimBase(base)}/#/tasks/${taskId}`;
 export const projectLink = (base: string, project: string) => `${trimBase(base)}/#/board?project=${encodeURIComponent(project)}`;
 
@@ -60,7 +63,7 @@ function noticeLine(notice: Notice, titles: ReadonlyMap<number, string>, base: s
   }
   if (notice.project !== null) about.push(`(${notice.project})`);
   const detail = notice.detail ? `: ${oneLine(notice.detail, 160)}` : '';
-  const url = notice.taskId !== null ? taskLink(base, notice.taskId) : notice.project !== null ? projectLink(base, notice.project) : dashboardLink(base);
+  const url = asksPerson(notice) ? inboxLink(base) : notice.taskId !== null ? taskLink(base, notice.taskId) : notice.project !== null ? projectLink(base, notice.project) : dashboardLink(base);
   return { text: `${tag} — ${about.join(' ')}${detail}`.replace(/ — $/, ''), url };
 }
 
@@ -77,7 +80,8 @@ export function composeBurst(notices: readonly Notice[], titles: ReadonlyMap<num
   const lines = rest > 0 ? [...shown, { text: `and ${rest} more`, url: dashboardLink(base) }] : shown;
   const taskIds = [...new Set(notices.flatMap((notice) => (notice.taskId === null ? [] : [notice.taskId])))];
   const onlyTask = taskIds.length === 1 && notices.every((notice) => notice.taskId !== null);
-  return { kinds, title, lines, url: onlyTask ? taskLink(base, taskIds[0]!) : dashboardLink(base), taskIds };
+  const url = notices.every(asksPerson) ? inboxLink(base) : onlyTask ? taskLink(base, taskIds[0]!) : dashboardLink(base);
+  return { kinds, title, lines, url, taskIds };
 }
 
 /** What a daily digest reports of one project. */

@@ -2,6 +2,7 @@
 // person may act on (an approval waiting, a task needing review, a paused project); the events that
 // stand for it are named here once, so the notifier reads only those from the store.
 
+import { commandOf } from './approvals.js';
 import { TRANSITIONS } from './lifecycle.js';
 import type { EpochMs, OrchEvent } from './types.js';
 
@@ -57,11 +58,13 @@ export function noticeFromEvent(event: OrchEvent): Notice | null {
     case BUDGET_REACHED:
       return { ...base, kind: 'budget_reached', key: `budget_reached:${event.project ?? ''}:${text(data.scope)}`, detail: text(data.reason) || text(data.detail) };
     case APPROVAL_REQUESTED: {
-      const id = text(data.id) || String(event.id);
+      // Decided as it was asked (by a rule or the approver): nobody is waiting for a person.
+      if (typeof data.state === 'string' && data.state !== 'pending') return null;
+      const id = text(data.approval) || text(data.id) || String(event.id);
       const project = event.project ?? (text(data.project) || null);
       const taskId = event.taskId ?? integerOrNull(data.taskId);
       if (data.kind === 'question') return { ...base, project, taskId, kind: 'question', key: `approval:${id}`, detail: text(data.question) };
-      const tool = [text(data.tool), text(data.command)].filter((part) => part !== '').join(': ');
+      const tool = [text(data.tool), text(data.command) || (commandOf(data.input) ?? '')].filter((part) => part !== '').join(': ');
       return { ...base, project, taskId, kind: 'approval_waiting', key: `approval:${id}`, detail: tool };
     }
     default:

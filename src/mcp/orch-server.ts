@@ -10,22 +10,20 @@ import { nudgeDaemon } from '../cli/daemon-client.js';
 import { orchVersion } from '../cli/orch-version.js';
 import { describeFailure } from '../cli/output.js';
 import { describeIssues } from '../server/validation.js';
+import { APPROVAL_TOOLS } from './approval-tools.js';
 import { PORTFOLIO_TOOLS } from './portfolio-tools.js';
 import { TASK_TOOLS } from './task-tools.js';
 import { toolContext, type OrchTool, type ToolContext, type ToolEffect } from './tool-kit.js';
 
-/**
- * Every tool the server offers, group by group. Approvals (list the waiting permission requests and
- * questions, approve, deny) join as a group of their own, their tools defined like these with
- * `defineTool` and deciding through the engine.
- */
-const TOOL_GROUPS: readonly (readonly OrchTool[])[] = [TASK_TOOLS, PORTFOLIO_TOOLS];
+/** Every tool the server offers, group by group. */
+const TOOL_GROUPS: readonly (readonly OrchTool[])[] = [TASK_TOOLS, PORTFOLIO_TOOLS, APPROVAL_TOOLS];
 
 export const ORCH_TOOL_NAMES = TOOL_GROUPS.flat().map((tool) => tool.name);
 
 const INSTRUCTIONS =
   'Orch runs a team of AI coding agents on a backlog of tasks, each in its own git worktree, then judges and merges the result. ' +
-  'Use list_tasks and show_task to see the work, add_task to file new work, retry_task and cancel_task to steer it, status and costs for the whole picture.';
+  'Use list_tasks and show_task to see the work, add_task to file new work, retry_task and cancel_task to steer it, status and costs for the whole picture, ' +
+  'list_approvals to see what waiting agents ask, approve_request, deny_request and answer_question to answer them.';
 
 const ANNOTATIONS: Record<ToolEffect, ToolAnnotations> = {
   reads: { readOnlyHint: true, openWorldHint: false },

@@ -40,6 +40,10 @@ describe('events to notices', () => {
     expect(noticeFromEvent(event('run.ended', { outcome: 'success' }))).toBeNull();
     expect(noticeFromEvent(event('approval.requested', { id: 'p1', kind: 'permission', tool: 'Bash', command: 'rm -rf build' }, { project: null, taskId: null }))).toMatchObject({ kind: 'approval_waiting', key: 'approval:p1', detail: 'Bash: rm -rf build' });
     expect(noticeFromEvent(event('approval.requested', { id: 'q1', kind: 'question', question: 'Which DB?', project: 'web', taskId: 9 }, { project: null, taskId: null }))).toMatchObject({ kind: 'question', project: 'web', taskId: 9, detail: 'Which DB?' });
+    // As the store writes it: the request's id, its state and the tool's input.
+    expect(noticeFromEvent(event('approval.requested', { approval: 7, kind: 'permission', state: 'pending', tool: 'Bash', input: { command: 'npm publish' }, question: null }))).toMatchObject({ kind: 'approval_waiting', key: 'approval:7', detail: 'Bash: npm publish' });
+    // Decided as it was asked (a rule, the approver): nobody waits for a person.
+    expect(noticeFromEvent(event('approval.requested', { approval: 8, kind: 'permission', state: 'denied', tool: 'Bash', input: { command: 'rm -rf /' }, question: null }))).toBeNull();
     expect(noticeFromEvent(event('task.started', { to: 'running' }))).toBeNull();
   });
 

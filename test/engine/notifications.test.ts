@@ -232,7 +232,7 @@ describe('notifications from a running daemon', () => {
     expect(ntfyFollows).toBe(true);
     await orch.store.appendEvent({ type: 'approval.requested', project: 'app', taskId: next, data: { id: 'perm-1', kind: 'permission', project: 'app', taskId: next, tool: 'Bash', command: 'npm publish' } }, orch.now());
     expect(await eventually(() => received().length === 4 && http.of('ntfy').length === 1, 30_000)).toBe(true);
-    expect(received()[3]).toMatchObject({ kinds: ['approval_waiting'], title: 'Orch: an approval is waiting', taskIds: [next], url: `http://127.0.0.1:${port}/#/tasks/${next}` });
+    expect(received()[3]).toMatchObject({ kinds: ['approval_waiting'], title: 'Orch: an approval is waiting', taskIds: [next], url: `http://127.0.0.1:${port}/#/inbox` });
     expect(http.of('ntfy')[0]!.json).toMatchObject({ topic: 'added', title: 'Orch: an approval is waiting', priority: 4 });
     expect(http.of('ntfy')[0]!.json.message).toContain('Bash: npm publish');
   }, 120_000);

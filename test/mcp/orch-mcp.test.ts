@@ -6,11 +6,13 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Approval } from '../../src/core/approvals.js';
 import type { OrchEvent, Run, Task } from '../../src/core/types.js';
+import { openOrch } from '../../src/engine/context.js';
 import { CLI, orch } from '../helpers/cli.js';
 import { makeRepo, tempDir } from '../helpers/git.js';
 
-const TOOL_NAMES = ['list_tasks', 'show_task', 'add_task', 'retry_task', 'cancel_task', 'status', 'costs'];
+const TOOL_NAMES = ['list_tasks', 'show_task', 'add_task', 'retry_task', 'cancel_task', 'status', 'costs', 'list_approvals', 'approve_request', 'deny_request', 'answer_question'];
 
 let scratch: { path: string; cleanup: () => void };
 let home: string;
@@ -174,6 +176,30 @@ describe('orch mcp over stdio, spoken to by the SDK client', () => {
     expect(dataOf(await call('costs', { since: '2026-01-01', by: 'agent', project: 'shop' }))).toMatchObject({ by: 'agent', since: '2026-01-01', project: 'shop' });
     expect(errorOf(await call('costs', { since: 'yesterday' }))).toBe('"yesterday" is not a date: use YYYY-MM-DD');
     expect(errorOf(await call('costs', { project: 'nope' }))).toBe('project "nope" not found');
+  });
+
+  it("lists agents' waiting requests and questions, and answers them as a person", async () => {
+    const store = await openOrch(home);
+    let ids: number[];
+    try {
+      const task = (await store.store.createTask({ project: 'shop', title: 'Asks first' }, Date.now(), { type: 'task.created' }))!;
+      const claim = (await store.store.claimTask({ taskId: task.id, owner: 'test:1', leaseMs: 60_000, now: Date.now() }))!;
+      const run = await store.store.createRun({ taskId: task.id, project: 'shop', attempt: 1, agent: 'claude', startedAt: Date.now() }, claim.token);
+      const ask = (kind: 'permission' | 'question', tool: string | null, question: string | null) =>
+        store.store.createApproval({ project: 'shop', taskId: task.id, runId: run.id, kind, tool, input: tool ? { command: 'make deploy' } : null, question }, Date.now());
+      ids = [(await ask('permission', 'Bash', null)).id, (await ask('permission', 'Bash', null)).id, (await ask('question', null, 'Which region?')).id];
+    } finally {
+      await store.close();
+    }
+    const pending = dataOf<Approval[]>(await call('list_approvals'));
+    expect(pending.map((a) => a.id)).toEqual(ids);
+    expect(texts(await call('list_approvals'))[0]).toContain('asks: Which region?');
+    expect(dataOf<Approval>(await call('approve_request', { id: ids[0], reason: 'staging only' }))).toMatchObject({ state: 'allowed', decidedBy: 'person', reason: 'staging only' });
+    expect(dataOf<Approval>(await call('deny_request', { id: ids[1] }))).toMatchObject({ state: 'denied', decidedBy: 'person' });
+    expect(dataOf<Approval>(await call('answer_question', { id: ids[2], answer: 'eu-west-1' }))).toMatchObject({ state: 'answered', reason: 'eu-west-1' });
+    expect(dataOf<Approval[]>(await call('list_approvals'))).toEqual([]);
+    expect(errorOf(await call('deny_request', { id: ids[0] }))).toMatch(/already decided \(allowed by person\)/);
+    expect(errorOf(await call('approve_request', { id: 99_999 }))).toMatch(/approval #99999 not found/);
   });
 
   it('refuses bad input with a one-line tool error and keeps answering', async () => {

@@ -44,7 +44,7 @@ export function approvalOps(db: Kysely<Database>): ApprovalOps {
           project: approval.project,
           taskId: approval.taskId,
           runId: approval.runId,
-          data: { approval: approval.id, kind: approval.kind, tool: approval.tool, input: eventInput(approval.input), question: approval.question },
+          data: { approval: approval.id, kind: approval.kind, state: approval.state, tool: approval.tool, input: eventInput(approval.input), question: approval.question },
         },
         now,
       );
