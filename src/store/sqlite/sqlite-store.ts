@@ -8,6 +8,7 @@ import type { StoreOps } from '../store.js';
 import { MIGRATIONS, applyMigrations } from './migrations.js';
 import type { Database } from './schema.js';
 import { sqliteOps } from './sqlite-ops.js';
+import { cachingStatements } from './statement-cache.js';
 import { inImmediateTransaction } from './transaction.js';
 
 // better-sqlite3 is CommonJS: required, it skips the scan for named exports an ESM import of it costs
@@ -59,7 +60,7 @@ export class SqliteStore extends KyselyStore {
 
   constructor(private readonly sqlite: BetterSqlite3.Database) {
     super();
-    this.db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    this.db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
     this.reads = sqliteOps(this.db);
   }
 
