@@ -5,7 +5,7 @@ import type { OrchEvent } from '../core/types.js';
 // here instead of reading the store. Each event is serialised once, for every subscriber.
 
 /** Events kept at least (a subscriber further behind reads the store); twice as many at most. */
-const KEEP = 4096;
+const KEEP = 1024;
 
 export class EventWindow {
   private events: OrchEvent[] = [];
