@@ -70,7 +70,7 @@ export interface RunReport extends RunVerdict {
 
 const STDERR_TAIL = 4000;
 /** How long a line waits for others to join its write to the log, and how much is written without waiting. */
-const LOG_FLUSH_MS = 200;
+const LOG_FLUSH_MS = 1000;
 const LOG_FLUSH_BYTES = 64 * 1024;
 /** A line longer than this is kept cut: no event or result block of a CLI comes near it. */
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;

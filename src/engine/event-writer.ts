@@ -7,7 +7,7 @@ import type { Store, TimedEvent } from '../store/store.js';
 // them is written (its end, its denials), so a run's events keep their order and none is left behind.
 
 /** How long the first queued event waits for others to join its transaction. */
-const FLUSH_AFTER_MS = 10;
+const FLUSH_AFTER_MS = 20;
 /** Queued events that are flushed without waiting out FLUSH_AFTER_MS. */
 const FLUSH_AT = 500;
 /** Queued events past which a run waits for the flush before it reads more of its agent's output. */
