@@ -31,6 +31,8 @@ export interface FollowOptions {
 }
 
 const DEFAULT_BATCH = 500;
+/** Looks once more after a wake-up whose read found nothing, up to this many times (see `EventFeed.settleMs`). */
+const SETTLE_LOOKS = 10;
 
 /**
  * Writes the subscription's events to `stream` until the client goes away (or the server closes it).
@@ -57,8 +59,10 @@ export async function followEvents(store: Pick<StoreOps, 'listEvents'>, feed: Ev
     await stream.writeSSE({ event: 'ready', id: String(cursor), data: JSON.stringify({ after: cursor }) });
     let read = true;
     // A wake-up whose read found nothing: on PostgreSQL the events can show a moment later (an older
-    // transaction still open), so the stream looks once more after `feed.settleMs`.
+    // transaction still open), so the stream looks again after `feed.settleMs`, a few times.
     let settling = false;
+    /** Looks made since a wake-up whose reads found nothing: a busy database can take a few. */
+    let settleLooks = 0;
     while (!stream.aborted) {
       const seen = feed.generation;
       const unseen = feed.unseen;
@@ -74,6 +78,7 @@ export async function followEvents(store: Pick<StoreOps, 'listEvents'>, feed: Ev
           lastWriteAt = Date.now();
         }
         settling = false;
+        settleLooks = 0;
       } else if (read) {
         const events = await store.listEvents({ afterId: cursor, project: subscription.project, taskId: subscription.taskId, limit: batchSize });
         if (stream.aborted) return;
@@ -85,7 +90,8 @@ export async function followEvents(store: Pick<StoreOps, 'listEvents'>, feed: Ev
         }
         if (events.length === batchSize) continue; // still catching up
         // The first read was woken by no one: nothing to wait for.
-        settling = feed.settleMs > 0 && events.length === 0 && !settling && readThrough !== -1;
+        settleLooks = events.length === 0 && (settling || readThrough !== unseen) ? settleLooks + 1 : 0;
+        settling = feed.settleMs > 0 && readThrough !== -1 && settleLooks > 0 && settleLooks <= SETTLE_LOOKS;
         readThrough = unseen;
       }
       // A comment line now and then keeps proxies and idle timeouts from cutting a quiet stream.
