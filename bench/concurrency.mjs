@@ -3,7 +3,8 @@
 // stored by the daemon as it arrives), with one SSE client following GET /events.
 // Run with `npm run bench:concurrency` (builds first). Options: --agents N (default 32), --seconds S
 // (how long each agent talks, default 10), --rate R (events per second per agent, default 50),
-// --repeat R (rounds, each with a fresh ORCH_HOME and daemon, default 1), --keep.
+// --repeat R (rounds, each with a fresh ORCH_HOME and daemon, default 1), --keep, --cpu-prof DIR (the
+// daemon runs under `node --cpu-prof`, its profile written to DIR when it stops).
 //
 // Measured:
 //   daemon CPU   utime+stime deltas from /proc/<pid>/stat, sampled every 250 ms: the average over the
@@ -34,6 +35,7 @@ const SECONDS = option('seconds', 10);
 const RATE = option('rate', 50);
 const REPEAT = option('repeat', 1);
 const KEEP = process.argv.includes('--keep');
+const CPU_PROF = process.argv.includes('--cpu-prof') ? process.argv[process.argv.indexOf('--cpu-prof') + 1] : null;
 const PROJECT = 'app';
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
@@ -102,7 +104,8 @@ async function round() {
     }),
   );
   const env = { ...process.env, ORCH_HOME: home, NO_COLOR: '1' };
-  const daemon = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--grace', '5'], { cwd: scratch, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const profiling = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [];
+  const daemon = spawn(process.execPath, [...profiling, CLI, 'serve', '--port', '0', '--grace', '5'], { cwd: scratch, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let logs = '';
   daemon.stdout.on('data', (c) => (logs += c));
   daemon.stderr.on('data', (c) => (logs += c));

@@ -25,6 +25,14 @@ export const storedLine = (line: OutputLine) => (line.cutBytes === 0 ? line.text
  * so a caller can count all output, cut bytes included. Reading waits while the consumer works.
  */
 export async function* readOutputLines(input: Readable, maxLineBytes: number, onBytes?: (bytes: number) => void): AsyncGenerator<OutputLine> {
+  for await (const lines of readOutputChunks(input, maxLineBytes, onBytes)) yield* lines;
+}
+
+/**
+ * As `readOutputLines`, the lines ended by each chunk read together: one step of the generator per
+ * read from the pipe rather than one per line, for a consumer that handles lines one after another.
+ */
+export async function* readOutputChunks(input: Readable, maxLineBytes: number, onBytes?: (bytes: number) => void): AsyncGenerator<OutputLine[]> {
   let kept: Buffer[] = [];
   let keptBytes = 0;
   let cutBytes = 0;
@@ -49,13 +57,15 @@ export async function* readOutputLines(input: Readable, maxLineBytes: number, on
 
   for await (const chunk of input as AsyncIterable<Buffer>) {
     onBytes?.(chunk.length);
+    const lines: OutputLine[] = [];
     let start = 0;
     for (let newline = chunk.indexOf(0x0a, start); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
       take(chunk.subarray(start, newline));
       start = newline + 1;
-      yield finish();
+      lines.push(finish());
     }
     if (start < chunk.length) take(chunk.subarray(start));
+    if (lines.length > 0) yield lines;
   }
-  if (keptBytes > 0 || cutBytes > 0) yield finish();
+  if (keptBytes > 0 || cutBytes > 0) yield [finish()];
 }

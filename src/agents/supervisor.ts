@@ -8,7 +8,7 @@ import { MAX_RECORDED_DENIALS, sandboxDenialIn } from '../core/sandbox-denial.js
 import { accessAt } from '../core/sandbox-policy.js';
 import { openSandbox, type OpenedSandbox, type SandboxPlan } from '../sandbox/launch.js';
 import type { AgentAdapter, AgentConfig, AgentEvent, ModelPrice, RunSpec } from './agent.js';
-import { readOutputLines, storedLine } from './output-lines.js';
+import { readOutputChunks, storedLine } from './output-lines.js';
 import { RUN_MARK_VARIABLE, terminateGroup, terminateMarked } from './process-group.js';
 
 export interface SuperviseOptions {
@@ -70,7 +70,7 @@ export interface RunReport extends RunVerdict {
 
 const STDERR_TAIL = 4000;
 /** How long a line waits for others to join its write to the log, and how much is written without waiting. */
-const LOG_FLUSH_MS = 200;
+const LOG_FLUSH_MS = 1000;
 const LOG_FLUSH_BYTES = 64 * 1024;
 /** A line longer than this is kept cut: no event or result block of a CLI comes near it. */
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
@@ -223,28 +223,32 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
     if (overLimit()) stop('output_limit');
   };
   const readStdout = (async () => {
-    for await (const output of readOutputLines(child.stdout!, maxLineBytes, countOutput)) {
-      // Past the limit the rest is read only to let the process end; nothing more is kept.
-      if (overLimit()) continue;
-      const line = storedLine(output);
-      if (output.cutBytes > 0) cutLines++;
-      writeLog(`${line}\n`);
-      logLines++;
-      for (const parsed of parse(line)) {
-        const event = believed(parsed);
-        summary = addRunEvent(summary, event);
-        if (event.type === 'session_started') sessionId = event.sessionId;
-        // The final message is the text after the agent's last tool use; the CLI's own result text wins.
-        if (event.type === 'tool_call' || event.type === 'tool_result') finalText = null;
-        if (event.type === 'assistant_text') finalText = finalText === null ? event.text : `${finalText}\n${event.text}`;
-        if (event.type === 'result' && event.text) finalText = event.text;
-        const cost = costSoFar();
-        try {
-          await options.onEvent?.(event, cost, logLines);
-        } catch (error) {
-          storageFailed(error as Error);
+    for await (const outputs of readOutputChunks(child.stdout!, maxLineBytes, countOutput)) {
+      for (const output of outputs) {
+        // Past the limit the rest is read only to let the process end; nothing more is kept.
+        if (overLimit()) break;
+        const line = storedLine(output);
+        if (output.cutBytes > 0) cutLines++;
+        writeLog(`${line}\n`);
+        logLines++;
+        for (const parsed of parse(line)) {
+          const event = believed(parsed);
+          summary = addRunEvent(summary, event);
+          if (event.type === 'session_started') sessionId = event.sessionId;
+          // The final message is the text after the agent's last tool use; the CLI's own result text wins.
+          if (event.type === 'tool_call' || event.type === 'tool_result') finalText = null;
+          if (event.type === 'assistant_text') finalText = finalText === null ? event.text : `${finalText}\n${event.text}`;
+          if (event.type === 'result' && event.text) finalText = event.text;
+          const cost = costSoFar();
+          try {
+            // Awaited only when it returns a promise: most events are queued without one.
+            const handled = options.onEvent?.(event, cost, logLines);
+            if (handled) await handled;
+          } catch (error) {
+            storageFailed(error as Error);
+          }
+          if (options.budgetUsd !== null && cost !== null && cost > options.budgetUsd) stop('budget');
         }
-        if (options.budgetUsd !== null && cost !== null && cost > options.budgetUsd) stop('budget');
       }
     }
   })();

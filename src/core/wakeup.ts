@@ -23,6 +23,8 @@ export interface Wakeup {
   kind: WakeupKind;
   taskId?: number;
   project?: string;
+  /** The bus that sent it (`WakeupBus.origin`): a process can tell its own wake-ups from others'. */
+  origin?: string;
 }
 
 /** The NOTIFY payload: small JSON, well under PostgreSQL's 8000-byte limit. */
@@ -39,6 +41,7 @@ export function decodeWakeup(payload: string | undefined): Wakeup {
       kind,
       ...(typeof value.taskId === 'number' ? { taskId: value.taskId } : {}),
       ...(typeof value.project === 'string' ? { project: value.project } : {}),
+      ...(typeof value.origin === 'string' ? { origin: value.origin } : {}),
     };
   } catch {
     return { kind: 'task_ready' };

@@ -193,15 +193,20 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
   let retryAfterMs: number | null = null;
   // Queued with the process's event writer, stored a batch at a time (event-writer.ts).
   const events = new RunEvents(eventWriterOf(store));
-  const record = async (event: AgentEvent, _cost: number | null, logLine: number) => {
+  const add = (event: AgentEvent, logLine: number) =>
+    events.add({ event: { type: `agent.${event.type}`, project: task.project, taskId: task.id, runId: run.id, data: agentEventRecord(event, logLine) }, at: orch.now() });
+  // Stored at once, not when the run ends: a crash before then must not lose the session to resume.
+  const recordSession = async (event: AgentEvent & { type: 'session_started' }, logLine: number) => {
+    await events.settled(); // what came before it is stored first
+    await store.updateRun(run.id, attempt.token, { sessionId: event.sessionId }, orch.now());
+    await add(event, logLine);
+  };
+  // Called for every line an agent prints: it returns a promise only when there is something to wait for.
+  const record = (event: AgentEvent, _cost: number | null, logLine: number): Promise<void> | undefined => {
     if (event.type === 'rate_limit' && event.retryAfterMs !== null) retryAfterMs = event.retryAfterMs;
-    if (event.type === 'unparsed') return; // kept in agent.jsonl; not worth an event
-    // Stored at once, not when the run ends: a crash before then must not lose the session to resume.
-    if (event.type === 'session_started') {
-      await events.settled(); // what came before it is stored first
-      await store.updateRun(run.id, attempt.token, { sessionId: event.sessionId }, orch.now());
-    }
-    await events.add({ event: { type: `agent.${event.type}`, project: task.project, taskId: task.id, runId: run.id, data: agentEventRecord(event, logLine) }, at: orch.now() });
+    if (event.type === 'unparsed') return undefined; // kept in agent.jsonl; not worth an event
+    if (event.type === 'session_started') return recordSession(event, logLine);
+    return add(event, logLine);
   };
   const signal = options.signal ? AbortSignal.any([options.signal, attempt.lost]) : attempt.lost;
   const runHome = join(attempt.runDir, 'home');

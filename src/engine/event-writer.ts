@@ -13,38 +13,53 @@ const FLUSH_AT = 500;
 /** Queued events past which a run waits for the flush before it reads more of its agent's output. */
 const MAX_QUEUED = 10_000;
 
-interface Queued {
-  item: TimedEvent;
-  stored: () => void;
-  failed: (error: Error) => void;
+/** The events waiting for one transaction, and its outcome, shared by all of them. */
+interface Batch {
+  items: TimedEvent[];
+  /** Resolves once they are stored; rejects with the store's error if they were not. */
+  stored: Promise<void>;
+  settle: (error: Error | null) => void;
+}
+
+function newBatch(): Batch {
+  let settle!: (error: Error | null) => void;
+  const stored = new Promise<void>((resolve, reject) => {
+    settle = (error) => (error ? reject(error) : resolve());
+  });
+  // Only a run that waits for it hears of a failure; the batch itself must not count as unhandled.
+  stored.catch(() => undefined);
+  return { items: [], stored, settle };
 }
 
 /** One process's writer of batched events to one store. */
 export class EventWriter {
-  private queue: Queued[] = [];
+  private queue: Batch = newBatch();
   private timer: NodeJS.Timeout | null = null;
   /** The flush in progress: flushes run one after another, so events are stored in the order queued. */
   private flushing: Promise<void> | null = null;
 
   constructor(private readonly store: Pick<Store, 'appendEvents'>) {}
 
-  /** Queues an event; resolves once it is stored, rejects with the store's error if its batch was not. */
+  /**
+   * Queues an event; the promise returned (the same for every event of its batch) resolves once it is
+   * stored and rejects with the store's error if its batch was not.
+   */
   append(item: TimedEvent): Promise<void> {
-    return new Promise<void>((stored, failed) => {
-      this.queue.push({ item, stored, failed });
-      if (this.queue.length >= FLUSH_AT) this.flushNow();
-      else this.timer ??= setTimeout(() => this.flushNow(), FLUSH_AFTER_MS);
-    });
+    const batch = this.queue;
+    batch.items.push(item);
+    if (batch.items.length >= FLUSH_AT) this.flushNow();
+    else this.timer ??= setTimeout(() => this.flushNow(), FLUSH_AFTER_MS);
+    return batch.stored;
   }
 
   /** True when so much is queued that a producer should wait for `flush()` before adding more. */
   get backedUp(): boolean {
-    return this.queue.length >= MAX_QUEUED;
+    return this.queue.items.length >= MAX_QUEUED;
   }
 
   /** Stores everything queued so far; resolves once it is (whether or not it could be). */
   async flush(): Promise<void> {
-    while (this.queue.length > 0 || this.flushing) {
+    while (this.queue.items.length > 0 || this.flushing) {
       if (!this.flushing) this.flushNow();
       await this.flushing;
     }
@@ -53,24 +68,19 @@ export class EventWriter {
   private flushNow(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.flushing || this.queue.length === 0) return;
+    if (this.flushing || this.queue.items.length === 0) return;
     const batch = this.queue;
-    this.queue = [];
+    this.queue = newBatch();
     this.flushing = this.store
-      .appendEvents(batch.map((queued) => queued.item))
+      .appendEvents(batch.items)
       .then(
-        () => {
-          for (const queued of batch) queued.stored();
-        },
-        (error: unknown) => {
-          const failure = error instanceof Error ? error : new Error(String(error));
-          for (const queued of batch) queued.failed(failure);
-        },
+        () => batch.settle(null),
+        (error: unknown) => batch.settle(error instanceof Error ? error : new Error(String(error))),
       )
       .finally(() => {
         this.flushing = null;
         // What queued meanwhile goes at once: it has waited for this flush already.
-        if (this.queue.length > 0) this.flushNow();
+        if (this.queue.items.length > 0) this.flushNow();
       });
   }
 }
@@ -98,18 +108,26 @@ export async function flushEvents(store: Pick<Store, 'appendEvents'>): Promise<v
  */
 export class RunEvents {
   private last: Promise<void> = Promise.resolve();
+  private lastBatch: Promise<void> | null = null;
   private error: Error | null = null;
 
   constructor(private readonly writer: EventWriter) {}
 
-  /** Queues the event; waits only when the writer is backed up. Throws once an earlier batch failed. */
-  async add(item: TimedEvent): Promise<void> {
+  /**
+   * Queues the event. Returns a promise to wait for only when the writer is backed up (nothing to wait
+   * for otherwise: no promise per event). Throws once an earlier batch failed.
+   */
+  add(item: TimedEvent): Promise<void> | undefined {
     if (this.error) throw this.error;
-    // Batches are stored in order, so the last event's fate comes after every earlier one's.
-    this.last = this.writer.append(item).catch((error: Error) => {
-      this.error ??= error;
-    });
-    if (this.writer.backedUp) await this.last;
+    // Batches are stored in order, so the last batch's fate comes after every earlier one's.
+    const batch = this.writer.append(item);
+    if (batch !== this.lastBatch) {
+      this.lastBatch = batch;
+      this.last = batch.catch((error: Error) => {
+        this.error ??= error;
+      });
+    }
+    return this.writer.backedUp ? this.last : undefined;
   }
 
   /** Waits until every event added is stored or failed; returns the first failure, if any. */

@@ -1,7 +1,8 @@
-// One SSE subscriber: catch up from the store, then read it again each time the event feed says events
-// may have been stored (event-feed.ts): by any process sharing the database, such as a CLI command run
-// beside the daemon, or another host. Events are always read from the store, so every subscriber sees
-// them in the order the store gives to a resuming reader, whoever wrote them.
+// One SSE subscriber: catch up from the store, then take this process's events from the event feed's
+// window as they commit (event-feed.ts), and read the store again only when the feed says events may
+// have been stored that the window does not hold: by another process sharing the database, such as a
+// CLI command run beside the daemon, or another host. The window holds events in the order the store
+// gives to a resuming reader, so every subscriber sees them in that order, whoever wrote them.
 
 import type { SSEStreamingApi } from 'hono/streaming';
 import { describeFailure } from '../cli/output.js';
@@ -30,6 +31,8 @@ export interface FollowOptions {
 }
 
 const DEFAULT_BATCH = 500;
+/** Looks once more after a wake-up whose read found nothing, up to this many times (see `EventFeed.settleMs`). */
+const SETTLE_LOOKS = 10;
 
 /**
  * Writes the subscription's events to `stream` until the client goes away (or the server closes it).
@@ -39,30 +42,57 @@ const DEFAULT_BATCH = 500;
  */
 export async function followEvents(store: Pick<StoreOps, 'listEvents'>, feed: EventFeed, stream: SSEStreamingApi, subscription: EventSubscription, options: FollowOptions): Promise<void> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
-  let afterId = subscription.afterId;
+  const unnamed = subscription.unnamed === true;
+  const wanted = (event: OrchEvent) =>
+    (subscription.project === undefined || event.project === subscription.project) && (subscription.taskId === undefined || event.taskId === subscription.taskId);
+  // Where the subscriber is in the store's order: after the last event it was sent or, taking events
+  // from the window, passed over (not its to see). Reading the store after it gives what follows.
+  let cursor = subscription.afterId;
+  /** The feed's `unseen` when this stream last read the store to its end; -1 before the first read. */
+  let readThrough = -1;
   let lastWriteAt = Date.now();
   // One listener for the stream's life: the client leaving (or the server closing) ends the wait at once.
   const gone = new AbortController();
   stream.onAbort(() => gone.abort());
+  feed.open();
   try {
-    await stream.writeSSE({ event: 'ready', id: String(afterId), data: JSON.stringify({ after: afterId }) });
+    await stream.writeSSE({ event: 'ready', id: String(cursor), data: JSON.stringify({ after: cursor }) });
     let read = true;
     // A wake-up whose read found nothing: on PostgreSQL the events can show a moment later (an older
-    // transaction still open), so the stream looks once more after `feed.settleMs`.
+    // transaction still open), so the stream looks again after `feed.settleMs`, a few times.
     let settling = false;
+    /** Looks made since a wake-up whose reads found nothing: a busy database can take a few. */
+    let settleLooks = 0;
     while (!stream.aborted) {
       const seen = feed.generation;
-      if (read) {
-        const events = await store.listEvents({ afterId, project: subscription.project, taskId: subscription.taskId, limit: batchSize });
+      const unseen = feed.unseen;
+      const held = read && readThrough === unseen ? feed.window.after(cursor) : null;
+      if (held) {
+        let frames = '';
+        held.events.forEach((event, i) => {
+          if (wanted(event)) frames += sseFrame(event, held.serialised(i), unnamed);
+        });
+        if (held.events.length > 0) cursor = held.events.at(-1)!.id;
+        if (frames !== '') {
+          await stream.write(frames);
+          lastWriteAt = Date.now();
+        }
+        settling = false;
+        settleLooks = 0;
+      } else if (read) {
+        const events = await store.listEvents({ afterId: cursor, project: subscription.project, taskId: subscription.taskId, limit: batchSize });
         if (stream.aborted) return;
         if (events.length > 0) {
           // One write for all of them: a write per event cost more than the rest of the stream.
-          await stream.write(events.map((event) => sseFrame(event, subscription.unnamed === true)).join(''));
-          afterId = events.at(-1)!.id;
+          await stream.write(events.map((event) => sseFrame(event, JSON.stringify(event), unnamed)).join(''));
+          cursor = events.at(-1)!.id;
           lastWriteAt = Date.now();
         }
         if (events.length === batchSize) continue; // still catching up
-        settling = feed.settleMs > 0 && events.length === 0 && !settling;
+        // The first read was woken by no one: nothing to wait for.
+        settleLooks = events.length === 0 && (settling || readThrough !== unseen) ? settleLooks + 1 : 0;
+        settling = feed.settleMs > 0 && readThrough !== -1 && settleLooks > 0 && settleLooks <= SETTLE_LOOKS;
+        readThrough = unseen;
       }
       // A comment line now and then keeps proxies and idle timeouts from cutting a quiet stream.
       if (Date.now() - lastWriteAt >= options.heartbeatMs) {
@@ -71,8 +101,10 @@ export async function followEvents(store: Pick<StoreOps, 'listEvents'>, feed: Ev
       }
       const waitMs = settling ? feed.settleMs : feed.pushed ? options.heartbeatMs : options.pollMs;
       const woken = await feed.after(seen, waitMs, gone.signal);
-      // Pushed, a wait that ran out is only the heartbeat's: nothing new was stored.
+      // Pushed, a wait that ran out is only the heartbeat's: nothing new was stored. Not pushed, the
+      // store is read each time: other processes' events wake no one.
       read = woken || settling || !feed.pushed;
+      if (!woken && !feed.pushed) readThrough = -1;
     }
   } catch (error) {
     if (stream.aborted) return; // the store or socket went away with the client: nothing to tell
@@ -80,9 +112,9 @@ export async function followEvents(store: Pick<StoreOps, 'listEvents'>, feed: Ev
   }
 }
 
-/** An event as an SSE frame, as `writeSSE` writes it: `event:` (unless unnamed), `data:`, `id:`. */
-function sseFrame(event: OrchEvent, unnamed: boolean): string {
+/** An event (and its JSON) as an SSE frame, as `writeSSE` writes it: `event:` (unless unnamed), `data:`, `id:`. */
+function sseFrame(event: OrchEvent, json: string, unnamed: boolean): string {
   // JSON escapes every line break, so the data is one `data:` line; a type is one line by construction.
   const name = unnamed ? '' : `event: ${event.type.replace(/[\r\n]/g, ' ')}\n`;
-  return `${name}data: ${JSON.stringify(event)}\nid: ${event.id}\n\n`;
+  return `${name}data: ${json}\nid: ${event.id}\n\n`;
 }

@@ -50,6 +50,7 @@ import type {
   WorkerPatch,
 } from './store.js';
 import type { Database } from './sqlite/schema.js';
+import { captureEvents, type EventCapture } from './sqlite/event-ops.js';
 import { sqliteOps } from './sqlite/sqlite-ops.js';
 
 /**
@@ -61,7 +62,7 @@ export abstract class KyselyStore implements Store {
   /** Set while a transaction's callback runs, to catch calls on the store instead of on `tx`. */
   private readonly insideTransaction = new AsyncLocalStorage<true>();
   private readonly taskListeners = new Set<(task: Task) => void>();
-  private readonly commitListeners = new Set<() => void>();
+  private readonly commitListeners = new Set<(stored: readonly OrchEvent[] | null) => void>();
 
   /**
    * Runs `fn` in one write transaction and commits it. An implementation may run `fn` again after a
@@ -82,15 +83,16 @@ export abstract class KyselyStore implements Store {
     return () => this.taskListeners.delete(listener);
   }
 
-  onCommitted(listener: () => void): () => void {
+  onCommitted(listener: (stored: readonly OrchEvent[] | null) => void): () => void {
     this.commitListeners.add(listener);
     return () => this.commitListeners.delete(listener);
   }
 
-  private tellCommitted(): void {
+  private tellCommitted(stored: readonly OrchEvent[] | null): void {
+    if (stored?.length === 0) return; // a write that stored no event
     for (const listener of this.commitListeners) {
       try {
-        listener();
+        listener(stored);
       } catch {
         // A listener's failure is its own: the write has committed.
       }
@@ -100,11 +102,14 @@ export abstract class KyselyStore implements Store {
   private async write<T>(fn: (ops: StoreOps) => Promise<T>): Promise<T> {
     this.refuseInsideTransaction();
     let written: Task[] = [];
+    let capture: EventCapture | null = null;
     const result = await this.inTransaction((conn) => {
       written = [];
+      capture = captureEvents(conn);
       return this.insideTransaction.run(true, () => fn(this.recordingTaskWrites(sqliteOps(conn), written)));
     });
-    this.tellCommitted();
+    const captured = capture as EventCapture | null;
+    this.tellCommitted(captured?.complete ? captured.events : null);
     for (const task of written) {
       for (const listener of this.taskListeners) {
         // A listener's failure is its own: the write has committed and the caller must hear so.
@@ -246,13 +251,13 @@ export abstract class KyselyStore implements Store {
 
   async claimTask(request: ClaimRequest): Promise<Claim | null> {
     const claim = await this.writeStatements((ops) => ops.claimTask(request));
-    if (claim) this.tellCommitted();
+    if (claim) this.tellCommitted(null);
     return claim;
   }
 
   async claimFirstFree(request: FirstFreeClaimRequest): Promise<Claim | null> {
     const claim = await this.writeStatements((ops) => ops.claimFirstFree(request));
-    if (claim) this.tellCommitted();
+    if (claim) this.tellCommitted(null);
     return claim;
   }
 
@@ -355,8 +360,8 @@ export abstract class KyselyStore implements Store {
     return this.write((ops) => ops.appendEvent(event, now));
   }
 
-  appendEvents(events: readonly TimedEvent[]): Promise<number> {
-    if (events.length === 0) return Promise.resolve(0);
+  appendEvents(events: readonly TimedEvent[]): Promise<OrchEvent[]> {
+    if (events.length === 0) return Promise.resolve([]);
     return this.write((ops) => ops.appendEvents(events));
   }
 
@@ -366,6 +371,10 @@ export abstract class KyselyStore implements Store {
 
   latestEventId(): Promise<number> {
     return this.read((ops) => ops.latestEventId());
+  }
+
+  cursorBefore(id: number): Promise<number | null> {
+    return this.read((ops) => ops.cursorBefore(id));
   }
 
   // Jobs

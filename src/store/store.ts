@@ -430,13 +430,19 @@ export interface StoreOps {
     now: EpochMs,
   ): Promise<OrchEvent>;
   /**
-   * Appends many events, each with its own time, in the order given; returns how many. Busy agent
+   * Appends many events, each with its own time, in the order given; returns them as stored. Busy agent
    * output is stored this way, a batch per transaction rather than a transaction per line.
    */
-  appendEvents(events: readonly TimedEvent[]): Promise<number>;
+  appendEvents(events: readonly TimedEvent[]): Promise<OrchEvent[]>;
   listEvents(filter?: EventFilter): Promise<OrchEvent[]>;
   /** The cursor (`afterId`) after which a reader sees only what is yet to come; 0 with no events. */
   latestEventId(): Promise<number>;
+  /**
+   * The cursor after which a resuming reader (`listEvents({ afterId })`) reads the stored event `id`
+   * next, now and for good (0 when none comes before it); null while that is not settled yet (on
+   * PostgreSQL, a transaction older than the event's is still open and may add an event before it).
+   */
+  cursorBefore(id: number): Promise<number | null>;
 
   // Jobs
   addJob(job: NewJob, now: EpochMs): Promise<Job>;
@@ -494,10 +500,11 @@ export interface Store extends StoreOps {
    */
   onTaskWritten(listener: (task: Task) => void): () => void;
   /**
-   * Calls `listener` after each write this store commits that may have stored events (every write but
-   * a lease renewal). Returns the unsubscribe.
+   * Calls `listener` after each write this store commits that stored events, or may have: with the
+   * events it stored, in the order a resuming reader reads them, when it knows them all; with null
+   * when it does not (a claim's event). Returns the unsubscribe.
    */
-  onCommitted(listener: () => void): () => void;
+  onCommitted(listener: (stored: readonly OrchEvent[] | null) => void): () => void;
   /**
    * A number that changes when another connection commits to the database, this store's own commits
    * aside (SQLite's `PRAGMA data_version`): a cheap look for other processes' writes. Null where the

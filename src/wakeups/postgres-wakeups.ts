@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { SERVER_KEEPALIVES } from '../locks/advisory-locks.js';
 import { decodeWakeup, encodeWakeup, type Wakeup } from '../core/wakeup.js';
@@ -28,11 +29,13 @@ export function postgresWakeups(connectionString: string, options: PostgresWakeu
   const subscriptions = new Set<WakeupSubscription>();
   let pending: Promise<void> = Promise.resolve();
   let closed = false;
+  const origin = randomUUID();
 
   return {
+    origin,
     notify(wakeup: Wakeup): void {
       if (closed) return;
-      const send = () => pool.query('select pg_notify($1, $2)', [WAKEUP_CHANNEL, encodeWakeup(wakeup)]);
+      const send = () => pool.query('select pg_notify($1, $2)', [WAKEUP_CHANNEL, encodeWakeup({ ...wakeup, origin })]);
       // Once more on failure: after a database restart the pooled connection is dead until a query finds out.
       pending = pending.then(() =>
         send()

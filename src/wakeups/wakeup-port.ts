@@ -6,6 +6,8 @@ import type { Wakeup } from '../core/wakeup.js';
  * tick interval, never a task — so notifying never throws into the engine.
  */
 export interface WakeupBus {
+  /** Names this bus in what it sends (`Wakeup.origin`): different for every bus, in every process. */
+  readonly origin: string;
   /** Sends `wakeup` to every listener; call it once the write it describes has committed. */
   notify(wakeup: Wakeup): void;
   /** Calls `onWakeup` for every wake-up any host sends, until the subscription is closed. */

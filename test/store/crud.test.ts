@@ -1,4 +1,6 @@
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import type { OrchEvent } from '../../src/core/types.js';
 import { AlreadyExistsError, NotFoundError } from '../../src/store/store.js';
 import { T0, addProject, createTask, expectRejection, storeKinds, useTempStore } from './fixtures.js';
 
@@ -411,18 +413,56 @@ describe.each(storeKinds)('on %s', (kind) => {
       const batch = Array.from({ length: 1203 }, (_, i) => ({ event: { type: 'agent.assistant_text', project: 'web', taskId: 3, runId: 7, data: { text: `line ${i}` } }, at: T0 + 1 + i }));
       let committed = 0;
       const stop = store.onCommitted(() => committed++);
-      expect(await store.appendEvents(batch)).toBe(1203);
+      const returned = await store.appendEvents(batch);
       stop();
       expect(committed).toBe(1); // one transaction
-      expect(await store.appendEvents([])).toBe(0);
+      expect(await store.appendEvents([])).toEqual([]);
 
       const stored = await store.listEvents({ afterId: before.id, limit: 2000 });
+      expect(returned).toEqual(stored); // with their ids, as a read gives them
       expect(stored.map((event) => event.data.text)).toEqual(batch.map((item) => item.event.data.text));
       expect(stored.map((event) => event.at)).toEqual(batch.map((item) => item.at));
       expect(stored.every((event, i) => i === 0 || event.id > stored[i - 1]!.id)).toBe(true);
       expect(stored[0]).toMatchObject({ type: 'agent.assistant_text', project: 'web', taskId: 3, runId: 7 });
       expect(await store.latestEventId()).toBe(stored.at(-1)!.id);
     });
+
+    it('tells its commit listeners the events each write stored, and after which cursor a reader reads each next', async () => {
+      const { store } = ctx;
+      const heard: (readonly OrchEvent[] | null)[] = [];
+      const stop = store.onCommitted((stored) => heard.push(stored));
+      const single = await store.appendEvent({ type: 'note', data: { n: 1 } }, T0);
+      const batch = await store.appendEvents([1, 2, 3].map((n) => ({ event: { type: 'note', data: { n } }, at: T0 + n })));
+      stop();
+      expect(heard).toEqual([[single], batch]);
+
+      for (const event of [single, ...batch]) {
+        const before = await store.cursorBefore(event.id);
+        expect(before).not.toBeNull();
+        expect((await store.listEvents({ afterId: before!, limit: 1 }))[0]).toEqual(event);
+      }
+    });
+
+    if (kind === 'postgres') {
+      it('does not place an event while an older transaction that could add one before it is open', async () => {
+        const { store } = ctx;
+        const older = new pg.Client({ connectionString: ctx.location });
+        await older.connect();
+        try {
+          await older.query('begin');
+          await older.query("insert into events (at, type) values (1, 'older')");
+          const [mine] = await store.appendEvents([{ event: { type: 'mine' }, at: T0 }]);
+          expect(await store.cursorBefore(mine!.id)).toBeNull();
+          await older.query('commit');
+          const before = await store.cursorBefore(mine!.id);
+          expect((await store.listEvents({ afterId: before!, limit: 1 }))[0]).toEqual(mine);
+          expect((await store.listEvents({ afterId: before! }))).toEqual([mine]);
+          expect((await store.listEvents({ afterId: 0 })).map((event) => event.type)).toEqual(['older', 'mine']);
+        } finally {
+          await older.end();
+        }
+      });
+    }
   });
 
   describe('jobs', () => {

@@ -3,13 +3,13 @@ import type { Wakeup } from '../../src/core/wakeup.js';
 import { announceEventWrites } from '../../src/wakeups/event-writes.js';
 
 function fakeStore() {
-  const listeners = new Set<() => void>();
+  const listeners = new Set<(stored: null) => void>();
   return {
-    onCommitted(listener: () => void) {
+    onCommitted(listener: (stored: null) => void) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    commit: () => listeners.forEach((listener) => listener()),
+    commit: () => listeners.forEach((listener) => listener(null)),
     listening: () => listeners.size,
   };
 }

@@ -151,7 +151,8 @@ describe('announcing task writes', () => {
       await sender.flushed();
       await Promise.all([a, b].map((e) => e.hears((w) => w.kind === 'task_added')));
       stop();
-      expect(a.heard).toEqual([{ kind: 'task_added', taskId: task.id, project: 'shop' }]);
+      // Stamped with the sender's origin, so a process can tell its own wake-ups from others'.
+      expect(a.heard).toEqual([{ kind: 'task_added', taskId: task.id, project: 'shop', origin: sender.origin }]);
       expect(b.heard).toEqual(a.heard);
     } finally {
       await store.close();

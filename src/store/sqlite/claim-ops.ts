@@ -3,7 +3,7 @@ import type { Kysely, RawBuilder, Selectable } from 'kysely';
 import type { Claim } from '../../core/types.js';
 import { NotFoundError, StaleFenceError } from '../store.js';
 import type { StoreOps } from '../store.js';
-import { appendEvent } from './event-ops.js';
+import { appendEvent, eventsNotCaptured } from './event-ops.js';
 import { isPostgres, lockingRows } from './dialect.js';
 import { toClaim } from './rows.js';
 import type { ClaimsTable, Database } from './schema.js';
@@ -180,6 +180,7 @@ async function claimStatement(db: Kysely<Database>, task: RawBuilder<unknown>, {
       from taken, task
     )
     select task.project, taken.* from task left join taken on true`.execute(db);
+  eventsNotCaptured(db); // its `claim.acquired`, when it took the claim
   return rows[0];
 }
 

@@ -12,7 +12,7 @@ export type EventRecord = NewEvent & {
   runId?: number | null;
 };
 
-export type EventOps = Pick<StoreOps, 'appendEvent' | 'appendEvents' | 'listEvents' | 'latestEventId'>;
+export type EventOps = Pick<StoreOps, 'appendEvent' | 'appendEvents' | 'listEvents' | 'latestEventId' | 'cursorBefore'>;
 
 // Readers that resume after the last event they saw (the SSE stream, `orch watch`) must never pass
 // an event that becomes visible later. SQLite has one writer at a time, so ids become visible in
@@ -46,6 +46,19 @@ export function eventOps(db: Kysely<Database>): EventOps {
       const { rows } = await sql<{ id: number }>`select id from events where ${SETTLED} order by tx desc, id desc limit 1`.execute(db);
       return rows[0]?.id ?? 0;
     },
+
+    async cursorBefore(id) {
+      // One writer at a time, ids drawn in commit order: whatever id comes before, nothing lies between.
+      if (!isPostgres(db)) return id - 1;
+      // Once the event's transaction is below every open one, nothing can become visible before it.
+      const { rows } = await sql<{ settled: boolean; previous: string | null }>`
+        select next.tx < pg_snapshot_xmin(pg_current_snapshot()) as settled,
+          (select e.id::text from events e where (e.tx, e.id) < (next.tx, next.id) order by e.tx desc, e.id desc limit 1) as previous
+        from events next where next.id = ${id}`.execute(db);
+      const row = rows[0];
+      if (!row) throw new Error(`no event ${id}`);
+      return row.settled ? Number(row.previous ?? 0) : null;
+    },
   };
 }
 
@@ -71,19 +84,57 @@ async function listSettledAfter(db: Kysely<Database>, filter: EventFilter, after
   return (await narrowed(query, filter).execute()).map(toEvent);
 }
 
+/**
+ * The events one transaction stores, noted as they are appended so that, once it commits, they can
+ * be handed to this process's live views without reading them back. `complete` is false when some
+ * statement stored events it could not note (the PostgreSQL claim's single statement).
+ */
+export interface EventCapture {
+  events: OrchEvent[];
+  complete: boolean;
+}
+
+const captures = new WeakMap<Kysely<Database>, EventCapture>();
+
+/** Notes every event appended through `conn` (one transaction's connection) from now on. */
+export function captureEvents(conn: Kysely<Database>): EventCapture {
+  const capture: EventCapture = { events: [], complete: true };
+  captures.set(conn, capture);
+  return capture;
+}
+
+/** Says that `db` stored events the capture could not note. */
+export function eventsNotCaptured(db: Kysely<Database>): void {
+  const capture = captures.get(db);
+  if (capture) capture.complete = false;
+}
+
 /** Rows per INSERT: well under SQLite's limit of bound parameters (32,766; six a row). */
 const ROWS_PER_INSERT = 500;
 
 /**
  * Appends many events, each at its own time, in the order given (ids ascending): a multi-row INSERT
- * per slice, so a busy stream of agent output costs one statement, not one per line.
+ * per slice, so a busy stream of agent output costs one statement, not one per line. Returns them as
+ * stored, with their ids, as a read would give them.
  */
-export async function appendEvents(db: Kysely<Database>, events: readonly { event: EventRecord; at: EpochMs }[]): Promise<number> {
+export async function appendEvents(db: Kysely<Database>, events: readonly { event: EventRecord; at: EpochMs }[]): Promise<OrchEvent[]> {
+  const stored: OrchEvent[] = [];
   for (let from = 0; from < events.length; from += ROWS_PER_INSERT) {
     const slice = events.slice(from, from + ROWS_PER_INSERT);
-    await db.insertInto('events').values(slice.map(({ event, at }) => eventRow(event, at))).execute();
+    const rows = slice.map(({ event, at }) => eventRow(event, at));
+    const inserted = await db.insertInto('events').values(rows).returning('id').execute();
+    // One statement draws its ids in the order of its rows; RETURNING may list them in any order.
+    const ids = inserted.map((row) => Number(row.id)).sort((a, b) => a - b);
+    if (ids.length !== rows.length) throw new Error(`stored ${ids.length} of ${rows.length} events`);
+    for (let i = 0; i < rows.length; i++) stored.push(storedEvent(ids[i]!, rows[i]!, slice[i]!.event.data));
   }
-  return events.length;
+  captures.get(db)?.events.push(...stored);
+  return stored;
+}
+
+/** The event a read of `row` would give, its data the object that was serialised into the row. */
+function storedEvent(id: number, row: ReturnType<typeof eventRow>, data: Record<string, unknown> | undefined): OrchEvent {
+  return { id, at: row.at, type: row.type, project: row.project, taskId: row.task_id, runId: row.run_id, data: data ?? {} };
 }
 
 const eventRow = (event: EventRecord, at: EpochMs) => ({
@@ -106,5 +157,7 @@ export async function appendEvent(
     .values(eventRow(event, at))
     .returningAll()
     .executeTakeFirstOrThrow();
-  return toEvent(row);
+  const stored = toEvent(row);
+  captures.get(db)?.events.push(stored);
+  return stored;
 }

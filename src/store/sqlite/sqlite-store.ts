@@ -8,6 +8,7 @@ import { MIGRATIONS, applyMigrations } from './migrations.js';
 import type { Database } from './schema.js';
 import { openSqliteDatabase } from './sqlite-driver.js';
 import { sqliteOps } from './sqlite-ops.js';
+import { cachingStatements } from './statement-cache.js';
 import { inImmediateTransaction } from './transaction.js';
 
 export interface OpenOptions {
@@ -55,7 +56,7 @@ export class SqliteStore extends KyselyStore {
 
   constructor(private readonly sqlite: BetterSqlite3.Database) {
     super();
-    this.db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    this.db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) });
     this.reads = sqliteOps(this.db);
   }
 
