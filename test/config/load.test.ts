@@ -295,7 +295,7 @@ describe('errors are one line naming the file, the key path and the expectation'
     const home = tempDir();
     const repo = tempDir();
     writeFile(configPath(home), `projects:\n  web:\n    path: ${repo}\n    approvals:\n      enabled: true\n      allow: [Bash(npm test*)]\n      roles:\n        review:\n          deny: [Bash]\n`);
-    expect(loadConfig(home).projects.web!.approvals).toEqual({ enabled: true, timeoutS: 600, onTimeout: 'deny', allow: ['Bash(npm test*)'], deny: [], roles: { review: { allow: [], deny: ['Bash'] } } });
+    expect(loadConfig(home).projects.web!.approvals).toEqual({ enabled: true, timeoutS: 600, onTimeout: 'deny', allow: ['Bash(npm test*)'], deny: [], roles: { review: { allow: [], deny: ['Bash'] } }, approver: null });
   });
 
   it('rejects an unknown top-level key', () => {

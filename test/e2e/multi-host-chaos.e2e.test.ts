@@ -164,11 +164,13 @@ describe('several hosts on one PostgreSQL', () => {
     expect(await store.listClaims()).toEqual([]);
 
     // The remote's main: one commit per task on top of what it had, each task's file there once.
-    expect(Number(git(remote, ['rev-list', '--count', 'main']))).toBe(initialCommits + TASKS);
+    // Each task's own commit first: a count alone would not say which task's work went missing.
+    const log = git(remote, ['log', '--format=%H %s%n%b%n--', '--stat', 'main']);
     const bodies = git(remote, ['log', '--format=%B', 'main']);
-    for (const id of ids) expect(bodies.match(new RegExp(`Orch task #${id}\\b`, 'g')), `task ${id}`).toHaveLength(1);
+    for (const id of ids) expect(bodies.match(new RegExp(`Orch task #${id}\\b`, 'g')), `task ${id} in the remote's log:\n${log}`).toHaveLength(1);
     const files = git(remote, ['ls-tree', '--name-only', 'main']).split('\n').filter((f) => /^file-\d+\.txt$/.test(f));
     expect(files.sort()).toEqual(ids.map((id) => `file-${id}.txt`).sort());
+    expect(Number(git(remote, ['rev-list', '--count', 'main'])), log).toBe(initialCommits + TASKS);
 
     expect(kills).toBeGreaterThanOrEqual(KILLS);
     expect(restartedPostgres).toBe(true);

@@ -119,7 +119,7 @@ describe("a run's questions", () => {
     expect(textOf(await asking)).toBe('8080');
     const events = await orch.store.listEvents({ taskId: caller.taskId, types: ['approval.requested', 'approval.decided'] });
     expect(events.map((e) => [e.type, e.data.state ?? null, e.data.decidedBy ?? null])).toEqual([
-      ['approval.requested', null, null],
+      ['approval.requested', 'pending', null],
       ['approval.decided', 'answered', 'person'],
     ]);
   });

@@ -32,9 +32,9 @@ describe.each(storeKinds)('approvals in the store (%s)', (kind) => {
     expect(byRule).toMatchObject({ state: 'denied', decidedBy: 'rule', decidedAt: T0 + 4 });
     const events = (await store.listEvents({})).filter((e) => e.type.startsWith('approval.'));
     expect(events.map((e) => [e.type, e.data.approval, e.data.state ?? null, e.data.decidedBy ?? null, e.taskId])).toEqual([
-      ['approval.requested', pending.id, null, null, task.id],
+      ['approval.requested', pending.id, 'pending', null, task.id],
       ['approval.decided', pending.id, 'allowed', 'person', task.id],
-      ['approval.requested', byRule.id, null, null, task.id],
+      ['approval.requested', byRule.id, 'denied', null, task.id],
       ['approval.decided', byRule.id, 'denied', 'rule', task.id],
     ]);
     expect(events[3]!.data.reason).toBe('denied by rule Bash(rm *)');
