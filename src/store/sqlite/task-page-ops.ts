@@ -4,6 +4,7 @@ import { boardOrder, cursorOf } from '../../core/board-order.js';
 import type { TaskState } from '../../core/types.js';
 import type { StoreOps } from '../store.js';
 import { dependencyIdsJson, isPostgres } from './dialect.js';
+import { compactTotals } from './metric-ops.js';
 import { toTask } from './rows.js';
 import type { Database } from './schema.js';
 
@@ -11,8 +12,9 @@ export type TaskPageOps = Pick<StoreOps, 'pageTasks' | 'countTasksByProjectState
 
 // The board's reads at any size: a page of a state's tasks walks an index in the board's order
 // ((project,) state, priority desc, id or (project,) state, updated_at, id; migration 11 on SQLite,
-// 6 on PostgreSQL) from the cursor on, and the counts are one grouped count over the
-// (project, state) index. Neither reads a task it does not return.
+// 6 on PostgreSQL) from the cursor on, and the counts are read from the totals the database keeps
+// (or, for a label, one grouped count over the (project, state) index). Neither reads a task it does
+// not return.
 
 export function taskPageOps(db: Kysely<Database>): TaskPageOps {
   return {
@@ -37,6 +39,20 @@ export function taskPageOps(db: Kysely<Database>): TaskPageOps {
     },
 
     async countTasksByProjectState(filter = {}) {
+      if (filter.label === undefined) {
+        // From the totals the database keeps as tasks are written (totals-schema.ts): a few rows, not
+        // every task. A label is not among their keys, so a label's counts read the tasks.
+        await compactTotals(db);
+        let totals = db
+          .selectFrom('task_totals')
+          .select(['project', 'state', sql<number>`cast(sum(tasks) as integer)`.as('count')])
+          .groupBy(['project', 'state'])
+          .having(sql`sum(tasks)`, '>', 0)
+          .orderBy('project')
+          .orderBy('state');
+        if (filter.agent !== undefined) totals = totals.where('agent', '=', filter.agent);
+        return (await totals.execute()).map((row) => ({ project: row.project, state: row.state as TaskState, count: Number(row.count) }));
+      }
       let query = db
         .selectFrom('tasks')
         .select(['project', 'state', (eb) => eb.fn.countAll<number | string>().as('count')])
