@@ -4,14 +4,11 @@
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { agentBaseEnvironment } from '../agents/environment.js';
-import { adapterFor } from '../agents/registry.js';
-import { superviseRun } from '../agents/supervisor.js';
 import type { ApprovalDecision, ApproverSettings } from '../core/approvals.js';
 import { approverDecision, approverPrompt, parseApproverAnswer, type ApproverRequest } from '../core/approver.js';
 import { git } from '../workspace/git.js';
 import type { Orch } from './context.js';
-import { agentSandbox } from './run-sandbox.js';
+import { runReadOnlyAgent } from './read-only-run.js';
 
 export interface ApproverVerdict {
   /** The approver's decision; null: a person decides. */
@@ -40,33 +37,22 @@ export async function askApprover(
   const cwd = join(dir, 'work');
   const runHome = join(dir, 'home');
   mkdirSync(cwd, { mode: 0o700 });
-  mkdirSync(runHome, { mode: 0o700 });
   writeFileSync(join(dir, 'prompt.md'), `${prompt}\n`, { mode: 0o600 });
   // An empty repository of its own: some CLIs (codex) refuse to run outside one.
   await git(cwd, ['init', '-q']);
-  const env = agentBaseEnvironment(options.sourceEnv ?? process.env, agent.env);
-  const report = await superviseRun({
-    adapter: adapterFor(agent.kind),
+  const report = await runReadOnlyAgent(orch, {
+    project,
     agent,
-    spec: {
-      prompt,
-      systemPromptAppend: null,
-      model: agent.model,
-      tools: { mode: 'read-only', allowedTools: [], deniedTools: [], writableDirs: [] },
-      budgetUsd: settings.budgetUsd,
-      maxTurns: null,
-      resumeSessionId: null,
-      cwd,
-      runHome,
-      env,
-    },
-    sandbox: agentSandbox(orch, project, agent, { cwd, runHome, runDir: dir, readOnly: true, env }, options.sourceEnv),
+    prompt,
+    cwd,
+    runHome,
+    runDir: dir,
     logPath: join(dir, 'approver.jsonl'),
     timeoutMs: settings.timeoutS * 1000,
-    stallMs: settings.timeoutS * 1000,
+    maxTurns: null,
     budgetUsd: settings.budgetUsd,
-    prices: orch.config.prices,
     signal: options.signal,
+    sourceEnv: options.sourceEnv,
   });
   // The CLI's private HOME holds caches and sessions, not evidence: the prompt and log beside it are kept.
   rmSync(runHome, { recursive: true, force: true });

@@ -1,16 +1,12 @@
 // The agent runs an attempt makes besides its main one: the review agent the judge asks, and the one
 // that resolves a rebase conflict before the merge. Their cost is the task's, each with an event.
 
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { agentBaseEnvironment } from '../agents/environment.js';
-import { adapterFor } from '../agents/registry.js';
-import { superviseRun } from '../agents/supervisor.js';
 import { failureForPrompt, type Verdict } from '../core/verdict.js';
 import { runAgent, type Attempt } from './attempt.js';
 import type { Orch } from './context.js';
 import type { ReviewRunner } from './judge.js';
-import { agentSandbox } from './run-sandbox.js';
+import { runReadOnlyAgent } from './read-only-run.js';
 import { conflictResolutionPrompt } from '../core/pull-request-briefs.js';
 import { finishRebase, mergeBranch, type MergeAttempt } from './refinery.js';
 
@@ -26,32 +22,21 @@ export function reviewer(orch: Orch, attempt: Attempt, name: string | null, work
   if (!name || !agent) return null;
   return {
     run: async (prompt) => {
-      const runHome = join(attempt.runDir, 'review-home');
-      const env = agentBaseEnvironment(options.sourceEnv ?? process.env, agent.env);
-      mkdirSync(runHome, { recursive: true, mode: 0o700 });
-      const report = await superviseRun({
-        adapter: adapterFor(agent.kind),
+      const report = await runReadOnlyAgent(orch, {
+        project: attempt.project,
         agent,
-        spec: {
-          prompt,
-          systemPromptAppend: null,
-          model: agent.model,
-          tools: { mode: 'read-only', allowedTools: [], deniedTools: [], writableDirs: [] },
-          budgetUsd: null,
-          maxTurns: attempt.project.run.maxTurns,
-          resumeSessionId: null,
-          cwd: worktree,
-          runHome,
-          env,
-        },
-        sandbox: agentSandbox(orch, attempt.project, agent, { cwd: worktree, runHome, runDir: attempt.runDir, readOnly: true, env }, options.sourceEnv),
+        prompt,
+        cwd: worktree,
+        runHome: join(attempt.runDir, 'review-home'),
+        runDir: attempt.runDir,
         logPath: join(attempt.runDir, 'review.jsonl'),
         timeoutMs: attempt.project.run.timeoutS * 1000,
         stallMs: attempt.project.run.stallS * 1000,
-        maxOutputBytes: attempt.project.run.maxOutputMb * 1024 * 1024,
+        maxTurns: attempt.project.run.maxTurns,
         budgetUsd: null,
-        prices: orch.config.prices,
+        maxOutputBytes: attempt.project.run.maxOutputMb * 1024 * 1024,
         signal: options.signal,
+        sourceEnv: options.sourceEnv,
       });
       await addCost(orch, attempt, report.costUsd ?? 0, 'judge.review', { agent: name, outcome: report.outcome });
       return report.finalText;

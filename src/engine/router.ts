@@ -5,10 +5,6 @@
 
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ToolPolicy } from '../agents/agent.js';
-import { agentBaseEnvironment } from '../agents/environment.js';
-import { adapterFor } from '../agents/registry.js';
-import { superviseRun } from '../agents/supervisor.js';
 import type { ProjectConfig, RouterSettings } from '../config/schema.js';
 import { OrchError } from '../core/errors.js';
 import {
@@ -26,14 +22,12 @@ import { DISPATCHABLE_STATES, type Task } from '../core/types.js';
 import type { StoreOps } from '../store/store.js';
 import { git } from '../workspace/git.js';
 import type { Orch } from './context.js';
-import { agentSandbox } from './run-sandbox.js';
+import { runReadOnlyAgent } from './read-only-run.js';
 import { roundRobinTallies, routingWeightsFor } from './scoreboard.js';
 import { applyTransition } from './transitions.js';
 
 /** `routing/<task>/`: the prompts and logs of a task's last router runs. Never a task's worktree. */
 export const routingDirectory = (home: string, taskId: number) => join(home, 'routing', String(taskId));
-
-const READ_ONLY: ToolPolicy = { mode: 'read-only', allowedTools: [], deniedTools: [], writableDirs: [] };
 
 /** What a decision about one project's task rests on, besides the task. */
 export type RoutingContext = Omit<RoutingInput, 'task' | 'keepPreset' | 'given'> & { project: ProjectConfig };
@@ -213,30 +207,19 @@ async function askRouter(orch: Orch, task: Task, context: RoutingContext, settin
     const prompt = buildRouterPrompt(task, candidates, refused);
     writeFileSync(join(dir, `prompt-${attempt}.md`), `${prompt}\n`, { mode: 0o600 });
     const runHome = join(dir, `home-${attempt}`);
-    const env = agentBaseEnvironment(options.sourceEnv ?? process.env, agent.env);
-    mkdirSync(runHome, { recursive: true, mode: 0o700 });
-    const report = await superviseRun({
-      adapter: adapterFor(agent.kind),
+    const report = await runReadOnlyAgent(orch, {
+      project: context.project,
       agent,
-      spec: {
-        prompt,
-        systemPromptAppend: null,
-        model: agent.model,
-        tools: READ_ONLY,
-        budgetUsd: null,
-        maxTurns: null,
-        resumeSessionId: null,
-        cwd,
-        runHome,
-        env,
-      },
-      sandbox: agentSandbox(orch, context.project, agent, { cwd, runHome, runDir: dir, readOnly: true, env }, options.sourceEnv),
+      prompt,
+      cwd,
+      runHome,
+      runDir: dir,
       logPath: join(dir, `router-${attempt}.jsonl`),
       timeoutMs: settings.timeoutS * 1000,
-      stallMs: settings.timeoutS * 1000,
+      maxTurns: null,
       budgetUsd: null,
-      prices: orch.config.prices,
       signal: options.signal,
+      sourceEnv: options.sourceEnv,
     });
     // The CLI's private HOME holds caches and sessions, not evidence: the log beside it is kept.
     rmSync(runHome, { recursive: true, force: true });
