@@ -5,6 +5,7 @@
 // the scheduler, and each channel waits only on itself: a receiver that hangs holds up its own
 // channel, for at most the send timeout, and nothing else.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay, type BackoffPolicy } from '../core/backoff.js';
 import { digestDue, gatherNotices, nextDigestAt, sendAt, startOfUtcDay } from '../core/notification-batch.js';
 import { composeBurst, composeDigest, type DigestProject, type NotificationMessage } from '../core/notification-text.js';
@@ -56,17 +57,8 @@ const READ_GAP_MS = 200;
 /** The lock whose holder, among hosts sharing a store, is the one that sends notifications. */
 const SENDER_LOCK = 'notifications';
 
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
+/** Waits `ms`, or less when the signal fires (an abort ends the wait; it is not an error here). */
+const pause = (ms: number, signal: AbortSignal): Promise<void> => sleep(ms, undefined, { signal }).catch(() => undefined);
 
 interface ChannelState {
   cursor: number;

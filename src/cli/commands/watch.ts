@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { DISPATCHABLE_STATES, type OrchEvent, type Role, type Run, type Task, type TaskState } from '../../core/types.js';
 import type { Orch } from '../../engine/context.js';
@@ -88,17 +89,8 @@ async function whyStopped(orch: Orch, task: Task, seen: string | null): Promise<
   return `■ #${task.id} ${what[task.state] ?? `is ${task.state}`}${reason ? ` — ${oneLine(reason, 200)}` : ''}`;
 }
 
-/** Waits `ms`, or less when the signal fires. */
-const pause = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
+/** Waits `ms`, or less when the signal fires (an abort ends the wait; it is not an error here). */
+const pause = (ms: number, signal: AbortSignal): Promise<void> => sleep(ms, undefined, { signal }).catch(() => undefined);
 
 /** Runs `body` with a signal that Ctrl-C (or SIGTERM) fires: following ends quietly instead of dying mid-line. */
 async function untilInterrupted<T>(body: (signal: AbortSignal) => Promise<T>): Promise<T> {
