@@ -1,14 +1,13 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BRANCH_PREFIX, isValidBranchName, taskIdOfBranch } from '../core/branch-name.js';
 import { OrchError } from '../core/errors.js';
 import { workerBranchName, workerIdOfBranch, workerIdOfName } from '../core/worker-names.js';
-import { git, gitEnvironment, tryGit } from './git.js';
+import { git, tryGit } from './git.js';
 import { workerWorktreePath, worktreePath } from './layout.js';
 import { samePath } from './same-path.js';
-import { discardWorktree, isWorktreeOf, placeSpare, switchSpare } from './spare-worktree.js';
+import { discardWorktree, placeSpare, switchSpare } from './spare-worktree.js';
 
 export { prepareSpareWorktree, spareWorktreePath } from './spare-worktree.js';
 
@@ -65,11 +64,9 @@ export interface WorktreeRequest {
 
 /**
  * The worktrees of tasks starting together, as createWorktree makes one, each task's outcome in the
- * order asked. The quick way runs for all of them side by side: each has a directory, a branch and
- * an entry in the clone's worktree list of its own, and git takes the repository's locks only for a
- * moment. What is in the way (a retry's worktree, a leftover of a crash) is sorted out afterwards one
- * task at a time, since that prunes and lists the clone's worktrees and would trip over one being
- * moved. Only the first task that needs a new worktree is offered the spare.
+ * order asked: their new branches made in one transaction, then each worktree in turn. What is in
+ * the way (a retry's worktree, a leftover of a crash) is sorted out afterwards, one task at a time.
+ * Only the first task that needs a new worktree is offered the spare.
  */
 export async function createWorktrees(
   clonePath: string,
@@ -88,30 +85,25 @@ export async function createWorktrees(
   const [spareTaker, ...plain] = fresh;
   const branchesMade = settling.then((base) => createBranches(clonePath, plain.map((index) => requests[index]!.branch), validBase(base)));
   branchesMade.catch(() => undefined);
-  // With every branch new, their worktrees are added all at once by one xargs (see addWorktreesTogether).
-  const addedTogether = branchesMade.then(async (made) => {
-    if (made && plain.length > 1) await addWorktreesTogether(clonePath, worktreesDir, plain.map((index) => ({ dir: dirs[index]!, branch: requests[index]!.branch })));
-  });
-  addedTogether.catch(() => undefined);
-  await Promise.all(
-    requests.map(async ({ branch }, index) => {
-      try {
-        if (!isValidBranchName(branch)) throw new OrchError('invalid_input', `"${branch}" is not a valid branch name`);
-        if (!fresh.includes(index)) {
-          careful.push({ index });
-          return;
-        }
-        const takeSpare = index === spareTaker;
-        const branchMade = takeSpare ? Promise.resolve(false) : branchesMade;
-        const added = takeSpare ? Promise.resolve(false) : addedTogether.then(() => isWorktreeOf(clonePath, dirs[index]!));
-        const quick = await addWorktreeQuickly(clonePath, worktreesDir, dirs[index]!, branch, settling, { takeSpare, branchMade, added });
-        if ('worktree' in quick) results[index] = { status: 'fulfilled', value: quick.worktree };
-        else careful.push({ index, branchIsNew: quick.branchIsNew });
-      } catch (error) {
-        results[index] = { status: 'rejected', reason: error };
+  // Their worktrees are added one after another: git does not support concurrent `worktree add`s on one
+  // repository (an add reads the others' half-written entries and can fail or, worse, leave one
+  // half-made), and a task's work must never land in a worktree that is not wholly its own.
+  for (const [index, { branch }] of requests.entries()) {
+    try {
+      if (!isValidBranchName(branch)) throw new OrchError('invalid_input', `"${branch}" is not a valid branch name`);
+      if (!fresh.includes(index)) {
+        careful.push({ index });
+        continue;
       }
-    }),
-  );
+      const takeSpare = index === spareTaker;
+      const branchMade = takeSpare ? Promise.resolve(false) : branchesMade;
+      const quick = await addWorktreeQuickly(clonePath, worktreesDir, dirs[index]!, branch, settling, { takeSpare, branchMade });
+      if ('worktree' in quick) results[index] = { status: 'fulfilled', value: quick.worktree };
+      else careful.push({ index, branchIsNew: quick.branchIsNew });
+    } catch (error) {
+      results[index] = { status: 'rejected', reason: error };
+    }
+  }
   for (const { index, branchIsNew } of careful.sort((a, b) => a.index - b.index)) {
     const { taskId, branch } = requests[index]!;
     try {
@@ -135,7 +127,7 @@ async function addWorktreeQuickly(
   dir: string,
   branch: string,
   settling: Promise<string>,
-  options: { takeSpare: boolean; branchMade: Promise<boolean>; added: Promise<boolean> },
+  options: { takeSpare: boolean; branchMade: Promise<boolean> },
 ): Promise<{ worktree: TaskWorktree } | { branchIsNew?: boolean }> {
   const { takeSpare } = options;
   const placed = takeSpare && (await placeSpare(clonePath, worktreesDir, dir));
@@ -157,31 +149,10 @@ async function addWorktreeQuickly(
   // the add when something is in the way — a registration whose directory was deleted, the branch
   // checked out in such a worktree — and the careful path sorts that out.
   const branchIsNew = (await options.branchMade) || (await tryGit(clonePath, ['update-ref', '-m', `orch: branch from ${base}`, `refs/heads/${branch}`, `${base}^{commit}`, ''])).ok;
-  if (await options.added) return { worktree: { path: dir, branch, from: branchIsNew ? 'new_branch' : 'existing_branch' } };
   await mkdir(worktreesDir, { recursive: true });
-  let added = await tryGit(clonePath, ['worktree', 'add', '--quiet', '--', dir, branch]);
-  // Another add, side by side, had made its entry but not yet written it: git read it empty and gave
-  // up before making anything. Once more, then the careful path.
-  if (!added.ok && /failed to read .*commondir/.test(added.stderr)) added = await tryGit(clonePath, ['worktree', 'add', '--quiet', '--', dir, branch]);
+  const added = await tryGit(clonePath, ['worktree', 'add', '--quiet', '--', dir, branch]);
   if (added.ok) return { worktree: { path: dir, branch, from: branchIsNew ? 'new_branch' : 'existing_branch' } };
   return { branchIsNew };
-}
-
-/**
- * `git worktree add` of each directory on its branch, all started at once by one xargs. Node waits
- * for every process it starts until it has exec'd — on a busy machine tens of ms each, with the event
- * loop stopped — so thirty adds started one by one take a second or more just to start; xargs starts
- * them without waiting. Nothing is read back from it: a worktree that is not there afterwards is
- * added on its own (and its error seen) by the caller. Without xargs, nothing happens here.
- */
-async function addWorktreesTogether(clonePath: string, worktreesDir: string, adds: readonly { dir: string; branch: string }[]): Promise<void> {
-  await mkdir(worktreesDir, { recursive: true });
-  await new Promise<void>((resolve) => {
-    const args = ['-0', '-n', '2', '-P', String(adds.length), 'git', 'worktree', 'add', '--quiet', '--'];
-    const child = execFile('xargs', args, { cwd: clonePath, env: gitEnvironment(), maxBuffer: 16 * 1024 * 1024 }, () => resolve());
-    child.stdin?.on('error', () => undefined);
-    child.stdin?.end(adds.map(({ dir, branch }) => `${dir}\0${branch}\0`).join(''));
-  });
 }
 
 /**
