@@ -107,7 +107,7 @@ async function makeWaitingWorkspaces(orch: Orch, project: ProjectConfig, queue: 
         const refreshed = ensureClone(orch.home, { name: project.name, path: project.path, remote: project.remote, defaultBranch: project.defaultBranch });
         // The spare's move into a task's place needs no base and runs while the clone is refreshed;
         // branching waits for the refresh.
-        const made = createWorktrees(clonePath(orch.home, project.name), worktreesDir(orch.home, project.name), batch, refreshed.then((clone) => clone.defaultBranch));
+        const made = createWorktrees(clonePath(orch.home, project.name), worktreesDir(orch.home, project.name), batch, refreshed.then((clone) => clone.defaultBranchCommit));
         // Both settle before the lock is let go, whichever fails first.
         const [clone, worktrees] = await Promise.allSettled([refreshed, made]);
         batch.forEach((wanted, index) => {

@@ -153,10 +153,11 @@ export async function sweepWorkspaces(orch: Orch): Promise<Record<string, SweepR
 }
 
 /**
- * Whether the attempt that held `claim` had landed its merge: the run's branch is on the default
- * branch of this host's clone, or — for a project served from its remote — on the remote, fetched
- * now. Another host's branch is not in this clone, so the attempt's own events say what it landed:
- * `merge.done`, or the commits it named (`merge.landing`) just before pushing them.
+ * Whether the attempt that held `claim` had landed its merge, by its own record: `merge.done`, or a
+ * commit it named (`merge.landing`) just before landing it that is on the default branch now — of
+ * this host's clone, or for a project served from its remote, of the remote, fetched now. The task's
+ * branch is no evidence: an earlier attempt may have left it in this clone without a commit of its
+ * own, on a commit the default branch holds, and that task would be finished with its work lost.
  */
 async function mergeLanded(orch: Orch, claim: Claim, run: Run): Promise<boolean> {
   const project = orch.config.projects[run.project];
@@ -168,17 +169,19 @@ async function mergeLanded(orch: Orch, claim: Claim, run: Run): Promise<boolean>
   });
   const attempt = attemptStart >= 0 ? events.slice(attemptStart + 1) : [];
   if (attempt.some((e) => e.type === 'merge.done')) return true;
+  const named = attempt.filter((e) => e.type === 'merge.landing').map((e) => String(e.data.commit)).filter((commit) => /^[0-9a-f]{40,64}$/.test(commit));
+  if (named.length === 0) return false;
   const clone = clonePath(orch.home, run.project);
   const defaultBranch = project.defaultBranch ?? (await orch.store.getProject(run.project))?.defaultBranch ?? 'main';
   try {
-    if (run.branch && (await isAncestor(clone, `refs/heads/${run.branch}`, `refs/heads/${defaultBranch}`))) return true;
-    if (!landsOnRemote(project)) return false;
-    // Served from its remote: a crash between the push and moving the clone's branch leaves the
-    // merge on the remote only. The remote, fetched now, says whether it landed.
-    await withLock(orch.home, `clone:${run.project}`, () => ensureClone(orch.home, { name: run.project, path: project.path, remote: project.remote, defaultBranch: project.defaultBranch }));
-    const landed = [...(run.branch ? [`refs/heads/${run.branch}`] : []), ...attempt.filter((e) => e.type === 'merge.landing').map((e) => String(e.data.commit)).filter((commit) => /^[0-9a-f]{40,64}$/.test(commit))];
-    for (const commit of landed) {
-      if (await isAncestor(clone, commit, `refs/remotes/origin/${defaultBranch}`)) return true;
+    let target = `refs/heads/${defaultBranch}`;
+    if (landsOnRemote(project)) {
+      // A crash between the push and moving the clone's branch leaves the merge on the remote only.
+      await withLock(orch.home, `clone:${run.project}`, () => ensureClone(orch.home, { name: run.project, path: project.path, remote: project.remote, defaultBranch: project.defaultBranch }));
+      target = `refs/remotes/origin/${defaultBranch}`;
+    }
+    for (const commit of named) {
+      if (await isAncestor(clone, commit, target)) return true;
     }
     return false;
   } catch {

@@ -40,13 +40,20 @@ export interface Landing {
   land(head: string, base: string): Promise<boolean>;
 }
 
-/** Lands in Orch's clone: its default branch moves to the head, a compare-and-set on the tip rebased onto. */
-export function landInClone(clonePath: string, defaultBranch: string): Landing {
+/**
+ * Lands in Orch's clone: its default branch moves to the head, a compare-and-set on the tip rebased
+ * onto. `beforeLand` records each head about to land, so that a recovery can tell from the attempt's
+ * own record whether it had (recovery.ts).
+ */
+export function landInClone(clonePath: string, defaultBranch: string, beforeLand: (head: string) => Promise<unknown> = async () => undefined): Landing {
   const ref = `refs/heads/${defaultBranch}`;
   return {
     rounds: 3,
     base: () => git(clonePath, ['rev-parse', '--verify', `${ref}^{commit}`]),
-    land: async (head, base) => (await tryGit(clonePath, ['update-ref', '-m', 'orch: fast-forward', ref, head, base])).ok,
+    land: async (head, base) => {
+      await beforeLand(head);
+      return (await tryGit(clonePath, ['update-ref', '-m', 'orch: fast-forward', ref, head, base])).ok;
+    },
   };
 }
 

@@ -41,7 +41,7 @@ import { MAX_DIFF_BYTES, SAVED_DIFF_FILE } from './task-diff.js';
 import { splitTask } from './planner.js';
 import { pushPullRequestFix, startRebaseRound } from './pr-fix.js';
 import { pendingFixRound } from './pr-watch.js';
-import { finishRebase } from './refinery.js';
+import { finishRebase, landInClone } from './refinery.js';
 import { routeTask } from './router.js';
 import type { TaskPatch } from '../store/store.js';
 import type { Tracker } from '../trackers/tracker.js';
@@ -353,7 +353,12 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
   }
   // A project served from its remote lands there inside the merge (shared-remote.ts): the merge lock
   // then covers fetch, rebase, test and push on every host at once.
-  const landing = landsOnRemote(project) ? remoteLanding(orch, { project: project.name, remote: project.remote, clonePath: clone.path, branch: clone.defaultBranch, beforePush: (commit) => event('merge.landing', { commit, remote: project.remote }) }) : undefined;
+  // Each head about to land is named first (`merge.landing`): a recovery finishes the task only on
+  // that record of this attempt, never on a branch an earlier attempt left behind.
+  const onRemote = landsOnRemote(project);
+  const landing = onRemote
+    ? remoteLanding(orch, { project: project.name, remote: project.remote, clonePath: clone.path, branch: clone.defaultBranch, beforePush: (commit) => event('merge.landing', { commit, remote: project.remote }) })
+    : landInClone(clone.path, clone.defaultBranch, (commit) => event('merge.landing', { commit }));
   const merged = await withSharedLock(orch, `merge:${project.name}`, () =>
     mergeWithResolution(orch, attempt, {
       clonePath: clone.path,
@@ -380,9 +385,9 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
     const reason = merged.kind === 'tests_failed' ? merged.detail : 'the default branch kept moving; will try again';
     return summary(await failAttempt(orch, attempt, reason, { endReason: 'merge_failed', random: options.random }), reason);
   }
-  await event('merge.done', { commit: merged.commit, rebased: merged.rebased, rounds: merged.rounds, branch: clone.defaultBranch, ...(landing ? { remote: project.remote } : {}) });
+  await event('merge.done', { commit: merged.commit, rebased: merged.rebased, rounds: merged.rounds, branch: clone.defaultBranch, ...(onRemote ? { remote: project.remote } : {}) });
 
-  const delivery: DeliveryResult = landing ? { delivered: true } : await deliverMerged(orch, project, clone.path, clone.defaultBranch);
+  const delivery: DeliveryResult = onRemote ? { delivered: true } : await deliverMerged(orch, project, clone.path, clone.defaultBranch);
   await event(delivery.delivered ? 'delivery.done' : 'delivery.pending', delivery.delivered ? { branch: clone.defaultBranch } : { reason: delivery.reason, message: delivery.message });
   await createFollowUps(orch, attempt, settled.run.result);
   task2 = await endRunThen(orch, attempt, 'merged', 'finish', `merged as ${merged.commit.slice(0, 12)}`);

@@ -46,6 +46,11 @@ export interface Clone {
   /** True when this call made the clone. */
   cloned: boolean;
   defaultBranchUpdate: DefaultBranchUpdate;
+  /**
+   * The commit the clone's default branch was at when the refresh ended: what a task starting now
+   * branches from, named once (the branch itself moves as merges land).
+   */
+  defaultBranchCommit: string;
 }
 
 export interface CloneOptions {
@@ -84,8 +89,8 @@ export async function ensureClone(home: string, project: CloneProject, options: 
   try {
     const known = settledClones.get(target);
     if (known && known.source === source && (project.defaultBranch ?? known.branch) === known.branch && sameDirectory(target, known)) {
-      const defaultBranchUpdate = await refresh(target, { location: source, onDisk }, known.branch, timeoutMs);
-      return { path: target, defaultBranch: known.branch, cloned: false, defaultBranchUpdate };
+      const followed = await refresh(target, { location: source, onDisk }, known.branch, timeoutMs);
+      return { path: target, defaultBranch: known.branch, cloned: false, defaultBranchUpdate: followed.update, defaultBranchCommit: followed.commit };
     }
     settledClones.delete(target);
     const cloned = !(await isBareRepository(target));
@@ -94,9 +99,9 @@ export async function ensureClone(home: string, project: CloneProject, options: 
     const branch = project.defaultBranch ?? (await headBranch(target));
     assertBranchName(project, branch);
     await configureClone(target, source);
-    const defaultBranchUpdate = await refresh(target, { location: source, onDisk }, branch, timeoutMs, { settle: true });
+    const followed = await refresh(target, { location: source, onDisk }, branch, timeoutMs, { settle: true });
     settledClones.set(target, { source, branch, ...directoryIdentity(target) });
-    return { path: target, defaultBranch: branch, cloned, defaultBranchUpdate };
+    return { path: target, defaultBranch: branch, cloned, defaultBranchUpdate: followed.update, defaultBranchCommit: followed.commit };
   } catch (error) {
     // Whatever failed may have left the settings half written, or the clone may be gone: check all again next time.
     settledClones.delete(target);
@@ -258,7 +263,7 @@ async function refresh(
   branch: string,
   timeoutMs: number,
   options: { settle?: boolean } = {},
-): Promise<DefaultBranchUpdate> {
+): Promise<Followed> {
   const tracking = `refs/remotes/origin/${branch}`;
   const [refs, tip] = await Promise.all([cloneRefs(clone, branch), sourceTip(clone, source, branch, timeoutMs)]);
   let upstream = refs.upstream;
@@ -332,18 +337,24 @@ async function pointAtBranch(clone: string, branch: string): Promise<void> {
  * Moves the local default branch to the fetched one when that is a fast-forward. Compare-and-set:
  * `update-ref` with the old value fails rather than overwrite a concurrent merge.
  */
-async function followUpstream(clone: string, branch: string, upstream: string, current: string | null): Promise<DefaultBranchUpdate> {
+async function followUpstream(clone: string, branch: string, upstream: string, current: string | null): Promise<Followed> {
   const local = `refs/heads/${branch}`;
   if (current === null) {
     await git(clone, ['update-ref', local, upstream, '']);
-    return 'created';
+    return { update: 'created', commit: upstream };
   }
-  if (current === upstream) return 'unchanged';
+  if (current === upstream) return { update: 'unchanged', commit: current };
   if (await isAncestor(clone, current, upstream)) {
     await git(clone, ['update-ref', local, upstream, current]);
-    return 'fast_forwarded';
+    return { update: 'fast_forwarded', commit: upstream };
   }
-  return (await isAncestor(clone, upstream, current)) ? 'ahead' : 'diverged';
+  return { update: (await isAncestor(clone, upstream, current)) ? 'ahead' : 'diverged', commit: current };
+}
+
+/** How the local default branch followed the source's, and the commit it is at now. */
+interface Followed {
+  update: DefaultBranchUpdate;
+  commit: string;
 }
 
 async function resolveCommit(repo: string, ref: string): Promise<string | null> {

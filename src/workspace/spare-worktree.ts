@@ -32,9 +32,15 @@ export async function placeSpare(clonePath: string, worktrees: string, dir: stri
 /**
  * Puts the placed spare on `branch`, made from `baseRef` (or, when it exists, checked out: a retry),
  * forced so files a crash left half written are written whole. null when git refused both.
+ *
+ * The branch is made from a commit, never a name (one given is resolved first): `checkout -b <branch>
+ * <name>` reads the name twice — once for the files, once for the branch — and the default branch
+ * moves while worktrees are made (merges land outside the clone's lock). A merge landing in between
+ * left the branch on a commit the files were not from, and the task's commit then undid that merge.
  */
 export async function switchSpare(dir: string, branch: string, baseRef: string): Promise<TaskWorktree['from'] | null> {
-  if ((await tryGit(dir, ['checkout', '--quiet', '--force', '-b', branch, baseRef, '--'])).ok) return 'new_branch';
+  const base = /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(baseRef) ? { ok: true, stdout: baseRef } : await tryGit(dir, ['rev-parse', '--verify', '--quiet', `${baseRef}^{commit}`]);
+  if (base.ok && (await tryGit(dir, ['checkout', '--quiet', '--force', '-b', branch, base.stdout.trim(), '--'])).ok) return 'new_branch';
   if ((await tryGit(dir, ['checkout', '--quiet', '--force', branch, '--'])).ok) return 'existing_branch';
   return null;
 }

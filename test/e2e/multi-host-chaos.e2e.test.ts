@@ -167,7 +167,8 @@ describe('several hosts on one PostgreSQL', () => {
     // Each task's own commit first: a count alone would not say which task's work went missing.
     const log = git(remote, ['log', '--format=%H %s%n%b%n--', '--stat', 'main']);
     const bodies = git(remote, ['log', '--format=%B', 'main']);
-    for (const id of ids) expect(bodies.match(new RegExp(`Orch task #${id}\\b`, 'g')), `task ${id} in the remote's log:\n${log}`).toHaveLength(1);
+    const story = async (id: number) => (await store!.listEvents({ taskId: id })).map((e) => `  ${e.at} run ${e.runId ?? '-'} ${e.type} ${JSON.stringify(e.data).slice(0, 300)}`).join('\n');
+    for (const id of ids) expect(bodies.match(new RegExp(`Orch task #${id}\\b`, 'g')), `task ${id} in the remote's log:\n${await story(id)}\n${log}`).toHaveLength(1);
     const files = git(remote, ['ls-tree', '--name-only', 'main']).split('\n').filter((f) => /^file-\d+\.txt$/.test(f));
     expect(files.sort()).toEqual(ids.map((id) => `file-${id}.txt`).sort());
     expect(Number(git(remote, ['rev-list', '--count', 'main'])), log).toBe(initialCommits + TASKS);

@@ -107,7 +107,7 @@ describe('the pipeline, task to merged commit', () => {
     const results = await runCycle(orch, { once: true, pollMs: 50, sourceEnv: env });
     expect(results.map((r) => r.task.state).sort()).toEqual(['done', 'done', 'done', 'done']);
     // When a file is missing, say what the deliveries and the checkout looked like.
-    const story = async () => JSON.stringify({ events: (await orch.store.listEvents({ project: 'app' })).filter((e) => /^(delivery|merge)\./.test(e.type)).map((e) => [e.taskId, e.type, e.data]), status: git(repo, ['status', '--porcelain']), log: git(repo, ['log', '--oneline', 'main']) });
+    const story = async () => JSON.stringify({ events: (await orch.store.listEvents({ project: 'app' })).filter((e) => /^(delivery|merge|workspace)\./.test(e.type)).map((e) => [e.taskId, e.type, e.data]), status: git(repo, ['status', '--porcelain']), log: git(repo, ['log', '--stat', '--format=%h %s', 'main']) });
     for (const id of ids) expect(existsSync(join(repo, 'src', `task-${id}.txt`)), await story()).toBe(true);
     expect(Number(git(repo, ['rev-list', '--count', 'main']))).toBe(2 + 4);
   });

@@ -229,7 +229,8 @@ describe('recovery of a project served from its remote', () => {
     git(worktree, ['add', '-A']);
     git(worktree, ['commit', '-q', '-m', 'Add a file\n\nOrch task #1']);
     // The push landed; Orch died before moving the clone's main and before recording the merge.
-    git(clone, ['push', '-q', remote, `${git(worktree, ['rev-parse', 'HEAD'])}:refs/heads/main`]);
+    const commit = git(worktree, ['rev-parse', 'HEAD']);
+    git(clone, ['push', '-q', remote, `${commit}:refs/heads/main`]);
     const before = git(clone, ['rev-parse', 'refs/heads/main']);
 
     const task = await addTask(orch.store, { project: 'app', title: 'Add a file' }, orch.now());
@@ -238,11 +239,30 @@ describe('recovery of a project served from its remote', () => {
     const run = await orch.store.createRun({ taskId: task.id, project: 'app', attempt: 1, agent: 'adder', startedAt: orch.now(), branch: 'orch/1-add-a-file' }, claim.token);
     await orch.store.updateRun(run.id, claim.token, { endedAt: orch.now(), outcome: 'succeeded' }, orch.now());
     await orch.store.updateTask(task.id, { fence: claim.token, expectedVersion: task.version }, { state: 'merging' }, orch.now(), { type: 'test.merging' });
+    await orch.store.appendEvent({ type: 'merge.landing', project: 'app', taskId: task.id, runId: run.id, data: { commit, remote } }, orch.now());
 
     const recovered = await recover(orch);
     expect(recovered).toEqual([expect.objectContaining({ taskId: task.id, action: 'finished' })]);
     expect((await orch.store.getTask(task.id))!.state).toBe('done');
     expect(git(clone, ['rev-parse', 'refs/heads/main'])).not.toBe(before);
+  });
+
+  it('runs a task again whose attempt never landed, though an earlier attempt left its branch in this clone on a commit main holds', async () => {
+    // Killed at a random moment: this host's first attempt had made the task's branch and no commit
+    // on it yet; the next attempt, on another host, died while merging, before it pushed anything.
+    const alpha = await host('alpha');
+    const project = { name: 'app', path: null, remote, defaultBranch: 'main' };
+    const clone = (await ensureClone(alpha.home, project)).path;
+    git(clone, ['branch', 'orch/1-add-a-file', 'main']);
+    const task = await addTask(alpha.store, { project: 'app', title: 'Add a file' }, alpha.now());
+    const claim = (await alpha.store.claimTask({ taskId: task.id, owner: `other-host:${spawnSync('true').pid}`, leaseMs: 1, now: alpha.now() - 10 }))!;
+    const run = await alpha.store.createRun({ taskId: task.id, project: 'app', attempt: 2, agent: 'adder', startedAt: alpha.now(), branch: 'orch/1-add-a-file', host: 'beta' }, claim.token);
+    await alpha.store.updateRun(run.id, claim.token, { endedAt: alpha.now(), outcome: 'succeeded' }, alpha.now());
+    await alpha.store.updateTask(task.id, { fence: claim.token, expectedVersion: task.version }, { state: 'merging' }, alpha.now(), { type: 'test.merging' });
+
+    expect(await recover(alpha)).toEqual([expect.objectContaining({ taskId: task.id, action: 'retry' })]);
+    expect((await alpha.store.getTask(task.id))!.state).not.toBe('done');
+    expect((await alpha.store.listRuns({ taskId: task.id }))[0]).toMatchObject({ endReason: 'host_lost' });
   });
 
   it('finishes it from another host too, whose clone never had the branch: by the commit the attempt named before pushing', async () => {

@@ -26,21 +26,32 @@ async function createTask(title: string): Promise<Task> {
 /** A run of `task` that ended with `outcome`, as the supervisor would record it. */
 async function endedRun(task: Task, agent: string, outcome: Run['outcome'], costUsd: number, seconds: number, result: unknown = null): Promise<Run> {
   const { store } = h.orch;
-  const startedAt = Date.now() - seconds * 1000;
+  const startedAt = h.orch.now() - seconds * 1000;
   const claim = (await store.claimTask({ taskId: task.id, owner: 'test', leaseMs: 60_000, now: startedAt }))!;
   const run = await store.createRun({ taskId: task.id, project: task.project, attempt: 1, agent, model: 'm1', startedAt }, claim.token);
   const ended = await store.updateRun(run.id, claim.token, { endedAt: startedAt + seconds * 1000, outcome, endReason: endReasonFor(outcome, (result as { failure?: unknown } | null)?.failure), costUsd, result }, startedAt);
-  await store.releaseClaim(task.id, claim.token, Date.now());
+  await store.releaseClaim(task.id, claim.token, h.orch.now());
   return ended;
+}
+
+/**
+ * Orch's clock held at noon UTC of today: figures per day must not depend on whether the test runs a
+ * few minutes after midnight, when a run started 400 s earlier belongs to yesterday.
+ */
+function holdClockAtNoon(): number {
+  const noon = Math.floor(Date.now() / 86_400_000) * 86_400_000 + 43_200_000;
+  h.orch.now = () => noon;
+  return noon;
 }
 
 async function moveTo(task: Task, state: Task['state'], blockedReason: string | null = null): Promise<void> {
   const current = (await h.orch.store.getTask(task.id))!;
-  await h.orch.store.updateTask(task.id, { expectedVersion: current.version }, { state, blockedReason }, Date.now(), { type: 'task.test_move', data: {} });
+  await h.orch.store.updateTask(task.id, { expectedVersion: current.version }, { state, blockedReason }, h.orch.now(), { type: 'task.test_move', data: {} });
 }
 
 describe('GET /portfolio', () => {
   it('counts running, queued and waiting tasks per project, with spend today and the success rate', async () => {
+    holdClockAtNoon();
     const [a, b, c] = [await createTask('One'), await createTask('Two'), await createTask('Three')];
     await createTask('Four');
     await moveTo(a, 'running');
@@ -59,6 +70,7 @@ describe('GET /portfolio', () => {
 
 describe('GET /stats', () => {
   it('reports spend per day and agent, success per agent and model, durations, queue and ticks', async () => {
+    const noon = holdClockAtNoon();
     const task = await createTask('Measured');
     await endedRun(task, 'claude', 'succeeded', 1, 45);
     await endedRun(task, 'codex', 'succeeded', 2, 400, { failure: 'judge: failed: tests' });
@@ -66,7 +78,7 @@ describe('GET /stats', () => {
     const report = await json<StatsReport>(await h.call('/stats?days=3'));
     expect(report.days).toBe(3);
     expect(report.spendByDay.map((d) => d.day)).toHaveLength(3);
-    expect(report.spendByDay.at(-1)).toEqual(expect.objectContaining({ day: new Date().toISOString().slice(0, 10), costUsd: 3, runs: 2, byAgent: { claude: 1, codex: 2 } }));
+    expect(report.spendByDay.at(-1)).toEqual(expect.objectContaining({ day: new Date(noon).toISOString().slice(0, 10), costUsd: 3, runs: 2, byAgent: { claude: 1, codex: 2 } }));
     expect(report.agents.map((a) => [a.agent, a.success.rate])).toEqual([
       ['codex', 0],
       ['claude', 1],

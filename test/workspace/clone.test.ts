@@ -28,7 +28,7 @@ const head = (repo: string, ref: string) => git(repo, ['rev-parse', ref]);
 describe('ensureClone', () => {
   it("makes a bare clone of a local repository with the default branch, its tracking ref and Orch's identity", async () => {
     const clone = await ensureClone(home, project);
-    expect(clone).toEqual({ path: clonePath(home, 'app'), defaultBranch: 'main', cloned: true, defaultBranchUpdate: 'unchanged' });
+    expect(clone).toEqual({ path: clonePath(home, 'app'), defaultBranch: 'main', cloned: true, defaultBranchUpdate: 'unchanged', defaultBranchCommit: head(user, 'main') });
     expect(git(clone.path, ['rev-parse', '--is-bare-repository'])).toBe('true');
     expect(head(clone.path, 'refs/heads/main')).toBe(head(user, 'main'));
     expect(head(clone.path, 'refs/remotes/origin/main')).toBe(head(user, 'main'));
@@ -53,6 +53,7 @@ describe('ensureClone', () => {
     expect(clone.defaultBranchUpdate).toBe('fast_forwarded');
     expect(head(clone.path, 'refs/remotes/origin/main')).toBe(newer);
     expect(head(clone.path, 'refs/heads/main')).toBe(newer);
+    expect(clone.defaultBranchCommit).toBe(newer);
   });
 
   it('leaves a local default branch alone when it is ahead of the source or has diverged from it', async () => {
@@ -61,9 +62,9 @@ describe('ensureClone', () => {
     const tree = git(clone.path, ['rev-parse', 'main^{tree}']);
     const merged = git(clone.path, ['commit-tree', tree, '-p', 'main', '-m', 'merged task']);
     git(clone.path, ['update-ref', 'refs/heads/main', merged]);
-    expect((await ensureClone(home, project)).defaultBranchUpdate).toBe('ahead');
+    expect(await ensureClone(home, project)).toMatchObject({ defaultBranchUpdate: 'ahead', defaultBranchCommit: merged });
     commitFile(user, 'other.txt', 'user work\n');
-    expect((await ensureClone(home, project)).defaultBranchUpdate).toBe('diverged');
+    expect(await ensureClone(home, project)).toMatchObject({ defaultBranchUpdate: 'diverged', defaultBranchCommit: merged });
     expect(head(clone.path, 'refs/heads/main')).toBe(merged);
     expect(head(clone.path, 'refs/remotes/origin/main')).toBe(head(user, 'main'));
   });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -23,6 +24,13 @@ beforeEach(async () => {
   worktrees = worktreesDir(home, 'app');
 });
 afterEach(() => scratch.cleanup());
+
+/** A tree: `ref`'s, with `file` added at the top. */
+function treeWith(repo: string, ref: string, file: string, content: string): string {
+  const withInput = (args: string[], input: string) => execFileSync('git', args, { cwd: repo, input, encoding: 'utf8' }).trim();
+  const blob = withInput(['hash-object', '-w', '--stdin'], content);
+  return withInput(['mktree'], `${git(repo, ['ls-tree', ref])}\n100644 blob ${blob}\t${file}\n`);
+}
 
 const branches = () => git(clone, ['for-each-ref', '--format=%(refname:short)', 'refs/heads/']).split('\n').filter(Boolean).sort();
 
@@ -137,6 +145,23 @@ describe('the spare worktree', () => {
     expect(worktree).toEqual({ path: join(worktrees, '5'), branch: 'orch/5-later', from: 'new_branch' });
     expect(git(worktree.path, ['rev-parse', 'HEAD'])).toBe(moved);
     expect(await registered()).toEqual([worktree.path]);
+  });
+
+  it("keeps the task's branch on the commit its files were checked out from when a merge lands during the checkout", async () => {
+    await prepareSpareWorktree(clone, worktrees, 'main');
+    // main has moved past the spare, and moves again while the spare's files are being switched: a
+    // smudge filter, run by git for each file it writes, lands a merge then (as another task would).
+    const changed = git(clone, ['commit-tree', '-p', 'main', '-m', 'merged before', treeWith(clone, 'main', 'merged-before.txt', 'before\n')]);
+    git(clone, ['update-ref', 'refs/heads/main', changed]);
+    const during = git(clone, ['commit-tree', '-p', 'main', '-m', 'merged during', treeWith(clone, 'main', 'merged-during.txt', 'during\n')]);
+    writeFileSync(join(clone, 'info', 'attributes'), 'merged-before.txt filter=lands\n');
+    git(clone, ['config', 'filter.lands.smudge', `git --git-dir="${clone}" update-ref refs/heads/main ${during} && cat`]);
+
+    const worktree = await createWorktree(clone, worktrees, 7, 'orch/7-raced', 'main');
+    expect(git(clone, ['rev-parse', 'refs/heads/main'])).toBe(during);
+    // The branch is where the files came from; the task's commit will not undo the merge that landed meanwhile.
+    expect(git(worktree.path, ['rev-parse', 'HEAD'])).toBe(changed);
+    expect(git(worktree.path, ['status', '--porcelain'])).toBe('');
   });
 
   it('is not left in the task\'s place when the base cannot be settled', async () => {
