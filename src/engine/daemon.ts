@@ -1,3 +1,5 @@
+import { GitLauncher } from '../workspace/git-launcher.js';
+import { runGitHere, useGitRunner } from '../workspace/git.js';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -52,6 +54,23 @@ export interface Daemon {
  * HTTP API and dashboard on loopback behind a bearer token — one process keeping a portfolio moving.
  */
 export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<Daemon> {
+  // Started first, stopped last: every git command of the daemon's work starts from it (git-launcher.ts).
+  const launcher = await GitLauncher.start({ run: runGitHere });
+  if (launcher) useGitRunner(launcher);
+  else options.logger.warn('git commands start from the daemon itself: the git launcher could not start');
+  const stopLauncher = () => {
+    useGitRunner(null);
+    launcher?.stop();
+  };
+  try {
+    return await startDaemonWith(orch, options, stopLauncher);
+  } catch (error) {
+    stopLauncher();
+    throw error;
+  }
+}
+
+async function startDaemonWith(orch: Orch, options: DaemonOptions, stopLauncher: () => void): Promise<Daemon> {
   const { logger } = options;
   const version = orchVersion();
   const hostName = options.hostName ?? orch.config.scheduler.hostName ?? undefined;
@@ -227,6 +246,7 @@ export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<D
     await flushEvents(orch.store);
     // Its claims, if any run past the grace period, are free to take over from here on.
     await orch.store.markHostStopped(host, orch.now()).catch((error: Error) => logger.error(`could not mark host ${host.name} stopped: ${error.message}`));
+    stopLauncher();
     logger.info('stopped');
   });
 

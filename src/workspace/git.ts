@@ -52,8 +52,25 @@ export class GitError extends Error {
   }
 }
 
+/** Starts git commands somewhere other than this process (see git-launcher.ts); null: here. */
+export interface GitRunner {
+  run(cwd: string, args: string[], options: GitOptions): Promise<GitOutcome>;
+}
+
+let runner: GitRunner | null = null;
+
+/** Where git commands start from now on: `launcher`, or this process (null). */
+export function useGitRunner(launcher: GitRunner | null): void {
+  runner = launcher;
+}
+
 /** Runs git with an argument vector (never through a shell); a failure is an outcome, not a throw. */
 export function tryGit(cwd: string, args: string[], options: GitOptions = {}): Promise<GitOutcome> {
+  return runner ? runner.run(cwd, args, options) : runGitHere(cwd, args, options);
+}
+
+/** tryGit, started from this process. */
+export function runGitHere(cwd: string, args: string[], options: GitOptions = {}): Promise<GitOutcome> {
   return new Promise((resolve) => {
     const child = execFile(
       'git',
