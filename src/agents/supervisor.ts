@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../config/defaults.js';
@@ -6,6 +5,7 @@ import { EMPTY_RUN_SUMMARY, addRunEvent, classifyRunEnd, type KillReason, type R
 import { EMPTY_TOTALS, addBelievedToTotals, priceRun, type RunTotals } from '../core/usage.js';
 import { MAX_RECORDED_DENIALS, sandboxDenialIn } from '../core/sandbox-denial.js';
 import { accessAt } from '../core/sandbox-policy.js';
+import { startProcess, type StartedProcess } from '../launcher/launcher.js';
 import { openSandbox, type OpenedSandbox, type SandboxPlan } from '../sandbox/launch.js';
 import type { AgentAdapter, AgentConfig, AgentEvent, ModelPrice, RunSpec } from './agent.js';
 import { readOutputChunks, storedLine } from './output-lines.js';
@@ -156,17 +156,13 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
     }
   };
 
-  let child: ChildProcess;
+  let child: StartedProcess;
   let sandbox: OpenedSandbox | null = null;
   try {
     const env = { ...invocation.env, [RUN_MARK_VARIABLE]: options.logPath };
     sandbox = sandboxPlan ? await openSandbox(sandboxPlan, invocation.command, invocation.args, spec.cwd, env) : null;
-    child = spawn(sandbox?.command ?? invocation.command, sandbox?.args ?? invocation.args, {
-      cwd: spec.cwd,
-      env: sandbox?.env ?? env,
-      stdio: [invocation.stdin === null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      detached: true,
-    });
+    // Its own process group, the prompt written to stdin and stdin closed.
+    child = await startProcess(sandbox?.command ?? invocation.command, sandbox?.args ?? invocation.args, { cwd: spec.cwd, env: sandbox?.env ?? env, stdin: invocation.stdin });
   } catch (error) {
     // Some failures (E2BIG among them) are thrown rather than emitted: the run still ends, crashed.
     await Promise.all([new Promise((r) => log.end(r)), new Promise((r) => errLog.end(r))]);
@@ -175,11 +171,6 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
     return { outcome: 'crashed', reason, exitCode: null, signal: null, killedFor: null, pid: null, sessionId, totals, costUsd: null, finalText: null, durationMs: Date.now() - started, stderrTail: '', cutLines: 0, storageError, sandboxDenials };
   }
   const pid = child.pid ?? null;
-  if (child.stdin) {
-    // A program that exits without reading it all closes the pipe: that is its business, not an error.
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(invocation.stdin);
-  }
   const exited = new Promise<{ code: number | null; signal: string | null; spawnError: Error | null }>((resolve) => {
     child.once('error', (error) => resolve({ code: null, signal: null, spawnError: error }));
     child.once('exit', (code, signal) => resolve({ code, signal, spawnError: null }));

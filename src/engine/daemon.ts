@@ -1,5 +1,4 @@
-import { GitLauncher } from '../workspace/git-launcher.js';
-import { runGitHere, useGitRunner } from '../workspace/git.js';
+import { Launcher, useLauncher } from '../launcher/launcher.js';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -54,12 +53,12 @@ export interface Daemon {
  * HTTP API and dashboard on loopback behind a bearer token — one process keeping a portfolio moving.
  */
 export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<Daemon> {
-  // Started first, stopped last: every git command of the daemon's work starts from it (git-launcher.ts).
-  const launcher = await GitLauncher.start({ run: runGitHere });
-  if (launcher) useGitRunner(launcher);
-  else options.logger.warn('git commands start from the daemon itself: the git launcher could not start');
+  // Started first, stopped last: the daemon's git commands and agent CLIs start from it (launcher/).
+  const launcher = await Launcher.start();
+  if (launcher) useLauncher(launcher);
+  else options.logger.warn('git and agents start from the daemon itself: the launcher could not start');
   const stopLauncher = () => {
-    useGitRunner(null);
+    useLauncher(null);
     launcher?.stop();
   };
   try {

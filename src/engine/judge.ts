@@ -5,11 +5,10 @@
 // runs the commands and git.
 
 import type { SandboxFor } from '../sandbox/launch.js';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { GitError, tryGit } from '../workspace/git.js';
 import type { Command, ProjectSettings } from '../config/schema.js';
 import { buildReviewPrompt, parseReviewAnswer, type ReviewTask } from '../core/review.js';
 import { checkScope } from '../core/scope.js';
@@ -268,15 +267,11 @@ const DIFF_OPTIONS = ['--no-ext-diff', '--no-textconv', '--no-color'];
  * switched off: a temporary checkout must not run the project's post-checkout scripts.
  */
 async function gitOutput(cwd: string, args: string[], maxBuffer = 16 * 1024 * 1024): Promise<string> {
-  const { stdout } = await execFileAsync('git', ['-c', 'core.hooksPath=/dev/null', '-c', 'core.quotePath=false', ...args], {
-    cwd,
-    maxBuffer,
-    encoding: 'utf8',
-  });
-  return stdout;
+  const command = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.quotePath=false', ...args];
+  const outcome = await tryGit(cwd, command, { maxBuffer });
+  if (!outcome.ok) throw new GitError(command, outcome.exitCode, outcome.stderr);
+  return outcome.stdout;
 }
-
-const execFileAsync = promisify(execFile);
 
 async function assertCheckedOut(worktree: string, headSha: string): Promise<void> {
   const [checkedOut, head] = await Promise.all([resolveCommit(worktree, 'HEAD'), resolveCommit(worktree, headSha)]);

@@ -30,6 +30,8 @@ export interface GitOptions {
   env?: Record<string, string>;
   /** Written to git's stdin (closed at once without it). */
   input?: string;
+  /** Most bytes of output kept; more fails the command. Default 16 MiB. */
+  maxBuffer?: number;
 }
 
 export interface GitOutcome {
@@ -75,7 +77,7 @@ export function runGitHere(cwd: string, args: string[], options: GitOptions = {}
     const child = execFile(
       'git',
       args,
-      { cwd, env: gitEnvironment(options.env), maxBuffer: 16 * 1024 * 1024, timeout: options.timeoutMs ?? 0, killSignal: 'SIGKILL' },
+      { cwd, env: gitEnvironment(options.env), maxBuffer: options.maxBuffer ?? 16 * 1024 * 1024, timeout: options.timeoutMs ?? 0, killSignal: 'SIGKILL' },
       (error, stdout, stderr) => {
         const exitCode = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
         const spawnFailure = error !== null && typeof error.code === 'string' ? `${error.message}\n` : '';

@@ -1,0 +1,30 @@
+import type { GitOptions, GitOutcome } from '../workspace/git.js';
+
+// The messages between the daemon and its launcher (launcher.ts, main.ts).
+
+export interface GitRequest {
+  kind: 'git';
+  id: number;
+  cwd: string;
+  args: string[];
+  options: GitOptions;
+}
+
+export interface SpawnRequest {
+  kind: 'spawn';
+  id: number;
+  command: string;
+  args: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  stdin: string | null;
+}
+
+export type LaunchRequest = GitRequest | SpawnRequest;
+
+export type LaunchReply =
+  | { kind: 'git'; id: number; outcome: GitOutcome }
+  /** One of the started process's pipes, passed as the handle of this message. */
+  | { kind: 'output'; id: number; pid: number; stream: 'stdout' | 'stderr' }
+  | { kind: 'spawn_failed'; id: number; message: string; code: string | null }
+  | { kind: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null };
