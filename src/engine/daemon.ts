@@ -53,13 +53,16 @@ export interface Daemon {
  * HTTP API and dashboard on loopback behind a bearer token — one process keeping a portfolio moving.
  */
 export async function startDaemon(orch: Orch, options: DaemonOptions): Promise<Daemon> {
-  // Started first, stopped last: the daemon's git commands and agent CLIs start from it (launcher/).
-  const launcher = await Launcher.start();
-  if (launcher) useLauncher(launcher);
-  else options.logger.warn('git and agents start from the daemon itself: the launcher could not start');
+  // Started first, stopped last: the daemon's git commands and agent CLIs start from them (launcher/).
+  // Two: an agent's pipes are handed over one message at a time, each waiting for the daemon's
+  // acknowledgement, and git's answers must not queue behind them while 32 agents start.
+  const [gitLauncher, agentLauncher] = await Promise.all([Launcher.start(), Launcher.start()]);
+  useLauncher({ git: gitLauncher, processes: agentLauncher });
+  if (!gitLauncher || !agentLauncher) options.logger.warn('git or agents start from the daemon itself: a launcher could not start');
   const stopLauncher = () => {
-    useLauncher(null);
-    launcher?.stop();
+    useLauncher({ git: null, processes: null });
+    gitLauncher?.stop();
+    agentLauncher?.stop();
   };
   try {
     return await startDaemonWith(orch, options, stopLauncher);

@@ -2,7 +2,7 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { runGitHere, useGitRunner, type GitOptions, type GitOutcome, type GitRunner } from '../workspace/git.js';
 import type { LaunchReply, LaunchRequest, SpawnRequest } from './protocol.js';
@@ -33,7 +33,7 @@ export interface StartOptions {
 class LaunchedProcess extends EventEmitter implements StartedProcess {
   readonly stdin = null;
   stdout: Socket | null = null;
-  stderr: Socket | null = null;
+  readonly stderr = new PassThrough();
   constructor(readonly pid: number) {
     super();
   }
@@ -140,14 +140,16 @@ export class Launcher implements GitRunner {
       this.refWhileBusy();
       pending.reject(Object.assign(new Error(reply.message), reply.code ? { code: reply.code } : {}));
     } else if (reply.kind === 'output') {
-      pending.process ??= new LaunchedProcess(reply.pid);
-      if (handle) pending.process[reply.stream] = handle;
-      // Both pipes here: the process is the caller's from now on.
-      if (pending.process.stdout && pending.process.stderr) pending.resolve(pending.process);
+      pending.process = new LaunchedProcess(reply.pid);
+      pending.process.stdout = handle ?? null;
+      pending.resolve(pending.process);
+    } else if (reply.kind === 'stderr') {
+      pending.process?.stderr.write(reply.chunk);
     } else {
       this.spawns.delete(reply.id);
       this.refWhileBusy();
       const started = pending.process;
+      started?.stderr.end();
       if (started) setImmediate(() => started.emit('exit', reply.code, reply.signal));
     }
   }
@@ -170,17 +172,17 @@ export class Launcher implements GitRunner {
   }
 }
 
-let launcher: Launcher | null = null;
+let processLauncher: Launcher | null = null;
 
-/** Where git commands and agent CLIs start from now on: `next`, or this process (null). */
-export function useLauncher(next: Launcher | null): void {
-  launcher = next;
-  useGitRunner(next);
+/** Where git commands and processes (agent CLIs) start from now on: a launcher each, or this process (null). */
+export function useLauncher(next: { git: Launcher | null; processes: Launcher | null }): void {
+  processLauncher = next.processes;
+  useGitRunner(next.git);
 }
 
 /** Starts a process in its own process group with piped output, from the launcher when one is in use. */
 export function startProcess(command: string, args: string[], options: StartOptions): Promise<StartedProcess> {
-  return launcher ? launcher.spawn(command, args, options) : Promise.resolve(spawnHere(command, args, options));
+  return processLauncher ? processLauncher.spawn(command, args, options) : Promise.resolve(spawnHere(command, args, options));
 }
 
 /** startProcess, from this process. */
@@ -196,8 +198,10 @@ export function spawnHere(command: string, args: string[], options: StartOptions
 
 /** A process whose exit nobody will tell: it is taken to have exited when its output ends. */
 function exitWhenOutputEnds(started: LaunchedProcess): void {
-  const ended = (stream: Socket | null) => (stream && !stream.readableEnded ? new Promise((resolve) => stream.once('close', resolve)) : Promise.resolve());
-  void Promise.all([ended(started.stdout), ended(started.stderr)]).then(() => started.emit('exit', null, null));
+  // Its stderr came through the launcher: nothing more of it will.
+  started.stderr.end();
+  const stdout = started.stdout;
+  void (stdout && !stdout.readableEnded && !stdout.destroyed ? new Promise((resolve) => stdout.once('close', resolve)) : Promise.resolve()).then(() => started.emit('exit', null, null));
 }
 
 /** The built launcher next to this module (dist/), else the build of the sources being run; null when neither exists. */

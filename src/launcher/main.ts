@@ -24,14 +24,38 @@ function start(request: SpawnRequest): void {
     child.once('error', failed);
     return;
   }
-  child.once('exit', (code, signal) => reply({ kind: 'exit', id: request.id, code, signal }));
-  // Sent, the pipes are closed here: the daemon reads them.
-  reply({ kind: 'output', id: request.id, pid, stream: 'stdout' }, child.stdout as Socket);
-  reply({ kind: 'output', id: request.id, pid, stream: 'stderr' }, child.stderr as Socket);
+  // Told once it exited and its stderr is all passed on (stdout went over as it is).
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
+  const stderrDone = new Promise((resolve) => child.stderr!.once('close', resolve));
+  void Promise.all([exited, stderrDone]).then(([[code, signal]]) => reply({ kind: 'exit', id: request.id, code, signal }));
+  // Sent, stdout is closed here: the daemon reads the pipe itself. One handle an agent: each waits
+  // for the daemon's acknowledgement before anything else goes. stderr, seldom much, is passed on as
+  // messages, read no faster than they are sent.
+  reply({ kind: 'output', id: request.id, pid }, child.stdout as Socket);
+  const stderr = child.stderr!;
+  stderr.on('data', (chunk: Buffer) => {
+    if (!process.connected) return;
+    const sent = process.send!({ kind: 'stderr', id: request.id, chunk } satisfies LaunchReply, () => stderr.resume());
+    if (!sent) stderr.pause();
+  });
 }
 
+// Requests arrive many to a read (32 agents starting together) and would all be started in one turn
+// of the loop, every pipe waiting behind the last start to be handed over. One start a turn lets the
+// daemon's acknowledgements in between, so each process's pipes reach it as soon as it runs.
+const toStart: SpawnRequest[] = [];
+const startNext = () => {
+  const next = toStart.shift();
+  if (!next) return;
+  start(next);
+  if (toStart.length > 0) setImmediate(startNext);
+};
+
 process.on('message', (request: LaunchRequest) => {
-  if (request.kind === 'spawn') return start(request);
+  if (request.kind === 'spawn') {
+    if (toStart.push(request) === 1) setImmediate(startNext);
+    return;
+  }
   void runGitHere(request.cwd, request.args, request.options).then((outcome) => reply({ kind: 'git', id: request.id, outcome }));
 });
 process.on('disconnect', () => process.exit(0));

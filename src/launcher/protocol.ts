@@ -24,7 +24,9 @@ export type LaunchRequest = GitRequest | SpawnRequest;
 
 export type LaunchReply =
   | { kind: 'git'; id: number; outcome: GitOutcome }
-  /** One of the started process's pipes, passed as the handle of this message. */
-  | { kind: 'output'; id: number; pid: number; stream: 'stdout' | 'stderr' }
+  /** The started process's stdout pipe, passed as the handle of this message. */
+  | { kind: 'output'; id: number; pid: number }
+  /** Output of its stderr. */
+  | { kind: 'stderr'; id: number; chunk: Buffer }
   | { kind: 'spawn_failed'; id: number; message: string; code: string | null }
   | { kind: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null };

@@ -20,7 +20,7 @@ beforeEach(() => {
   repo = makeRepo(scratch.path, 'app');
 });
 afterEach(() => {
-  useLauncher(null);
+  useLauncher({ git: null, processes: null });
   scratch.cleanup();
 });
 
@@ -66,7 +66,7 @@ describe('the launcher', () => {
   });
 
   it('starts a process in its own group with its stdin written, hands its output over, and tells its exit; a start that fails says why', async () => {
-    useLauncher(await started());
+    useLauncher({ git: null, processes: await started() });
     const script = 'read line; echo "out: $line from $(ps -o ppid= -p $$)"; echo "err: $(ps -o pgid= -p $$)" >&2; exit 3';
     const child = await startProcess('sh', ['-c', script], { cwd: repo, env: { PATH: process.env.PATH }, stdin: 'the prompt\n' });
     const result = await finished(child);
@@ -76,6 +76,9 @@ describe('the launcher', () => {
     expect(Number(starter)).not.toBe(process.pid);
     // Its own process group: the daemon stops the whole group by the pid it was told.
     expect(Number(/err:\s+(\d+)/.exec(result.stderr)![1])).toBe(child.pid);
+    // stderr comes over as messages, every byte of it and before the exit, however much there is.
+    const loud = await startProcess('sh', ['-c', 'head -c 3000000 /dev/zero | tr "\\0" e >&2; echo done'], { cwd: repo, env: { PATH: process.env.PATH }, stdin: null });
+    expect(await finished(loud)).toMatchObject({ stdout: 'done\n', stderr: 'e'.repeat(3_000_000), code: 0 });
     // A signal is told as such.
     const sleeper = await startProcess('sleep', ['30'], { cwd: repo, env: { PATH: process.env.PATH }, stdin: null });
     process.kill(-sleeper.pid!, 'SIGTERM');
@@ -85,7 +88,7 @@ describe('the launcher', () => {
 
   it('when it dies: git in flight is a git that could not finish, a started process ends with its output, and what follows starts here', async () => {
     const launcher = await started();
-    useLauncher(launcher);
+    useLauncher({ git: launcher, processes: launcher });
     const inFlight = tryGit(repo, ['-c', 'alias.wait=!sleep 5', 'wait']);
     const talker = await startProcess('sh', ['-c', 'sleep 0.5; echo still here'], { cwd: repo, env: { PATH: process.env.PATH }, stdin: null });
     const launcherPid = await starterOf((args) => tryGit(repo, args));
