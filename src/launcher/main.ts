@@ -31,7 +31,7 @@ function start(request: SpawnRequest): void {
   // Sent, stdout is closed here: the daemon reads the pipe itself. One handle an agent: each waits
   // for the daemon's acknowledgement before anything else goes. stderr, seldom much, is passed on as
   // messages, read no faster than they are sent.
-  reply({ kind: 'output', id: request.id, pid }, child.stdout as Socket);
+  reply({ kind: 'output', id: request.id, pid }, withReadingStopped(child.stdout as Socket));
   const stderr = child.stderr!;
   stderr.on('data', (chunk: Buffer) => {
     if (!process.connected) return;
@@ -50,6 +50,17 @@ const startNext = () => {
   start(next);
   if (toStart.length > 0) setImmediate(startNext);
 };
+
+/**
+ * The pipe, no longer read here. Node starts reading a child's stdout the moment it makes the socket,
+ * and a socket being sent has its reads thrown away until the handle actually goes — which waits for
+ * the daemon's acknowledgement of the one before. What the process printed meanwhile was lost; with
+ * reading stopped (no public call does it), it waits in the pipe for the daemon.
+ */
+function withReadingStopped(socket: Socket): Socket {
+  (socket as unknown as { _handle?: { readStop?: () => number; reading?: boolean } })._handle?.readStop?.();
+  return socket;
+}
 
 process.on('message', (request: LaunchRequest) => {
   if (request.kind === 'spawn') {

@@ -86,6 +86,17 @@ describe('the launcher', () => {
     await expect(startProcess('/no/such/program', [], { cwd: repo, env: {}, stdin: null })).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('loses nothing a process prints at once, however many start together (each waits its turn to be handed over)', async () => {
+    useLauncher({ git: null, processes: await started() });
+    const starts = Array.from({ length: 24 }, (_, i) => startProcess('sh', ['-c', `seq 1 2000 | sed 's/^/${i} /'; seq 1 50 >&2`], { cwd: repo, env: { PATH: process.env.PATH }, stdin: null }));
+    const outputs = await Promise.all(starts.map(async (start) => finished(await start)));
+    outputs.forEach((output, i) => {
+      expect(output.stdout.split('\n').filter(Boolean), `process ${i}`).toHaveLength(2000);
+      expect(output.stdout.startsWith(`${i} 1\n`), `process ${i}`).toBe(true);
+      expect(output.stderr.split('\n').filter(Boolean)).toHaveLength(50);
+    });
+  });
+
   it('when it dies: git in flight is a git that could not finish, a started process ends with its output, and what follows starts here', async () => {
     const launcher = await started();
     useLauncher({ git: launcher, processes: launcher });
