@@ -1,3 +1,4 @@
+import { keepSandboxProbesIn } from '../sandbox/probe.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigCached } from '../config/config-cache.js';
@@ -10,6 +11,9 @@ import type { LockProvider } from '../locks/lock-port.js';
 import type { WakeupBus } from '../wakeups/wakeup-port.js';
 
 /** Everything a use case needs: the resolved config, the store and the clock. */
+
+/** Under ORCH_HOME: the last sandbox probe that succeeded, and what it depended on (sandbox/probe.ts). */
+const SANDBOX_PROBE_FILE = 'sandbox-probe.json';
 export interface Orch {
   home: string;
   config: OrchConfig;
@@ -75,6 +79,7 @@ export async function openOrch(home: string, now: () => number = Date.now): Prom
     throw new OrchError('not_initialised', `Orch is not initialised in ${home}: run \`orch init\` first`);
   }
   const config = await loadConfigCached(home);
+  keepSandboxProbesIn(join(home, SANDBOX_PROBE_FILE));
   const target = storeTarget(home, config.databaseUrl);
   makeHomePrivate(home, target.kind === 'sqlite' ? target.path : null);
   const store = await openStoreAt(target);

@@ -1,4 +1,5 @@
-import { basename, join } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { basename, join, sep } from 'node:path';
 import { diskUsage } from '../workspace/disk-usage.js';
 import { OrchError } from '../core/errors.js';
 import type { HeldDelivery } from '../core/delivery.js';
@@ -133,9 +134,24 @@ export async function projectForDirectory(orch: Orch, cwd: string, howToName = '
   throw new OrchError('invalid_input', `several projects are registered (${projects.map((p) => p.name).join(', ')}): ${howToName}`);
 }
 
-/** The project whose repository holds `cwd`; null when none does. */
+/**
+ * The project whose repository holds `cwd` (the innermost, when one project's repository sits inside
+ * another's); null when none does. Read from the paths alone: asking git for the repository's top
+ * would start a process on every `orch task add`.
+ */
 export async function projectHolding(orch: Orch, cwd: string): Promise<string | null> {
-  const root = await repositoryRoot(cwd);
-  if (!root) return null;
-  return (await orch.store.listProjects()).find((p) => p.repoPath === root)?.name ?? null;
+  const here = physicalPath(cwd);
+  const holding = (await orch.store.listProjects())
+    .flatMap((p) => (p.repoPath === null ? [] : [{ name: p.name, root: physicalPath(p.repoPath) }]))
+    .filter(({ root }) => here === root || here.startsWith(root.endsWith(sep) ? root : `${root}${sep}`));
+  return holding.sort((a, b) => b.root.length - a.root.length)[0]?.name ?? null;
+}
+
+/** `path` with symbolic links resolved, as git reports a repository's top; as given when it cannot be. */
+function physicalPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }

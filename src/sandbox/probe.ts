@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { accessSync, constants, mkdirSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { delimiter, dirname, isAbsolute, join } from 'node:path';
 
 /** Overrides where bubblewrap is looked for (an absolute path); otherwise `bwrap` on PATH. */
 export const BWRAP_VARIABLE = 'ORCH_BWRAP';
@@ -29,10 +29,25 @@ function executable(path: string): boolean {
 }
 
 const cache = new Map<string, SandboxProbe>();
+let keptIn: string | null = null;
+
+/**
+ * Where a probe that succeeded is kept for later processes (a file under ORCH_HOME): `orch status`
+ * and `orch issue ready` would otherwise start bubblewrap twice on every call. null: nowhere.
+ */
+export function keepSandboxProbesIn(file: string | null): void {
+  keptIn = file;
+}
+
+/** Forgets the probes answered in this process (tests: as a new process would start). */
+export function forgetSandboxProbes(): void {
+  cache.clear();
+}
 
 /**
  * Whether bubblewrap can run sandboxes here: found, and able to make the namespaces a run gets
- * (user namespaces may be refused by the kernel or a container). Answered once per executable.
+ * (user namespaces may be refused by the kernel or a container). Answered once per executable, and
+ * a success kept on disk while nothing it depends on changes (see `conditions`).
  */
 export function probeSandbox(env: NodeJS.ProcessEnv = process.env): SandboxProbe {
   const bwrap = findBwrap(env);
@@ -42,9 +57,66 @@ export function probeSandbox(env: NodeJS.ProcessEnv = process.env): SandboxProbe
   }
   const known = cache.get(bwrap);
   if (known) return known;
-  const probe = runProbe(bwrap);
+  const file = keptIn;
+  const key = file === null ? null : conditions(bwrap);
+  const kept = file !== null && key !== null ? keptProbe(file, key) : null;
+  const probe = kept ?? runProbe(bwrap);
   cache.set(bwrap, probe);
+  if (!kept && probe.ok && file !== null && key !== null) keepProbe(file, key, probe);
   return probe;
+}
+
+/**
+ * What a probe's answer depends on: the executable (its identity and times), the user, the boot, the
+ * user and mount namespaces this process runs in (another container has others), and the kernel's
+ * switches for unprivileged user namespaces. null when the executable cannot be read.
+ */
+function conditions(bwrap: string): string | null {
+  const text = (path: string) => {
+    try {
+      return readFileSync(path, 'utf8').trim();
+    } catch {
+      return '';
+    }
+  };
+  const link = (path: string) => {
+    try {
+      return readlinkSync(path);
+    } catch {
+      return '';
+    }
+  };
+  try {
+    const file = statSync(bwrap);
+    return JSON.stringify([
+      bwrap, file.dev, file.ino, file.size, file.mtimeMs, file.ctimeMs, process.getuid?.() ?? null,
+      text('/proc/sys/kernel/random/boot_id'), link('/proc/self/ns/user'), link('/proc/self/ns/mnt'),
+      text('/proc/sys/kernel/unprivileged_userns_clone'), text('/proc/sys/user/max_user_namespaces'), text('/proc/sys/kernel/apparmor_restrict_unprivileged_userns'),
+    ]);
+  } catch {
+    return null;
+  }
+}
+
+function keptProbe(file: string, key: string): SandboxProbe | null {
+  try {
+    const kept = JSON.parse(readFileSync(file, 'utf8')) as { key?: unknown; probe?: SandboxProbe };
+    return kept.key === key && kept.probe?.ok === true ? kept.probe : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Best effort: written whole (a reader never sees half of it), or not at all. */
+function keepProbe(file: string, key: string, probe: SandboxProbe): void {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    const partial = `${file}.${process.pid}.tmp`;
+    writeFileSync(partial, JSON.stringify({ key, probe }), { mode: 0o600 });
+    renameSync(partial, file);
+  } catch {
+    // Probed again next time.
+  }
 }
 
 function runProbe(bwrap: string): SandboxProbe {
