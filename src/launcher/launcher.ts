@@ -74,7 +74,9 @@ export class Launcher implements GitRunner {
   static async start(): Promise<Launcher | null> {
     const script = launcherScript();
     if (!script) return null;
-    const child = fork(script, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // A debugger's port is the daemon's: a launcher started with the same `--inspect` would fight it for it.
+    const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--inspect'));
+    const child = fork(script, [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const ready = await new Promise<boolean>((resolve) => {
       child.once('message', (message: unknown) => resolve(message === 'ready'));
       child.once('error', () => resolve(false));
