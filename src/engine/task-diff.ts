@@ -41,7 +41,9 @@ export async function taskDiff(orch: Orch, taskId: number): Promise<TaskDiff> {
   const clone = clonePath(orch.home, project.name);
 
   const live = existsSync(clone) ? await branchDiff(clone, base, branch, MAX_DIFF_BYTES) : null;
-  if (live) return { taskId, branch, base, source: 'branch', runId: null, ...live };
+  // Empty while the branch is there: merged, and the default branch holds it now (the branch goes a
+  // moment later). What it changed is what the judge saw.
+  if (live && live.diff !== '') return { taskId, branch, base, source: 'branch', runId: null, ...live };
   for (const run of runs) {
     const saved = join(runDirectory(orch.home, run.id), SAVED_DIFF_FILE);
     if (existsSync(saved)) return { taskId, branch, base, source: 'saved', runId: run.id, ...truncateDiff(readFileSync(saved, 'utf8'), MAX_DIFF_BYTES) };

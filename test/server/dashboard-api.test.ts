@@ -134,6 +134,9 @@ describe('GET /tasks/:id/diff', () => {
     mkdirSync(runDirectory(h.orch.home, run.id), { recursive: true });
     writeFileSync(join(runDirectory(h.orch.home, run.id), 'diff.patch'), 'diff --git a/x b/x\n');
     expect(await json<TaskDiff>(await h.call(`/tasks/${task.id}/diff`))).toEqual(expect.objectContaining({ source: 'saved', runId: run.id, diff: 'diff --git a/x b/x\n' }));
+    // Merged, its branch not yet removed: main holds it, the branch shows nothing, and the judged diff is shown.
+    git(clone, ['branch', '-q', `orch/${task.id}-add-a-file`, 'main']);
+    expect(await json<TaskDiff>(await h.call(`/tasks/${task.id}/diff`))).toEqual(expect.objectContaining({ source: 'saved', runId: run.id }));
     expect((await h.call('/tasks/9999/diff')).status).toBe(404);
   });
 });

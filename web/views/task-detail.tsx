@@ -18,7 +18,7 @@ import type { OrchEvent, Run, TaskDetail, TaskDiff, VerdictEventData } from '../
 const MAX_EVENTS = 5000;
 /** Agent output, hundreds a second from a busy agent: shown as it comes, never a reason to re-read the task. */
 const AGENT_LINES = new Set(['agent.assistant_text', 'agent.tool_call', 'agent.tool_result', 'agent.unparsed']);
-const DIFF_CHANGES = new Set(['workspace.committed', 'judge.verdict', 'merge.done', 'run.ended', 'run.failed', 'task.finish']);
+const DIFF_CHANGES = new Set(['workspace.committed', 'judge.verdict', 'merge.done', 'run.ended', 'run.failed', 'task.finish', 'workspace.removed']);
 
 /** The task's whole event log, replayed from the start and then followed live. */
 function useTaskEvents(taskId: number): OrchEvent[] {
