@@ -1,4 +1,5 @@
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../config/defaults.js';
 import { EMPTY_RUN_SUMMARY, addRunEvent, classifyRunEnd, type KillReason, type RunVerdict } from '../core/outcome.js';
@@ -92,14 +93,15 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
   const spec = sandboxPlan ? { ...options.spec, sandboxed: true } : options.spec;
   const graceMs = options.graceMs ?? 5000;
   const invocation = adapter.invocation(spec, agent);
-  mkdirSync(spec.runHome, { recursive: true, mode: 0o700 });
+  // Off the event loop: 32 agents start together, and each synchronous call there waits for the disk.
+  await mkdir(spec.runHome, { recursive: true, mode: 0o700 });
   for (const file of invocation.files) {
     const path = join(spec.runHome, file.path);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, file.content, { mode: 0o600 });
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, file.content, { mode: 0o600 });
   }
   // The agent's output may quote secrets it met: the logs are the owner's alone, like the rest of ORCH_HOME.
-  mkdirSync(dirname(options.logPath), { recursive: true, mode: 0o700 });
+  await mkdir(dirname(options.logPath), { recursive: true, mode: 0o700 });
   let storageError: Error | null = null;
   const storageFailed = (error: Error) => {
     storageError ??= error;

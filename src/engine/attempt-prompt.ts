@@ -1,7 +1,8 @@
 // What an attempt tells its agent: the prompt (the task, its role's template, how earlier runs ended)
 // and which earlier agent session it continues, if any.
 
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { adapterFor } from '../agents/registry.js';
 import { attemptRecordOf } from '../core/memory.js';
@@ -71,11 +72,11 @@ export async function promptFor(
   const roleTemplate = loadRoleTemplate(attempt.task.role, attempt.project, extra.cwd ?? null).text;
   if (extra.resume) {
     const prompt = buildResumePrompt(attempt.task, { roleTemplate });
-    writeFileSync(join(attempt.runDir, 'prompt.md'), `(resuming session ${extra.resume.sessionId} of run ${extra.resume.fromRunId})\n\n${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`, { mode: 0o600 });
+    await writeFile(join(attempt.runDir, 'prompt.md'), `(resuming session ${extra.resume.sessionId} of run ${extra.resume.fromRunId})\n\n${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`, { mode: 0o600 });
     return prompt;
   }
   const previous = extra.previous ?? (await attemptHistory(orch.store, attempt.task.id, attempt.run.id)).previous;
   const prompt = buildAgentPrompt(attempt.task, previous, extra.failure ?? null, { roleTemplate });
-  writeFileSync(join(attempt.runDir, 'prompt.md'), `${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`, { mode: 0o600 });
+  await writeFile(join(attempt.runDir, 'prompt.md'), `${prompt.prompt}\n\n---\n\n${prompt.systemPromptAppend}\n`, { mode: 0o600 });
   return prompt;
 }

@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync } from 'node:fs';
+import { cp, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentEvent, ToolPolicy } from '../agents/agent.js';
 import { agentBaseEnvironment } from '../agents/environment.js';
@@ -88,7 +88,7 @@ export async function beginAttempt(orch: Orch, taskId: number, options: { agent?
   });
 
   const runDir = runDirectory(orch.home, started.run.id);
-  mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  await mkdir(runDir, { recursive: true, mode: 0o700 });
   const lease = keepLeaseAlive(orch, taskId, started.token);
   return { ...started, agentName, agent, model, project, runDir, lost: lease.lost, stopHeartbeat: lease.stop };
 }
@@ -155,7 +155,7 @@ export async function resumeAttempt(orch: Orch, runId: number): Promise<Attempt 
   const agent = orch.config.agents[run.agent];
   if (!agent) throw new OrchError('config', `agent "${run.agent}" is not configured`);
   const runDir = runDirectory(orch.home, run.id);
-  mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  await mkdir(runDir, { recursive: true, mode: 0o700 });
   const lease = keepLeaseAlive(orch, task.id, claim.token);
   return { task, run, token: claim.token, agentName: run.agent, agent, model: run.model, project, runDir, lost: lease.lost, stopHeartbeat: lease.stop };
 }
@@ -213,9 +213,9 @@ export async function runAgent(orch: Orch, attempt: Attempt, options: AgentRunOp
   // The CLI keeps its sessions under its HOME: the resumed run starts from a copy of the old run's,
   // so each run's directory stays its own record.
   const resumedHome = options.resume?.home ?? null;
-  if (resumedHome) cpSync(resumedHome, runHome, { recursive: true });
+  if (resumedHome) await cp(resumedHome, runHome, { recursive: true });
   const env = { ...agentBaseEnvironment(options.sourceEnv ?? process.env, agent.env), ...options.extraEnv, ORCH_RUN_ID: String(run.id), ORCH_TASK_ID: String(task.id) };
-  mkdirSync(runHome, { recursive: true, mode: 0o700 });
+  await mkdir(runHome, { recursive: true, mode: 0o700 });
   const approvals = await openRunApprovals(orch, attempt, options.cwd, runHome);
   const sandboxed = approvals ? { ...project, sandboxPaths: [...project.sandboxPaths, ...approvals.sandboxPaths] } : project;
   let supervised: RunReport;

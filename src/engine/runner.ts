@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { agentBaseEnvironment } from '../agents/environment.js';
 import { branchName } from '../core/branch-name.js';
@@ -287,11 +287,11 @@ async function afterAgent(orch: Orch, attempt: Attempt, workspace: AttemptWorksp
       sandbox: commandSandbox(orch, project, attempt.runDir, env),
     });
     const diffStat = (await tryGit(worktree, ['diff', '--stat', `${base}..${head}`])).stdout;
-    writeFileSync(join(attempt.runDir, 'verdict.md'), renderVerdictMarkdown(verdict, { taskId: task.id, title: task.title, branch, base, diffStat }), { mode: 0o600 });
-    writeFileSync(join(attempt.runDir, 'diffstat.txt'), diffStat, { mode: 0o600 });
+    await writeFile(join(attempt.runDir, 'verdict.md'), renderVerdictMarkdown(verdict, { taskId: task.id, title: task.title, branch, base, diffStat }), { mode: 0o600 });
+    await writeFile(join(attempt.runDir, 'diffstat.txt'), diffStat, { mode: 0o600 });
     // Kept for people reading the task later: a merged task's branch is deleted with its worktree.
     const diff = (await tryGit(worktree, ['diff', '--no-color', '--no-ext-diff', '--no-textconv', `${base}..${head}`])).stdout;
-    writeFileSync(join(attempt.runDir, SAVED_DIFF_FILE), truncateDiff(diff, MAX_DIFF_BYTES).diff, { mode: 0o600 });
+    await writeFile(join(attempt.runDir, SAVED_DIFF_FILE), truncateDiff(diff, MAX_DIFF_BYTES).diff, { mode: 0o600 });
     await event('judge.verdict', { passed: verdict.passed, summary: verdict.summary, checks: verdict.checks.map((c) => ({ name: c.name, passed: c.passed, skipped: c.skipped ?? false, detail: c.detail })) });
     return verdict;
   };
