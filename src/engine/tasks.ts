@@ -2,22 +2,13 @@ import { OrchError } from '../core/errors.js';
 import { taskTextProblem } from '../core/task-limits.js';
 import { buildTaskGraph, findWaitCycle, readinessOf, waitReason, type GraphTask } from '../core/readiness.js';
 import { TRACKER_BLOCK_KIND } from '../core/reconcile.js';
-import { ROLES, TASK_STATES, TERMINAL_STATES, type Role, type Task, type TaskState } from '../core/types.js';
-import type { Store, StoreOps } from '../store/store.js';
+import { ROLES, TASK_STATES, TERMINAL_STATES, type Task, type TaskState } from '../core/types.js';
+import type { NewTask, Store, StoreOps } from '../store/store.js';
 import { applyTransition } from './transitions.js';
 import { loadWaitGraph, settleWaits } from './wait-graph.js';
 
-export interface AddTaskInput {
-  project: string;
-  title: string;
-  body?: string;
-  labels?: string[];
-  priority?: number;
-  role?: Role;
-  parentId?: number | null;
-  dependsOn?: number[];
-  externalRef?: string | null;
-}
+/** What a person or a tracker may say of a new task: the store's new task, less what Orch decides. */
+export type AddTaskInput = Pick<NewTask, 'project' | 'title' | 'body' | 'labels' | 'priority' | 'role' | 'parentId' | 'dependsOn' | 'externalRef'>;
 
 /** Checks what a person typed before anything is written. */
 function validateNewTask(input: AddTaskInput): void {

@@ -20,10 +20,10 @@ function start(request: SpawnRequest): void {
     return failed(error as Error);
   }
   const pid = child.pid;
-  if (pid === undefined) {
-    child.once('error', failed);
-    return;
-  }
+  // Without a pid it never started, and says why here. After a start an error (a signal that could
+  // not be sent) changes nothing the exit will not tell, and must not end the launcher unheard.
+  child.on('error', (error) => pid === undefined && failed(error));
+  if (pid === undefined) return;
   // Told once it exited and its stderr is all passed on (stdout went over as it is).
   const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
   const stderrDone = new Promise((resolve) => child.stderr!.once('close', resolve));
