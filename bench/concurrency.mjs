@@ -10,6 +10,8 @@
 //   daemon CPU   utime+stime deltas from /proc/<pid>/stat, sampled every 250 ms: the average over the
 //                window where every agent was running ("all running") and over the whole run (first
 //                spawn to last agent's end);
+//   launchers    the same for the daemon's launcher processes (src/launcher/: they start its git
+//                commands and agents), shown beside the daemon's and added to it;
 //   daemon RSS   VmRSS from /proc/<pid>/status, sampled alike: the peak;
 //   event lag    each agent event carries its emit time (Date.now() in the agent) in its text; lag is
 //                the SSE client's receive time minus that; also emit → stored (the event's `at`);
@@ -48,14 +50,42 @@ function stats(values) {
   return { n: sorted.length, p50: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), p99: quantile(sorted, 0.99), max: sorted.at(-1), mean: sorted.reduce((s, v) => s + v, 0) / sorted.length };
 }
 
-/** CPU time (ms, user + system) and resident memory (KiB) of a process. */
-function sample(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields after the command: state is index 0, so utime (14th field) is index 11 and stime index 12.
-  const cpuMs = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+/** CPU time (ms, user + system) of a process; NaN once it is gone. */
+function cpuOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields after the command: state is index 0, so utime (14th field) is index 11 and stime index 12.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The daemon's launchers (src/launcher/): the processes it starts git and the agents from. */
+function launcherPids(pid) {
+  let children = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return [];
+  }
+  return children.filter((child) => {
+    try {
+      return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('launcher');
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * CPU time (ms, user + system) and resident memory (KiB) of the daemon, and the CPU time of its
+ * launchers: their work (starting git and the agents) is the daemon's, done in another process.
+ */
+function sample(pid, launchers) {
   const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
-  return { at: Date.now(), cpuMs, rssKiB };
+  return { at: Date.now(), cpuMs: cpuOf(pid), launcherCpuMs: launchers.reduce((sum, launcher) => sum + cpuOf(launcher), 0), rssKiB };
 }
 
 const AGENT_SCRIPT = `
@@ -176,8 +206,10 @@ async function round() {
   })();
   await readyPromise;
 
-  const samples = [sample(daemon.pid)];
-  const sampler = setInterval(() => samples.push(sample(daemon.pid)), 250);
+  const launchers = launcherPids(daemon.pid);
+  if (launchers.length === 0) console.log('  (no launcher processes found: their CPU is not counted)');
+  const samples = [sample(daemon.pid, launchers)];
+  const sampler = setInterval(() => samples.push(sample(daemon.pid, launchers)), 250);
   const started = Date.now();
   // All posted at once, as a client adding a batch would.
   await Promise.all(
@@ -193,7 +225,7 @@ async function round() {
   }
   const allDone = Date.now();
   clearInterval(sampler);
-  samples.push(sample(daemon.pid));
+  samples.push(sample(daemon.pid, launchers));
   await sleep(500); // the last events reach the client
   controller.abort();
   await reading;
@@ -224,11 +256,11 @@ async function round() {
   const firstSpawn = Math.min(...spawned.values());
   const lastSpawn = Math.max(...spawned.values());
   const lastEnd = Math.max(...ended.values());
-  const cpuBetween = (from, to) => {
+  const cpuBetween = (from, to, which = 'cpuMs') => {
     const inside = samples.filter((s) => s.at >= from && s.at <= to);
     if (inside.length < 2) return NaN;
     const [a, b] = [inside[0], inside.at(-1)];
-    return (100 * (b.cpuMs - a.cpuMs)) / (b.at - a.at);
+    return (100 * (b[which] - a[which])) / (b.at - a.at);
   };
   const emitted = readFileSync(counts, 'utf8')
     .split('\n')
@@ -248,6 +280,8 @@ async function round() {
     peakRunning: peak,
     allRunningMs: peakWindow[1] - peakWindow[0],
     cpuAllRunningPct: cpuBetween(peakWindow[0], peakWindow[1]),
+    launcherCpuAllRunningPct: cpuBetween(peakWindow[0], peakWindow[1], 'launcherCpuMs'),
+    launcherCpuWholeRunPct: cpuBetween(firstSpawn, lastEnd, 'launcherCpuMs'),
     runs: spawned.size,
     failures,
     cpuWholeRunPct: cpuBetween(firstSpawn, lastEnd),
@@ -291,7 +325,8 @@ for (let r = 1; r <= REPEAT; r++) {
   console.log(`  spawns: first → last run.spawned ${f(x.spawnSpreadMs)} ms (claims spread over ${f(x.claimSpreadMs)} ms); claim → spawned p50 ${f(x.claimToSpawned.p50)} p99 ${f(x.claimToSpawned.p99)} ms (claim → workspace.ready p50 ${f(x.claimToWorkspace.p50)} p99 ${f(x.claimToWorkspace.p99)}, → spawned p50 ${f(x.workspaceToSpawned.p50)} p99 ${f(x.workspaceToSpawned.p99)})`);
   if (x.failures.length > 0) console.log(`  attempts that failed (retried):\n    ${x.failures.join('\n    ')}`);
   console.log(`  daemon CPU: ${f(x.cpuAllRunningPct)} % while ${x.peakRunning} ran, ${f(x.cpuWholeRunPct)} % first spawn → last end, ${f(x.cpuMergeTailPct)} % in the merge tail (${f(x.mergeTailMs)} ms)`);
-  console.log(`  baseline (read, parse, store in batches; bench/concurrency-baseline.mjs): ${f(x.baseline.cpuAllRunningPct, 1)} % while all ${x.agents} ran (${f(x.baseline.allRunningMs)} ms), ${x.baseline.stored} events stored; daemon/baseline ${f(x.cpuAllRunningPct / x.baseline.cpuAllRunningPct, 1)}×`);
+  console.log(`  its launchers' CPU: ${f(x.launcherCpuAllRunningPct, 1)} % while ${x.peakRunning} ran, ${f(x.launcherCpuWholeRunPct, 1)} % first spawn → last end; daemon with launchers ${f(x.cpuAllRunningPct + x.launcherCpuAllRunningPct)} % while ${x.peakRunning} ran`);
+  console.log(`  baseline (read, parse, store in batches; bench/concurrency-baseline.mjs): ${f(x.baseline.cpuAllRunningPct, 1)} % while all ${x.agents} ran (${f(x.baseline.allRunningMs)} ms), ${x.baseline.stored} events stored; daemon/baseline ${f(x.cpuAllRunningPct / x.baseline.cpuAllRunningPct, 1)}× (with its launchers ${f((x.cpuAllRunningPct + x.launcherCpuAllRunningPct) / x.baseline.cpuAllRunningPct, 1)}×)`);
   console.log(`  daemon RSS: ${f(x.startRssMiB)} MiB at start, peak ${f(x.peakRssMiB)} MiB`);
   console.log(`  SSE lag ms: p50 ${f(x.lag.p50)}  p90 ${f(x.lag.p90)}  p99 ${f(x.lag.p99)}  max ${f(x.lag.max)}  (emit → stored p50 ${f(x.emitToStored.p50)}, p99 ${f(x.emitToStored.p99)})`);
   console.log(`  events: ${x.emitted} printed by agents, ${x.received} received over SSE; ${x.merged}/${x.agents} tasks merged; ${x.worktreesLeft} task worktrees left`);

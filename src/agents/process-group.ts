@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
 
 /**
  * An agent runs in its own process group (spawned detached), so stopping it means signalling the whole
@@ -69,26 +70,58 @@ export async function terminateGroup(pgid: number, graceMs: number): Promise<voi
 
 /** Processes of this user whose environment carries the run's mark (where /proc can tell; else none). */
 export function markedProcesses(mark: string): number[] {
-  const wanted = Buffer.from(`${RUN_MARK_VARIABLE}=${mark}\0`);
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
     return [];
   }
+  const carries = carriesMark(mark);
   const found: number[] = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    let environ: Buffer;
+  for (const pid of otherPids(entries)) {
     try {
-      environ = readFileSync(`/proc/${entry}/environ`);
+      if (carries(readFileSync(`/proc/${pid}/environ`))) found.push(pid);
     } catch {
-      continue; // exited, or another user's
+      // exited, or another user's
     }
-    // Each variable ends with NUL; the first one has none before it.
-    if (environ.subarray(0, wanted.length).equals(wanted) || environ.includes(Buffer.concat([Buffer.from([0]), wanted]))) found.push(Number(entry));
   }
   return found.filter((pid) => !isZombie(pid));
+}
+
+/**
+ * markedProcesses without stopping the event loop: every run's end looks through /proc, and read
+ * synchronously that held up every other run's output for milliseconds each time.
+ */
+export async function findMarkedProcesses(mark: string): Promise<number[]> {
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return [];
+  }
+  const carries = carriesMark(mark);
+  const marked = await Promise.all(
+    otherPids(entries).map(async (pid) => {
+      try {
+        return carries(await readFile(`/proc/${pid}/environ`)) ? pid : null;
+      } catch {
+        return null; // exited, or another user's
+      }
+    }),
+  );
+  return marked.filter((pid): pid is number => pid !== null && !isZombie(pid));
+}
+
+function otherPids(entries: readonly string[]): number[] {
+  return entries.filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid).map(Number);
+}
+
+/** Whether an environment (NUL-separated, as /proc gives it) sets the run's mark. */
+function carriesMark(mark: string): (environ: Buffer) => boolean {
+  const wanted = Buffer.from(`${RUN_MARK_VARIABLE}=${mark}\0`);
+  const anywhere = Buffer.concat([Buffer.from([0]), wanted]);
+  // Each variable ends with NUL; the first one has none before it.
+  return (environ) => environ.subarray(0, wanted.length).equals(wanted) || environ.includes(anywhere);
 }
 
 function isZombie(pid: number): boolean {
@@ -114,19 +147,19 @@ function signalProcess(pid: number, signal: NodeJS.Signals): void {
  * SIGTERM, then SIGKILL after `graceMs`. Resolves once none is left running.
  */
 export async function terminateMarked(mark: string, graceMs: number): Promise<void> {
-  let left = markedProcesses(mark);
+  let left = await findMarkedProcesses(mark);
   if (left.length === 0) return;
   for (const pid of left) signalProcess(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
     await sleep(50);
-    left = markedProcesses(mark);
+    left = await findMarkedProcesses(mark);
     if (left.length === 0) return;
   }
   // A process may have started another meanwhile: kill until none is found.
   for (let round = 0; round < 40 && left.length > 0; round++) {
     for (const pid of left) signalProcess(pid, 'SIGKILL');
     await sleep(25);
-    left = markedProcesses(mark);
+    left = await findMarkedProcesses(mark);
   }
 }

@@ -16,6 +16,8 @@ const MAX_QUEUED = 10_000;
 /** The events waiting for one transaction, and its outcome, shared by all of them. */
 interface Batch {
   items: TimedEvent[];
+  /** When its first event was queued (performance.now()). */
+  since: number;
   /** Resolves once they are stored; rejects with the store's error if they were not. */
   stored: Promise<void>;
   settle: (error: Error | null) => void;
@@ -28,7 +30,7 @@ function newBatch(): Batch {
   });
   // Only a run that waits for it hears of a failure; the batch itself must not count as unhandled.
   stored.catch(() => undefined);
-  return { items: [], stored, settle };
+  return { items: [], since: 0, stored, settle };
 }
 
 /** One process's writer of batched events to one store. */
@@ -46,7 +48,7 @@ export class EventWriter {
    */
   append(item: TimedEvent): Promise<void> {
     const batch = this.queue;
-    batch.items.push(item);
+    if (batch.items.push(item) === 1) batch.since = performance.now();
     if (batch.items.length >= FLUSH_AT) this.flushNow();
     else this.timer ??= setTimeout(() => this.flushNow(), FLUSH_AFTER_MS);
     return batch.stored;
@@ -79,8 +81,13 @@ export class EventWriter {
       )
       .finally(() => {
         this.flushing = null;
-        // What queued meanwhile goes at once: it has waited for this flush already.
-        if (this.queue.items.length > 0) this.flushNow();
+        // What queued meanwhile goes once its first event has waited FLUSH_AFTER_MS, not at once: a
+        // busy daemon flushing back to back made a transaction (and its pages written) of every few lines.
+        const { items, since } = this.queue;
+        if (items.length === 0) return;
+        const waitMs = FLUSH_AFTER_MS - (performance.now() - since);
+        if (waitMs <= 0 || items.length >= FLUSH_AT) this.flushNow();
+        else this.timer ??= setTimeout(() => this.flushNow(), waitMs);
       });
   }
 }

@@ -126,19 +126,15 @@ export abstract class KyselyStore implements Store {
   /** The ops of one transaction, noting each task written so listeners hear of it after the commit. */
   private recordingTaskWrites(ops: StoreOps, written: Task[]): StoreOps {
     if (this.taskListeners.size === 0) return ops;
-    return {
-      ...ops,
-      createTask: async (...args) => {
-        const task = await ops.createTask(...args);
+    // Derived, not spread, and each read when called: the operations are made on first use (sqlite-ops.ts).
+    const noted = (name: 'createTask' | 'updateTask') => ({
+      value: async (...args: unknown[]) => {
+        const task = await (ops[name] as (...args: unknown[]) => Promise<Task>)(...args);
         written.push(task);
         return task;
       },
-      updateTask: async (...args) => {
-        const task = await ops.updateTask(...args);
-        written.push(task);
-        return task;
-      },
-    };
+    });
+    return Object.create(ops, { createTask: noted('createTask'), updateTask: noted('updateTask') }) as StoreOps;
   }
 
   /**

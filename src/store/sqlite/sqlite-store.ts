@@ -29,6 +29,9 @@ export async function openSqliteStore(path: string, options: OpenOptions = {}): 
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
+    // SQLite's scratch data (a statement's journal, a sort, RETURNING's rows) in memory, not in a file
+    // made and deleted in the temporary directory many times a second while agents talk.
+    sqlite.pragma('temp_store = MEMORY');
   } catch (error) {
     sqlite.close();
     throw error;
