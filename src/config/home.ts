@@ -3,12 +3,18 @@
 
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
-import { expandHome } from './resolve.js';
 
 export const CONFIG_FILE_NAME = 'config.yaml';
 export const PROJECT_FILE_NAME = 'orch.yaml';
+
+/** `~` and `~/…` → the user's home directory; anything else made absolute. */
+export function expandHome(path: string): string {
+  if (path === '~') return homedir();
+  if (path.startsWith('~/')) return join(homedir(), path.slice(2));
+  return resolve(path);
+}
 
 /** `$ORCH_HOME`, or `~/.orch`. */
 export function orchHome(env: NodeJS.ProcessEnv = process.env): string {

@@ -2,8 +2,6 @@
 // built-in defaults < config.yaml `defaults:` < config.yaml `projects.<name>:` < the repo's orch.yaml.
 // No file access here: the loader reads, this decides.
 
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
 import type { TaskState } from '../core/types.js';
 import {
   AGENT_EXECUTABLES,
@@ -22,6 +20,7 @@ import {
   DEFAULT_SERVER,
 } from './defaults.js';
 import { ConfigError, formatKeyPath } from './errors.js';
+import { expandHome } from './home.js';
 import { deepMerge } from './merge.js';
 import type {
   AgentConfig,
@@ -123,13 +122,6 @@ export function resolveConfig(
 function resolveWebhooks(webhooks: GlobalConfigFile['webhooks']): WebhooksConfig {
   const source = (entry: { secret_env: string } | undefined) => (entry ? { secretEnv: entry.secret_env } : null);
   return { github: source(webhooks?.github), linear: source(webhooks?.linear) };
-}
-
-/** `~` and `~/…` → the user's home directory; anything else made absolute. */
-export function expandHome(path: string): string {
-  if (path === '~') return homedir();
-  if (path.startsWith('~/')) return join(homedir(), path.slice(2));
-  return resolve(path);
 }
 
 /** What every project starts from: the top-level `routing:`, then `defaults:`. */
