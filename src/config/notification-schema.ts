@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { NOTIFICATION_KINDS } from '../core/notifications.js';
 import { expecting } from '../core/schema-messages.js';
 import { nameSchema } from '../core/value-schemas.js';
+import { channelName } from './notification-settings.js';
 
 const optional = <T extends z.ZodType>(schema: T, description: string) => schema.optional().describe(description);
 const nonEmptyString = () => expecting(z.string().min(1), 'a non-empty string');
@@ -88,7 +89,6 @@ export const notificationChannelSchema = z
 export type NotificationChannelFile = z.infer<typeof notificationChannelSchema>;
 
 /** A channel's name: its own, else its kind. */
-export const channelName = (channel: Pick<NotificationChannelFile, 'name' | 'kind'>) => channel.name ?? channel.kind;
 
 export const notificationsSchema = z
   .array(notificationChannelSchema)

@@ -1,8 +1,12 @@
 // `notifications:` resolved: each channel's shared settings with their defaults filled in.
 
 import { NOTIFICATION_KINDS } from '../core/notifications.js';
-import { channelName, type NotificationChannelFile } from './notification-schema.js';
+// Types only from notification-schema.ts: resolving a checked config (a cached one too) needs no zod.
+import type { NotificationChannelFile } from './notification-schema.js';
 import type { NotificationChannelConfig, ServerConfig } from './settings.js';
+
+/** A channel's name: its own, or its kind's. */
+export const channelName = (channel: Pick<NotificationChannelFile, 'name' | 'kind'>) => channel.name ?? channel.kind;
 
 export const DEFAULT_QUIET_S = 30;
 export const DEFAULT_DIGEST_HOUR_UTC = 8;
