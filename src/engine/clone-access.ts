@@ -105,17 +105,25 @@ async function makeWaitingWorkspaces(orch: Orch, project: ProjectConfig, queue: 
         // Everyone who asked before the lock was ours: the refresh starts after they asked.
         batch = queue.waiting.splice(0);
         const refreshed = ensureClone(orch.home, { name: project.name, path: project.path, remote: project.remote, defaultBranch: project.defaultBranch });
+        // A task goes as soon as its worktree is made, not when the batch's last one is: 32 tasks
+        // starting together no longer all wait for 32 worktrees made one after another.
+        const told = new Set<number>();
+        const tell = (index: number, worktree: PromiseSettledResult<TaskWorktree>) => {
+          if (told.has(index)) return;
+          told.add(index);
+          const wanted = batch[index]!;
+          if (worktree.status === 'rejected') return wanted.settle(worktree);
+          refreshed.then(
+            (clone) => wanted.settle({ status: 'fulfilled', value: { clone, worktree: worktree.value } }),
+            (reason: unknown) => wanted.settle({ status: 'rejected', reason }),
+          );
+        };
         // The spare's move into a task's place needs no base and runs while the clone is refreshed;
         // branching waits for the refresh.
-        const made = createWorktrees(clonePath(orch.home, project.name), worktreesDir(orch.home, project.name), batch, refreshed.then((clone) => clone.defaultBranchCommit));
+        const made = createWorktrees(clonePath(orch.home, project.name), worktreesDir(orch.home, project.name), batch, refreshed.then((clone) => clone.defaultBranchCommit), tell);
         // Both settle before the lock is let go, whichever fails first.
-        const [clone, worktrees] = await Promise.allSettled([refreshed, made]);
-        batch.forEach((wanted, index) => {
-          const worktree = worktrees.status === 'fulfilled' ? worktrees.value[index]! : worktrees;
-          if (worktree.status === 'rejected') wanted.settle(worktree);
-          else if (clone.status === 'rejected') wanted.settle(clone);
-          else wanted.settle({ status: 'fulfilled', value: { clone: clone.value, worktree: worktree.value } });
-        });
+        const [, worktrees] = await Promise.allSettled([refreshed, made]);
+        batch.forEach((_, index) => tell(index, worktrees.status === 'fulfilled' ? worktrees.value[index]! : worktrees));
         batch = [];
       });
     } catch (error) {

@@ -64,7 +64,8 @@ export interface WorktreeRequest {
 
 /**
  * The worktrees of tasks starting together, as createWorktree makes one, each task's outcome in the
- * order asked: their new branches made in one transaction, then each worktree in turn. What is in
+ * order asked (and to `onEach` as soon as it is known): their new branches made in one transaction,
+ * then each worktree in turn. What is in
  * the way (a retry's worktree, a leftover of a crash) is sorted out afterwards, one task at a time.
  * Only the first task that needs a new worktree is offered the spare.
  */
@@ -73,11 +74,17 @@ export async function createWorktrees(
   worktreesDir: string,
   requests: readonly WorktreeRequest[],
   baseRef: string | Promise<string>,
+  onEach?: (index: number, outcome: PromiseSettledResult<TaskWorktree>) => void,
 ): Promise<PromiseSettledResult<TaskWorktree>[]> {
   const settling = Promise.resolve(baseRef);
   // Awaited below, after the spare's move: a failure meanwhile is not an unhandled one.
   settling.catch(() => undefined);
   const results: PromiseSettledResult<TaskWorktree>[] = [];
+  // Each outcome is told as it is known: a task whose worktree is made starts while the others' are.
+  const tell = (index: number, outcome: PromiseSettledResult<TaskWorktree>) => {
+    results[index] = outcome;
+    onEach?.(index, outcome);
+  };
   const careful: { index: number; branchIsNew?: boolean }[] = [];
   const dirs = requests.map(({ taskId }) => worktreePath(worktreesDir, taskId));
   const fresh = requests.flatMap((request, index) => (isValidBranchName(request.branch) && !existsSync(dirs[index]!) ? [index] : []));
@@ -98,19 +105,19 @@ export async function createWorktrees(
       const takeSpare = index === spareTaker;
       const branchMade = takeSpare ? Promise.resolve(false) : branchesMade;
       const quick = await addWorktreeQuickly(clonePath, worktreesDir, dirs[index]!, branch, settling, { takeSpare, branchMade });
-      if ('worktree' in quick) results[index] = { status: 'fulfilled', value: quick.worktree };
+      if ('worktree' in quick) tell(index, { status: 'fulfilled', value: quick.worktree });
       else careful.push({ index, branchIsNew: quick.branchIsNew });
     } catch (error) {
-      results[index] = { status: 'rejected', reason: error };
+      tell(index, { status: 'rejected', reason: error });
     }
   }
   for (const { index, branchIsNew } of careful.sort((a, b) => a.index - b.index)) {
     const { taskId, branch } = requests[index]!;
     try {
       const worktree = await reuseOrReplace(clonePath, worktreesDir, taskId, worktreePath(worktreesDir, taskId), branch, validBase(await settling), { branchIsNew });
-      results[index] = { status: 'fulfilled', value: worktree };
+      tell(index, { status: 'fulfilled', value: worktree });
     } catch (error) {
-      results[index] = { status: 'rejected', reason: error };
+      tell(index, { status: 'rejected', reason: error });
     }
   }
   return results;

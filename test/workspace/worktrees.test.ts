@@ -256,6 +256,19 @@ describe('createWorktrees', () => {
     expect(git(join(worktrees, '6'), ['rev-parse', 'HEAD'])).toBe(work);
     expect(git(join(worktrees, '7'), ['rev-parse', 'HEAD'])).toBe(git(clone, ['rev-parse', 'main']));
   });
+  it('tells each task its worktree as soon as it is made, the first before the last is begun', async () => {
+    const requests = Array.from({ length: 4 }, (_, i) => ({ taskId: 30 + i, branch: `orch/${30 + i}-early` }));
+    const told: { index: number; madeSoFar: string[] }[] = [];
+    const madeSoFar = () => requests.map(({ taskId }) => String(taskId)).filter((id) => existsSync(join(worktrees, id)));
+    const made = await createWorktrees(clone, worktrees, requests, 'main', (index, outcome) => {
+      expect(outcome.status).toBe('fulfilled');
+      told.push({ index, madeSoFar: madeSoFar() });
+    });
+    expect(told.map((t) => t.index)).toEqual([0, 1, 2, 3]);
+    // When the first was told, the last had not been started: a task need not wait for the others'.
+    expect(told[0]!.madeSoFar).toEqual(['30']);
+    expect(made.every((m) => m.status === 'fulfilled')).toBe(true);
+  });
 });
 
 describe('removeWorktree and listWorktrees', () => {
