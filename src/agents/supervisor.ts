@@ -164,7 +164,7 @@ export async function superviseRun(options: SuperviseOptions): Promise<RunReport
     const env = { ...invocation.env, [RUN_MARK_VARIABLE]: options.logPath };
     sandbox = sandboxPlan ? await openSandbox(sandboxPlan, invocation.command, invocation.args, spec.cwd, env) : null;
     // Its own process group, the prompt written to stdin and stdin closed.
-    child = await startProcess(sandbox?.command ?? invocation.command, sandbox?.args ?? invocation.args, { cwd: spec.cwd, env: sandbox?.env ?? env, stdin: invocation.stdin });
+    child = await startProcess(sandbox?.command ?? invocation.command, sandbox?.args ?? invocation.args, { cwd: spec.cwd, env: sandbox?.env ?? env, stdin: invocation.stdin, nice: options.agent.nice });
   } catch (error) {
     // Some failures (E2BIG among them) are thrown rather than emitted: the run still ends, crashed.
     await Promise.all([new Promise((r) => log.end(r)), new Promise((r) => errLog.end(r))]);

@@ -88,9 +88,10 @@ export const BUILT_IN_AGENTS: Record<string, AgentFile> = {
   gemini: { kind: 'gemini' },
 };
 
-export const DEFAULT_AGENT_SETTINGS: Pick<AgentConfig, 'model' | 'maxConcurrent' | 'env' | 'args'> = {
+export const DEFAULT_AGENT_SETTINGS: Required<Pick<AgentConfig, 'model' | 'maxConcurrent' | 'nice' | 'env' | 'args'>> = {
   model: null,
   maxConcurrent: 4,
+  nice: 10,
   env: [],
   args: [],
 };

@@ -330,6 +330,7 @@ function resolveAgents(global: LoadedGlobalConfig): Record<string, AgentConfig> 
       command,
       model: agent.model ?? DEFAULT_AGENT_SETTINGS.model,
       maxConcurrent: agent.max_concurrent ?? DEFAULT_AGENT_SETTINGS.maxConcurrent,
+      nice: agent.nice ?? DEFAULT_AGENT_SETTINGS.nice,
       env: [...(agent.env ?? DEFAULT_AGENT_SETTINGS.env)],
       args: [...(agent.args ?? DEFAULT_AGENT_SETTINGS.args)],
     };

@@ -367,6 +367,10 @@ export const agentFileSchema = z
     command: optional(nonEmptyString(), "Executable to run. Default: the kind's usual CLI (claude, codex, ...)."),
     model: switchable(nonEmptyString(), "Model to ask for. null: the CLI's own default."),
     max_concurrent: optional(integerAtLeast(1), 'Runs of this agent at once, across projects. Default 4.'),
+    nice: optional(
+      expecting(z.int().min(0).max(19), 'an integer from 0 to 19'),
+      "How far below Orch's own priority its runs go (the `nice` of the CLI and all it starts), so the daemon, git and the dashboard stay quick while agents work; 0: the same. Default 10.",
+    ),
     env: optional(
       z.array(envEntrySchema),
       "Agent environment: NAME passes Orch's variable through, NAME=value sets it. Default [].",

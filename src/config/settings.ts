@@ -130,6 +130,8 @@ export interface AgentConfig {
   /** null: the CLI's own default model. */
   model: string | null;
   maxConcurrent: number;
+  /** Steps below Orch's own priority its runs get (`nice`); absent or 0: the same. */
+  nice?: number;
   /** `NAME` (pass through from Orch's environment) or `NAME=value`. */
   env: string[];
   args: string[];

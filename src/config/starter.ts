@@ -36,6 +36,7 @@ export function starterConfigText(schemaPath: string): string {
 #   claude:
 #     model: claude-sonnet-4-5
 #     max_concurrent: 4
+#     nice: 10                   # runs below Orch's priority; 0: level with it
 #     env: [ANTHROPIC_API_KEY]   # NAME passes the variable through, NAME=value sets it
 #   my-script:
 #     kind: command              # claude | codex | opencode | gemini | command

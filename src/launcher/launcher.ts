@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { runGitHere, useGitRunner, type GitOptions, type GitOutcome, type GitRunner } from '../workspace/git.js';
+import { atLowerPriority } from './priority.js';
 import type { LaunchReply, LaunchRequest, SpawnRequest } from './protocol.js';
 
 // A small process of its own starts the daemon's git commands and agent CLIs. `spawn` is synchronous
@@ -27,6 +28,8 @@ export interface StartOptions {
   env: NodeJS.ProcessEnv;
   /** Written to the process's stdin, which is then closed; null: no stdin. */
   stdin: string | null;
+  /** Steps below Orch's priority the process and everything it starts run at (priority.ts); absent or 0: the same. */
+  nice?: number;
 }
 
 /** A process the launcher started, as the daemon sees it: its pipes, its exit told by message. */
@@ -108,7 +111,7 @@ export class Launcher implements GitRunner {
     const id = ++this.nextId;
     return new Promise((resolve, reject) => {
       this.spawns.set(id, { resolve, reject, process: null });
-      const request: SpawnRequest = { kind: 'spawn', id, command, args, cwd: options.cwd, env: options.env, stdin: options.stdin };
+      const request: SpawnRequest = { kind: 'spawn', id, command, args, cwd: options.cwd, env: options.env, stdin: options.stdin, nice: options.nice };
       this.send(request, () => {
         if (this.spawns.delete(id)) resolve(spawnHere(command, args, options));
       });
@@ -189,7 +192,8 @@ export function startProcess(command: string, args: string[], options: StartOpti
 
 /** startProcess, from this process. */
 export function spawnHere(command: string, args: string[], options: StartOptions): ChildProcess {
-  const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: [options.stdin === null ? 'ignore' : 'pipe', 'pipe', 'pipe'], detached: true });
+  const [file, argv] = atLowerPriority(command, args, options.nice, options.env, options.cwd);
+  const child = spawn(file, argv, { cwd: options.cwd, env: options.env, stdio: [options.stdin === null ? 'ignore' : 'pipe', 'pipe', 'pipe'], detached: true });
   if (child.stdin) {
     // A program that exits without reading it all closes the pipe: that is its business, not an error.
     child.stdin.on('error', () => undefined);

@@ -15,7 +15,7 @@ function start(request: SpawnRequest): void {
   const failed = (error: Error) => reply({ kind: 'spawn_failed', id: request.id, message: error.message, code: (error as NodeJS.ErrnoException).code ?? null });
   let child;
   try {
-    child = spawnHere(request.command, request.args, { cwd: request.cwd, env: request.env, stdin: request.stdin });
+    child = spawnHere(request.command, request.args, { cwd: request.cwd, env: request.env, stdin: request.stdin, nice: request.nice });
   } catch (error) {
     return failed(error as Error);
   }

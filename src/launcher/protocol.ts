@@ -18,6 +18,8 @@ export interface SpawnRequest {
   cwd: string;
   env: NodeJS.ProcessEnv;
   stdin: string | null;
+  /** Steps below the launcher's priority it runs at (`nice`); absent: the same. */
+  nice?: number;
 }
 
 export type LaunchRequest = GitRequest | SpawnRequest;

@@ -47,6 +47,7 @@ describe('loadConfig with no files', () => {
       command: 'claude',
       model: null,
       maxConcurrent: 4,
+      nice: 10,
       env: [],
       args: [],
     });
@@ -312,6 +313,14 @@ describe('errors are one line naming the file, the key path and the expectation'
   it('reports a wrong type with what was expected and what was found', () => {
     const error = loadError('projects:\n  web:\n    path: $REPO\n    max_agents: two\n');
     expect(error.message).toBe(`${error.file}: projects.web.max_agents: expected an integer >= 1, got "two"`);
+  });
+
+  it("takes an agent's priority below Orch's as 0 to 19, and says so of anything else", () => {
+    const home = tempDir();
+    writeFile(configPath(home), 'agents:\n  claude:\n    nice: 0\n  codex:\n    nice: 19\n');
+    expect([loadConfig(home).agents.claude!.nice, loadConfig(home).agents.codex!.nice, loadConfig(home).agents.gemini!.nice]).toEqual([0, 19, 10]);
+    const error = loadError('agents:\n  claude:\n    nice: 20\n');
+    expect(error.message).toBe(`${error.file}: agents.claude.nice: expected an integer from 0 to 19, got 20`);
   });
 
   it('takes a webhook secret only as the name of an environment variable', () => {

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -84,6 +85,27 @@ describe('the launcher', () => {
     process.kill(-sleeper.pid!, 'SIGTERM');
     expect(await finished(sleeper)).toMatchObject({ code: null, signal: 'SIGTERM' });
     await expect(startProcess('/no/such/program', [], { cwd: repo, env: {}, stdin: null })).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('runs a process, and what it starts, the asked number of steps below its own priority; a missing program still fails to start', async () => {
+    const own = os.getPriority();
+    // ps reports the nice of the shell and of a process the shell started.
+    const script = 'echo "$(ps -o ni= -p $$) $(sh -c "ps -o ni= -p \\$\\$")"';
+    const niceOf = async (nice: number | undefined) => {
+      const child = await startProcess('sh', ['-c', script], { cwd: repo, env: { PATH: process.env.PATH }, stdin: null, nice });
+      return (await finished(child)).stdout.trim().split(/\s+/).map(Number);
+    };
+    for (const processes of [null, await started()]) {
+      useLauncher({ git: null, processes });
+      expect(await niceOf(7)).toEqual([Math.min(19, own + 7), Math.min(19, own + 7)]);
+      expect(await niceOf(0)).toEqual([own, own]);
+      expect(await niceOf(undefined)).toEqual([own, own]);
+      // Not found, it is not handed to `nice` (which would start and fail in its place): the error is its own.
+      const missing = startProcess('no-such-program-here', [], { cwd: repo, env: { PATH: process.env.PATH }, stdin: null, nice: 7 });
+      // From the launcher the start is refused; started here, the process says so as node's spawn does.
+      const refusal = processes ? missing.then(() => null, (error: NodeJS.ErrnoException) => error) : missing.then((child) => new Promise<NodeJS.ErrnoException>((resolve) => child.once('error', resolve)));
+      expect(await refusal).toMatchObject({ code: 'ENOENT', message: expect.stringContaining('no-such-program-here') });
+    }
   });
 
   it('loses nothing a process prints at once, however many start together (each waits its turn to be handed over)', async () => {
