@@ -1,13 +1,14 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { agentBaseEnvironment } from '../agents/environment.js';
 import { adapterFor } from '../agents/registry.js';
 import { superviseRun, type RunReport } from '../agents/supervisor.js';
 import type { AgentConfig } from '../config/schema.js';
 import { OrchError } from '../core/errors.js';
+import { findExecutable } from '../launcher/executables.js';
 import { git } from '../workspace/git.js';
 import type { Orch } from './context.js';
 
@@ -23,20 +24,6 @@ export interface AgentInfo {
   /** Projects whose `agents` list names it. */
   usedBy: string[];
   coolingUntil: number | null;
-}
-
-/** The executable's full path, looked up on PATH like a shell would; null when absent. */
-export function findExecutable(command: string, pathVariable = process.env.PATH ?? ''): string | null {
-  const candidates = isAbsolute(command) || command.includes('/') ? [command] : pathVariable.split(delimiter).filter(Boolean).map((dir) => join(dir, command));
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return null;
 }
 
 /** Every configured agent, whether its CLI is installed here, and its version. */

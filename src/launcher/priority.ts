@@ -1,5 +1,4 @@
-import { accessSync, constants } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { findExecutable } from './executables.js';
 
 // Agents run below Orch's own priority: when 32 of them start at once on two cores, the daemon that
 // reads their output, the git commands that make their worktrees and the dashboard still get a core
@@ -11,26 +10,8 @@ let niceProgram: string | null | undefined;
 
 /** Where `nice` is, found once on this process's PATH; null when it is nowhere. */
 function nicePath(): string | null {
-  niceProgram ??= executableOnPath('nice', process.env.PATH) ?? null;
+  niceProgram ??= findExecutable('nice');
   return niceProgram;
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function executableOnPath(command: string, path: string | undefined): string | undefined {
-  if (command.includes('/')) return isAbsolute(command) && isExecutable(command) ? command : undefined;
-  return (path ?? '')
-    .split(delimiter)
-    .filter(Boolean)
-    .map((dir) => join(dir, command))
-    .find(isExecutable);
 }
 
 /**
@@ -41,7 +22,6 @@ function executableOnPath(command: string, path: string | undefined): string | u
 export function atLowerPriority(command: string, args: readonly string[], nice: number | undefined, env: NodeJS.ProcessEnv, cwd: string): [string, string[]] {
   if (!nice || nice <= 0) return [command, [...args]];
   const nicer = nicePath();
-  const found = command.includes('/') && !isAbsolute(command) ? (isExecutable(join(cwd, command)) ? command : undefined) : executableOnPath(command, env.PATH);
-  if (!nicer || !found) return [command, [...args]];
+  if (!nicer || !findExecutable(command, env.PATH ?? '', cwd)) return [command, [...args]];
   return [nicer, ['-n', String(Math.min(19, Math.floor(nice))), '--', command, ...args]];
 }

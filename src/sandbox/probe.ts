@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdirSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { delimiter, dirname, isAbsolute, join } from 'node:path';
+import { mkdirSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute } from 'node:path';
+import { findExecutable, isExecutable } from '../launcher/executables.js';
 
 /** Overrides where bubblewrap is looked for (an absolute path); otherwise `bwrap` on PATH. */
 export const BWRAP_VARIABLE = 'ORCH_BWRAP';
@@ -12,20 +13,8 @@ const INSTALL = 'install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) 
 /** The bwrap executable this process would use, or null when there is none. */
 export function findBwrap(env: NodeJS.ProcessEnv = process.env): string | null {
   const override = env[BWRAP_VARIABLE];
-  if (override) return isAbsolute(override) && executable(override) ? override : null;
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (dir && executable(join(dir, 'bwrap'))) return join(dir, 'bwrap');
-  }
-  return null;
-}
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
+  if (override) return isAbsolute(override) && isExecutable(override) ? override : null;
+  return findExecutable('bwrap', env.PATH ?? '');
 }
 
 const cache = new Map<string, SandboxProbe>();
